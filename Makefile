@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: Apache-2.0
+# ocibpf: eBPF for containers through OCI hooks.
+
+BUILD     ?= build
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+PKG_CONFIG ?= pkg-config
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
+VMLINUX_H ?= $(BUILD)/vmlinux.h
+VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+
+PKGS      := libbpf yajl libseccomp
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+HARDEN    := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CPPFLAGS  += -D_GNU_SOURCE -DOCIBPF_VERSION='"$(VERSION)"' -I$(BUILD) -Isrc/core -Ioci -Ibpf
+CFLAGS    ?= -g
+CFLAGS    += -std=gnu11 $(WARN) $(HARDEN) $(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDFLAGS   += -pie -Wl,-z,relro,-z,now
+LDLIBS    += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lelf -lz
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+LIB_SRCS  := $(wildcard src/core/*.c) $(filter-out oci/main-%.c,$(wildcard oci/*.c))
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+HOOK_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hooks/*.c))
+CLI_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/cli/*.c))
+D_OBJS    := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/daemon/*.c))
+SHIM_OBJS := $(BUILD)/obj/oci/main-runtime.o
+BINS      := $(BUILD)/ocibpf-hook $(BUILD)/ocibpf $(BUILD)/ocibpfd $(BUILD)/ocibpf-runtime
+
+.DELETE_ON_ERROR:
+.PHONY: all clean deps check unit integration test demo bench install fuzz
+
+all: $(BINS)
+
+$(BUILD)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX_H)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-I$(dir $(VMLINUX_H)) -Ibpf -c $< -o $@
+	$(Q)$(BPFTOOL) gen object $@.linked $@ && mv $@.linked $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+# The pinned set is versioned by the content of the BPF objects: a new build pins a new
+# set beside the old one instead of reusing programs whose maps it doesn't know.
+$(BUILD)/bpf_version.h: $(BPF_OBJS)
+	$(call msg,GEN,$@)
+	$(Q)printf '#define OCIBPF_BPF_VERSION "%s"\n' \
+		"$$(cat $(BPF_OBJS) | sha256sum | cut -c1-16)" > $@.tmp
+	$(Q)cmp -s $@.tmp $@ 2>/dev/null && rm $@.tmp || mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c $(SKELS) $(BUILD)/bpf_version.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libocibpf.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/ocibpf-hook: $(HOOK_OBJS) $(BUILD)/libocibpf.a
+$(BUILD)/ocibpf: $(CLI_OBJS) $(BUILD)/libocibpf.a
+$(BUILD)/ocibpfd: $(D_OBJS) $(BUILD)/libocibpf.a
+$(BUILD)/ocibpf-runtime: $(SHIM_OBJS) $(BUILD)/libocibpf.a
+$(BINS):
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# --- tests -------------------------------------------------------------------------
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(LIB_SRCS) $(SKELS) $(BUILD)/bpf_version.h
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit -std=gnu11 $(WARN) $(SAN_FLAGS) \
+		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+
+unit: $(UNIT_BINS)
+
+deps:
+	tests/install-deps.sh
+
+check: deps
+	$(MAKE) all unit
+	tests/run.sh
+
+test: all unit
+	tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	contrib/demo.sh
+
+bench: all
+	tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/ocibpf
+	install -m 0755 $(BUILD)/ocibpf $(BUILD)/ocibpf-runtime $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BUILD)/ocibpfd $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BUILD)/ocibpf-hook $(DESTDIR)$(PREFIX)/libexec/ocibpf/
+	ln -sf ../libexec/ocibpf/ocibpf-hook $(DESTDIR)$(PREFIX)/bin/ocibpf-hook
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_OCI_STATE_H
+#define OCIBPF_OCI_STATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+struct annotation {
+	char *key, *value;
+};
+
+/* The OCI state a runtime passes to a hook on stdin (runtime-spec "State"). */
+struct oci_state {
+	char *oci_version;
+	char *id;                  /* validated with valid_id() */
+	char *status;              /* "creating" (runc), "created" (crun), "stopped", ... */
+	pid_t pid;                 /* 0 when absent (poststop) */
+	char *bundle;              /* absolute path */
+	char *root;                /* crun's extra "root" field, or NULL */
+	struct annotation *annotations;
+	size_t n_annotations;
+};
+
+/*
+ * Parse a state document. need_pid: the pid must be present and > 0 (createRuntime,
+ * prestart); poststop may lack it. The id must pass valid_id() and the bundle must be an
+ * absolute path. Messages name the field ("state: \"id\" is missing").
+ */
+int oci_state_parse(const char *text, bool need_pid, struct oci_state **ret, struct error *err);
+void oci_state_free(struct oci_state *s);
+static inline void oci_state_freep(struct oci_state **s) { oci_state_free(*s); }
+#define _cleanup_oci_state_ _cleanup_(oci_state_freep)
+const char *oci_state_annotation(const struct oci_state *s, const char *key);
+
+/*
+ * Read the annotations of <bundle>/config.json ("annotations" object of strings) into
+ * ret (appending to *n). Used when the state carries none. Missing file: -ENOENT.
+ */
+int oci_bundle_annotations(const char *bundle, struct annotation **ret, size_t *ret_n,
+			   struct error *err);
+
+#endif

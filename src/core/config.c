@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <string.h>
+
+#include "config.h"
+#include "json.h"
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->log_dir);
+	free(c->state_dir);
+	free(c->bpffs_dir);
+	free(c->policy_dir);
+	free(c->default_policy);
+	free(c);
+}
+
+static int take_dir(yajl_val root, const char *key, const char *def, const char *path,
+		    char **ret, struct error *err)
+{
+	yajl_val v = json_get(root, key);
+	if (!v) {
+		*ret = xstrdup(def);
+		return 0;
+	}
+	const char *s = YAJL_GET_STRING(v);
+	if (!s || s[0] != '/' || strstr(s, "/../") || strlen(s) > 1024)
+		return err_msg(err, -EINVAL, "%s: \"%s\" must be an absolute path", path, key);
+	*ret = xstrdup(s);
+	/* Trailing slashes make joined paths ugly; "/" stays "/". */
+	for (size_t n = strlen(*ret); n > 1 && (*ret)[n - 1] == '/'; n--)
+		(*ret)[n - 1] = '\0';
+	return 0;
+}
+
+int config_parse(const char *text, const char *path, struct config **ret, struct error *err)
+{
+	static const char *const keys[] = { "log_dir", "state_dir", "bpffs_dir", "policy_dir",
+					    "default_policy", "fail_open", NULL };
+	_cleanup_json_ yajl_val root = NULL;
+	int r = json_parse(text, path, &root, err);
+	if (r < 0)
+		return r;
+	if (!YAJL_IS_OBJECT(root))
+		return err_msg(err, -EINVAL, "%s: must be a JSON object", path);
+	const char *unknown = json_unknown_key(root, keys);
+	if (unknown)
+		return err_msg(err, -EINVAL, "%s: unknown key \"%s\"", path, unknown);
+
+	struct config *c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
+	if ((r = take_dir(root, "log_dir", "/var/log/ocibpf", path, &c->log_dir, err)) < 0 ||
+	    (r = take_dir(root, "state_dir", "/run/ocibpf", path, &c->state_dir, err)) < 0 ||
+	    (r = take_dir(root, "bpffs_dir", "/sys/fs/bpf/ocibpf", path, &c->bpffs_dir, err)) < 0 ||
+	    (r = take_dir(root, "policy_dir", "/etc/ocibpf/policies", path, &c->policy_dir, err)) < 0)
+		goto fail;
+
+	yajl_val v = json_get(root, "default_policy");
+	if (v && !YAJL_IS_NULL(v)) {
+		const char *s = YAJL_GET_STRING(v);
+		if (!valid_name(s)) {
+			r = err_msg(err, -EINVAL, "%s: \"default_policy\" must be a policy name ([A-Za-z0-9][A-Za-z0-9._-]*)", path);
+			goto fail;
+		}
+		c->default_policy = xstrdup(s);
+	}
+	v = json_get(root, "fail_open");
+	if (v) {
+		if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+			r = err_msg(err, -EINVAL, "%s: \"fail_open\" must be true or false", path);
+			goto fail;
+		}
+		c->fail_open = YAJL_IS_TRUE(v);
+	}
+	*ret = c;
+	return 0;
+fail:
+	config_free(c);
+	return r;
+}
+
+int config_load(const char *path, struct config **ret, struct error *err)
+{
+	bool named = true;
+	if (!path || !*path)
+		path = getenv("OCIBPF_CONFIG");
+	if (!path || !*path) {
+		path = OCIBPF_CONFIG_DEFAULT;
+		named = false;
+	}
+	_cleanup_free_ char *text = NULL;
+	int r = read_file(path, 1 << 20, &text, NULL);
+	if (r == -ENOENT && !named)
+		return config_parse("{}", path, ret, err);
+	if (r < 0)
+		return err_errno(err, r, "cannot read configuration %s", path);
+	return config_parse(text, path, ret, err);
+}

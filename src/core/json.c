@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "json.h"
+
+int json_parse(const char *text, const char *what, yajl_val *ret, struct error *err)
+{
+	char ebuf[256] = "";
+	yajl_val v = yajl_tree_parse(text, ebuf, sizeof(ebuf));
+	if (!v) {
+		/* yajl's message spans lines; keep the first for the one-line error. */
+		ebuf[strcspn(ebuf, "\n")] = '\0';
+		return err_msg(err, -EINVAL, "%s: invalid JSON: %s", what, *ebuf ? ebuf : "parse error");
+	}
+	*ret = v;
+	return 0;
+}
+
+yajl_val json_get(yajl_val obj, const char *key)
+{
+	if (!YAJL_IS_OBJECT(obj))
+		return NULL;
+	/* Last one wins, as in most JSON readers. */
+	for (size_t i = obj->u.object.len; i-- > 0;)
+		if (strcmp(obj->u.object.keys[i], key) == 0)
+			return obj->u.object.values[i];
+	return NULL;
+}
+
+const char *json_get_string(yajl_val obj, const char *key)
+{
+	return YAJL_GET_STRING(json_get(obj, key));
+}
+
+bool json_get_int(yajl_val obj, const char *key, long long *ret)
+{
+	yajl_val v = json_get(obj, key);
+	if (!YAJL_IS_INTEGER(v))
+		return false;
+	*ret = YAJL_GET_INTEGER(v);
+	return true;
+}
+
+const char *json_unknown_key(yajl_val obj, const char *const *allowed)
+{
+	if (!YAJL_IS_OBJECT(obj))
+		return NULL;
+	for (size_t i = 0; i < obj->u.object.len; i++) {
+		const char *k = obj->u.object.keys[i];
+		bool ok = false;
+		for (const char *const *a = allowed; *a && !ok; a++)
+			ok = strcmp(*a, k) == 0;
+		if (!ok)
+			return k;
+	}
+	return NULL;
+}
+
+yajl_gen json_gen_new(bool pretty)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (!g)
+		abort();
+	yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
+	yajl_gen_config(g, yajl_gen_validate_utf8, 0);
+	return g;
+}
+
+void jg_strn(yajl_gen g, const char *s, size_t len)
+{
+	yajl_gen_string(g, (const unsigned char *)s, len);
+}
+
+void jg_str(yajl_gen g, const char *s)
+{
+	if (s)
+		jg_strn(g, s, strlen(s));
+	else
+		yajl_gen_null(g);
+}
+
+void jg_key(yajl_gen g, const char *key) { jg_str(g, key); }
+
+void jg_key_str(yajl_gen g, const char *key, const char *val)
+{
+	jg_key(g, key);
+	jg_str(g, val);
+}
+
+void jg_key_int(yajl_gen g, const char *key, long long val)
+{
+	jg_key(g, key);
+	yajl_gen_integer(g, val);
+}
+
+void jg_uint(yajl_gen g, unsigned long long val)
+{
+	/* yajl_gen_integer takes long long; counters can exceed it only in theory. */
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%llu", val);
+	yajl_gen_number(g, buf, n);
+}
+
+void jg_key_uint(yajl_gen g, const char *key, unsigned long long val)
+{
+	jg_key(g, key);
+	jg_uint(g, val);
+}
+
+void jg_key_bool(yajl_gen g, const char *key, bool val)
+{
+	jg_key(g, key);
+	yajl_gen_bool(g, val);
+}
+
+void jg_value(yajl_gen g, yajl_val v)
+{
+	if (!v) {
+		yajl_gen_null(g);
+		return;
+	}
+	switch (v->type) {
+	case yajl_t_string:
+		jg_str(g, v->u.string);
+		break;
+	case yajl_t_number:
+		yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
+		break;
+	case yajl_t_object:
+		yajl_gen_map_open(g);
+		for (size_t i = 0; i < v->u.object.len; i++) {
+			jg_key(g, v->u.object.keys[i]);
+			jg_value(g, v->u.object.values[i]);
+		}
+		yajl_gen_map_close(g);
+		break;
+	case yajl_t_array:
+		yajl_gen_array_open(g);
+		for (size_t i = 0; i < v->u.array.len; i++)
+			jg_value(g, v->u.array.values[i]);
+		yajl_gen_array_close(g);
+		break;
+	case yajl_t_true:
+		yajl_gen_bool(g, 1);
+		break;
+	case yajl_t_false:
+		yajl_gen_bool(g, 0);
+		break;
+	default:
+		yajl_gen_null(g);
+		break;
+	}
+}
+
+char *json_gen_take(yajl_gen g, size_t *ret_len)
+{
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(g, &buf, &len);
+	char *s = xcalloc(1, len + 1);
+	memcpy(s, buf, len);
+	if (ret_len)
+		*ret_len = len;
+	yajl_gen_clear(g);
+	return s;
+}

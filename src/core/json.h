@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_JSON_H
+#define OCIBPF_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "util.h"
+
+/* Parse JSON text into a yajl tree; on failure err says where ("WHAT: invalid JSON: ..."). */
+int json_parse(const char *text, const char *what, yajl_val *ret, struct error *err);
+static inline void json_freep(yajl_val *v) { if (*v) yajl_tree_free(*v); }
+#define _cleanup_json_ _cleanup_(json_freep)
+
+/* Member of an object by key (NULL when absent or obj not an object). */
+yajl_val json_get(yajl_val obj, const char *key);
+/* Typed getters: NULL / false when absent or of another type. */
+const char *json_get_string(yajl_val obj, const char *key);
+bool json_get_int(yajl_val obj, const char *key, long long *ret);
+/* Strict "only these keys" check; returns the first unknown key or NULL. */
+const char *json_unknown_key(yajl_val obj, const char *const *allowed);
+
+/* yajl_gen helpers; all return the yajl_gen_status ORed across calls is not needed:
+ * a generator error is a programming error here, so they ignore it. */
+yajl_gen json_gen_new(bool pretty);
+static inline void json_gen_freep(yajl_gen *g) { if (*g) yajl_gen_free(*g); }
+#define _cleanup_json_gen_ _cleanup_(json_gen_freep)
+void jg_str(yajl_gen g, const char *s);
+void jg_strn(yajl_gen g, const char *s, size_t len);
+void jg_key_str(yajl_gen g, const char *key, const char *val); /* null when val NULL */
+void jg_key_int(yajl_gen g, const char *key, long long val);
+void jg_key_uint(yajl_gen g, const char *key, unsigned long long val);
+void jg_key_bool(yajl_gen g, const char *key, bool val);
+void jg_key(yajl_gen g, const char *key);
+void jg_uint(yajl_gen g, unsigned long long val);
+/* Emit a parsed value as it is (used to carry unknown parts of documents through). */
+void jg_value(yajl_gen g, yajl_val v);
+/* Take the generated text (malloc'ed, NUL-terminated). */
+char *json_gen_take(yajl_gen g, size_t *ret_len);
+
+#endif

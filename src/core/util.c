@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+const char *program_name = "ocibpf";
+
+static int err_set(struct error *err, int code, bool with_errno, const char *fmt, va_list ap)
+{
+	code = code < 0 ? code : -code;
+	if (code == 0)
+		code = -EINVAL;
+	if (!err || err->msg)
+		return code;
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	if (with_errno) {
+		char *m = xasprintf("%s: %s", msg, strerror(-code));
+		free(msg);
+		msg = m;
+	}
+	err->code = code;
+	err->msg = msg;
+	return code;
+}
+
+int err_errno(struct error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = err_set(err, code, true, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int err_msg(struct error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = err_set(err, code, false, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void err_clear(struct error *err)
+{
+	free(err->msg);
+	err->msg = NULL;
+	err->code = 0;
+}
+
+static void vlog(const char *level, const char *id, const char *fmt, va_list ap)
+{
+	/* One write so concurrent hooks' lines don't interleave. */
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return;
+	char *line = xasprintf("%s: %s%s%s%s\n", program_name, level, id ? id : "", id ? ": " : "", msg);
+	(void)!write(STDERR_FILENO, line, strlen(line));
+	free(line);
+	free(msg);
+}
+
+void log_error(const char *id, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("", id, fmt, ap);
+	va_end(ap);
+}
+
+void log_warn(const char *id, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("warning: ", id, fmt, ap);
+	va_end(ap);
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+char *xstrdup(const char *s)
+{
+	char *r = strdup(s);
+	if (!r)
+		abort();
+	return r;
+}
+
+void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+void *xrealloc(void *p, size_t sz)
+{
+	p = realloc(p, sz ? sz : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+char *path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	bool slash = la > 0 && a[la - 1] == '/';
+	while (*b == '/')
+		b++;
+	return xasprintf("%s%s%s", a, slash ? "" : "/", b);
+}
+
+static bool valid_token(const char *s, size_t max)
+{
+	if (!s || !*s)
+		return false;
+	size_t n = 0;
+	for (const char *p = s; *p; p++, n++) {
+		char c = *p;
+		bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (n == 0 && !alnum)
+			return false;
+		if (!alnum && c != '_' && c != '.' && c != '-')
+			return false;
+	}
+	return n <= max;
+}
+
+bool valid_id(const char *s) { return valid_token(s, ID_MAX); }
+bool valid_name(const char *s) { return valid_token(s, 64); }
+
+int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = xcalloc(1, cap + 1);
+	for (;;) {
+		if (len == cap) {
+			if (cap >= max) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap = cap * 2 > max ? max : cap * 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int r = -errno;
+			free(buf);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}
+
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	return read_fd(fd, max, ret, ret_len);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	int r = write_all(fd, buf, len);
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+	for (char *s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int rm_one(const char *path, const struct stat *st _unused_, int type, struct FTW *ftw _unused_)
+{
+	if (type == FTW_DP)
+		return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int rm_rf(const char *path)
+{
+	int r = nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (r < 0 && errno == ENOENT)
+		return 0;
+	return r < 0 ? -errno : r;
+}
+
+unsigned long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+unsigned long long realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void format_rfc3339(unsigned long long ns, char buf[static 32])
+{
+	time_t sec = ns / 1000000000ULL;
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, 32 - n, ".%09lluZ", ns % 1000000000ULL);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_UTIL_H
+#define OCIBPF_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Hand ownership of a pointer over: returns it and clears the variable. */
+#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
+#define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
+
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
+static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/*
+ * Errors travel upward as a negative errno plus a message made at the point of
+ * failure; the program's top level prints it once ("PROG: ID: message").
+ */
+struct error {
+	int code;   /* negative errno */
+	char *msg;  /* "what failed: why" */
+};
+
+/* Sets err (if not yet set) and returns -|code|; appends ": strerror(code)". */
+int err_errno(struct error *err, int code, const char *fmt, ...) _printf_(3, 4);
+/* Same, without the strerror suffix. */
+int err_msg(struct error *err, int code, const char *fmt, ...) _printf_(3, 4);
+void err_clear(struct error *err);
+
+/* Name of the running program (for messages). */
+extern const char *program_name;
+/* Print "PROG: ID: msg" (ID left out when NULL) to stderr. */
+void log_error(const char *id, const char *fmt, ...) _printf_(2, 3);
+void log_warn(const char *id, const char *fmt, ...) _printf_(2, 3);
+
+/* malloc'ed "a/b"; aborts on ENOMEM (like systemd's xasprintf). */
+char *path_join(const char *a, const char *b);
+char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+char *xstrdup(const char *s);
+void *xcalloc(size_t n, size_t sz);
+void *xrealloc(void *p, size_t sz);
+
+/* Container ids and policy names: [A-Za-z0-9][A-Za-z0-9_.-]*, at most max chars. */
+#define ID_MAX 128
+bool valid_id(const char *s);
+bool valid_name(const char *s);
+
+/* Read a whole file (at most max bytes, else -EFBIG) into a NUL-terminated buffer. */
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+/* Write a file atomically (tmp + rename) with mode. */
+int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode);
+/* mkdir -p with mode for the created components; existing dirs are left as they are. */
+int mkdir_p(const char *path, mode_t mode);
+/* rm -rf for our own directories (no symlink following). */
+int rm_rf(const char *path);
+
+/* Monotonic and real time in ns. */
+unsigned long long now_ns(void);
+unsigned long long realtime_ns(void);
+/* RFC 3339 UTC with nanoseconds into buf (>= 32 bytes). */
+void format_rfc3339(unsigned long long realtime_ns, char buf[static 32]);
+
+#endif
