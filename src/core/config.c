@@ -87,10 +87,11 @@ int config_load(const char *path, struct config **ret, struct error *err)
 	bool named = true;
 	if (!path || !*path)
 		path = getenv("OCIBPF_CONFIG");
-	if (!path || !*path) {
+	if (!path || !*path)
 		path = OCIBPF_CONFIG_DEFAULT;
+	/* The default file is optional wherever its name comes from. */
+	if (strcmp(path, OCIBPF_CONFIG_DEFAULT) == 0)
 		named = false;
-	}
 	_cleanup_free_ char *text = NULL;
 	int r = read_file(path, 1 << 20, &text, NULL);
 	if (r == -ENOENT && !named)

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "auditlog.h"
+#include "json.h"
+
+int auditlog_open(const char *log_dir, const char *id, struct auditlog **ret, struct error *err)
+{
+	if (!valid_id(id))
+		return err_msg(err, -EINVAL, "invalid container id");
+	struct stat st;
+	bool fresh = stat(log_dir, &st) < 0;
+	int r = mkdir_p(log_dir, 0750);
+	if (r < 0)
+		return err_errno(err, r, "cannot create log_dir %s", log_dir);
+	if (fresh)
+		chmod(log_dir, 0750);  /* umask may have narrowed it; never widen an existing one */
+	_cleanup_close_ int dfd = open(log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return err_errno(err, -errno, "cannot open log_dir %s", log_dir);
+	_cleanup_free_ char *name = xasprintf("%s.jsonl", id);
+	int fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+	if (fd < 0)
+		return err_errno(err, -errno, "cannot open audit log %s/%s", log_dir, name);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_msg(err, -EINVAL, "audit log %s/%s is not a regular file", log_dir, name);
+	}
+	if ((st.st_mode & 07777) != 0640)
+		fchmod(fd, 0640);
+	struct auditlog *al = xcalloc(1, sizeof(*al));
+	al->fd = fd;
+	al->id = xstrdup(id);
+	al->path = path_join(log_dir, name);
+	al->gen = json_gen_new(false);
+	*ret = al;
+	return 0;
+}
+
+void auditlog_close(struct auditlog *al)
+{
+	if (!al)
+		return;
+	auditlog_unlock(al);
+	close(al->fd);
+	yajl_gen_free(al->gen);
+	free(al->id);
+	free(al->path);
+	free(al);
+}
+
+uint64_t auditlog_last_seq(const char *tail, size_t len)
+{
+	/* The last complete line: ends at the last '\n'. */
+	while (len > 0 && tail[len - 1] != '\n')
+		len--;
+	if (len == 0)
+		return 0;
+	size_t end = len - 1, start = end;
+	while (start > 0 && tail[start - 1] != '\n')
+		start--;
+	_cleanup_free_ char *line = strndup(tail + start, end - start);
+	if (!line)
+		abort();
+	_cleanup_json_ yajl_val v = NULL;
+	if (json_parse(line, "log", &v, NULL) < 0)
+		return 0;
+	long long seq;
+	return json_get_int(v, "seq", &seq) && seq > 0 ? (uint64_t)seq : 0;
+}
+
+int auditlog_lock(struct auditlog *al)
+{
+	if (flock(al->fd, LOCK_EX) < 0)
+		return -errno;
+	al->locked = true;
+	struct stat st;
+	if (fstat(al->fd, &st) < 0)
+		return -errno;
+	if (st.st_size == 0) {
+		al->seq = 0;
+		return 0;
+	}
+	/* Read back the tail through a separate descriptor (ours is write-only). */
+	_cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", al->fd);
+	_cleanup_close_ int rfd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0)
+		return -errno;
+	size_t want = st.st_size < 65536 ? (size_t)st.st_size : 65536;
+	_cleanup_free_ char *buf = xcalloc(1, want + 1);
+	ssize_t n = pread(rfd, buf, want, st.st_size - want);
+	if (n < 0)
+		return -errno;
+	al->seq = auditlog_last_seq(buf, n);
+	/* A torn last line (a writer died mid-record) must not swallow the next record. */
+	if (n > 0 && buf[n - 1] != '\n')
+		(void)!write(al->fd, "\n", 1);
+	return 0;
+}
+
+void auditlog_unlock(struct auditlog *al)
+{
+	if (al->locked)
+		flock(al->fd, LOCK_UN);
+	al->locked = false;
+}
+
+yajl_gen auditlog_begin(struct auditlog *al, const char *type, uint64_t ts_ns)
+{
+	char ts[32];
+	format_rfc3339(ts_ns, ts);
+	yajl_gen_clear(al->gen);
+	yajl_gen_reset(al->gen, NULL);
+	yajl_gen_map_open(al->gen);
+	jg_key_uint(al->gen, "seq", al->seq + 1);
+	jg_key_str(al->gen, "ts", ts);
+	jg_key_str(al->gen, "container", al->id);
+	jg_key_str(al->gen, "type", type);
+	return al->gen;
+}
+
+int auditlog_end(struct auditlog *al)
+{
+	yajl_gen_map_close(al->gen);
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(al->gen, &buf, &len);
+	/* One write of the whole line: O_APPEND keeps it in one piece. */
+	_cleanup_free_ char *line = xcalloc(1, len + 2);
+	memcpy(line, buf, len);
+	line[len] = '\n';
+	ssize_t n = write(al->fd, line, len + 1);
+	yajl_gen_clear(al->gen);
+	yajl_gen_reset(al->gen, NULL);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len + 1)
+		return -EIO;
+	al->seq++;
+	return 0;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_AUDITLOG_H
+#define OCIBPF_AUDITLOG_H
+
+#include <stdint.h>
+#include <yajl/yajl_gen.h>
+
+#include "util.h"
+
+/*
+ * A container's audit log, <log_dir>/<id>.jsonl (SPEC.md "Audit log"): one JSON object per
+ * line, appended. Writers (hook, collector) hold an exclusive flock while they append, and
+ * take `seq` from the last record in the file, so seq counts on without gaps across
+ * writers and across containers that reuse an id.
+ */
+struct auditlog {
+	int fd;
+	char *id;
+	char *path;
+	uint64_t seq;      /* seq of the last record written */
+	yajl_gen gen;
+	bool locked;
+};
+
+/* Open (creating log_dir 0750 and the file 0640; symlinks are not followed). */
+int auditlog_open(const char *log_dir, const char *id, struct auditlog **ret, struct error *err);
+void auditlog_close(struct auditlog *al);
+static inline void auditlog_closep(struct auditlog **al) { auditlog_close(*al); }
+#define _cleanup_auditlog_ _cleanup_(auditlog_closep)
+
+/* Lock for appending and learn the last seq. */
+int auditlog_lock(struct auditlog *al);
+void auditlog_unlock(struct auditlog *al);
+
+/* Start a record: the map is open with seq, ts, container and type written. */
+yajl_gen auditlog_begin(struct auditlog *al, const char *type, uint64_t realtime_ns);
+/* Close the record and append it as one line. */
+int auditlog_end(struct auditlog *al);
+
+/* Parse the seq of the last complete line of a log's tail (0 when none). */
+uint64_t auditlog_last_seq(const char *tail, size_t len);
+
+#endif

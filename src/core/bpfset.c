@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf_version.h"
+#include "bpfset.h"
+#include "cgroup.h"
+#include "cgtrack.skel.h"
+#include "net.skel.h"
+
+static const struct {
+	const char *name;              /* program (function) name = pin name */
+	enum bpf_attach_type type;
+	uint32_t need;                 /* CF_* flags any of which need it */
+} progs[P__COUNT] = {
+	[P_SKB_INGRESS] = { "skb_ingress", BPF_CGROUP_INET_INGRESS, CF_TELEMETRY | CF_NETWORK },
+	[P_SKB_EGRESS] = { "skb_egress", BPF_CGROUP_INET_EGRESS, CF_TELEMETRY | CF_NETWORK },
+	[P_CONNECT4] = { "sock_connect4", BPF_CGROUP_INET4_CONNECT, CF_NETWORK },
+	[P_CONNECT6] = { "sock_connect6", BPF_CGROUP_INET6_CONNECT, CF_NETWORK },
+	[P_SENDMSG4] = { "sock_sendmsg4", BPF_CGROUP_UDP4_SENDMSG, CF_NETWORK },
+	[P_SENDMSG6] = { "sock_sendmsg6", BPF_CGROUP_UDP6_SENDMSG, CF_NETWORK },
+};
+
+static const char *const map_names[] = { "ocibpf_cgroups", "ocibpf_stats" };
+
+const char *bpfset_current_version(void)
+{
+	return OCIBPF_BPF_VERSION;
+}
+
+uint32_t bpfset_progs_for(uint32_t flags)
+{
+	uint32_t mask = 0;
+	for (int i = 0; i < P__COUNT; i++)
+		if (progs[i].need & flags)
+			mask |= 1U << i;
+	return mask;
+}
+
+/* libbpf's last warning, to explain a failed load in one line. */
+static char libbpf_last[256];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (getenv("OCIBPF_DEBUG"))
+		return vfprintf(stderr, fmt, ap);
+	if (level == LIBBPF_WARN) {
+		vsnprintf(libbpf_last, sizeof(libbpf_last), fmt, ap);
+		libbpf_last[strcspn(libbpf_last, "\n")] = '\0';
+	}
+	return 0;
+}
+
+bool on_bpffs(const char *path)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+	for (;;) {
+		struct statfs sfs;
+		if (statfs(p, &sfs) == 0)
+			return sfs.f_type == BPF_FS_MAGIC;
+		char *slash = strrchr(p, '/');
+		if (errno != ENOENT || !slash || slash == p)
+			return false;
+		*slash = '\0';
+	}
+}
+
+void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+void bpfset_close(struct bpfset *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < P__COUNT; i++)
+		if (s->prog_fd[i] >= 0)
+			close(s->prog_fd[i]);
+	if (s->cgroups_fd >= 0)
+		close(s->cgroups_fd);
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	free(s->bpffs_dir);
+	free(s->version);
+	free(s->dir);
+	free(s);
+}
+
+static int open_pin(const char *dir, const char *sub, const char *name)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s/%s", dir, sub, name);
+	int fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Open every pin of the set; -ENOENT when the set is missing or incomplete. */
+static int open_pins(struct bpfset *s)
+{
+	int fd = open_pin(s->dir, "maps", map_names[0]);
+	if (fd < 0)
+		return fd;
+	s->cgroups_fd = fd;
+	fd = open_pin(s->dir, "maps", map_names[1]);
+	if (fd < 0)
+		return fd;
+	s->stats_fd = fd;
+	for (int i = 0; i < P__COUNT; i++) {
+		fd = open_pin(s->dir, "progs", progs[i].name);
+		if (fd < 0)
+			return fd;
+		s->prog_fd[i] = fd;
+		struct bpf_prog_info info = { 0 };
+		uint32_t len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+			return -errno;
+		s->prog_id[i] = info.id;
+	}
+	return 0;
+}
+
+static void close_pins(struct bpfset *s)
+{
+	for (int i = 0; i < P__COUNT; i++) {
+		if (s->prog_fd[i] >= 0)
+			close(s->prog_fd[i]);
+		s->prog_fd[i] = -1;
+	}
+	if (s->cgroups_fd >= 0)
+		close(s->cgroups_fd);
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	s->cgroups_fd = s->stats_fd = -1;
+}
+
+static int pin_programs(struct bpf_object *obj, const char *dir, struct error *err)
+{
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, obj) {
+		_cleanup_free_ char *path = xasprintf("%s/progs/%s", dir, bpf_program__name(prog));
+		int r = bpf_program__pin(prog, path);
+		if (r < 0)
+			return err_errno(err, r, "cannot pin program %s", path);
+	}
+	return 0;
+}
+
+/* Global programs (sub-cgroup tracking) are attached once, with the set. */
+static int attach_global(struct bpf_object *obj, const char *dir, struct error *err)
+{
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_link *link = bpf_program__attach(prog);
+		if (!link)
+			return err_errno(err, -errno, "cannot attach %s", bpf_program__name(prog));
+		_cleanup_free_ char *path = xasprintf("%s/links/%s", dir, bpf_program__name(prog));
+		int r = bpf_link__pin(link, path);
+		bpf_link__destroy(link);   /* the pin keeps it */
+		if (r < 0)
+			return err_errno(err, r, "cannot pin link %s", path);
+	}
+	return 0;
+}
+
+static int load_set(const char *dir, struct error *err)
+{
+	static const char *const subdirs[] = { "maps", "links", "progs" };
+	for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
+		_cleanup_free_ char *d = path_join(dir, subdirs[i]);
+		int r = mkdir_p(d, 0700);
+		if (r < 0)
+			return err_errno(err, r, "cannot create %s", d);
+	}
+	_cleanup_free_ char *maps = path_join(dir, "maps");
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = maps);
+	libbpf_set_print(libbpf_print);
+	libbpf_last[0] = '\0';
+
+	int r;
+	struct cgtrack_bpf *cgt = cgtrack_bpf__open_opts(&opts);
+	if (!cgt)
+		return err_errno(err, -errno, "cannot open BPF object cgtrack");
+	r = cgtrack_bpf__load(cgt);
+	if (r < 0)
+		r = err_msg(err, r, "cannot load BPF programs (cgtrack): %s: %s", strerror(-r), libbpf_last);
+	else
+		r = attach_global(cgt->obj, dir, err);
+	cgtrack_bpf__destroy(cgt);
+	if (r < 0)
+		return r;
+
+	struct net_bpf *net = net_bpf__open_opts(&opts);
+	if (!net)
+		return err_errno(err, -errno, "cannot open BPF object net");
+	r = net_bpf__load(net);
+	if (r < 0)
+		r = err_msg(err, r, "cannot load BPF programs (net): %s: %s", strerror(-r), libbpf_last);
+	else
+		r = pin_programs(net->obj, dir, err);
+	net_bpf__destroy(net);
+	return r;
+}
+
+static int lock_dir(const char *dir, struct error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(err, -errno, "cannot open %s", dir);
+	if (flock(fd, LOCK_EX) < 0) {
+		int r = err_errno(err, -errno, "cannot lock %s", dir);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int bpfset_open(const char *bpffs_dir, const char *version, bool load, struct bpfset **ret,
+		struct error *err)
+{
+	if (!on_bpffs(bpffs_dir))
+		return err_msg(err, -ENOTSUP,
+			       "bpffs_dir %s is not on a bpf filesystem (is bpffs mounted? mount -t bpf bpf /sys/fs/bpf)",
+			       bpffs_dir);
+	if (!version)
+		version = bpfset_current_version();
+	if (!valid_name(version))
+		return err_msg(err, -EINVAL, "invalid BPF set version \"%s\"", version);
+
+	_cleanup_close_ int lock = -1;
+	struct bpfset *s = xcalloc(1, sizeof(*s));
+	s->bpffs_dir = xstrdup(bpffs_dir);
+	s->version = xstrdup(version);
+	s->dir = xasprintf("%s/sets/%s", bpffs_dir, version);
+	s->cgroups_fd = s->stats_fd = -1;
+	for (int i = 0; i < P__COUNT; i++)
+		s->prog_fd[i] = -1;
+
+	/* Warm path: everything is pinned already. */
+	int r = open_pins(s);
+	if (r == 0)
+		goto done;
+	close_pins(s);
+	if (r != -ENOENT) {
+		r = err_errno(err, r, "cannot open pinned BPF objects in %s", s->dir);
+		goto fail;
+	}
+	if (!load || strcmp(version, bpfset_current_version()) != 0) {
+		r = err_msg(err, -ENOENT, "BPF set %s is not pinned", s->dir);
+		goto fail;
+	}
+
+	r = mkdir_p(bpffs_dir, 0700);
+	if (r < 0) {
+		r = err_errno(err, r, "cannot create %s", bpffs_dir);
+		goto fail;
+	}
+	lock = lock_dir(bpffs_dir, err);
+	if (lock < 0) {
+		r = lock;
+		goto fail;
+	}
+	/* Someone else may have loaded it while we waited. */
+	r = open_pins(s);
+	if (r == 0)
+		goto done;
+	close_pins(s);
+	/* A partial set (a loader killed half-way) is never used: start it over. */
+	rm_rf(s->dir);
+	r = load_set(s->dir, err);
+	if (r == 0)
+		r = open_pins(s);
+	if (r < 0) {
+		err_errno(err, r, "cannot open the BPF set just pinned in %s", s->dir);
+		rm_rf(s->dir);
+		goto fail;
+	}
+done:
+	*ret = s;
+	return 0;
+fail:
+	bpfset_close(s);
+	return r;
+}
+
+static int enter_cgroup(struct bpfset *s, uint64_t cgid, const struct container_info *info)
+{
+	return bpf_map_update_elem(s->cgroups_fd, &cgid, info, BPF_ANY) < 0 ? -errno : 0;
+}
+
+/* Sub-cgroups that exist already (the tracker sees only new ones). */
+static int enter_subcgroups(struct bpfset *s, const char *dir, const struct container_info *info,
+			    int depth)
+{
+	if (depth > 32)
+		return 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *sub = path_join(dir, de->d_name);
+		struct stat st;
+		if (stat(sub, &st) < 0)
+			continue;
+		r = enter_cgroup(s, st.st_ino, info);
+		if (r == 0)
+			r = enter_subcgroups(s, sub, info, depth + 1);
+	}
+	closedir(d);
+	return r;
+}
+
+static int zero_stats(struct bpfset *s, uint64_t cgid)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	_cleanup_free_ struct container_stats *v = xcalloc(ncpu, sizeof(*v));
+	return bpf_map_update_elem(s->stats_fd, &cgid, v, BPF_ANY) < 0 ? -errno : 0;
+}
+
+static bool prog_in_force(int cgfd, enum bpf_attach_type type, uint32_t prog_id)
+{
+	uint32_t ids[64], cnt = ARRAY_SIZE(ids);
+	if (bpf_prog_query(cgfd, type, BPF_F_QUERY_EFFECTIVE, NULL, ids, &cnt) < 0)
+		return false;
+	for (uint32_t i = 0; i < cnt; i++)
+		if (ids[i] == prog_id)
+			return true;
+	return false;
+}
+
+static char *links_dir(const char *bpffs_dir, const char *id)
+{
+	return xasprintf("%s/containers/%s", bpffs_dir, id);
+}
+
+int bpfset_attach(struct bpfset *s, const char *id, const struct cgroup_ref *cg, uint32_t flags,
+		  struct error *err)
+{
+	struct container_info info = { .container_cgid = cg->id, .flags = flags };
+	uint32_t want = bpfset_progs_for(flags);
+	_cleanup_free_ char *parent = xasprintf("%s/containers", s->bpffs_dir);
+	_cleanup_free_ char *ldir = links_dir(s->bpffs_dir, id);
+	int r;
+
+	_cleanup_close_ int cgfd = open(cg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0)
+		return err_errno(err, -errno, "cannot open cgroup %s", cg->dir);
+	r = mkdir_p(parent, 0700);
+	if (r < 0)
+		return err_errno(err, r, "cannot create %s", parent);
+	if (mkdir(ldir, 0700) < 0)
+		return err_errno(err, -errno, "cannot create %s", ldir);
+
+	r = zero_stats(s, cg->id);
+	if (r < 0) {
+		err_errno(err, r, "cannot add the container to the stats map");
+		goto fail;
+	}
+	r = enter_cgroup(s, cg->id, &info);
+	if (r == 0)
+		r = enter_subcgroups(s, cg->dir, &info, 0);
+	if (r < 0) {
+		err_errno(err, r, "cannot add cgroup %s to the cgroup map", cg->path);
+		goto fail;
+	}
+	for (int i = 0; i < P__COUNT; i++) {
+		if (!(want & (1U << i)))
+			continue;
+		int lfd = bpf_link_create(s->prog_fd[i], cgfd, progs[i].type, NULL);
+		if (lfd < 0) {
+			r = err_errno(err, -errno, "cannot attach %s to cgroup %s", progs[i].name, cg->path);
+			goto fail;
+		}
+		_cleanup_free_ char *pin = path_join(ldir, progs[i].name);
+		r = bpf_obj_pin(lfd, pin) < 0 ? -errno : 0;
+		close(lfd);
+		if (r < 0) {
+			err_errno(err, r, "cannot pin link %s", pin);
+			goto fail;
+		}
+	}
+	for (int i = 0; i < P__COUNT; i++) {
+		if ((want & (1U << i)) && !prog_in_force(cgfd, progs[i].type, s->prog_id[i])) {
+			r = err_msg(err, -EIO, "%s is attached to cgroup %s but not in force (BPF_PROG_QUERY)",
+				    progs[i].name, cg->path);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	bpfset_unpin(s->bpffs_dir, id);
+	bpfset_forget(s, cg->id);
+	return r;
+}
+
+int bpfset_unpin(const char *bpffs_dir, const char *id)
+{
+	_cleanup_free_ char *ldir = links_dir(bpffs_dir, id);
+	return rm_rf(ldir);
+}
+
+void bpfset_forget(struct bpfset *s, uint64_t container_cgid)
+{
+	/* Collect first: deleting while walking with get_next_key restarts the walk. */
+	size_t n = 0, cap = 16;
+	_cleanup_free_ uint64_t *keys = xcalloc(cap, sizeof(*keys));
+	uint64_t key, next;
+	void *prev = NULL;
+	while (bpf_map_get_next_key(s->cgroups_fd, prev, &next) == 0) {
+		struct container_info info;
+		if (bpf_map_lookup_elem(s->cgroups_fd, &next, &info) == 0 &&
+		    info.container_cgid == container_cgid) {
+			if (n == cap)
+				keys = xrealloc(keys, (cap *= 2) * sizeof(*keys));
+			keys[n++] = next;
+		}
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(s->cgroups_fd, &keys[i]);
+	bpf_map_delete_elem(s->cgroups_fd, &container_cgid);
+	bpf_map_delete_elem(s->stats_fd, &container_cgid);
+}
+
+int bpfset_read_stats(struct bpfset *s, uint64_t container_cgid, struct container_stats *ret)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	_cleanup_free_ struct container_stats *v = xcalloc(ncpu, sizeof(*v));
+	if (bpf_map_lookup_elem(s->stats_fd, &container_cgid, v) < 0)
+		return -errno;
+	struct container_stats sum = { 0 };
+	for (int c = 0; c < ncpu; c++) {
+		sum.rx_bytes += v[c].rx_bytes;
+		sum.rx_packets += v[c].rx_packets;
+		sum.tx_bytes += v[c].tx_bytes;
+		sum.tx_packets += v[c].tx_packets;
+		sum.egress_denied += v[c].egress_denied;
+		sum.ingress_denied += v[c].ingress_denied;
+		sum.execs += v[c].execs;
+		sum.syscalls += v[c].syscalls;
+	}
+	*ret = sum;
+	return 0;
+}
+
+char **bpfset_list(const char *bpffs_dir)
+{
+	_cleanup_free_ char *dir = path_join(bpffs_dir, "sets");
+	size_t n = 0;
+	char **v = xcalloc(1, sizeof(char *));
+	DIR *d = opendir(dir);
+	if (!d)
+		return v;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !valid_name(de->d_name))
+			continue;
+		v = xrealloc(v, (n + 2) * sizeof(char *));
+		v[n++] = xstrdup(de->d_name);
+		v[n] = NULL;
+	}
+	closedir(d);
+	return v;
+}
+
+int bpfset_remove(const char *bpffs_dir, const char *version)
+{
+	if (!valid_name(version))
+		return -EINVAL;
+	_cleanup_free_ char *dir = xasprintf("%s/sets/%s", bpffs_dir, version);
+	return rm_rf(dir);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_BPFSET_H
+#define OCIBPF_BPFSET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ocibpf.h"
+#include "util.h"
+
+struct cgroup_ref;
+
+/*
+ * The pinned set: every program and map of this build, loaded and verified once per
+ * bpffs_dir and pinned under <bpffs_dir>/sets/<version>/{progs,maps,links}. Later hooks
+ * open the pins (no program load on the warm path). Containers record the version of the
+ * set they were attached from, so a newer build pins a new set beside an older one and
+ * the older one stays usable until its last container is gone (`ocibpf gc`).
+ */
+
+/* Programs attached per container to its cgroup. */
+enum set_prog {
+	P_SKB_INGRESS,
+	P_SKB_EGRESS,
+	P_CONNECT4,
+	P_CONNECT6,
+	P_SENDMSG4,
+	P_SENDMSG6,
+	P__COUNT,
+};
+
+struct bpfset {
+	char *bpffs_dir;
+	char *version;
+	char *dir;                     /* <bpffs_dir>/sets/<version> */
+	int prog_fd[P__COUNT];         /* -1 when not opened */
+	uint32_t prog_id[P__COUNT];
+	int cgroups_fd;                /* ocibpf_cgroups */
+	int stats_fd;                  /* ocibpf_stats */
+};
+
+/* The version of the programs built into this binary. */
+const char *bpfset_current_version(void);
+
+/*
+ * Open the set of `version` (NULL: this build's) under bpffs_dir. With `load`, a missing
+ * set is loaded and pinned (under a lock on bpffs_dir, so concurrent hooks load it once);
+ * without it a missing set is -ENOENT. Refuses a bpffs_dir that is not on bpffs.
+ */
+int bpfset_open(const char *bpffs_dir, const char *version, bool load, struct bpfset **ret,
+		struct error *err);
+void bpfset_close(struct bpfset *s);
+static inline void bpfset_closep(struct bpfset **s) { bpfset_close(*s); }
+#define _cleanup_bpfset_ _cleanup_(bpfset_closep)
+
+/* Which programs a container with these CF_* flags gets. */
+uint32_t bpfset_progs_for(uint32_t flags);
+
+/*
+ * Enter the container in the maps, attach its programs to its cgroup with bpf_link, pin
+ * the links under <bpffs_dir>/containers/<id>/, and check with BPF_PROG_QUERY (effective)
+ * that they are in force. On failure everything done is undone.
+ */
+int bpfset_attach(struct bpfset *s, const char *id, const struct cgroup_ref *cg, uint32_t flags,
+		  struct error *err);
+/* Unpin the container's links (so they go away) and remove its pin directory. */
+int bpfset_unpin(const char *bpffs_dir, const char *id);
+/* Remove the container's entries (its cgroup and sub-cgroups) from the maps. */
+void bpfset_forget(struct bpfset *s, uint64_t container_cgid);
+/* Sum of the per-CPU counters of a container; -ENOENT when it has none. */
+int bpfset_read_stats(struct bpfset *s, uint64_t container_cgid, struct container_stats *ret);
+
+/* Names of the sets pinned under bpffs_dir (NULL-terminated, free with strv_free). */
+char **bpfset_list(const char *bpffs_dir);
+/* Remove a set's pins (its programs stay alive while links use them). */
+int bpfset_remove(const char *bpffs_dir, const char *version);
+void strv_free(char **v);
+
+/* Is path (or its nearest existing ancestor) on a bpf filesystem? */
+bool on_bpffs(const char *path);
+
+#endif

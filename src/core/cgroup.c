@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+
+#include "cgroup.h"
+
+/* Decode mountinfo's octal escapes (\040 for space, ...) in place. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * mountinfo line: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER
+ */
+int cgroup2_mount_from_mountinfo(const char *mountinfo, char **ret)
+{
+	_cleanup_free_ char *copy = xstrdup(mountinfo);
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *fields[5] = { 0 }, *p = line, *tok, *s2 = NULL;
+		int n = 0;
+		for (tok = strtok_r(p, " ", &s2); tok && n < 5; tok = strtok_r(NULL, " ", &s2))
+			fields[n++] = tok;
+		if (n < 5)
+			continue;
+		/* Skip optional fields up to the "-" separator. */
+		while (tok && strcmp(tok, "-") != 0)
+			tok = strtok_r(NULL, " ", &s2);
+		if (!tok)
+			continue;
+		char *fstype = strtok_r(NULL, " ", &s2);
+		if (!fstype || strcmp(fstype, "cgroup2") != 0 || strcmp(fields[3], "/") != 0)
+			continue;
+		unescape_octal(fields[4]);
+		*ret = xstrdup(fields[4]);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int cgroup_line(const char *proc_cgroup, const char *want_hier, const char *controller,
+		       char **ret)
+{
+	_cleanup_free_ char *copy = xstrdup(proc_cgroup);
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* HIERARCHY-ID:CONTROLLER-LIST:PATH; the path may itself contain ':'. */
+		char *c1 = strchr(line, ':');
+		if (!c1)
+			continue;
+		char *c2 = strchr(c1 + 1, ':');
+		if (!c2)
+			continue;
+		*c1 = *c2 = '\0';
+		const char *hier = line, *ctrls = c1 + 1, *path = c2 + 1;
+		if (want_hier) {
+			if (strcmp(hier, want_hier) != 0 || *ctrls)
+				continue;
+		} else {
+			bool found = false;
+			_cleanup_free_ char *list = xstrdup(ctrls);
+			char *s3 = NULL;
+			for (char *c = strtok_r(list, ",", &s3); c && !found; c = strtok_r(NULL, ",", &s3))
+				found = strcmp(c, controller) == 0;
+			if (!found)
+				continue;
+		}
+		if (path[0] != '/')
+			return -EINVAL;
+		*ret = xstrdup(path);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int cgroup2_path_from_proc(const char *proc_cgroup, char **ret)
+{
+	return cgroup_line(proc_cgroup, "0", NULL, ret);
+}
+
+int cgroup1_path_from_proc(const char *proc_cgroup, const char *controller, char **ret)
+{
+	return cgroup_line(proc_cgroup, NULL, controller, ret);
+}
+
+int cgroup2_mount(const char **ret, struct error *err)
+{
+	static char *cached;
+	if (cached) {
+		*ret = cached;
+		return 0;
+	}
+	_cleanup_free_ char *mi = NULL;
+	int r = read_file("/proc/self/mountinfo", 16 << 20, &mi, NULL);
+	if (r < 0)
+		return err_errno(err, r, "cannot read /proc/self/mountinfo");
+	char *mnt = NULL;
+	r = cgroup2_mount_from_mountinfo(mi, &mnt);
+	if (r < 0)
+		return err_msg(err, r, "cgroup2 is not mounted (neither pure v2 nor hybrid mode)");
+	struct statfs sfs;
+	if (statfs(mnt, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		r = err_msg(err, -ENOENT, "%s is not a cgroup2 filesystem", mnt);
+		free(mnt);
+		return r;
+	}
+	*ret = cached = mnt;
+	return 0;
+}
+
+int cgroup_of_pid(pid_t pid, struct cgroup_ref *ret, struct error *err)
+{
+	const char *mnt;
+	int r = cgroup2_mount(&mnt, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *procpath = xasprintf("/proc/%d/cgroup", (int)pid);
+	_cleanup_free_ char *text = NULL;
+	r = read_file(procpath, 1 << 20, &text, NULL);
+	if (r < 0)
+		return err_errno(err, r, "cannot read %s", procpath);
+	_cleanup_free_ char *path = NULL;
+	r = cgroup2_path_from_proc(text, &path);
+	if (r < 0)
+		return err_msg(err, r, "process %d has no cgroup2 cgroup (no \"0::\" line in %s)",
+			       (int)pid, procpath);
+	if (strstr(path, "/../") || strstr(path, " (deleted)"))
+		return err_msg(err, -EINVAL, "process %d: unusable cgroup path \"%s\"", (int)pid, path);
+	_cleanup_free_ char *dir = path_join(mnt, path);
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return err_errno(err, -errno, "cannot stat cgroup %s", dir);
+	ret->path = TAKE_PTR(path);
+	ret->dir = TAKE_PTR(dir);
+	ret->id = st.st_ino;
+	return 0;
+}
+
+void cgroup_ref_done(struct cgroup_ref *c)
+{
+	free(c->path);
+	free(c->dir);
+	c->path = c->dir = NULL;
+}

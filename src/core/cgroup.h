@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_CGROUP_H
+#define OCIBPF_CGROUP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/*
+ * Where the cgroup2 hierarchy is mounted, from /proc/self/mountinfo text: the mount
+ * point of the first "cgroup2" filesystem whose root is "/" (pure v2: /sys/fs/cgroup,
+ * hybrid: /sys/fs/cgroup/unified). Octal escapes (\040) are decoded. -ENOENT if none.
+ */
+int cgroup2_mount_from_mountinfo(const char *mountinfo, char **ret);
+/* The "0::" path from /proc/PID/cgroup text (e.g. "/user.slice/x"); -ENOENT if none. */
+int cgroup2_path_from_proc(const char *proc_cgroup, char **ret);
+/* The v1 path of a controller ("memory", "cpuacct", ...) from /proc/PID/cgroup text. */
+int cgroup1_path_from_proc(const char *proc_cgroup, const char *controller, char **ret);
+
+struct cgroup_ref {
+	char *path;        /* relative to the cgroup2 mount, starting with '/' */
+	char *dir;         /* absolute directory */
+	uint64_t id;       /* cgroup id (inode number of the directory) */
+};
+
+/* The cgroup2 cgroup of a process. */
+int cgroup_of_pid(pid_t pid, struct cgroup_ref *ret, struct error *err);
+/* The cgroup2 mount point of this system (cached). */
+int cgroup2_mount(const char **ret, struct error *err);
+void cgroup_ref_done(struct cgroup_ref *c);
+
+#endif

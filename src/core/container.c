@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bpfset.h"
+#include "container.h"
+#include "json.h"
+
+void container_free(struct container *c)
+{
+	if (!c)
+		return;
+	free(c->id);
+	free(c->policy);
+	free(c->cgroup);
+	free(c->cgroup_dir);
+	free(c->cgroup_v1_memory);
+	free(c->cgroup_v1_cpuacct);
+	free(c->cgroup_v1_pids);
+	free(c->set);
+	free(c->bundle);
+	free(c);
+}
+
+static char *record_path(const char *state_dir, const char *id)
+{
+	return xasprintf("%s/containers/%s.json", state_dir, id);
+}
+
+int container_write(const char *state_dir, const struct container *c, struct error *err)
+{
+	_cleanup_free_ char *dir = path_join(state_dir, "containers");
+	int r = mkdir_p(dir, 0700);
+	if (r < 0)
+		return err_errno(err, r, "cannot create %s", dir);
+
+	_cleanup_json_gen_ yajl_gen g = json_gen_new(false);
+	char ts[32];
+	format_rfc3339(c->started_ns, ts);
+	yajl_gen_map_open(g);
+	jg_key_str(g, "id", c->id);
+	jg_key_str(g, "policy", c->policy);
+	jg_key_int(g, "pid", c->pid);
+	jg_key_uint(g, "pid_start", c->pid_start);
+	jg_key_str(g, "cgroup", c->cgroup);
+	jg_key_str(g, "cgroup_dir", c->cgroup_dir);
+	jg_key_uint(g, "cgroup_id", c->cgroup_id);
+	jg_key_str(g, "cgroup_v1_memory", c->cgroup_v1_memory);
+	jg_key_str(g, "cgroup_v1_cpuacct", c->cgroup_v1_cpuacct);
+	jg_key_str(g, "cgroup_v1_pids", c->cgroup_v1_pids);
+	jg_key_uint(g, "flags", c->flags);
+	jg_key_str(g, "set", c->set);
+	jg_key_str(g, "bundle", c->bundle);
+	jg_key_str(g, "started", ts);
+	jg_key_uint(g, "started_ns", c->started_ns);
+	yajl_gen_map_close(g);
+	size_t len;
+	_cleanup_free_ char *text = json_gen_take(g, &len);
+	_cleanup_free_ char *path = record_path(state_dir, c->id);
+	r = write_file_atomic(path, text, len, 0600);
+	if (r < 0)
+		return err_errno(err, r, "cannot write %s", path);
+	return 0;
+}
+
+static char *dup_opt(yajl_val root, const char *key)
+{
+	const char *s = json_get_string(root, key);
+	return s ? xstrdup(s) : NULL;
+}
+
+static uint64_t get_u64(yajl_val root, const char *key)
+{
+	yajl_val v = json_get(root, key);
+	if (!YAJL_IS_NUMBER(v))
+		return 0;
+	return strtoull(v->u.number.r, NULL, 10);
+}
+
+int container_parse(const char *text, const char *what, struct container **ret, struct error *err)
+{
+	_cleanup_json_ yajl_val root = NULL;
+	int r = json_parse(text, what, &root, err);
+	if (r < 0)
+		return r;
+	struct container *c = xcalloc(1, sizeof(*c));
+	c->id = dup_opt(root, "id");
+	c->policy = dup_opt(root, "policy");
+	c->cgroup = dup_opt(root, "cgroup");
+	c->cgroup_dir = dup_opt(root, "cgroup_dir");
+	c->cgroup_v1_memory = dup_opt(root, "cgroup_v1_memory");
+	c->cgroup_v1_cpuacct = dup_opt(root, "cgroup_v1_cpuacct");
+	c->cgroup_v1_pids = dup_opt(root, "cgroup_v1_pids");
+	c->set = dup_opt(root, "set");
+	c->bundle = dup_opt(root, "bundle");
+	c->pid = (pid_t)get_u64(root, "pid");
+	c->pid_start = get_u64(root, "pid_start");
+	c->cgroup_id = get_u64(root, "cgroup_id");
+	c->flags = (uint32_t)get_u64(root, "flags");
+	c->started_ns = get_u64(root, "started_ns");
+	if (!valid_id(c->id) || !c->cgroup || !c->cgroup_dir || !c->set || !c->cgroup_id) {
+		container_free(c);
+		return err_msg(err, -EINVAL, "%s: incomplete container record", what);
+	}
+	*ret = c;
+	return 0;
+}
+
+int container_read(const char *state_dir, const char *id, struct container **ret, struct error *err)
+{
+	if (!valid_id(id))
+		return err_msg(err, -EINVAL, "invalid container id");
+	_cleanup_free_ char *path = record_path(state_dir, id);
+	_cleanup_free_ char *text = NULL;
+	int r = read_file(path, 1 << 20, &text, NULL);
+	if (r < 0)
+		return err_errno(err, r, "cannot read %s", path);
+	return container_parse(text, path, ret, err);
+}
+
+int container_remove(const char *state_dir, const char *id)
+{
+	_cleanup_free_ char *path = record_path(state_dir, id);
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **container_list(const char *state_dir)
+{
+	_cleanup_free_ char *dir = path_join(state_dir, "containers");
+	size_t n = 0;
+	char **v = xcalloc(1, sizeof(char *));
+	DIR *d = opendir(dir);
+	if (!d)
+		return v;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		_cleanup_free_ char *id = strndup(de->d_name, len - 5);
+		if (!id)
+			abort();
+		if (!valid_id(id))
+			continue;
+		v = xrealloc(v, (n + 2) * sizeof(char *));
+		v[n++] = TAKE_PTR(id);
+		v[n] = NULL;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(char *), cmp_str);
+	return v;
+}
+
+int process_start_time(pid_t pid, uint64_t *ret)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int)pid);
+	_cleanup_free_ char *text = NULL;
+	int r = read_file(path, 1 << 16, &text, NULL);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
+	char *p = strrchr(text, ')');
+	if (!p)
+		return -EINVAL;
+	/* After ')': field 3 (state) ... field 22 (starttime) is the 20th. */
+	unsigned long long st;
+	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &st) != 1)
+		return -EINVAL;
+	*ret = st;
+	return 0;
+}
+
+bool container_alive(const struct container *c)
+{
+	uint64_t st;
+	if (c->pid <= 0 || process_start_time(c->pid, &st) < 0)
+		return false;
+	return !c->pid_start || st == c->pid_start;
+}

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "auditlog.h"
+#include "bpfset.h"
+#include "cgroup.h"
+#include "collector.h"
+#include "container.h"
+#include "json.h"
+#include "lifecycle.h"
+#include "policy.h"
+#include "stats.h"
+
+/* The policy name for a container, or NULL when it is to be left alone. */
+static int choose_policy(const struct config *cfg, const struct oci_state *st, const char **ret,
+			 struct annotation **bundle_ann, size_t *n_bundle_ann, struct error *err)
+{
+	const char *name = oci_state_annotation(st, POLICY_ANNOTATION);
+	if (!name && st->n_annotations == 0) {
+		int r = oci_bundle_annotations(st->bundle, bundle_ann, n_bundle_ann, err);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < *n_bundle_ann; i++)
+			if (strcmp((*bundle_ann)[i].key, POLICY_ANNOTATION) == 0)
+				name = (*bundle_ann)[i].value;
+	}
+	if (!name)
+		name = cfg->default_policy;
+	if (name && !valid_name(name))
+		return err_msg(err, -EINVAL, "invalid policy name \"%s\" in annotation %s", name,
+			       POLICY_ANNOTATION);
+	*ret = name;
+	return 0;
+}
+
+static uint32_t policy_flags(const struct policy *p)
+{
+	uint32_t f = 0;
+	if (p->telemetry)
+		f |= CF_TELEMETRY;
+	if (p->network)
+		f |= CF_NETWORK;
+	if (p->audit)
+		f |= CF_AUDIT;
+	if (p->telemetry_syscalls)
+		f |= CF_SYSCOUNT;
+	return f;
+}
+
+static void free_annotations(struct annotation *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].key);
+		free(a[i].value);
+	}
+	free(a);
+}
+
+static char *v1_path(const char *proc_cgroup, const char *controller)
+{
+	char *p = NULL;
+	return cgroup1_path_from_proc(proc_cgroup, controller, &p) == 0 ? p : NULL;
+}
+
+void container_teardown(const struct config *cfg, const struct container *c)
+{
+	bpfset_unpin(cfg->bpffs_dir, c->id);
+	_cleanup_bpfset_ struct bpfset *set = NULL;
+	if (bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL) == 0)
+		bpfset_forget(set, c->cgroup_id);
+	container_remove(cfg->state_dir, c->id);
+}
+
+static int write_start(const struct config *cfg, const struct container *c, struct error *err)
+{
+	_cleanup_auditlog_ struct auditlog *al = NULL;
+	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
+	if (r < 0)
+		return r;
+	r = auditlog_lock(al);
+	if (r < 0)
+		return err_errno(err, r, "cannot lock audit log %s", al->path);
+	yajl_gen g = auditlog_begin(al, "start", c->started_ns);
+	jg_key_str(g, "policy", c->policy);
+	jg_key_str(g, "cgroup", c->cgroup);
+	jg_key_int(g, "pid", c->pid);
+	r = auditlog_end(al);
+	if (r < 0)
+		return err_errno(err, r, "cannot write audit log %s", al->path);
+	return 0;
+}
+
+/* A record left by an earlier container of the same id: live is an error, stale is cleaned. */
+static int clear_previous(const struct config *cfg, const char *id, struct error *err)
+{
+	_cleanup_container_ struct container *old = NULL;
+	if (container_read(cfg->state_dir, id, &old, NULL) < 0) {
+		/* No record; pins without one are stale too. */
+		bpfset_unpin(cfg->bpffs_dir, id);
+		return 0;
+	}
+	if (container_alive(old))
+		return err_msg(err, -EEXIST, "a container with this id is already monitored (pid %d)",
+			       (int)old->pid);
+	container_teardown(cfg, old);
+	return 0;
+}
+
+int hook_create(const struct config *cfg, const struct oci_state *st, struct error *err)
+{
+	struct annotation *bann = NULL;
+	size_t n_bann = 0;
+	const char *name = NULL;
+	_cleanup_policy_ struct policy *pol = NULL;
+	_cleanup_bpfset_ struct bpfset *set = NULL;
+	struct cgroup_ref cg = { 0 };
+	struct container c = { 0 };
+	bool recorded = false, attached = false;
+	_cleanup_free_ char *proc = NULL, *proc_text = NULL;
+	struct stat sb;
+	int r;
+
+	if (stat(st->bundle, &sb) < 0) {
+		r = err_errno(err, -errno, "cannot access bundle %s", st->bundle);
+		goto out;
+	}
+	r = choose_policy(cfg, st, &name, &bann, &n_bann, err);
+	if (r < 0 || !name)
+		goto out;
+	r = policy_load(cfg->policy_dir, name, &pol, err);
+	if (r < 0)
+		goto out;
+	r = process_start_time(st->pid, &c.pid_start);
+	if (r < 0) {
+		r = err_errno(err, r, "container process %d", (int)st->pid);
+		goto out;
+	}
+	r = cgroup_of_pid(st->pid, &cg, err);
+	if (r < 0)
+		goto out;
+	if (strcmp(cg.path, "/") == 0) {
+		r = err_msg(err, -EINVAL, "container process %d is in the root cgroup", (int)st->pid);
+		goto out;
+	}
+	r = clear_previous(cfg, st->id, err);
+	if (r < 0)
+		goto out;
+	r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, err);
+	if (r < 0)
+		goto out;
+
+	proc = xasprintf("/proc/%d/cgroup", (int)st->pid);
+	if (read_file(proc, 1 << 20, &proc_text, NULL) == 0) {
+		c.cgroup_v1_memory = v1_path(proc_text, "memory");
+		c.cgroup_v1_cpuacct = v1_path(proc_text, "cpuacct");
+		c.cgroup_v1_pids = v1_path(proc_text, "pids");
+	}
+	c.id = st->id;
+	c.policy = (char *)name;
+	c.pid = st->pid;
+	c.cgroup = cg.path;
+	c.cgroup_dir = cg.dir;
+	c.cgroup_id = cg.id;
+	c.flags = policy_flags(pol);
+	c.set = set->version;
+	c.bundle = st->bundle;
+	c.started_ns = realtime_ns();
+
+	/* Recorded first, so that `ocibpf gc` finds whatever a killed hook leaves. */
+	r = container_write(cfg->state_dir, &c, err);
+	if (r < 0)
+		goto out;
+	recorded = true;
+	r = bpfset_attach(set, st->id, &cg, c.flags, err);
+	if (r < 0)
+		goto out;
+	attached = true;
+	r = write_start(cfg, &c, err);
+	if (r < 0)
+		goto out;
+	if (c.flags && !collector_running(cfg)) {
+		r = collector_spawn(cfg, err);
+		if (r < 0)
+			goto out;
+	}
+out:
+	if (r < 0) {
+		if (attached) {
+			bpfset_unpin(cfg->bpffs_dir, st->id);
+			bpfset_forget(set, cg.id);
+		}
+		if (recorded)
+			container_remove(cfg->state_dir, st->id);
+	}
+	free(c.cgroup_v1_memory);
+	free(c.cgroup_v1_cpuacct);
+	free(c.cgroup_v1_pids);
+	cgroup_ref_done(&cg);
+	free_annotations(bann, n_bann);
+	return r;
+}
+
+static int write_stop(const struct config *cfg, const struct container *c, const struct stats *s,
+		      struct error *err)
+{
+	_cleanup_auditlog_ struct auditlog *al = NULL;
+	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
+	if (r < 0)
+		return r;
+	r = auditlog_lock(al);
+	if (r < 0)
+		return err_errno(err, r, "cannot lock audit log %s", al->path);
+	yajl_gen g = auditlog_begin(al, "stop", realtime_ns());
+	jg_key(g, "stats");
+	stats_gen(g, c->id, s);
+	r = auditlog_end(al);
+	if (r < 0)
+		return err_errno(err, r, "cannot write audit log %s", al->path);
+	return 0;
+}
+
+int hook_poststop(const struct config *cfg, const struct oci_state *st, struct error *err)
+{
+	_cleanup_container_ struct container *c = NULL;
+	if (container_read(cfg->state_dir, st->id, &c, NULL) < 0) {
+		/* Not ours, or stopped already: nothing to do, but no stray pins either. */
+		bpfset_unpin(cfg->bpffs_dir, st->id);
+		return 0;
+	}
+	_cleanup_bpfset_ struct bpfset *set = NULL;
+	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
+	struct stats s;
+	stats_collect(c, set, &s);
+	int r = write_stop(cfg, c, &s, err);
+	/* Tear down even when the log can't be written: the error is still reported. */
+	bpfset_unpin(cfg->bpffs_dir, c->id);
+	if (set)
+		bpfset_forget(set, c->cgroup_id);
+	container_remove(cfg->state_dir, c->id);
+	return r;
+}
