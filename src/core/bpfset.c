@@ -104,6 +104,11 @@ static int open_pin(const char *dir, const char *sub, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+int bpfset_map_fd(const struct bpfset *s, const char *name)
+{
+	return open_pin(s->dir, "maps", name);
+}
+
 /* Open every pin of the set; -ENOENT when the set is missing or incomplete. */
 static int open_pins(struct bpfset *s)
 {

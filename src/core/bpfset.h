@@ -53,6 +53,9 @@ void bpfset_close(struct bpfset *s);
 static inline void bpfset_closep(struct bpfset **s) { bpfset_close(*s); }
 #define _cleanup_bpfset_ _cleanup_(bpfset_closep)
 
+/* Open one of the set's pinned maps by name (a new fd, or negative errno). */
+int bpfset_map_fd(const struct bpfset *s, const char *name);
+
 /* Which programs a container with these CF_* flags gets. */
 uint32_t bpfset_progs_for(uint32_t flags);
 

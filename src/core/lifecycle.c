@@ -177,14 +177,13 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	if (r < 0)
 		goto out;
 	attached = true;
-	r = write_start(cfg, &c, err);
-	if (r < 0)
-		goto out;
 	if (c.flags && !collector_running(cfg)) {
 		r = collector_spawn(cfg, err);
 		if (r < 0)
 			goto out;
 	}
+	/* Last: a `start` record is only written for a container that is monitored. */
+	r = write_start(cfg, &c, err);
 out:
 	if (r < 0) {
 		if (attached) {
@@ -203,7 +202,7 @@ out:
 }
 
 static int write_stop(const struct config *cfg, const struct container *c, const struct stats *s,
-		      struct error *err)
+		      const char *reason, struct error *err)
 {
 	_cleanup_auditlog_ struct auditlog *al = NULL;
 	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
@@ -213,12 +212,30 @@ static int write_stop(const struct config *cfg, const struct container *c, const
 	if (r < 0)
 		return err_errno(err, r, "cannot lock audit log %s", al->path);
 	yajl_gen g = auditlog_begin(al, "stop", realtime_ns());
+	if (reason)
+		jg_key_str(g, "reason", reason);
 	jg_key(g, "stats");
 	stats_gen(g, c->id, s);
 	r = auditlog_end(al);
 	if (r < 0)
 		return err_errno(err, r, "cannot write audit log %s", al->path);
 	return 0;
+}
+
+int container_finish(const struct config *cfg, const struct container *c, const char *reason,
+		     struct error *err)
+{
+	_cleanup_bpfset_ struct bpfset *set = NULL;
+	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
+	struct stats s;
+	stats_collect(c, set, &s);
+	int r = write_stop(cfg, c, &s, reason, err);
+	/* Tear down even when the log can't be written: the error is still reported. */
+	bpfset_unpin(cfg->bpffs_dir, c->id);
+	if (set)
+		bpfset_forget(set, c->cgroup_id);
+	container_remove(cfg->state_dir, c->id);
+	return r;
 }
 
 int hook_poststop(const struct config *cfg, const struct oci_state *st, struct error *err)
@@ -229,15 +246,5 @@ int hook_poststop(const struct config *cfg, const struct oci_state *st, struct e
 		bpfset_unpin(cfg->bpffs_dir, st->id);
 		return 0;
 	}
-	_cleanup_bpfset_ struct bpfset *set = NULL;
-	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
-	struct stats s;
-	stats_collect(c, set, &s);
-	int r = write_stop(cfg, c, &s, err);
-	/* Tear down even when the log can't be written: the error is still reported. */
-	bpfset_unpin(cfg->bpffs_dir, c->id);
-	if (set)
-		bpfset_forget(set, c->cgroup_id);
-	container_remove(cfg->state_dir, c->id);
-	return r;
+	return container_finish(cfg, c, NULL, err);
 }

@@ -18,6 +18,12 @@ struct container;
 int hook_create(const struct config *cfg, const struct oci_state *st, struct error *err);
 /* poststop: the `stop` record, then unpin, forget, unrecord. Idempotent. */
 int hook_poststop(const struct config *cfg, const struct oci_state *st, struct error *err);
+/*
+ * The end of a recorded container: the `stop` record (with `reason` when given, e.g. "gc"),
+ * then unpin, forget, unrecord. Teardown happens even when the record can't be written.
+ */
+int container_finish(const struct config *cfg, const struct container *c, const char *reason,
+		     struct error *err);
 /* Remove everything ocibpf holds for a recorded container (no log record). */
 void container_teardown(const struct config *cfg, const struct container *c);
 

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_CLI_H
+#define OCIBPF_CLI_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "json.h"
+
+/* Shared by every verb of `ocibpf`. */
+struct cli {
+	bool json;
+	const char *config_path;   /* --config, else $OCIBPF_CONFIG, else the default */
+};
+
+struct cli_cmd {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);   /* argv[0] is the verb */
+	const char *summary;
+};
+
+/* Load the configuration or print the error; NULL on failure. */
+struct config *cli_config(struct cli *cli);
+/* Consume "--json" anywhere in argv (sets cli->json); returns the new argc. */
+int cli_take_json(struct cli *cli, int argc, char **argv);
+/* Print a generated JSON document with a newline. */
+void cli_print_json(yajl_gen g);
+
+int cmd_ps(struct cli *cli, int argc, char **argv);
+int cmd_stats(struct cli *cli, int argc, char **argv);
+int cmd_gc(struct cli *cli, int argc, char **argv);
+int cmd_policy(struct cli *cli, int argc, char **argv);
+int cmd_version(struct cli *cli, int argc, char **argv);
+
+#endif
