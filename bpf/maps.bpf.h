@@ -35,4 +35,32 @@ static __always_inline struct container_stats *stats_of(const struct container_i
 	return bpf_map_lookup_elem(&ocibpf_stats, &c->container_cgid);
 }
 
+
+
+/* Events to the collector. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ocibpf_events SEC(".maps");
+
+/*
+ * Reserve an event of `size` bytes for container c and fill its header; NULL (and the
+ * container's `lost` counter counts it) when the ring buffer is full.
+ */
+static __always_inline void *event_reserve(const struct container_info *c, __u32 type, __u32 size)
+{
+	struct ev_hdr *h = bpf_ringbuf_reserve(&ocibpf_events, size, 0);
+	if (!h) {
+		struct container_stats *s = stats_of(c);
+		if (s)
+			s->lost++;
+		return NULL;
+	}
+	h->type = type;
+	h->size = size;
+	h->container_cgid = c->container_cgid;
+	h->ts_boot_ns = bpf_ktime_get_boot_ns();
+	return h;
+}
 #endif

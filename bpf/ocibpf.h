@@ -37,6 +37,43 @@ struct container_stats {
 	__u64 ingress_denied;
 	__u64 execs;
 	__u64 syscalls;
+	__u64 lost;		/* events the ring buffer had no room for */
+};
+
+/*
+ * Events from the kernel to the collector, through the ocibpf_events ring buffer. Every
+ * event starts with struct ev_hdr; `size` is the whole event's size.
+ */
+enum ev_type {
+	EV_EXEC = 1,
+	EV_SYSCALL = 2,
+	EV_NET = 3,
+};
+
+struct ev_hdr {
+	__u32 type;		/* enum ev_type */
+	__u32 size;
+	__u64 container_cgid;
+	__u64 ts_boot_ns;	/* bpf_ktime_get_boot_ns() */
+};
+
+#define TASK_COMM_LEN_ 16
+
+/* A network policy decision worth logging (every deny). */
+enum { NET_EGRESS = 0, NET_INGRESS = 1 };
+enum { NET_DENY = 0, NET_ALLOW = 1 };
+struct ev_net {
+	struct ev_hdr h;
+	__u32 pid;		/* 0 when the kernel doesn't know (packet hooks) */
+	__u32 count;		/* repeats folded into this event (>= 1) */
+	__u8 direction;		/* NET_EGRESS / NET_INGRESS */
+	__u8 action;		/* NET_DENY / NET_ALLOW */
+	__u8 protocol;		/* IPPROTO_* */
+	__u8 family;		/* AF_INET / AF_INET6 */
+	__u16 port;		/* host order; 0 when none */
+	__u16 pad;
+	__u8 addr[16];		/* remote address; IPv4 in the first 4 bytes */
+	char comm[TASK_COMM_LEN_];
 };
 
 #endif

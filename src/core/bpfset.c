@@ -461,6 +461,7 @@ int bpfset_read_stats(struct bpfset *s, uint64_t container_cgid, struct containe
 		sum.ingress_denied += v[c].ingress_denied;
 		sum.execs += v[c].execs;
 		sum.syscalls += v[c].syscalls;
+		sum.lost += v[c].lost;
 	}
 	*ret = sum;
 	return 0;
