@@ -18,6 +18,7 @@
 #include "config.h"
 #include "container.h"
 #include "bpfset.h"
+#include "sampler.h"
 
 #define TICK_MS 250
 #define IDLE_EXIT_TICKS 8    /* 2 s without containers */
@@ -28,6 +29,7 @@ struct daemon {
 	int lock_fd;
 	int sig_fd;
 	char *pid_path;
+	struct sampler *sampler;
 };
 
 static int usage(int status)
@@ -85,6 +87,7 @@ static int run(struct daemon *d)
 			    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
 				return 0;
 		}
+		sampler_tick(d->sampler);
 		if (any_container(d->cfg))
 			idle = 0;
 		else if (!d->foreground && ++idle >= IDLE_EXIT_TICKS)
@@ -143,7 +146,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 
+	d.sampler = sampler_new(d.cfg);
 	r = run(&d);
+	sampler_free(d.sampler);
 	if (r < 0)
 		log_error(NULL, "collector failed: %s", strerror(-r));
 	/* Give up the pid file before the lock so a new collector can't see ours. */
