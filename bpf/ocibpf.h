@@ -12,6 +12,7 @@
 #define CF_NETWORK	(1U << 1)
 #define CF_AUDIT	(1U << 2)
 #define CF_SYSCOUNT	(1U << 3)
+#define CF_AUDIT_RAW	(1U << 4)	/* its syscalls are audited by the raw sys_enter/exit programs */
 
 #define MAX_CONTAINERS	16384
 #define MAX_CGROUPS	65536
@@ -75,5 +76,61 @@ struct ev_net {
 	__u8 addr[16];		/* remote address; IPv4 in the first 4 bytes */
 	char comm[TASK_COMM_LEN_];
 };
+
+/* ocibpf_audit_sel: per container (container_cgid), which syscalls to audit. */
+#define MAX_SYSCALLS	1024
+struct syscall_sel {
+	__u64 bits[MAX_SYSCALLS / 64];
+};
+
+/* ocibpf_argmap[nr]: where a syscall's decodable arguments are (-1: none). */
+struct sys_argmap {
+	__s8 path_arg;
+	__s8 sockaddr_arg;
+	__u8 pad[2];
+};
+
+/* ocibpf_syscall_counts (per-CPU): by container and syscall. */
+struct syscount_key {
+	__u64 container_cgid;
+	__u32 nr;
+	__u32 pad;
+};
+
+#define EV_PATH_MAX	256
+#define EV_ARGS_MAX	1024
+
+struct ev_exec {
+	struct ev_hdr h;
+	__u32 pid;
+	__u32 ppid;
+	__u32 uid;
+	__u16 args_len;		/* bytes of args used: NUL-separated strings */
+	__u8 args_truncated;
+	__u8 pad;
+	char comm[TASK_COMM_LEN_];
+	char filename[EV_PATH_MAX];
+	char args[EV_ARGS_MAX];
+};
+
+struct ev_syscall {
+	struct ev_hdr h;
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__s32 nr;
+	__s64 ret;
+	__u64 args[6];
+	char comm[TASK_COMM_LEN_];
+	__u8 has_path;
+	__u8 has_addr;
+	__u8 family;		/* of addr */
+	__u8 pad;
+	__u16 port;		/* host order */
+	__u16 pad2;
+	__u8 addr[16];
+	char path[EV_PATH_MAX];
+};
+
 
 #endif

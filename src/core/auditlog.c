@@ -23,7 +23,7 @@ int auditlog_open(const char *log_dir, const char *id, struct auditlog **ret, st
 	if (dfd < 0)
 		return err_errno(err, -errno, "cannot open log_dir %s", log_dir);
 	_cleanup_free_ char *name = xasprintf("%s.jsonl", id);
-	int fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+	int fd = openat(dfd, name, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
 	if (fd < 0)
 		return err_errno(err, -errno, "cannot open audit log %s/%s", log_dir, name);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -37,6 +37,7 @@ int auditlog_open(const char *log_dir, const char *id, struct auditlog **ret, st
 	al->id = xstrdup(id);
 	al->path = path_join(log_dir, name);
 	al->gen = json_gen_new(false);
+	al->size_after = -1;
 	*ret = al;
 	return 0;
 }
@@ -48,6 +49,7 @@ void auditlog_close(struct auditlog *al)
 	auditlog_unlock(al);
 	close(al->fd);
 	yajl_gen_free(al->gen);
+	free(al->out);
 	free(al->id);
 	free(al->path);
 	free(al);
@@ -73,29 +75,49 @@ uint64_t auditlog_last_seq(const char *tail, size_t len)
 	return json_get_int(v, "seq", &seq) && seq > 0 ? (uint64_t)seq : 0;
 }
 
+/* Records an earlier failed write lost are accounted for before anything newer. */
+static void lost_first(struct auditlog *al)
+{
+	if (!al->dropped)
+		return;
+	yajl_gen g = auditlog_begin(al, "lost", realtime_ns());
+	jg_key_uint(g, "count", al->dropped);
+	jg_key_str(g, "reason", "writing the audit log failed");
+	auditlog_end(al);
+}
+
+static int learn_seq(struct auditlog *al);
+
 int auditlog_lock(struct auditlog *al)
 {
 	if (flock(al->fd, LOCK_EX) < 0)
 		return -errno;
 	al->locked = true;
+	int r = learn_seq(al);
+	if (r == 0)
+		lost_first(al);
+	return r;
+}
+
+static int learn_seq(struct auditlog *al)
+{
 	struct stat st;
 	if (fstat(al->fd, &st) < 0)
 		return -errno;
+	if (st.st_size == al->size_after) {
+		al->seq_locked = al->seq;
+		return 0;   /* nobody appended since our last write: seq is still ours */
+	}
 	if (st.st_size == 0) {
-		al->seq = 0;
+		al->seq = al->seq_locked = 0;
 		return 0;
 	}
-	/* Read back the tail through a separate descriptor (ours is write-only). */
-	_cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", al->fd);
-	_cleanup_close_ int rfd = open(proc, O_RDONLY | O_CLOEXEC);
-	if (rfd < 0)
-		return -errno;
 	size_t want = st.st_size < 65536 ? (size_t)st.st_size : 65536;
 	_cleanup_free_ char *buf = xcalloc(1, want + 1);
-	ssize_t n = pread(rfd, buf, want, st.st_size - want);
+	ssize_t n = pread(al->fd, buf, want, st.st_size - want);
 	if (n < 0)
 		return -errno;
-	al->seq = auditlog_last_seq(buf, n);
+	al->seq = al->seq_locked = auditlog_last_seq(buf, n);
 	/* A torn last line (a writer died mid-record) must not swallow the next record. */
 	if (n > 0 && buf[n - 1] != '\n')
 		(void)!write(al->fd, "\n", 1);
@@ -123,23 +145,54 @@ yajl_gen auditlog_begin(struct auditlog *al, const char *type, uint64_t ts_ns)
 	return al->gen;
 }
 
-int auditlog_end(struct auditlog *al)
+static void out_append(struct auditlog *al, const void *p, size_t len)
+{
+	if (al->out_len + len + 1 > al->out_cap) {
+		al->out_cap = (al->out_len + len + 1) * 2;
+		al->out = xrealloc(al->out, al->out_cap);
+	}
+	memcpy(al->out + al->out_len, p, len);
+	al->out_len += len;
+}
+
+void auditlog_end(struct auditlog *al)
 {
 	yajl_gen_map_close(al->gen);
 	const unsigned char *buf;
 	size_t len;
 	yajl_gen_get_buf(al->gen, &buf, &len);
-	/* One write of the whole line: O_APPEND keeps it in one piece. */
-	_cleanup_free_ char *line = xcalloc(1, len + 2);
-	memcpy(line, buf, len);
-	line[len] = '\n';
-	ssize_t n = write(al->fd, line, len + 1);
+	out_append(al, buf, len);
+	out_append(al, "\n", 1);
 	yajl_gen_clear(al->gen);
 	yajl_gen_reset(al->gen, NULL);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n != len + 1)
-		return -EIO;
 	al->seq++;
-	return 0;
+}
+
+static uint64_t count_lines(const char *p, size_t len)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += p[i] == '\n';
+	return n;
+}
+
+int auditlog_flush(struct auditlog *al)
+{
+	if (al->out_len == 0)
+		return 0;
+	ssize_t w = write(al->fd, al->out, al->out_len);
+	int r = w < 0 ? -errno : (size_t)w != al->out_len ? -ENOSPC : 0;
+	if (r < 0) {
+		/* The batch is gone: the next batch starts with a `lost` record for it. */
+		al->dropped += count_lines(al->out, al->out_len);
+		al->seq = al->seq_locked;
+		al->size_after = -1;
+	} else {
+		al->dropped = 0;
+		al->seq_locked = al->seq;
+		struct stat st;
+		al->size_after = fstat(al->fd, &st) == 0 ? st.st_size : -1;
+	}
+	al->out_len = 0;
+	return r;
 }

@@ -3,6 +3,7 @@
 #define OCIBPF_AUDITLOG_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <yajl/yajl_gen.h>
 
 #include "util.h"
@@ -17,9 +18,14 @@ struct auditlog {
 	int fd;
 	char *id;
 	char *path;
-	uint64_t seq;      /* seq of the last record written */
+	uint64_t seq;      /* seq of the last record written (or buffered) */
+	uint64_t seq_locked; /* seq when the lock was taken */
+	off_t size_after;  /* file size after our last flush (-1: unknown) */
 	yajl_gen gen;
 	bool locked;
+	char *out;         /* records buffered for one write */
+	size_t out_len, out_cap;
+	uint64_t dropped;  /* records a failed write lost: a `lost` record comes first next time */
 };
 
 /* Open (creating log_dir 0750 and the file 0640; symlinks are not followed). */
@@ -34,8 +40,13 @@ void auditlog_unlock(struct auditlog *al);
 
 /* Start a record: the map is open with seq, ts, container and type written. */
 yajl_gen auditlog_begin(struct auditlog *al, const char *type, uint64_t realtime_ns);
-/* Close the record and append it as one line. */
-int auditlog_end(struct auditlog *al);
+/* Close the record and buffer it (a line); auditlog_flush writes what is buffered. */
+void auditlog_end(struct auditlog *al);
+/*
+ * Write the buffered records in one append. On failure (e.g. ENOSPC) they are counted as
+ * dropped, seq goes back, and the next flush starts with a `lost` record for them.
+ */
+int auditlog_flush(struct auditlog *al);
 
 /* Parse the seq of the last complete line of a log's tail (0 when none). */
 uint64_t auditlog_last_seq(const char *tail, size_t len);

@@ -15,6 +15,8 @@
 #include "cgroup.h"
 #include "cgtrack.skel.h"
 #include "net.skel.h"
+#include "audit.skel.h"
+#include "audit.h"
 
 static const struct {
 	const char *name;              /* program (function) name = pin name */
@@ -109,9 +111,18 @@ int bpfset_map_fd(const struct bpfset *s, const char *name)
 	return open_pin(s->dir, "maps", name);
 }
 
+int bpfset_prog_fd(const struct bpfset *s, const char *name)
+{
+	return open_pin(s->dir, "progs", name);
+}
+
 /* Open every pin of the set; -ENOENT when the set is missing or incomplete. */
 static int open_pins(struct bpfset *s)
 {
+	/* Pinned last by the loader: without it the set is incomplete. */
+	_cleanup_free_ char *marker = path_join(s->dir, "complete");
+	if (access(marker, F_OK) < 0)
+		return -errno;
 	int fd = open_pin(s->dir, "maps", map_names[0]);
 	if (fd < 0)
 		return fd;
@@ -148,10 +159,22 @@ static void close_pins(struct bpfset *s)
 	s->cgroups_fd = s->stats_fd = -1;
 }
 
+/* Programs attached once with the set, for every container: they only run on rare events. */
+static bool is_global(const struct bpf_program *prog)
+{
+	static const char *const names[] = { "cgtrack_mkdir", "cgtrack_rmdir", "exec_audit" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(bpf_program__name(prog), names[i]) == 0)
+			return true;
+	return false;
+}
+
 static int pin_programs(struct bpf_object *obj, const char *dir, struct error *err)
 {
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, obj) {
+		if (is_global(prog))
+			continue;
 		_cleanup_free_ char *path = xasprintf("%s/progs/%s", dir, bpf_program__name(prog));
 		int r = bpf_program__pin(prog, path);
 		if (r < 0)
@@ -165,6 +188,8 @@ static int attach_global(struct bpf_object *obj, const char *dir, struct error *
 {
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, obj) {
+		if (!is_global(prog))
+			continue;
 		struct bpf_link *link = bpf_program__attach(prog);
 		if (!link)
 			return err_errno(err, -errno, "cannot attach %s", bpf_program__name(prog));
@@ -213,6 +238,20 @@ static int load_set(const char *dir, struct error *err)
 	else
 		r = pin_programs(net->obj, dir, err);
 	net_bpf__destroy(net);
+	if (r < 0)
+		return r;
+
+	struct audit_bpf *audit = audit_bpf__open_opts(&opts);
+	if (!audit)
+		return err_errno(err, -errno, "cannot open BPF object audit");
+	r = audit_bpf__load(audit);
+	if (r < 0)
+		r = err_msg(err, r, "cannot load BPF programs (audit): %s: %s", strerror(-r), libbpf_last);
+	else if ((r = audit_fill_argmap(bpf_map__fd(audit->maps.ocibpf_argmap))) < 0)
+		err_errno(err, r, "cannot fill the syscall argument map");
+	else if ((r = attach_global(audit->obj, dir, err)) == 0)
+		r = pin_programs(audit->obj, dir, err);
+	audit_bpf__destroy(audit);
 	return r;
 }
 
@@ -282,6 +321,11 @@ int bpfset_open(const char *bpffs_dir, const char *version, bool load, struct bp
 	/* A partial set (a loader killed half-way) is never used: start it over. */
 	rm_rf(s->dir);
 	r = load_set(s->dir, err);
+	if (r == 0) {
+		_cleanup_close_ int m = open_pin(s->dir, "maps", map_names[0]);
+		_cleanup_free_ char *marker = path_join(s->dir, "complete");
+		r = m < 0 ? m : bpf_obj_pin(m, marker) < 0 ? -errno : 0;
+	}
 	if (r == 0)
 		r = open_pins(s);
 	if (r < 0) {
@@ -441,6 +485,9 @@ void bpfset_forget(struct bpfset *s, uint64_t container_cgid)
 		bpf_map_delete_elem(s->cgroups_fd, &keys[i]);
 	bpf_map_delete_elem(s->cgroups_fd, &container_cgid);
 	bpf_map_delete_elem(s->stats_fd, &container_cgid);
+	audit_forget(s, container_cgid);
+	/* Detach the tracepoints no remaining container needs. */
+	audit_sync(s, NULL, NULL);
 }
 
 int bpfset_read_stats(struct bpfset *s, uint64_t container_cgid, struct container_stats *ret)

@@ -56,6 +56,9 @@ static inline void bpfset_closep(struct bpfset **s) { bpfset_close(*s); }
 /* Open one of the set's pinned maps by name (a new fd, or negative errno). */
 int bpfset_map_fd(const struct bpfset *s, const char *name);
 
+/* Open one of the set's pinned programs by name (a new fd, or negative errno). */
+int bpfset_prog_fd(const struct bpfset *s, const char *name);
+
 /* Which programs a container with these CF_* flags gets. */
 uint32_t bpfset_progs_for(uint32_t flags);
 

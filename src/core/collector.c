@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "collector.h"
@@ -75,4 +78,72 @@ int collector_spawn(const struct config *cfg, struct error *err)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return err_msg(err, -ECHILD, "cannot start the collector %s", exe);
 	return 0;
+}
+
+char *collector_socket_path(const struct config *cfg)
+{
+	return path_join(cfg->state_dir, "ocibpfd.sock");
+}
+
+static int connect_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int collector_request(const struct config *cfg, const char *request, int timeout_ms,
+		      struct error *err)
+{
+	_cleanup_free_ char *path = collector_socket_path(cfg);
+	_cleanup_close_ int fd = connect_socket(path);
+	if (fd < 0)
+		return err_errno(err, fd, "cannot reach the collector at %s", path);
+	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0)
+		return err_errno(err, -errno, "cannot send \"%s\" to the collector", request);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int n = poll(&pfd, 1, timeout_ms);
+	if (n <= 0)
+		return err_msg(err, n < 0 ? -errno : -ETIMEDOUT,
+			       "the collector did not answer \"%s\" within %d ms", request, timeout_ms);
+	char buf[512];
+	ssize_t len = recv(fd, buf, sizeof(buf) - 1, 0);
+	if (len <= 0)
+		return err_msg(err, -EIO, "the collector closed the connection on \"%s\"", request);
+	buf[len] = '\0';
+	if (strcmp(buf, "ok") == 0)
+		return 0;
+	return err_msg(err, -EIO, "collector: %s", strncmp(buf, "error ", 6) == 0 ? buf + 6 : buf);
+}
+
+int collector_ensure(const struct config *cfg, int timeout_ms, struct error *err)
+{
+	if (!collector_running(cfg)) {
+		int r = collector_spawn(cfg, err);
+		if (r < 0)
+			return r;
+	}
+	/* Wait for it to listen: a fresh collector needs a few ms. */
+	_cleanup_free_ char *path = collector_socket_path(cfg);
+	unsigned long long deadline = now_ns() + timeout_ms * 1000000ULL;
+	for (unsigned delay = 1; ; delay = delay < 50 ? delay * 2 : 50) {
+		int fd = connect_socket(path);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (now_ns() >= deadline)
+			return err_errno(err, fd, "the collector did not start listening on %s", path);
+		usleep(delay * 1000);
+	}
 }

@@ -17,6 +17,18 @@ bool collector_running(const struct config *cfg);
  * stdio on /dev/null, no descriptor of ours, so the runtime never waits on it.
  */
 int collector_spawn(const struct config *cfg, struct error *err);
+/* Path of the collector's control socket. */
+char *collector_socket_path(const struct config *cfg);
+/*
+ * Ask the collector to do something and wait for its answer, at most timeout_ms:
+ * "sync" (attach the tracepoints the containers need), "drain ID" (write every pending
+ * record of that container). The answer "ok" is 0; "error MSG" is -EIO with MSG in err.
+ */
+int collector_request(const struct config *cfg, const char *request, int timeout_ms,
+		      struct error *err);
+/* Start the collector if it isn't running, then wait (bounded) until it answers. */
+int collector_ensure(const struct config *cfg, int timeout_ms, struct error *err);
+
 /* Directory of the running executable (for finding our sibling binaries). */
 char *self_dir(void);
 

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audit.h"
 #include "auditlog.h"
 #include "bpfset.h"
 #include "cgroup.h"
@@ -12,6 +13,9 @@
 #include "lifecycle.h"
 #include "policy.h"
 #include "stats.h"
+
+/* Bound on every wait for the collector in a hook. */
+#define COLLECTOR_TIMEOUT_MS 3000
 
 /* The policy name for a container, or NULL when it is to be left alone. */
 static int choose_policy(const struct config *cfg, const struct oci_state *st, const char **ret,
@@ -86,7 +90,8 @@ static int write_start(const struct config *cfg, const struct container *c, stru
 	jg_key_str(g, "policy", c->policy);
 	jg_key_str(g, "cgroup", c->cgroup);
 	jg_key_int(g, "pid", c->pid);
-	r = auditlog_end(al);
+	auditlog_end(al);
+	r = auditlog_flush(al);
 	if (r < 0)
 		return err_errno(err, r, "cannot write audit log %s", al->path);
 	return 0;
@@ -165,6 +170,9 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	c.cgroup_id = cg.id;
 	c.flags = policy_flags(pol);
 	c.set = set->version;
+	r = audit_prepare(set, cg.id, pol, &c.flags, err);
+	if (r < 0)
+		goto out;
 	c.bundle = st->bundle;
 	c.started_ns = realtime_ns();
 
@@ -177,8 +185,14 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	if (r < 0)
 		goto out;
 	attached = true;
-	if (c.flags && !collector_running(cfg)) {
-		r = collector_spawn(cfg, err);
+	r = audit_sync(set, NULL, err);
+	if (r < 0)
+		goto out;
+	if (c.flags) {
+		r = collector_ensure(cfg, COLLECTOR_TIMEOUT_MS, err);
+		/* The per-syscall tracepoints are held by the collector: in force before we return. */
+		if (r == 0 && (c.flags & CF_AUDIT) && !(c.flags & CF_AUDIT_RAW))
+			r = collector_request(cfg, "sync", COLLECTOR_TIMEOUT_MS, err);
 		if (r < 0)
 			goto out;
 	}
@@ -186,10 +200,10 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	r = write_start(cfg, &c, err);
 out:
 	if (r < 0) {
-		if (attached) {
+		if (attached)
 			bpfset_unpin(cfg->bpffs_dir, st->id);
+		if (set)
 			bpfset_forget(set, cg.id);
-		}
 		if (recorded)
 			container_remove(cfg->state_dir, st->id);
 	}
@@ -216,7 +230,8 @@ static int write_stop(const struct config *cfg, const struct container *c, const
 		jg_key_str(g, "reason", reason);
 	jg_key(g, "stats");
 	stats_gen(g, c->id, s);
-	r = auditlog_end(al);
+	auditlog_end(al);
+	r = auditlog_flush(al);
 	if (r < 0)
 		return err_errno(err, r, "cannot write audit log %s", al->path);
 	return 0;
@@ -228,7 +243,7 @@ int container_finish(const struct config *cfg, const struct container *c, const 
 	_cleanup_bpfset_ struct bpfset *set = NULL;
 	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
 	struct stats s;
-	stats_collect(c, set, &s);
+	stats_collect(cfg->state_dir, c, set, &s);
 	int r = write_stop(cfg, c, &s, reason, err);
 	/* Tear down even when the log can't be written: the error is still reported. */
 	bpfset_unpin(cfg->bpffs_dir, c->id);
@@ -245,6 +260,14 @@ int hook_poststop(const struct config *cfg, const struct oci_state *st, struct e
 		/* Not ours, or stopped already: nothing to do, but no stray pins either. */
 		bpfset_unpin(cfg->bpffs_dir, st->id);
 		return 0;
+	}
+	if (c->flags & CF_AUDIT) {
+		/* Every record of the container goes before its `stop` record. */
+		_cleanup_free_ char *req = xasprintf("drain %s", c->id);
+		struct error derr = { 0 };
+		if (collector_request(cfg, req, COLLECTOR_TIMEOUT_MS, &derr) < 0)
+			log_warn(c->id, "%s (records still queued may follow the stop record)", derr.msg);
+		err_clear(&derr);
 	}
 	return container_finish(cfg, c, NULL, err);
 }

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Exec and syscall auditing, and syscall counting.
+ *
+ * - exec_audit (tp_btf/sched_process_exec, always attached: runs only on exec) counts
+ *   execs and, for audited containers, emits an ev_exec with argv.
+ * - sys_enter_tp/sys_exit_tp are attached to the syscalls/sys_{enter,exit}_NAME tracepoints
+ *   of exactly the syscalls some policy in force audits, so a host whose containers audit a
+ *   few syscalls pays nothing on the others.
+ * - raw_sys_enter/raw_sys_exit (tp_btf sys_enter/sys_exit) are attached only while some
+ *   container counts every syscall or audits them all.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_CONTAINERS);
+	__type(key, __u64);
+	__type(value, struct syscall_sel);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ocibpf_audit_sel SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct sys_argmap);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ocibpf_argmap SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct syscount_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ocibpf_syscall_counts SEC(".maps");
+
+/* A syscall between enter and exit, by thread. LRU: exits that never come (exit_group). */
+struct pending {
+	__u64 args[6];
+	__s32 nr;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pending);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ocibpf_pending SEC(".maps");
+
+static __always_inline struct container_info *current_container(void)
+{
+	return container_of_cgroup(bpf_get_current_cgroup_id());
+}
+
+static __always_inline bool selected(const struct container_info *c, __s32 nr)
+{
+	if (nr < 0 || nr >= MAX_SYSCALLS)
+		return false;
+	struct syscall_sel *sel = bpf_map_lookup_elem(&ocibpf_audit_sel, &c->container_cgid);
+	if (!sel)
+		return false;
+	/* Masked, not just compared: the verifier must see the index bounded. */
+	__u32 i = ((__u32)nr / 64) & (MAX_SYSCALLS / 64 - 1);
+	return sel->bits[i] & (1ULL << ((__u32)nr % 64));
+}
+
+static __always_inline void remember(__s32 nr, const __u64 *args)
+{
+	struct pending p = { .nr = nr };
+	__builtin_memcpy(p.args, args, sizeof(p.args));
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&ocibpf_pending, &tid, &p, BPF_ANY);
+}
+
+static __always_inline void decode_sockaddr(struct ev_syscall *e, __u64 uaddr)
+{
+	__u16 family = 0;
+	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), (void *)uaddr) < 0)
+		return;
+	if (family == AF_INET) {
+		struct sockaddr_in sin;
+		if (bpf_probe_read_user(&sin, sizeof(sin), (void *)uaddr) < 0)
+			return;
+		__builtin_memcpy(e->addr, &sin.sin_addr, 4);
+		e->port = bpf_ntohs(sin.sin_port);
+	} else if (family == AF_INET6) {
+		struct sockaddr_in6 sin6;
+		if (bpf_probe_read_user(&sin6, sizeof(sin6), (void *)uaddr) < 0)
+			return;
+		__builtin_memcpy(e->addr, &sin6.sin6_addr, 16);
+		e->port = bpf_ntohs(sin6.sin6_port);
+	} else {
+		return;
+	}
+	e->family = family;
+	e->has_addr = 1;
+}
+
+static __always_inline void emit_syscall(const struct container_info *c, __s64 ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct pending *p = bpf_map_lookup_elem(&ocibpf_pending, &tid);
+	if (!p)
+		return;
+	struct ev_syscall *e = event_reserve(c, EV_SYSCALL, sizeof(*e));
+	if (!e) {
+		bpf_map_delete_elem(&ocibpf_pending, &tid);
+		return;
+	}
+	e->pid = pid_tgid >> 32;
+	e->tid = tid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->nr = p->nr;
+	e->ret = ret;
+	__builtin_memcpy(e->args, p->args, sizeof(e->args));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->has_path = e->has_addr = e->family = 0;
+	e->port = 0;
+	e->path[0] = 0;
+
+	__u32 nr = (__u32)p->nr;
+	struct sys_argmap *am = bpf_map_lookup_elem(&ocibpf_argmap, &nr);
+	if (am) {
+		__s8 pa = am->path_arg, sa = am->sockaddr_arg;
+		if (pa >= 0 && pa < 6 &&
+		    bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)e->args[pa & 7]) > 0)
+			e->has_path = 1;
+		if (sa >= 0 && sa < 6)
+			decode_sockaddr(e, e->args[sa & 7]);
+	}
+	bpf_map_delete_elem(&ocibpf_pending, &tid);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* --- per-syscall tracepoints ------------------------------------------------------ */
+
+/* The common layout of syscalls/sys_enter_* and sys_exit_* records. */
+struct tp_sys_enter {
+	__u64 common;
+	__s32 nr;
+	__u32 pad;
+	__u64 args[6];
+};
+
+struct tp_sys_exit {
+	__u64 common;
+	__s32 nr;
+	__u32 pad;
+	__s64 ret;
+};
+
+SEC("tracepoint/syscalls/sys_enter_generic")
+int sys_enter_tp(void *ctx)
+{
+	struct container_info *c = current_container();
+	if (!c || !(c->flags & CF_AUDIT) || (c->flags & CF_AUDIT_RAW))
+		return 0;
+	struct tp_sys_enter rec;
+	/* Records of syscalls with fewer arguments are shorter: read, don't index ctx. */
+	if (bpf_probe_read_kernel(&rec, sizeof(rec), ctx) < 0 || !selected(c, rec.nr))
+		return 0;
+	remember(rec.nr, rec.args);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_generic")
+int sys_exit_tp(struct tp_sys_exit *ctx)
+{
+	struct container_info *c = current_container();
+	if (!c || !(c->flags & CF_AUDIT) || (c->flags & CF_AUDIT_RAW))
+		return 0;
+	emit_syscall(c, ctx->ret);
+	return 0;
+}
+
+/* --- every syscall (counting, audit "all") ----------------------------------------- */
+
+static __always_inline void count_syscall(const struct container_info *c, __s32 nr)
+{
+	struct container_stats *s = stats_of(c);
+	if (s)
+		s->syscalls++;
+	struct syscount_key k = { .container_cgid = c->container_cgid, .nr = (__u32)nr };
+	__u64 *n = bpf_map_lookup_elem(&ocibpf_syscall_counts, &k);
+	if (n) {
+		(*n)++;
+	} else {
+		__u64 one = 1;
+		bpf_map_update_elem(&ocibpf_syscall_counts, &k, &one, BPF_NOEXIST);
+	}
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
+{
+	struct container_info *c = current_container();
+	if (!c)
+		return 0;
+	if (c->flags & CF_SYSCOUNT)
+		count_syscall(c, (__s32)id);
+	if ((c->flags & CF_AUDIT_RAW) && selected(c, (__s32)id)) {
+		__u64 args[6];
+		args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+		args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+#if defined(__TARGET_ARCH_x86)
+		args[5] = BPF_CORE_READ(regs, r9);
+#else
+		args[5] = 0;	/* libbpf 1.1 has no PT_REGS_PARM6 */
+#endif
+		remember((__s32)id, args);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct container_info *c = current_container();
+	if (!c || !(c->flags & CF_AUDIT_RAW))
+		return 0;
+	emit_syscall(c, ret);
+	return 0;
+}
+
+/* --- exec -------------------------------------------------------------------------- */
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_audit, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct container_info *c = current_container();
+	if (!c)
+		return 0;
+	struct container_stats *s = stats_of(c);
+	if (s)
+		s->execs++;
+	if (!(c->flags & CF_AUDIT))
+		return 0;
+	struct ev_exec *e = event_reserve(c, EV_EXEC, sizeof(*e));
+	if (!e)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	e->pid = task->tgid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename)) < 0)
+		e->filename[0] = 0;
+	__u64 start = BPF_CORE_READ(task, mm, arg_start);
+	__u64 end = BPF_CORE_READ(task, mm, arg_end);
+	__u64 len = end > start ? end - start : 0;
+	e->args_truncated = len > EV_ARGS_MAX;
+	len &= (EV_ARGS_MAX * 2 - 1);
+	if (e->args_truncated || len > EV_ARGS_MAX)
+		len = EV_ARGS_MAX;
+	e->args_len = 0;
+	if (len > 0 && bpf_probe_read_user(e->args, len, (void *)start) == 0)
+		e->args_len = len;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "audit.h"
+#include "bpfset.h"
+#include "policy.h"
+
+/* Which argument of a syscall is a path or a socket address (for decoded fields). */
+static const struct {
+	const char *name;
+	int8_t path_arg, sockaddr_arg;
+} argmap[] = {
+	{ "open", 0, -1 }, { "openat", 1, -1 }, { "openat2", 1, -1 }, { "creat", 0, -1 },
+	{ "execve", 0, -1 }, { "execveat", 1, -1 }, { "unlink", 0, -1 }, { "unlinkat", 1, -1 },
+	{ "rename", 0, -1 }, { "renameat", 1, -1 }, { "renameat2", 1, -1 }, { "mkdir", 0, -1 },
+	{ "mkdirat", 1, -1 }, { "rmdir", 0, -1 }, { "chmod", 0, -1 }, { "fchmodat", 1, -1 },
+	{ "chown", 0, -1 }, { "lchown", 0, -1 }, { "fchownat", 1, -1 }, { "truncate", 0, -1 },
+	{ "link", 0, -1 }, { "linkat", 1, -1 }, { "symlink", 1, -1 }, { "symlinkat", 2, -1 },
+	{ "mount", 1, -1 }, { "umount2", 0, -1 }, { "stat", 0, -1 }, { "lstat", 0, -1 },
+	{ "newfstatat", 1, -1 }, { "statx", 1, -1 }, { "access", 0, -1 }, { "faccessat", 1, -1 },
+	{ "faccessat2", 1, -1 }, { "chdir", 0, -1 }, { "chroot", 0, -1 }, { "readlink", 0, -1 },
+	{ "readlinkat", 1, -1 }, { "mknod", 0, -1 }, { "mknodat", 1, -1 }, { "utimensat", 1, -1 },
+	{ "pivot_root", 0, -1 }, { "swapon", 0, -1 }, { "swapoff", 0, -1 }, { "acct", 0, -1 },
+	{ "setxattr", 0, -1 }, { "lsetxattr", 0, -1 }, { "getxattr", 0, -1 },
+	{ "removexattr", 0, -1 }, { "inotify_add_watch", 1, -1 }, { "name_to_handle_at", 1, -1 },
+	{ "connect", -1, 1 }, { "bind", -1, 1 }, { "sendto", -1, 4 }, { "accept", -1, 1 },
+	{ "accept4", -1, 1 }, { "recvfrom", -1, 4 },
+};
+
+int audit_fill_argmap(int fd)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(argmap); i++) {
+		int nr = seccomp_syscall_resolve_name(argmap[i].name);
+		if (nr < 0 || nr >= MAX_SYSCALLS)
+			continue;   /* not on this architecture */
+		struct sys_argmap v = { .path_arg = argmap[i].path_arg,
+					.sockaddr_arg = argmap[i].sockaddr_arg };
+		uint32_t key = nr;
+		if (bpf_map_update_elem(fd, &key, &v, BPF_ANY) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int tracefs_events_dir(const char **ret, struct error *err)
+{
+	static const char *const dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		_cleanup_free_ char *ev = path_join(dirs[i], "events/syscalls");
+		if (access(ev, F_OK) == 0) {
+			*ret = i == 0 ? "/sys/kernel/tracing/events" : "/sys/kernel/debug/tracing/events";
+			return 0;
+		}
+	}
+	/* Like systemd does at boot: tracefs belongs at /sys/kernel/tracing. */
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return err_errno(err, -errno, "tracefs is not mounted and mounting it on /sys/kernel/tracing failed");
+	*ret = "/sys/kernel/tracing/events";
+	return 0;
+}
+
+/* Tracepoint id of syscalls/sys_{enter,exit}_NAME, or negative errno. */
+static int tracepoint_id(const char *events, const char *name, bool enter)
+{
+	_cleanup_free_ char *path = xasprintf("%s/syscalls/sys_%s_%s/id", events,
+					      enter ? "enter" : "exit", name);
+	_cleanup_free_ char *text = NULL;
+	int r = read_file(path, 64, &text, NULL);
+	if (r < 0)
+		return r;
+	return atoi(text);
+}
+
+static const char *syscall_name(int nr)
+{
+	static char *cache[MAX_SYSCALLS];
+	if (nr < 0 || nr >= MAX_SYSCALLS)
+		return NULL;
+	if (!cache[nr])
+		cache[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	return cache[nr];
+}
+
+int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uint32_t *flags,
+		  struct error *err)
+{
+	if (!p->audit)
+		return 0;
+	struct syscall_sel sel = { 0 };
+	bool raw = p->audit_all;
+	const char *events = NULL;
+	if (p->audit_all) {
+		memset(&sel, 0xff, sizeof(sel));
+	} else if (p->n_audit_syscalls > 0) {
+		int r = tracefs_events_dir(&events, err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < p->n_audit_syscalls; i++) {
+		int nr = p->audit_syscalls[i];
+		if (nr < 0 || nr >= MAX_SYSCALLS)
+			return err_msg(err, -EINVAL, "syscall number %d out of range", nr);
+		sel.bits[nr / 64] |= 1ULL << (nr % 64);
+		const char *name = syscall_name(nr);
+		/* No tracepoint of its own (e.g. a syscall built without one): use the raw ones. */
+		if (!name || tracepoint_id(events, name, true) < 0 || tracepoint_id(events, name, false) < 0)
+			raw = true;
+	}
+	if (raw)
+		*flags |= CF_AUDIT_RAW;
+	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	if (fd < 0)
+		return err_errno(err, fd, "cannot open the audit selection map");
+	if (bpf_map_update_elem(fd, &cgid, &sel, BPF_ANY) < 0)
+		return err_errno(err, -errno, "cannot enter the container's audited syscalls");
+	return 0;
+}
+
+void audit_forget(struct bpfset *set, uint64_t cgid)
+{
+	_cleanup_close_ int sel = bpfset_map_fd(set, "ocibpf_audit_sel");
+	if (sel >= 0)
+		bpf_map_delete_elem(sel, &cgid);
+	_cleanup_close_ int cnt = bpfset_map_fd(set, "ocibpf_syscall_counts");
+	if (cnt < 0)
+		return;
+	size_t n = 0, cap = 64;
+	_cleanup_free_ struct syscount_key *keys = xcalloc(cap, sizeof(*keys));
+	struct syscount_key k, next;
+	void *prev = NULL;
+	while (bpf_map_get_next_key(cnt, prev, &next) == 0) {
+		if (next.container_cgid == cgid) {
+			if (n == cap)
+				keys = xrealloc(keys, (cap *= 2) * sizeof(*keys));
+			keys[n++] = next;
+		}
+		k = next;
+		prev = &k;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(cnt, &keys[i]);
+}
+
+/* What the containers in the maps need. */
+struct needs {
+	bool raw;
+	uint64_t tp[MAX_SYSCALLS / 64];   /* syscalls that need their own tracepoints */
+};
+
+static void compute_needs(struct bpfset *set, struct needs *n)
+{
+	memset(n, 0, sizeof(*n));
+	_cleanup_close_ int sel_fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	uint64_t key, next;
+	void *prev = NULL;
+	while (bpf_map_get_next_key(set->cgroups_fd, prev, &next) == 0) {
+		struct container_info info;
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(set->cgroups_fd, &next, &info) < 0 || info.container_cgid != next)
+			continue;
+		if (info.flags & (CF_SYSCOUNT | CF_AUDIT_RAW))
+			n->raw = true;
+		struct syscall_sel sel;
+		if ((info.flags & CF_AUDIT) && !(info.flags & CF_AUDIT_RAW) && sel_fd >= 0 &&
+		    bpf_map_lookup_elem(sel_fd, &next, &sel) == 0)
+			for (size_t i = 0; i < ARRAY_SIZE(sel.bits); i++)
+				n->tp[i] |= sel.bits[i];
+	}
+}
+
+static int attach_tracepoint(int prog_fd, int tp_id)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.config = tp_id,
+		.sample_period = 1,
+		.wakeup_events = 1,
+	};
+	int pfd = syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	int lfd = bpf_link_create(prog_fd, pfd, BPF_PERF_EVENT, NULL);
+	int r = lfd < 0 ? -errno : lfd;
+	close(pfd);   /* the link holds the event */
+	return r;
+}
+
+static int pin_link(int lfd, const char *path)
+{
+	if (lfd < 0)
+		return lfd;
+	int r = bpf_obj_pin(lfd, path) < 0 ? -errno : 0;
+	close(lfd);
+	return r;
+}
+
+void tp_links_init(struct tp_links *t)
+{
+	for (int e = 0; e < 2; e++)
+		for (int nr = 0; nr < MAX_SYSCALLS; nr++)
+			t->fd[e][nr] = -1;
+}
+
+void tp_links_release(struct tp_links *t)
+{
+	for (int e = 0; e < 2; e++)
+		for (int nr = 0; nr < MAX_SYSCALLS; nr++)
+			if (t->fd[e][nr] >= 0) {
+				close(t->fd[e][nr]);
+				t->fd[e][nr] = -1;
+			}
+}
+
+static int attach_syscall(struct bpfset *set, const char *events, int nr, int e, struct error *err)
+{
+	static const char *const kind[2] = { "enter", "exit" };
+	const char *name = syscall_name(nr);
+	int id = name ? tracepoint_id(events, name, e == 0) : -ENOENT;
+	if (id < 0)
+		return err_errno(err, id, "no tracepoint sys_%s_%s", kind[e], name ? name : "?");
+	_cleanup_close_ int prog = bpfset_prog_fd(set, e == 0 ? "sys_enter_tp" : "sys_exit_tp");
+	if (prog < 0)
+		return err_errno(err, prog, "cannot open program sys_%s_tp", kind[e]);
+	int lfd = attach_tracepoint(prog, id);
+	if (lfd < 0)
+		return err_errno(err, lfd, "cannot attach to tracepoint sys_%s_%s", kind[e], name);
+	return lfd;
+}
+
+/* Per-syscall tracepoint links are held by the caller (the collector): see audit.h. */
+static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp_links *held,
+			    struct error *err)
+{
+	const char *events = NULL;
+	for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
+		bool want = n->tp[nr / 64] & (1ULL << (nr % 64));
+		for (int e = 0; e < 2; e++) {
+			int *fd = &held->fd[e][nr];
+			if (!want && *fd >= 0) {
+				close(*fd);
+				*fd = -1;
+			} else if (want && *fd < 0) {
+				int r = events ? 0 : tracefs_events_dir(&events, err);
+				if (r < 0)
+					return r;
+				r = attach_syscall(set, events, nr, e, err);
+				if (r < 0)
+					return r;
+				*fd = r;
+			}
+		}
+	}
+	return 0;
+}
+
+static int sync_raw(struct bpfset *set, bool want, struct error *err)
+{
+	static const char *const progs[2] = { "raw_sys_enter", "raw_sys_exit" };
+	for (int i = 0; i < 2; i++) {
+		_cleanup_free_ char *pin = xasprintf("%s/links/%s", set->dir, progs[i]);
+		bool have = access(pin, F_OK) == 0;
+		if (have && !want) {
+			unlink(pin);
+		} else if (!have && want) {
+			int prog = bpfset_prog_fd(set, progs[i]);
+			int r = prog < 0 ? prog : bpf_raw_tracepoint_open(NULL, prog);
+			if (r < 0 && prog >= 0)
+				r = -errno;
+			if (prog >= 0)
+				close(prog);
+			r = pin_link(r, pin);
+			if (r < 0)
+				return err_errno(err, r, "cannot attach %s", progs[i]);
+		}
+	}
+	return 0;
+}
+
+int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err)
+{
+	_cleanup_close_ int lock = open(set->bpffs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return err_errno(err, -errno, "cannot lock %s", set->bpffs_dir);
+	struct needs n;
+	compute_needs(set, &n);
+	int r = sync_raw(set, n.raw, err);
+	if (r < 0 || !held)
+		return r;
+	return sync_tracepoints(set, &n, held, err);
+}
+
+int audit_syscall_counts(struct bpfset *set, uint64_t cgid,
+			 void (*fn)(int nr, uint64_t count, void *ud), void *ud)
+{
+	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_syscall_counts");
+	if (fd < 0)
+		return fd;
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return -EINVAL;
+	_cleanup_free_ uint64_t *vals = xcalloc(ncpu, sizeof(uint64_t));
+	struct syscount_key k, next;
+	void *prev = NULL;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (next.container_cgid != cgid || bpf_map_lookup_elem(fd, &next, vals) < 0)
+			continue;
+		uint64_t sum = 0;
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[c];
+		if (sum)
+			fn((int)next.nr, sum, ud);
+	}
+	return 0;
+}

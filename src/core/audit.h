@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_AUDIT_H
+#define OCIBPF_AUDIT_H
+
+#include <stdint.h>
+
+#include "ocibpf.h"
+#include "util.h"
+
+struct bpfset;
+struct policy;
+
+/*
+ * Kernel side of syscall auditing and counting: which syscalls each container audits (a
+ * bitmap per container) and which global tracepoints are attached. Only what the policies
+ * in force need is attached: the sys_enter/sys_exit_NAME tracepoints of the audited
+ * syscalls, and the raw sys_enter/sys_exit programs only while some container counts every
+ * syscall or audits them all.
+ */
+
+/* Fill the per-syscall argument map (which argument is a path or a sockaddr); at load. */
+int audit_fill_argmap(int argmap_fd);
+/*
+ * Enter a container's syscall selection; adds CF_AUDIT_RAW to *flags when the raw
+ * programs must audit it ("all", or a syscall without its own tracepoint).
+ */
+int audit_prepare(struct bpfset *set, uint64_t container_cgid, const struct policy *p,
+		  uint32_t *flags, struct error *err);
+/* Remove a container's selection and syscall counts. */
+void audit_forget(struct bpfset *set, uint64_t container_cgid);
+/*
+ * Links to the per-syscall tracepoints. Perf-event links can't be pinned on every kernel
+ * configuration (EPERM here), so the collector holds them: it re-attaches what the
+ * containers in the maps need when it starts and whenever a hook asks it to ("sync").
+ */
+struct tp_links {
+	int fd[2][MAX_SYSCALLS];   /* [0] sys_enter_NAME, [1] sys_exit_NAME, by syscall nr */
+};
+void tp_links_init(struct tp_links *t);
+void tp_links_release(struct tp_links *t);
+
+/*
+ * Attach what the containers in the maps need and detach what none needs any more
+ * (serialized by a lock on bpffs_dir): the raw sys_enter/sys_exit links (pinned), and,
+ * when `held` is given, the per-syscall tracepoint links it holds.
+ */
+int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err);
+
+/* Syscall counts of a container, by number (callback per syscall with a count > 0). */
+int audit_syscall_counts(struct bpfset *set, uint64_t container_cgid,
+			 void (*fn)(int nr, uint64_t count, void *ud), void *ud);
+
+/* The tracefs events directory ("/sys/kernel/tracing/events"), mounting tracefs if needed. */
+int tracefs_events_dir(const char **ret, struct error *err);
+
+#endif
