@@ -128,15 +128,16 @@ int collector_request(const struct config *cfg, const char *request, int timeout
 
 int collector_ensure(const struct config *cfg, int timeout_ms, struct error *err)
 {
-	if (!collector_running(cfg)) {
-		int r = collector_spawn(cfg, err);
-		if (r < 0)
-			return r;
-	}
-	/* Wait for it to listen: a fresh collector needs a few ms. */
 	_cleanup_free_ char *path = collector_socket_path(cfg);
 	unsigned long long deadline = now_ns() + timeout_ms * 1000000ULL;
 	for (unsigned delay = 1; ; delay = delay < 50 ? delay * 2 : 50) {
+		/* (Re)start it when it isn't running: one that was just exiting for lack of
+		 * containers has let go of its lock. */
+		if (!collector_running(cfg)) {
+			int r = collector_spawn(cfg, err);
+			if (r < 0)
+				return r;
+		}
 		int fd = connect_socket(path);
 		if (fd >= 0) {
 			close(fd);

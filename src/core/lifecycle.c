@@ -190,9 +190,13 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 		goto out;
 	if (c.flags) {
 		r = collector_ensure(cfg, COLLECTOR_TIMEOUT_MS, err);
-		/* The per-syscall tracepoints are held by the collector: in force before we return. */
-		if (r == 0 && (c.flags & CF_AUDIT) && !(c.flags & CF_AUDIT_RAW))
-			r = collector_request(cfg, "sync", COLLECTOR_TIMEOUT_MS, err);
+		/* The per-syscall tracepoints are held by the collector: in force before we
+		 * return. Once more if it was exiting just as we asked. */
+		if (r == 0 && (c.flags & CF_AUDIT) && !(c.flags & CF_AUDIT_RAW)) {
+			r = collector_request(cfg, "sync", COLLECTOR_TIMEOUT_MS, NULL);
+			if (r < 0 && (r = collector_ensure(cfg, COLLECTOR_TIMEOUT_MS, err)) == 0)
+				r = collector_request(cfg, "sync", COLLECTOR_TIMEOUT_MS, err);
+		}
 		if (r < 0)
 			goto out;
 	}

@@ -11,13 +11,17 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 
 #include "collector.h"
 #include "config.h"
 #include "container.h"
 #include "bpfset.h"
+#include "control.h"
+#include "events.h"
 #include "sampler.h"
 
 #define TICK_MS 250
@@ -30,6 +34,8 @@ struct daemon {
 	int sig_fd;
 	char *pid_path;
 	struct sampler *sampler;
+	struct events *events;
+	int ctl_fd;
 };
 
 static int usage(int status)
@@ -65,33 +71,65 @@ static int take_lock(struct daemon *d, struct error *err)
 	return 0;
 }
 
-static bool any_container(const struct config *cfg)
+enum { W_SIGNAL = 1, W_TIMER, W_CONTROL, W_EVENTS };
+
+static int watch(int ep, int fd, uint64_t tag)
 {
-	char **ids = container_list(cfg->state_dir);
-	bool any = ids[0] != NULL;
-	strv_free(ids);
-	return any;
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = tag };
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0 ? -errno : 0;
 }
 
 static int run(struct daemon *d)
 {
-	int idle = 0;
+	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
+	_cleanup_close_ int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (ep < 0 || timer < 0)
+		return -errno;
+	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L }, .it_value = { 0, 1000000L } };
+	timerfd_settime(timer, 0, &its, NULL);
+	int r;
+	if ((r = watch(ep, d->sig_fd, W_SIGNAL)) < 0 || (r = watch(ep, timer, W_TIMER)) < 0 ||
+	    (r = watch(ep, d->ctl_fd, W_CONTROL)) < 0)
+		return r;
+	int ev_fd = -1, idle = 0;
 	for (;;) {
-		struct pollfd pfd = { .fd = d->sig_fd, .events = POLLIN };
-		int n = poll(&pfd, 1, TICK_MS);
+		struct epoll_event evs[8];
+		int n = epoll_wait(ep, evs, ARRAY_SIZE(evs), -1);
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		if (n > 0) {
-			struct signalfd_siginfo si;
-			if (read(d->sig_fd, &si, sizeof(si)) == sizeof(si) &&
-			    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
-				return 0;
+		for (int i = 0; i < n; i++) {
+			switch (evs[i].data.u64) {
+			case W_SIGNAL: {
+				struct signalfd_siginfo si;
+				if (read(d->sig_fd, &si, sizeof(si)) == sizeof(si) &&
+				    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
+					return 0;
+				break;
+			}
+			case W_TIMER: {
+				uint64_t ticks;
+				(void)!read(timer, &ticks, sizeof(ticks));
+				int live = events_tick(d->events);
+				sampler_tick(d->sampler);
+				idle = live ? 0 : idle + 1;
+				if (!d->foreground && idle >= IDLE_EXIT_TICKS)
+					return 0;
+				break;
+			}
+			case W_CONTROL:
+				control_accept(d->ctl_fd, d->events);
+				break;
+			case W_EVENTS:
+				events_process(d->events);
+				break;
+			}
 		}
-		sampler_tick(d->sampler);
-		if (any_container(d->cfg))
-			idle = 0;
-		else if (!d->foreground && ++idle >= IDLE_EXIT_TICKS)
-			return 0;
+		/* A set pinned after we started brings its ring buffer. */
+		int fd = events_fd(d->events);
+		if (fd >= 0 && fd != ev_fd) {
+			if (watch(ep, fd, W_EVENTS) == 0)
+				ev_fd = fd;
+		}
 	}
 }
 
@@ -105,7 +143,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *config_path = NULL;
-	struct daemon d = { .lock_fd = -1, .sig_fd = -1 };
+	struct daemon d = { .lock_fd = -1, .sig_fd = -1, .ctl_fd = -1 };
 	int c;
 	while ((c = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
 		switch (c) {
@@ -146,9 +184,19 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 
+	d.ctl_fd = control_listen(d.cfg, &err);
+	if (d.ctl_fd < 0 || events_new(d.cfg, &d.events, &err) < 0) {
+		log_error(NULL, "%s", err.msg);
+		unlink(d.pid_path);
+		return 1;
+	}
 	d.sampler = sampler_new(d.cfg);
 	r = run(&d);
 	sampler_free(d.sampler);
+	events_free(d.events);
+	close(d.ctl_fd);
+	_cleanup_free_ char *sock = collector_socket_path(d.cfg);
+	unlink(sock);
 	if (r < 0)
 		log_error(NULL, "collector failed: %s", strerror(-r));
 	/* Give up the pid file before the lock so a new collector can't see ours. */

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPFD_CONTROL_H
+#define OCIBPFD_CONTROL_H
+
+#include "config.h"
+
+struct events;
+
+/* The control socket (<state_dir>/ocibpfd.sock, root only): "sync", "drain ID". */
+int control_listen(const struct config *cfg, struct error *err);
+/* Serve one connection waiting on the listening socket. */
+void control_accept(int listen_fd, struct events *ev);
+
+#endif

@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <seccomp.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+
+#include "audit.h"
+#include "auditlog.h"
+#include "bpfset.h"
+#include "container.h"
+#include "events.h"
+#include "json.h"
+
+#define FLUSH_BYTES (256 << 10)
+
+struct ctr {
+	char *id;
+	uint64_t cgid;
+	char *set;
+	uint32_t flags;
+	struct auditlog *log;
+	uint64_t lost_seen;     /* kernel lost counter already reported */
+	bool locked;            /* log locked in the current batch */
+	bool seen;              /* still recorded (refresh mark) */
+};
+
+struct events {
+	const struct config *cfg;
+	struct bpfset **sets;
+	size_t n_sets;
+	struct ring_buffer *rb;
+	struct ctr *ctrs;
+	size_t n_ctrs;
+	struct ctr *last;       /* lookup cache */
+	struct tp_links tp;
+	uint64_t boot_to_real;  /* realtime = boot + this */
+	bool fresh;             /* first tick after start */
+};
+
+static void update_clock(struct events *ev)
+{
+	struct timespec rt, bt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	ev->boot_to_real = (rt.tv_sec - bt.tv_sec) * 1000000000ULL + rt.tv_nsec - bt.tv_nsec;
+}
+
+static char *lost_path(const struct config *cfg, const char *id)
+{
+	return xasprintf("%s/lost/%s", cfg->state_dir, id);
+}
+
+static void save_lost(struct events *ev, struct ctr *c)
+{
+	_cleanup_free_ char *dir = path_join(ev->cfg->state_dir, "lost");
+	_cleanup_free_ char *path = lost_path(ev->cfg, c->id);
+	_cleanup_free_ char *text = xasprintf("%llu\n", (unsigned long long)c->lost_seen);
+	mkdir_p(dir, 0700);
+	write_file_atomic(path, text, strlen(text), 0600);
+}
+
+static struct bpfset *set_of(struct events *ev, const char *version)
+{
+	for (size_t i = 0; i < ev->n_sets; i++)
+		if (strcmp(ev->sets[i]->version, version) == 0)
+			return ev->sets[i];
+	return NULL;
+}
+
+static int handle_event(void *ctx, void *data, size_t size);
+
+/* Open every pinned set and watch its ring buffer. */
+static void refresh_sets(struct events *ev)
+{
+	char **names = bpfset_list(ev->cfg->bpffs_dir);
+	bool changed = false;
+	for (char **n = names; *n; n++) {
+		if (set_of(ev, *n))
+			continue;
+		struct bpfset *s = NULL;
+		if (bpfset_open(ev->cfg->bpffs_dir, *n, false, &s, NULL) < 0)
+			continue;
+		ev->sets = xrealloc(ev->sets, (ev->n_sets + 1) * sizeof(*ev->sets));
+		ev->sets[ev->n_sets++] = s;
+		changed = true;
+	}
+	strv_free(names);
+	if (!changed)
+		return;
+	/* Rebuild the ring buffer manager over every set's events map. */
+	ring_buffer__free(ev->rb);
+	ev->rb = NULL;
+	for (size_t i = 0; i < ev->n_sets; i++) {
+		_cleanup_close_ int fd = bpfset_map_fd(ev->sets[i], "ocibpf_events");
+		if (fd < 0)
+			continue;
+		if (!ev->rb)
+			ev->rb = ring_buffer__new(fd, handle_event, ev, NULL);
+		else
+			ring_buffer__add(ev->rb, fd, handle_event, ev);
+	}
+}
+
+static struct ctr *find_ctr(struct events *ev, uint64_t cgid)
+{
+	if (ev->last && ev->last->cgid == cgid)
+		return ev->last;
+	for (size_t i = 0; i < ev->n_ctrs; i++)
+		if (ev->ctrs[i].cgid == cgid)
+			return ev->last = &ev->ctrs[i];
+	return NULL;
+}
+
+static struct ctr *find_id(struct events *ev, const char *id)
+{
+	for (size_t i = 0; i < ev->n_ctrs; i++)
+		if (strcmp(ev->ctrs[i].id, id) == 0)
+			return &ev->ctrs[i];
+	return NULL;
+}
+
+static void flush_ctr(struct ctr *c)
+{
+	if (!c->log || !c->locked)
+		return;
+	if (auditlog_flush(c->log) < 0)
+		log_error(c->id, "cannot write audit log %s: %m (counted as lost)", c->log->path);
+	auditlog_unlock(c->log);
+	c->locked = false;
+}
+
+static void flush_all(struct events *ev)
+{
+	for (size_t i = 0; i < ev->n_ctrs; i++)
+		flush_ctr(&ev->ctrs[i]);
+}
+
+/* Lock the container's log for this batch (opening it on first use). */
+static struct auditlog *log_of(struct events *ev, struct ctr *c)
+{
+	if (!c->log) {
+		struct error err = { 0 };
+		if (auditlog_open(ev->cfg->log_dir, c->id, &c->log, &err) < 0) {
+			log_error(c->id, "%s", err.msg);
+			err_clear(&err);
+			return NULL;
+		}
+	}
+	if (!c->locked) {
+		if (auditlog_lock(c->log) < 0)
+			return NULL;
+		c->locked = true;
+	}
+	return c->log;
+}
+
+static void ctr_free(struct ctr *c)
+{
+	flush_ctr(c);
+	auditlog_close(c->log);
+	free(c->id);
+	free(c->set);
+}
+
+static void load_lost(struct events *ev, struct ctr *c, bool *ret_known)
+{
+	_cleanup_free_ char *path = lost_path(ev->cfg, c->id);
+	_cleanup_free_ char *text = NULL;
+	*ret_known = read_file(path, 64, &text, NULL) == 0;
+	c->lost_seen = *ret_known ? strtoull(text, NULL, 10) : 0;
+}
+
+static void write_gap(struct events *ev, struct ctr *c)
+{
+	struct auditlog *al = log_of(ev, c);
+	if (!al)
+		return;
+	yajl_gen g = auditlog_begin(al, "lost", realtime_ns());
+	/* How many syscall records were not made while no collector held the tracepoints
+	 * can't be known; say so instead of guessing. */
+	jg_key(g, "count");
+	yajl_gen_null(g);
+	jg_key_str(g, "reason", "collector restarted: syscall records made while it was down are missing");
+	auditlog_end(al);
+}
+
+/* Re-read the container records: new ones are added, gone ones dropped. */
+static void refresh_ctrs(struct events *ev)
+{
+	for (size_t i = 0; i < ev->n_ctrs; i++)
+		ev->ctrs[i].seen = false;
+	char **ids = container_list(ev->cfg->state_dir);
+	for (char **id = ids; *id; id++) {
+		struct ctr *have = find_id(ev, *id);
+		if (have) {
+			have->seen = true;
+			continue;
+		}
+		_cleanup_container_ struct container *rec = NULL;
+		if (container_read(ev->cfg->state_dir, *id, &rec, NULL) < 0)
+			continue;
+		ev->ctrs = xrealloc(ev->ctrs, (ev->n_ctrs + 1) * sizeof(*ev->ctrs));
+		struct ctr *c = &ev->ctrs[ev->n_ctrs++];
+		*c = (struct ctr){ .id = xstrdup(rec->id), .cgid = rec->cgroup_id,
+				   .set = xstrdup(rec->set), .flags = rec->flags, .seen = true };
+		bool known;
+		load_lost(ev, c, &known);
+		/* Served by an earlier collector: the tracepoints were gone until now. */
+		if (known && ev->fresh && (c->flags & CF_AUDIT) && !(c->flags & CF_AUDIT_RAW))
+			write_gap(ev, c);
+		if (!known)
+			save_lost(ev, c);
+	}
+	strv_free(ids);
+	size_t w = 0;
+	for (size_t i = 0; i < ev->n_ctrs; i++) {
+		if (ev->ctrs[i].seen)
+			ev->ctrs[w++] = ev->ctrs[i];
+		else
+			ctr_free(&ev->ctrs[i]);
+	}
+	ev->n_ctrs = w;
+	ev->last = NULL;
+}
+
+/* --- decoding ---------------------------------------------------------------------- */
+
+static void gen_comm(yajl_gen g, const char *comm)
+{
+	jg_key(g, "comm");
+	jg_strn(g, comm, strnlen(comm, TASK_COMM_LEN_));
+}
+
+static void gen_addr(yajl_gen g, int family, const uint8_t *addr)
+{
+	char buf[INET6_ADDRSTRLEN];
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, sizeof(buf)))
+		buf[0] = '\0';
+	jg_key_str(g, "addr", buf);
+}
+
+static const char *syscall_name(int nr)
+{
+	static char *cache[MAX_SYSCALLS];
+	if (nr < 0 || nr >= MAX_SYSCALLS)
+		return NULL;
+	if (!cache[nr])
+		cache[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	return cache[nr];
+}
+
+static const char *proto_name(int p)
+{
+	switch (p) {
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 1: return "icmp";
+	case 58: return "icmpv6";
+	default: return NULL;
+	}
+}
+
+static void on_exec(struct events *ev, struct auditlog *al, const struct ev_exec *e)
+{
+	yajl_gen g = auditlog_begin(al, "exec", e->h.ts_boot_ns + ev->boot_to_real);
+	jg_key_int(g, "pid", e->pid);
+	jg_key_int(g, "ppid", e->ppid);
+	jg_key_int(g, "uid", e->uid);
+	gen_comm(g, e->comm);
+	jg_key(g, "filename");
+	jg_strn(g, e->filename, strnlen(e->filename, sizeof(e->filename)));
+	jg_key(g, "argv");
+	yajl_gen_array_open(g);
+	size_t len = e->args_len < sizeof(e->args) ? e->args_len : sizeof(e->args);
+	for (size_t i = 0; i < len;) {
+		size_t n = strnlen(e->args + i, len - i);
+		jg_strn(g, e->args + i, n);
+		i += n + 1;
+	}
+	yajl_gen_array_close(g);
+	jg_key_bool(g, "argv_truncated", e->args_truncated);
+	auditlog_end(al);
+}
+
+static void on_syscall(struct events *ev, struct auditlog *al, const struct ev_syscall *e)
+{
+	yajl_gen g = auditlog_begin(al, "syscall", e->h.ts_boot_ns + ev->boot_to_real);
+	jg_key_int(g, "pid", e->pid);
+	jg_key_int(g, "tid", e->tid);
+	jg_key_int(g, "uid", e->uid);
+	gen_comm(g, e->comm);
+	jg_key_str(g, "syscall", syscall_name(e->nr));
+	jg_key_int(g, "nr", e->nr);
+	jg_key(g, "args");
+	yajl_gen_array_open(g);
+	for (int i = 0; i < 6; i++)
+		jg_uint(g, e->args[i]);
+	yajl_gen_array_close(g);
+	jg_key_int(g, "ret", e->ret);
+	if (e->has_path) {
+		jg_key(g, "path");
+		jg_strn(g, e->path, strnlen(e->path, sizeof(e->path)));
+	}
+	if (e->has_addr) {
+		gen_addr(g, e->family, e->addr);
+		jg_key_int(g, "port", e->port);
+	}
+	auditlog_end(al);
+}
+
+static void on_net(struct events *ev, struct auditlog *al, const struct ev_net *e)
+{
+	yajl_gen g = auditlog_begin(al, "net", e->h.ts_boot_ns + ev->boot_to_real);
+	jg_key_str(g, "action", e->action == NET_ALLOW ? "allow" : "deny");
+	jg_key_str(g, "direction", e->direction == NET_INGRESS ? "ingress" : "egress");
+	const char *proto = proto_name(e->protocol);
+	jg_key(g, "protocol");
+	if (proto)
+		jg_str(g, proto);
+	else
+		yajl_gen_integer(g, e->protocol);
+	gen_addr(g, e->family, e->addr);
+	jg_key_int(g, "port", e->port);
+	if (e->pid) {
+		jg_key_int(g, "pid", e->pid);
+		gen_comm(g, e->comm);
+	}
+	if (e->count > 1)
+		jg_key_uint(g, "count", e->count);
+	auditlog_end(al);
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct events *ev = ctx;
+	const struct ev_hdr *h = data;
+	if (size < sizeof(*h) || h->size > size)
+		return 0;
+	struct ctr *c = find_ctr(ev, h->container_cgid);
+	if (!c) {
+		refresh_ctrs(ev);
+		c = find_ctr(ev, h->container_cgid);
+		if (!c)
+			return 0;   /* its stop record is written: nothing may follow it */
+	}
+	struct auditlog *al = log_of(ev, c);
+	if (!al)
+		return 0;
+	switch (h->type) {
+	case EV_EXEC:
+		if (size >= sizeof(struct ev_exec))
+			on_exec(ev, al, data);
+		break;
+	case EV_SYSCALL:
+		if (size >= sizeof(struct ev_syscall))
+			on_syscall(ev, al, data);
+		break;
+	case EV_NET:
+		if (size >= sizeof(struct ev_net))
+			on_net(ev, al, data);
+		break;
+	}
+	if (al->out_len >= FLUSH_BYTES)
+		flush_ctr(c);
+	return 0;
+}
+
+/* --- interface --------------------------------------------------------------------- */
+
+int events_new(const struct config *cfg, struct events **ret, struct error *err)
+{
+	struct events *ev = xcalloc(1, sizeof(*ev));
+	ev->cfg = cfg;
+	ev->fresh = true;
+	tp_links_init(&ev->tp);
+	update_clock(ev);
+	*ret = ev;
+	return 0;
+}
+
+void events_free(struct events *ev)
+{
+	if (!ev)
+		return;
+	if (ev->rb)
+		ring_buffer__consume(ev->rb);
+	flush_all(ev);
+	ring_buffer__free(ev->rb);
+	for (size_t i = 0; i < ev->n_ctrs; i++)
+		ctr_free(&ev->ctrs[i]);
+	free(ev->ctrs);
+	tp_links_release(&ev->tp);
+	for (size_t i = 0; i < ev->n_sets; i++)
+		bpfset_close(ev->sets[i]);
+	free(ev->sets);
+	free(ev);
+}
+
+int events_fd(struct events *ev)
+{
+	return ev->rb ? ring_buffer__epoll_fd(ev->rb) : -1;
+}
+
+void events_process(struct events *ev)
+{
+	if (ev->rb)
+		ring_buffer__consume(ev->rb);
+	flush_all(ev);
+}
+
+static void report_lost(struct events *ev, struct ctr *c)
+{
+	struct bpfset *s = set_of(ev, c->set);
+	struct container_stats k;
+	if (!s || bpfset_read_stats(s, c->cgid, &k) < 0 || k.lost <= c->lost_seen)
+		return;
+	struct auditlog *al = log_of(ev, c);
+	if (!al)
+		return;
+	yajl_gen g = auditlog_begin(al, "lost", realtime_ns());
+	jg_key_uint(g, "count", k.lost - c->lost_seen);
+	jg_key_str(g, "reason", "kernel ring buffer full");
+	auditlog_end(al);
+	c->lost_seen = k.lost;
+	save_lost(ev, c);
+}
+
+int events_tick(struct events *ev)
+{
+	update_clock(ev);
+	refresh_sets(ev);
+	/* Records already queued go before any loss reported after them. */
+	if (ev->rb)
+		ring_buffer__consume(ev->rb);
+	refresh_ctrs(ev);
+	for (size_t i = 0; i < ev->n_ctrs; i++)
+		report_lost(ev, &ev->ctrs[i]);
+	flush_all(ev);
+	if (ev->fresh) {
+		ev->fresh = false;
+		events_sync(ev, NULL);
+	}
+	return (int)ev->n_ctrs;
+}
+
+int events_drain(struct events *ev, const char *id, struct error *err)
+{
+	refresh_sets(ev);
+	if (ev->rb)
+		ring_buffer__consume(ev->rb);
+	struct ctr *c = find_id(ev, id);
+	if (c)
+		report_lost(ev, c);
+	flush_all(ev);
+	/* The hook writes the stop record next: our handle must not hold a stale seq. */
+	if (c) {
+		auditlog_close(c->log);
+		c->log = NULL;
+	}
+	return 0;
+}
+
+int events_sync(struct events *ev, struct error *err)
+{
+	refresh_sets(ev);
+	struct bpfset *cur = set_of(ev, bpfset_current_version());
+	if (!cur)
+		return 0;   /* nothing pinned by this build yet: nothing to hold */
+	return audit_sync(cur, &ev->tp, err);
+}

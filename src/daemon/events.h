@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPFD_EVENTS_H
+#define OCIBPFD_EVENTS_H
+
+#include "config.h"
+
+/*
+ * The kernel's events (ring buffers of every pinned set) into the containers' audit logs,
+ * with `lost` records for whatever the kernel had no room for.
+ */
+struct events;
+
+int events_new(const struct config *cfg, struct events **ret, struct error *err);
+void events_free(struct events *ev);
+/* An fd that is readable when events are waiting (-1 when no set is pinned yet). */
+int events_fd(struct events *ev);
+/* Consume what is waiting and write it out. */
+void events_process(struct events *ev);
+/*
+ * Periodic work: pick up new sets and containers, report kernel losses, drop containers
+ * that are gone. Returns the number of monitored containers.
+ */
+int events_tick(struct events *ev);
+/* Write every pending record of one container (for its stop record). */
+int events_drain(struct events *ev, const char *id, struct error *err);
+/* Attach/detach the per-syscall tracepoints the containers need (held by us). */
+int events_sync(struct events *ev, struct error *err);
+
+#endif
