@@ -26,8 +26,10 @@ int cli_take_json(struct cli *cli, int argc, char **argv);
 /* Print a generated JSON document with a newline. */
 void cli_print_json(yajl_gen g);
 
+int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_ps(struct cli *cli, int argc, char **argv);
 int cmd_stats(struct cli *cli, int argc, char **argv);
+int cmd_metrics(struct cli *cli, int argc, char **argv);
 int cmd_gc(struct cli *cli, int argc, char **argv);
 int cmd_policy(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);

@@ -8,6 +8,8 @@ static int cmd_help(struct cli *cli, int argc, char **argv);
 static const struct cli_cmd commands[] = {
 	{ "ps", cmd_ps, "list the monitored containers" },
 	{ "stats", cmd_stats, "per-container resource and network counters" },
+	{ "metrics", cmd_metrics, "Prometheus text exposition of every monitored container" },
+	{ "audit", cmd_audit, "review a container's audit log" },
 	{ "policy", cmd_policy, "policy check FILE: validate a policy file" },
 	{ "gc", cmd_gc, "remove what is left of containers that are gone" },
 	{ "version", cmd_version, "print the version" },

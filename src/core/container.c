@@ -8,6 +8,7 @@
 #include "bpfset.h"
 #include "container.h"
 #include "json.h"
+#include "stats.h"
 
 void container_free(struct container *c)
 {
@@ -124,7 +125,11 @@ int container_read(const char *state_dir, const char *id, struct container **ret
 int container_remove(const char *state_dir, const char *id)
 {
 	_cleanup_free_ char *path = record_path(state_dir, id);
-	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	int r = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	stats_remove(state_dir, id);   /* after the record: see sampler.c */
+	_cleanup_free_ char *lost = xasprintf("%s/lost/%s", state_dir, id);
+	unlink(lost);                  /* the collector's loss baseline (src/daemon/events.c) */
+	return r;
 }
 
 static int cmp_str(const void *a, const void *b)
