@@ -27,6 +27,7 @@ int cli_take_json(struct cli *cli, int argc, char **argv);
 void cli_print_json(yajl_gen g);
 
 int cmd_audit(struct cli *cli, int argc, char **argv);
+int cmd_seccomp(struct cli *cli, int argc, char **argv);
 int cmd_ps(struct cli *cli, int argc, char **argv);
 int cmd_stats(struct cli *cli, int argc, char **argv);
 int cmd_metrics(struct cli *cli, int argc, char **argv);

@@ -11,6 +11,7 @@ static const struct cli_cmd commands[] = {
 	{ "metrics", cmd_metrics, "Prometheus text exposition of every monitored container" },
 	{ "audit", cmd_audit, "review a container's audit log" },
 	{ "policy", cmd_policy, "policy check FILE: validate a policy file" },
+	{ "seccomp", cmd_seccomp, "an OCI seccomp profile from the syscalls a container made" },
 	{ "gc", cmd_gc, "remove what is left of containers that are gone" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "this help" },

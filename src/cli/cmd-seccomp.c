@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ocibpf seccomp ID: an OCI seccomp profile allowing exactly the syscalls the container
+ * was seen to make (from the live counters, or the stop record's stats.syscall_counts).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <string.h>
+
+#include "audit.h"
+#include "bpfset.h"
+#include "cli.h"
+#include "container.h"
+
+struct names {
+	char **v;
+	size_t n;
+};
+
+static void add_name(struct names *ns, const char *name)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		if (strcmp(ns->v[i], name) == 0)
+			return;
+	ns->v = xrealloc(ns->v, (ns->n + 1) * sizeof(char *));
+	ns->v[ns->n++] = xstrdup(name);
+}
+
+static void add_nr(int nr, uint64_t count, void *ud)
+{
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	if (name && count)
+		add_name(ud, name);
+	free(name);
+}
+
+/* The last stop record's stats.syscall_counts; -ENOENT when there is none. */
+static int names_from_log(const struct config *cfg, const char *id, struct names *ns, bool *counted)
+{
+	_cleanup_free_ char *name = xasprintf("%s.jsonl", id);
+	_cleanup_free_ char *path = path_join(cfg->log_dir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_fclose_ FILE *in = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!in)
+		return -errno;
+	_cleanup_free_ char *line = NULL, *last_stop = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, in) > 0)
+		if (strstr(line, "\"type\":\"stop\"")) {
+			free(last_stop);
+			last_stop = xstrdup(line);
+		}
+	if (!last_stop)
+		return -ENOENT;
+	_cleanup_json_ yajl_val rec = NULL;
+	if (json_parse(last_stop, path, &rec, NULL) < 0)
+		return -EINVAL;
+	yajl_val counts = json_get(json_get(rec, "stats"), "syscall_counts");
+	*counted = YAJL_IS_OBJECT(counts);
+	if (!*counted)
+		return 0;
+	for (size_t i = 0; i < counts->u.object.len; i++)
+		add_name(ns, counts->u.object.keys[i]);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void print_profile(struct names *ns)
+{
+	static const char *const arches[] = {
+#if defined(__x86_64__)
+		"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
+#elif defined(__aarch64__)
+		"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM",
+#endif
+	};
+	qsort(ns->v, ns->n, sizeof(char *), cmp_str);
+	_cleanup_json_gen_ yajl_gen g = json_gen_new(true);
+	yajl_gen_map_open(g);
+	jg_key_str(g, "defaultAction", "SCMP_ACT_ERRNO");
+	jg_key_int(g, "defaultErrnoRet", EPERM);
+	jg_key(g, "architectures");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < ARRAY_SIZE(arches); i++)
+		jg_str(g, arches[i]);
+	yajl_gen_array_close(g);
+	jg_key(g, "syscalls");
+	yajl_gen_array_open(g);
+	yajl_gen_map_open(g);
+	jg_key(g, "names");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < ns->n; i++)
+		jg_str(g, ns->v[i]);
+	yajl_gen_array_close(g);
+	jg_key_str(g, "action", "SCMP_ACT_ALLOW");
+	yajl_gen_map_close(g);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	cli_print_json(g);
+}
+
+int cmd_seccomp(struct cli *cli, int argc, char **argv)
+{
+	if (argc != 2 || !valid_id(argv[1])) {
+		fprintf(stderr, "usage: ocibpf seccomp ID\n");
+		return 2;
+	}
+	const char *id = argv[1];
+	_cleanup_config_ struct config *cfg = cli_config(cli);
+	if (!cfg)
+		return 1;
+	struct names ns = { 0 };
+	bool counted = false;
+	int r = 0;
+	_cleanup_container_ struct container *c = NULL;
+	if (container_read(cfg->state_dir, id, &c, NULL) == 0) {
+		_cleanup_bpfset_ struct bpfset *set = NULL;
+		counted = c->flags & CF_SYSCOUNT;
+		if (counted && bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL) == 0)
+			r = audit_syscall_counts(set, c->cgroup_id, add_nr, &ns);
+	} else {
+		r = names_from_log(cfg, id, &ns, &counted);
+	}
+	if (r == -ENOENT) {
+		log_error(id, "no such container, and no stop record in its audit log");
+	} else if (r < 0) {
+		log_error(id, "cannot read its syscall counts: %s", strerror(-r));
+	} else if (!counted) {
+		log_error(id, "its syscalls were not counted (policy: \"telemetry\": {\"syscalls\": true} or audit.syscalls [\"all\"])");
+		r = -ENODATA;
+	} else {
+		print_profile(&ns);
+	}
+	for (size_t i = 0; i < ns.n; i++)
+		free(ns.v[i]);
+	free(ns.v);
+	return r < 0 ? 1 : 0;
+}
