@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <seccomp.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -219,8 +220,15 @@ out:
 	return r;
 }
 
-static int write_stop(const struct config *cfg, const struct container *c, const struct stats *s,
-		      const char *reason, struct error *err)
+static void gen_count(int nr, uint64_t count, void *ud)
+{
+	_cleanup_free_ char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	_cleanup_free_ char *fallback = name ? NULL : xasprintf("%d", nr);
+	jg_key_uint(ud, name ? name : fallback, count);
+}
+
+static int write_stop(const struct config *cfg, const struct container *c, struct bpfset *set,
+		      const struct stats *s, const char *reason, struct error *err)
 {
 	_cleanup_auditlog_ struct auditlog *al = NULL;
 	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
@@ -233,7 +241,16 @@ static int write_stop(const struct config *cfg, const struct container *c, const
 	if (reason)
 		jg_key_str(g, "reason", reason);
 	jg_key(g, "stats");
-	stats_gen(g, c->id, s);
+	yajl_gen_map_open(g);
+	stats_gen_fields(g, c->id, s);
+	if (set && (c->flags & CF_SYSCOUNT)) {
+		/* Kept by name so `ocibpf seccomp` works after the container is gone. */
+		jg_key(g, "syscall_counts");
+		yajl_gen_map_open(g);
+		audit_syscall_counts(set, c->cgroup_id, gen_count, g);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
 	auditlog_end(al);
 	r = auditlog_flush(al);
 	if (r < 0)
@@ -248,7 +265,7 @@ int container_finish(const struct config *cfg, const struct container *c, const 
 	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
 	struct stats s;
 	stats_collect(cfg->state_dir, c, set, &s);
-	int r = write_stop(cfg, c, &s, reason, err);
+	int r = write_stop(cfg, c, set, &s, reason, err);
 	/* Tear down even when the log can't be written: the error is still reported. */
 	bpfset_unpin(cfg->bpffs_dir, c->id);
 	if (set)
