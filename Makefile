@@ -12,7 +12,7 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 
 VMLINUX_H ?= $(BUILD)/vmlinux.h
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 
-PKGS      := libbpf yajl libseccomp
+PKGS      := libbpf yajl libseccomp libcgroup
 ifeq ($(V),1)
 Q =
 msg =
@@ -82,6 +82,7 @@ $(BUILD)/libocibpf.a: $(LIB_OBJS)
 $(BUILD)/ocibpf-hook: $(HOOK_OBJS) $(BUILD)/libocibpf.a
 $(BUILD)/ocibpf: $(CLI_OBJS) $(BUILD)/libocibpf.a
 $(BUILD)/ocibpfd: $(D_OBJS) $(BUILD)/libocibpf.a
+$(BUILD)/ocibpfd: LDLIBS += $(shell $(PKG_CONFIG) --libs libmicrohttpd)
 $(BUILD)/ocibpf-runtime: $(SHIM_OBJS) $(BUILD)/libocibpf.a
 $(BINS):
 	$(call msg,LINK,$@)

@@ -22,6 +22,7 @@
 #include "bpfset.h"
 #include "control.h"
 #include "events.h"
+#include "httpd.h"
 #include "sampler.h"
 
 #define TICK_MS 250
@@ -34,6 +35,7 @@ struct daemon {
 	int sig_fd;
 	char *pid_path;
 	struct sampler *sampler;
+	struct httpd *httpd;
 	struct events *events;
 	int ctl_fd;
 };
@@ -41,8 +43,9 @@ struct daemon {
 static int usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-		"usage: ocibpfd [--config FILE] [--foreground]\n"
-		"  Collects audit records and counters of the containers ocibpf monitors.\n");
+		"usage: ocibpfd [--config FILE] [--foreground] [--metrics-listen ADDR:PORT]\n"
+		"  Collects audit records and counters of the containers ocibpf monitors.\n"
+		"  --metrics-listen  serve `ocibpf metrics` at http://ADDR:PORT/metrics\n");
 	return status;
 }
 
@@ -140,9 +143,10 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ 0 },
 	};
-	const char *config_path = NULL;
+	const char *config_path = NULL, *metrics_listen = NULL;
 	struct daemon d = { .lock_fd = -1, .sig_fd = -1, .ctl_fd = -1 };
 	int c;
 	while ((c = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
@@ -150,13 +154,20 @@ int main(int argc, char **argv)
 		case 'c': config_path = optarg; break;
 		case 'f': d.foreground = true; break;
 		case 'h': return usage(0);
+		case 'm': metrics_listen = optarg; break;
 		default: return usage(2);
 		}
 	}
 	if (optind != argc)
 		return usage(2);
-
+	struct sockaddr_storage sa;
+	socklen_t salen;
 	struct error err = { 0 };
+	if (metrics_listen && httpd_parse_listen(metrics_listen, &sa, &salen, &err) < 0) {
+		log_error(NULL, "%s", err.msg);
+		return 2;
+	}
+
 	int r = config_load(config_path, &d.cfg, &err);
 	if (r < 0) {
 		log_error(NULL, "%s", err.msg);
@@ -185,13 +196,15 @@ int main(int argc, char **argv)
 	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 
 	d.ctl_fd = control_listen(d.cfg, &err);
-	if (d.ctl_fd < 0 || events_new(d.cfg, &d.events, &err) < 0) {
+	if (d.ctl_fd < 0 || events_new(d.cfg, &d.events, &err) < 0 ||
+	    (metrics_listen && httpd_start(d.cfg, metrics_listen, &d.httpd, &err) < 0)) {
 		log_error(NULL, "%s", err.msg);
 		unlink(d.pid_path);
 		return 1;
 	}
 	d.sampler = sampler_new(d.cfg);
 	r = run(&d);
+	httpd_stop(d.httpd);
 	sampler_free(d.sampler);
 	events_free(d.events);
 	close(d.ctl_fd);

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <string.h>
+#include <microhttpd.h>
+
+#include "httpd.h"
+#include "metrics.h"
+
+#define HTTPD_CONNECTION_LIMIT 32
+#define HTTPD_TIMEOUT_S 15
+#define HTTPD_STACK (256 * 1024)
+
+struct httpd {
+	const struct config *cfg;
+	struct MHD_Daemon *mhd;
+	char last_error[256];    /* libmicrohttpd's last message, to explain a failed start */
+};
+
+int httpd_parse_listen(const char *spec, struct sockaddr_storage *ret, socklen_t *ret_len,
+		       struct error *err)
+{
+	_cleanup_free_ char *host = NULL;
+	const char *port;
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+		if (!end || end[1] != ':')
+			return err_msg(err, -EINVAL, "--metrics-listen %s: want [ADDR]:PORT", spec);
+		host = strndup(spec + 1, end - spec - 1);
+		port = end + 2;
+	} else {
+		const char *colon = strrchr(spec, ':');
+		if (!colon || strchr(spec, ':') != colon)
+			return err_msg(err, -EINVAL,
+				       "--metrics-listen %s: want ADDR:PORT (IPv6 as [ADDR]:PORT)", spec);
+		host = strndup(spec, colon - spec);
+		port = colon + 1;
+	}
+	if (!host)
+		abort();
+	char *end;
+	errno = 0;
+	unsigned long p = strtoul(port, &end, 10);
+	if (!*host || !*port || *end || errno || p == 0 || p > 65535)
+		return err_msg(err, -EINVAL, "--metrics-listen %s: want ADDR:PORT with a port 1-65535",
+			       spec);
+	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE,
+				  .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	int r = getaddrinfo(host, port, &hints, &ai);
+	if (r != 0)
+		return err_msg(err, -EINVAL, "--metrics-listen %s: %s", spec, gai_strerror(r));
+	if (ai->ai_addrlen > sizeof(*ret)) {
+		freeaddrinfo(ai);
+		return err_msg(err, -EINVAL, "--metrics-listen %s: unsupported address", spec);
+	}
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret, ai->ai_addr, ai->ai_addrlen);
+	*ret_len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct httpd *h = cls;
+	vsnprintf(h->last_error, sizeof(h->last_error), fmt, ap);
+	h->last_error[strcspn(h->last_error, "\n")] = '\0';
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+								 MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **req_cls)
+{
+	struct httpd *h = cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+	if (strcmp(url, "/") == 0)
+		return reply_text(conn, MHD_HTTP_OK, "ocibpfd: metrics at /metrics\n");
+	if (strcmp(url, "/metrics") != 0)
+		return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found (metrics are at /metrics)\n");
+
+	char *text = NULL;
+	size_t len = 0;
+	if (metrics_text(h->cfg, &text, &len) < 0)
+		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot collect metrics\n");
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_CONTENT_TYPE);
+	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+int httpd_start(const struct config *cfg, const char *listen, struct httpd **ret,
+		struct error *err)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	int r = httpd_parse_listen(listen, &sa, &salen, err);
+	if (r < 0)
+		return r;
+	struct httpd *h = xcalloc(1, sizeof(*h));
+	h->cfg = cfg;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	if (sa.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTION_LIMIT,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_TIMEOUT_S,
+				  MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTPD_STACK,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+				  MHD_OPTION_END);
+	if (!h->mhd) {
+		r = err_msg(err, -EADDRNOTAVAIL, "cannot serve metrics on %s: %s", listen,
+			    h->last_error[0] ? h->last_error : "libmicrohttpd failed to start");
+		free(h);
+		return r;
+	}
+	*ret = h;
+	return 0;
+}
+
+void httpd_stop(struct httpd *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->mhd);
+	free(h);
+}
