@@ -1,23 +1,692 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Per-container network programs, attached to each container's cgroup with bpf_link:
- * cgroup_skb ingress/egress count traffic; the socket hooks are where egress policy is
- * enforced with EPERM.
+ * Per-container network programs, attached to each container's cgroup with bpf_link.
+ *
+ * cgroup_skb ingress/egress count traffic; for containers with a network policy
+ * (CF_NETWORK) they also enforce it. The socket hooks (connect4/6, sendmsg4/6) are where
+ * egress policy is enforced with EPERM; cgroup_skb/egress is the backstop for what they
+ * don't see (ICMP, raw sockets, sockets from before the attach) and cgroup_skb/ingress
+ * drops what the container may not receive.
+ *
+ * Semantics (SPEC.md): per direction, deny beats allow, order does not matter, else the
+ * default. Egress governs the connections the container opens and the datagrams it sends;
+ * ingress the connections it accepts and the datagrams it receives. Packets of a
+ * connection that was allowed when it was opened (the replies of an allowed connect, the
+ * packets of an accepted connection) are not filtered again, and datagrams that answer
+ * what a socket sent (UDP, ICMP echo) are let in: without that, "ingress default deny"
+ * would break every outbound connection.
+ *
+ * How policy is looked up: see net.h. Per packet on an established TCP connection the
+ * cost is the cgroup lookup that counting needs anyway plus one socket-storage lookup.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #include "maps.bpf.h"
+#include "net.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SKB_PASS 1
+#define SKB_DROP 0
+#define SOCK_ALLOW 1
+#define SOCK_DENY 0
 
-static __always_inline void count_skb(struct __sk_buff *skb, bool ingress)
+#define AF_INET		2
+#define AF_INET6	10
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define SOCK_STREAM	1
+#define SOCK_DGRAM	2
+#define IPPROTO_ICMPV6_	58
+#define IP_OFFSET_MASK	0x1fff
+
+/* How far up the hierarchy a socket's cgroup is looked for when its own isn't known. */
+#define MAX_CGROUP_LEVEL	32
+/* Repeated denials of the same (direction, protocol, address, port) within this window
+ * are folded into the next event's count. */
+#define AGG_WINDOW_NS	(1000ULL * 1000 * 1000)
+/* How long a datagram sent lets the answers in. */
+#define FLOW_TIMEOUT_NS	(120ULL * 1000 * 1000 * 1000)
+
+/* --- policy maps (filled by src/core/netpolicy.c) ---------------------------------- */
+
+struct net_addr_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(struct net_addr_key));
+	__uint(value_size, sizeof(struct net_addr_val));
+};
+
+struct net_port_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(struct net_port_key));
+	__uint(value_size, sizeof(__u32));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, NET_OUTER_MAX);
+	__type(key, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct net_addr_inner);
+} ocibpf_net_addr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, NET_OUTER_MAX);
+	__type(key, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct net_port_inner);
+} ocibpf_net_port SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NET_OUTER_MAX);
+	__type(key, __u64);
+	__type(value, struct net_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ocibpf_net_meta SEC(".maps");
+
+/* --- kernel-only state ----------------------------------------------------------- */
+
+/*
+ * Per socket: what egress policy said about its connection. Set by connect4/6 (the
+ * connection was checked), by the packet check (sockets from before the attach), and on
+ * listeners by an accepted SYN; BPF_F_CLONE hands it to the accepted sockets.
+ */
+enum { SKE_UNKNOWN = 0, SKE_ALLOWED = 1, SKE_DENIED = 2 };
+struct sk_net {
+	__u8 egress;
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct sk_net);
+} ocibpf_net_sk SEC(".maps");
+
+/* Datagrams a socket sent (UDP, ICMP), so that the answers get in. */
+struct flow_key {
+	__u64 cookie;		/* socket cookie */
+	__u8 addr[16];		/* remote */
+	__u16 port;		/* remote, host order; 0 for ICMP */
+	__u8 family;
+	__u8 slot;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_key);
+	__type(value, __u64);	/* last sent, bpf_ktime_get_ns() */
+} ocibpf_net_flows SEC(".maps");
+
+/* Recent denials, to fold repeats into one event. */
+struct agg_key {
+	__u64 cgid;
+	__u8 addr[16];
+	__u16 port;
+	__u8 dir;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct agg_val {
+	__u64 window_start;
+	__u64 suppressed;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct agg_key);
+	__type(value, struct agg_val);
+} ocibpf_net_agg SEC(".maps");
+
+/* --- what is being decided ------------------------------------------------------- */
+
+struct query {
+	__u8 dir;		/* NET_EGRESS / NET_INGRESS */
+	__u8 family;		/* NF_INET / NF_INET6 */
+	__u8 slot;		/* NP_* */
+	__u8 proto;		/* IPPROTO_* (for the event) */
+	__u16 port;		/* egress: remote port; ingress: local port; host order */
+	__u16 rport;		/* remote port (ingress: source port), host order */
+	__u8 addr[16];		/* remote address */
+};
+
+static __always_inline __u8 slot_of(__u32 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_MPTCP:
+		return NP_TCP;
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+		return NP_UDP;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6_:
+		return NP_ICMP;
+	default:
+		return NP_OTHER;
+	}
+}
+
+static __always_inline __u8 event_proto(__u32 proto)
+{
+	return proto == IPPROTO_MPTCP ? IPPROTO_TCP : (__u8)proto;
+}
+
+/* --- containers -------------------------------------------------------------------- */
+
+/*
+ * The container of a packet. The leaf cgroup is known for every cgroup the container
+ * has (hook + cgtrack); should one be missing, the programs of this cgroup still run
+ * for it, so look for the nearest known ancestor rather than let it through unpoliced.
+ */
+static __always_inline struct container_info *skb_container(struct __sk_buff *skb)
 {
 	struct container_info *c = container_of_cgroup(bpf_skb_cgroup_id(skb));
-	if (!c)
+	if (c)
+		return c;
+	for (int l = MAX_CGROUP_LEVEL; l > 0; l--) {
+		__u64 id = bpf_skb_ancestor_cgroup_id(skb, l);
+		if (!id)
+			continue;
+		c = container_of_cgroup(id);
+		if (c)
+			return c;
+	}
+	return NULL;
+}
+
+static __always_inline struct container_info *current_container(void)
+{
+	struct container_info *c = container_of_cgroup(bpf_get_current_cgroup_id());
+	if (c)
+		return c;
+	for (int l = MAX_CGROUP_LEVEL; l > 0; l--) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
+		if (!id)
+			continue;
+		c = container_of_cgroup(id);
+		if (c)
+			return c;
+	}
+	return NULL;
+}
+
+/* --- policy lookup ----------------------------------------------------------------- */
+
+static __always_inline struct net_meta *meta_of(const struct container_info *c)
+{
+	return bpf_map_lookup_elem(&ocibpf_net_meta, &c->container_cgid);
+}
+
+static __always_inline bool active(const struct net_meta *m, __u8 dir)
+{
+	return m->flags[dir & 1] & NM_ACTIVE;
+}
+
+/* NV_ALLOW or NV_DENY for q under the container's rules. Anything missing denies. */
+static __always_inline int policy_lookup(const struct container_info *c, const struct query *q)
+{
+	__u64 cgid = c->container_cgid;
+	void *addr_trie = bpf_map_lookup_elem(&ocibpf_net_addr, &cgid);
+	if (!addr_trie)
+		return NV_DENY;
+
+	struct net_addr_key k = {};
+	k.prefixlen = NET_ADDR_KEY_FIXED_BITS + (q->family == NF_INET ? 32 : 128);
+	k.dir = q->dir;
+	k.family = q->family;
+	__builtin_memcpy(k.addr, q->addr, sizeof(k.addr));
+	struct net_addr_val *v = bpf_map_lookup_elem(addr_trie, &k);
+	if (!v)
+		return NV_DENY;	/* every family has a /0 entry */
+	__u8 slot = q->slot & (NP__COUNT - 1);
+	__u8 verdict = v->v[slot];
+	if (verdict != NV_PORTS)
+		return verdict == NV_ALLOW ? NV_ALLOW : NV_DENY;
+
+	void *port_trie = bpf_map_lookup_elem(&ocibpf_net_port, &cgid);
+	if (!port_trie)
+		return NV_DENY;
+	struct net_port_key pk = {
+		.prefixlen = NET_PORT_KEY_FIXED_BITS + 16,
+		.cls = v->cls,
+		.dir = q->dir,
+		.proto = slot,
+		.port = bpf_htons(q->port),
+	};
+	__u32 *pv = bpf_map_lookup_elem(port_trie, &pk);
+	return pv && *pv == NV_ALLOW ? NV_ALLOW : NV_DENY;
+}
+
+/* The verdict, with the container's summary (NULL: no policy loaded, which denies). */
+static __always_inline int decide(const struct container_info *c, const struct net_meta *m,
+				  const struct query *q)
+{
+	if (!m)
+		return NV_DENY;
+	if (!active(m, q->dir))
+		return NV_ALLOW;
+	return policy_lookup(c, q);
+}
+
+/* --- denials: counters and events ---------------------------------------------------- */
+
+static __always_inline void report_deny(const struct container_info *c, const struct query *q,
+					bool in_task)
+{
+	struct container_stats *s = stats_of(c);
+	if (s) {
+		if (q->dir == NET_EGRESS)
+			s->egress_denied++;
+		else
+			s->ingress_denied++;
+	}
+
+	struct agg_key ak = {};
+	ak.cgid = c->container_cgid;
+	__builtin_memcpy(ak.addr, q->addr, sizeof(ak.addr));
+	ak.port = q->port;
+	ak.dir = q->dir;
+	ak.proto = q->proto;
+	ak.family = q->family;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 count = 1;
+	struct agg_val *av = bpf_map_lookup_elem(&ocibpf_net_agg, &ak);
+	if (av) {
+		if (now - av->window_start < AGG_WINDOW_NS) {
+			__sync_fetch_and_add(&av->suppressed, 1);
+			return;
+		}
+		/* Racing CPUs may lose a few folded repeats; the counters above are exact. */
+		count += (__u32)av->suppressed;
+		av->suppressed = 0;
+		av->window_start = now;
+	} else {
+		struct agg_val nv = { .window_start = now };
+		bpf_map_update_elem(&ocibpf_net_agg, &ak, &nv, BPF_ANY);
+	}
+
+	struct ev_net *e = event_reserve(c, EV_NET, sizeof(*e));
+	if (!e)
 		return;
+	e->count = count;
+	e->direction = q->dir;
+	e->action = NET_DENY;
+	e->protocol = q->proto;
+	e->family = q->family == NF_INET ? AF_INET : AF_INET6;
+	e->port = q->port;
+	e->pad = 0;
+	__builtin_memcpy(e->addr, q->addr, sizeof(e->addr));
+	if (in_task) {
+		e->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	} else {
+		e->pid = 0;
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* --- flows: answers to what a socket sent ------------------------------------------ */
+
+static __always_inline void flow_key_of(struct flow_key *fk, __u64 cookie, const struct query *q,
+					__u16 rport)
+{
+	fk->cookie = cookie;
+	__builtin_memcpy(fk->addr, q->addr, sizeof(fk->addr));
+	fk->port = rport;
+	fk->family = q->family;
+	fk->slot = q->slot;
+	fk->pad = 0;
+}
+
+static __always_inline void flow_record(__u64 cookie, const struct query *q)
+{
+	struct flow_key fk;
+	flow_key_of(&fk, cookie, q, q->slot == NP_ICMP ? 0 : q->port);
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *t = bpf_map_lookup_elem(&ocibpf_net_flows, &fk);
+	if (t) {
+		if (now - *t > FLOW_TIMEOUT_NS / 8)	/* refresh, without a write per datagram */
+			*t = now;
+		return;
+	}
+	bpf_map_update_elem(&ocibpf_net_flows, &fk, &now, BPF_ANY);
+}
+
+/* Is an incoming q an answer to something the socket sent? */
+static __always_inline bool flow_seen(__u64 cookie, const struct query *q)
+{
+	struct flow_key fk;
+	flow_key_of(&fk, cookie, q, q->slot == NP_ICMP ? 0 : q->rport);
+	__u64 *t = bpf_map_lookup_elem(&ocibpf_net_flows, &fk);
+	return t && bpf_ktime_get_ns() - *t < FLOW_TIMEOUT_NS;
+}
+
+/* --- socket hooks ------------------------------------------------------------------ */
+
+static __always_inline void set_addr4(struct query *q, __u32 ip4)
+{
+	__builtin_memset(q->addr, 0, sizeof(q->addr));
+	__builtin_memcpy(q->addr, &ip4, 4);
+	q->family = NF_INET;
+}
+
+/*
+ * A destination from a sockaddr. The unspecified address means this host (the kernel
+ * routes it to loopback): decide it as loopback, and don't vouch for the connection
+ * (*exact = false), so the packet check looks at where it really goes. IPv4-mapped IPv6
+ * addresses are IPv4.
+ */
+static __always_inline void dest4(struct query *q, __u32 ip4, bool *exact)
+{
+	*exact = ip4 != 0;
+	set_addr4(q, ip4 ? ip4 : bpf_htonl(0x7f000001));
+}
+
+static __always_inline void dest6(struct query *q, struct bpf_sock_addr *ctx, bool *exact)
+{
+	__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1];
+	__u32 a2 = ctx->user_ip6[2], a3 = ctx->user_ip6[3];
+	if (a0 == 0 && a1 == 0 && a2 == bpf_htonl(0xffff)) {
+		dest4(q, a3, exact);
+		return;
+	}
+	*exact = a0 | a1 | a2 | a3;
+	if (!*exact)
+		a3 = bpf_htonl(1);	/* :: -> ::1 */
+	__u32 a[4] = { a0, a1, a2, a3 };
+	__builtin_memcpy(q->addr, a, sizeof(a));
+	q->family = NF_INET6;
+}
+
+enum sock_hook { HOOK_CONNECT, HOOK_SENDMSG };
+
+static __always_inline int sock_decide(struct bpf_sock_addr *ctx, bool v6, enum sock_hook hook)
+{
+	struct container_info *c = current_container();
+	if (!c || !(c->flags & CF_NETWORK))
+		return SOCK_ALLOW;
+
+	struct query q = {};
+	bool exact;
+	q.dir = NET_EGRESS;
+	/*
+	 * sendmsg4 also runs, with ctx->family == AF_INET6, for an IPv6 socket's send to an
+	 * IPv4-mapped address: the address is in user_ip4 whatever the family says.
+	 */
+	if (v6)
+		dest6(&q, ctx, &exact);
+	else
+		dest4(&q, ctx->user_ip4, &exact);
+	q.port = bpf_ntohs((__u16)ctx->user_port);
+	q.rport = q.port;
+	q.proto = event_proto(ctx->protocol);
+	q.slot = slot_of(ctx->protocol);
+
+	struct net_meta *m = meta_of(c);
+	if (decide(c, m, &q) != NV_ALLOW) {
+		report_deny(c, &q, true);
+		return SOCK_DENY;
+	}
+	if (hook == HOOK_CONNECT) {
+		/*
+		 * The connection is checked: its packets needn't be (skb_egress), nor, for
+		 * UDP, what its peer sends back (skb_ingress).
+		 */
+		if (exact && (active(m, NET_EGRESS) || active(m, NET_INGRESS))) {
+			struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, ctx->sk, 0,
+							       BPF_SK_STORAGE_GET_F_CREATE);
+			if (sn && sn->egress != SKE_ALLOWED)
+				sn->egress = SKE_ALLOWED;
+		}
+	} else if (active(m, NET_INGRESS)) {
+		flow_record(bpf_get_socket_cookie(ctx), &q);
+	}
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/connect4")
+int sock_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_decide(ctx, false, HOOK_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int sock_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_decide(ctx, true, HOOK_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int sock_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_decide(ctx, false, HOOK_SENDMSG);
+}
+
+SEC("cgroup/sendmsg6")
+int sock_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_decide(ctx, true, HOOK_SENDMSG);
+}
+
+/* --- packets ------------------------------------------------------------------------- */
+
+#define NEXTHDR_HOP	0
+#define NEXTHDR_ROUTING	43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_AUTH	51
+#define NEXTHDR_DEST	60
+#define IPV6_EXT_MAX	6
+
+/*
+ * Parse the IP and transport headers (cgroup_skb data starts at the network header).
+ * 0, or -1 when the packet is not IP or too short to say (let through: the socket layer
+ * has it, and there is nothing to match).
+ */
+static __always_inline int parse_skb(struct __sk_buff *skb, __u8 dir, struct query *q)
+{
+	__u32 off;
+	__u8 proto;
+	bool first_frag = true;
+
+	q->dir = dir;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) < 0)
+			return -1;
+		set_addr4(q, dir == NET_EGRESS ? ip.daddr : ip.saddr);
+		proto = ip.protocol;
+		off = ip.ihl * 4;
+		first_frag = (bpf_ntohs(ip.frag_off) & IP_OFFSET_MASK) == 0;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) < 0)
+			return -1;
+		__builtin_memcpy(q->addr, dir == NET_EGRESS ? &ip6.daddr : &ip6.saddr, 16);
+		q->family = NF_INET6;
+		proto = ip6.nexthdr;
+		off = sizeof(ip6);
+		for (int i = 0; i < IPV6_EXT_MAX; i++) {
+			__u8 ext[8];
+			if (proto != NEXTHDR_HOP && proto != NEXTHDR_ROUTING && proto != NEXTHDR_DEST &&
+			    proto != NEXTHDR_FRAGMENT && proto != NEXTHDR_AUTH)
+				break;
+			if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)) < 0)
+				return -1;
+			if (proto == NEXTHDR_FRAGMENT) {
+				__u16 fo = ((__u16)ext[2] << 8 | ext[3]) & 0xfff8;
+				if (fo)
+					first_frag = false;
+				off += 8;
+			} else if (proto == NEXTHDR_AUTH) {
+				off += ((__u32)ext[1] + 2) * 4;
+			} else {
+				off += ((__u32)ext[1] + 1) * 8;
+			}
+			proto = ext[0];
+		}
+	} else {
+		return -1;
+	}
+	q->proto = proto;
+	q->slot = slot_of(proto);
+	q->port = q->rport = 0;
+	/* Later fragments carry no ports: they decide as port 0 (ports rules don't match). */
+	if (first_frag && (q->slot == NP_TCP || q->slot == NP_UDP)) {
+		__be16 ports[2];
+		if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)) < 0)
+			return -1;
+		__u16 sport = bpf_ntohs(ports[0]), dport = bpf_ntohs(ports[1]);
+		q->port = dport;	/* egress: the remote port; ingress: ours */
+		q->rport = dir == NET_EGRESS ? dport : sport;
+	}
+	return 0;
+}
+
+/* Check a packet in full; on a deny, count and report it. */
+static __always_inline bool packet_allowed(struct __sk_buff *skb, const struct container_info *c,
+					   const struct net_meta *m, struct query *q)
+{
+	if (decide(c, m, q) == NV_ALLOW)
+		return true;
+	report_deny(c, q, false);
+	return false;
+}
+
+static __always_inline bool is_tcp(const struct bpf_sock *sk)
+{
+	return sk->type == SOCK_STREAM &&
+	       (sk->protocol == IPPROTO_TCP || sk->protocol == IPPROTO_MPTCP);
+}
+
+static __always_inline bool is_udp(const struct bpf_sock *sk)
+{
+	return sk->type == SOCK_DGRAM &&
+	       (sk->protocol == IPPROTO_UDP || sk->protocol == IPPROTO_UDPLITE);
+}
+
+static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct container_info *c)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct query q = {};
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+
+	if (sk && is_tcp(sk)) {
+		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
+		if (sn && sn->egress == SKE_ALLOWED)
+			return true;	/* fast path: connect4/6 checked it, or accepted */
+		struct net_meta *m = meta_of(c);
+		if (m && !active(m, NET_EGRESS))
+			return true;
+		/* A connection the socket hooks did not see (made before the attach). */
+		if (parse_skb(skb, NET_EGRESS, &q) < 0)
+			return true;
+		bool ok = packet_allowed(skb, c, m, &q);
+		sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (sn)
+			sn->egress = ok ? SKE_ALLOWED : SKE_DENIED;
+		return ok;
+	}
+	if (sk && is_udp(sk)) {
+		/* Unconnected sends all went through sendmsg4/6; connected ones through connect. */
+		if (sk->state != BPF_TCP_ESTABLISHED)
+			return true;
+		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
+		if (sn && sn->egress == SKE_ALLOWED)
+			return true;
+	}
+
+	struct net_meta *m = meta_of(c);
+	if (m && !active(m, NET_EGRESS) && !active(m, NET_INGRESS))
+		return true;
+	if (parse_skb(skb, NET_EGRESS, &q) < 0)
+		return true;
+	/* No full socket: TCP the kernel sends for a connection (SYN-ACK, TIME_WAIT). */
+	if (!sk && q.slot == NP_TCP)
+		return true;
+	if (!packet_allowed(skb, c, m, &q))
+		return false;
+	/* ICMP echo and the like from ping/raw sockets: let the answers in. */
+	if (sk && m && active(m, NET_INGRESS) && (q.slot == NP_ICMP || q.slot == NP_UDP))
+		flow_record(bpf_get_socket_cookie(skb), &q);
+	return true;
+}
+
+static __always_inline bool ingress_allowed(struct __sk_buff *skb, const struct container_info *c)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct query q = {};
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+
+	if (sk && is_tcp(sk)) {
+		/*
+		 * Only new connections are for ingress policy: the SYN (and the ACK that
+		 * completes the handshake) reach the listener. Established sockets receive from
+		 * their peer only, on a connection that was allowed when it was made.
+		 */
+		if (sk->state != BPF_TCP_LISTEN)
+			return true;
+		struct net_meta *m = meta_of(c);
+		if (m && !active(m, NET_INGRESS) && !active(m, NET_EGRESS))
+			return true;
+		if (parse_skb(skb, NET_INGRESS, &q) < 0)
+			return true;
+		if (!packet_allowed(skb, c, m, &q))
+			return false;
+		/* The accepted socket inherits this (BPF_F_CLONE): its replies are allowed. */
+		if (m && active(m, NET_EGRESS)) {
+			struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0,
+							       BPF_SK_STORAGE_GET_F_CREATE);
+			if (sn && sn->egress != SKE_ALLOWED)
+				sn->egress = SKE_ALLOWED;
+		}
+		return true;
+	}
+	if (sk && is_udp(sk) && sk->state == BPF_TCP_ESTABLISHED) {
+		/* A connected socket receives from its peer only, which egress allowed. */
+		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
+		if (sn && sn->egress == SKE_ALLOWED)
+			return true;
+	}
+
+	struct net_meta *m = meta_of(c);
+	if (m && !active(m, NET_INGRESS))
+		return true;
+	if (parse_skb(skb, NET_INGRESS, &q) < 0)
+		return true;
+	if (!sk && q.slot == NP_TCP)
+		return true;
+	if (decide(c, m, &q) == NV_ALLOW)
+		return true;
+	/* An answer to a datagram the socket sent? */
+	if (sk && (q.slot == NP_UDP || q.slot == NP_ICMP) && flow_seen(bpf_get_socket_cookie(skb), &q))
+		return true;
+	report_deny(c, &q, false);
+	return false;
+}
+
+/* --- cgroup_skb programs ------------------------------------------------------------- */
+
+static __always_inline void count_skb(const struct container_info *c, struct __sk_buff *skb,
+				      bool ingress)
+{
 	struct container_stats *s = stats_of(c);
 	if (!s)
 		return;
@@ -33,37 +702,23 @@ static __always_inline void count_skb(struct __sk_buff *skb, bool ingress)
 SEC("cgroup_skb/ingress")
 int skb_ingress(struct __sk_buff *skb)
 {
-	count_skb(skb, true);
+	struct container_info *c = skb_container(skb);
+	if (!c)
+		return SKB_PASS;
+	if ((c->flags & CF_NETWORK) && !ingress_allowed(skb, c))
+		return SKB_DROP;
+	count_skb(c, skb, true);
 	return SKB_PASS;
 }
 
 SEC("cgroup_skb/egress")
 int skb_egress(struct __sk_buff *skb)
 {
-	count_skb(skb, false);
+	struct container_info *c = skb_container(skb);
+	if (!c)
+		return SKB_PASS;
+	if ((c->flags & CF_NETWORK) && !egress_allowed(skb, c))
+		return SKB_DROP;
+	count_skb(c, skb, false);
 	return SKB_PASS;
-}
-
-SEC("cgroup/connect4")
-int sock_connect4(struct bpf_sock_addr *ctx)
-{
-	return 1;
-}
-
-SEC("cgroup/connect6")
-int sock_connect6(struct bpf_sock_addr *ctx)
-{
-	return 1;
-}
-
-SEC("cgroup/sendmsg4")
-int sock_sendmsg4(struct bpf_sock_addr *ctx)
-{
-	return 1;
-}
-
-SEC("cgroup/sendmsg6")
-int sock_sendmsg6(struct bpf_sock_addr *ctx)
-{
-	return 1;
 }

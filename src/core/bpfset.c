@@ -17,6 +17,7 @@
 #include "net.skel.h"
 #include "audit.skel.h"
 #include "audit.h"
+#include "netpolicy.h"
 
 static const struct {
 	const char *name;              /* program (function) name = pin name */
@@ -486,6 +487,7 @@ void bpfset_forget(struct bpfset *s, uint64_t container_cgid)
 	bpf_map_delete_elem(s->cgroups_fd, &container_cgid);
 	bpf_map_delete_elem(s->stats_fd, &container_cgid);
 	audit_forget(s, container_cgid);
+	netpolicy_forget(s, container_cgid);
 	/* Detach the tracepoints no remaining container needs. */
 	audit_sync(s, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "container.h"
 #include "json.h"
 #include "lifecycle.h"
+#include "netpolicy.h"
 #include "policy.h"
 #include "stats.h"
 
@@ -182,6 +183,12 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	if (r < 0)
 		goto out;
 	recorded = true;
+	/* Rules in force before the programs that enforce them (rolled back by bpfset_forget). */
+	if (pol->network) {
+		r = netpolicy_apply(set, cg.id, pol, err);
+		if (r < 0)
+			goto out;
+	}
 	r = bpfset_attach(set, st->id, &cg, c.flags, err);
 	if (r < 0)
 		goto out;

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Network policy: the maps bpf/net.bpf.c looks policy up in, shared with
+ * src/core/netpolicy.c which compiles a policy into them.
+ *
+ * A container's policy is compiled in user space into two LPM tries of its own, found
+ * through hash-of-maps keyed by the container's cgroup id (container_info.container_cgid):
+ *
+ *   ocibpf_net_addr[cgid]  -> LPM (direction, family, address prefix) -> struct net_addr_val
+ *   ocibpf_net_port[cgid]  -> LPM (direction, class, protocol, port prefix) -> verdict
+ *   ocibpf_net_meta[cgid]  -> struct net_meta (per-direction summary)
+ *
+ * Every distinct rule prefix P of a direction (plus the /0 of each family) has one entry
+ * in the address trie, whose value is the verdict of *all* rules whose prefix covers P,
+ * "deny beats allow, else default" already applied. The prefixes that contain an address
+ * form a chain, so the rules covering an address are exactly the rules covering the
+ * longest prefix that contains it: the one LPM lookup is exact, whatever the nesting of
+ * allows and denies. Where the verdict depends on the port for TCP or UDP, the entry
+ * names a class (a distinct port function, deduplicated per direction) whose ports live
+ * in the port trie as aligned blocks over a /0 background. Lookup cost: one hash + one
+ * LPM lookup, plus one LPM lookup when ports matter: independent of the number of rules.
+ */
+#ifndef OCIBPF_NET_H
+#define OCIBPF_NET_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Verdicts (values of the tries). */
+#define NV_DENY		0
+#define NV_ALLOW	1
+#define NV_PORTS	2	/* depends on the port: look in the port trie */
+
+/* Protocol slots of struct net_addr_val.v. */
+#define NP_TCP		0
+#define NP_UDP		1
+#define NP_ICMP		2	/* ICMP for IPv4, ICMPv6 for IPv6 */
+#define NP_OTHER	3
+#define NP__COUNT	4
+
+/* Families in keys. */
+#define NF_INET		4
+#define NF_INET6	6
+
+/* Address trie key. prefixlen counts the bits of dir, family, pad, then addr. */
+struct net_addr_key {
+	__u32 prefixlen;
+	__u8 dir;		/* NET_EGRESS / NET_INGRESS */
+	__u8 family;		/* NF_INET / NF_INET6 */
+	__u8 pad[2];
+	__u8 addr[16];		/* IPv4 in the first 4 bytes */
+};
+#define NET_ADDR_KEY_FIXED_BITS	32	/* dir, family, pad */
+
+struct net_addr_val {
+	__u32 cls;		/* class in the port trie when some v[] is NV_PORTS */
+	__u8 v[NP__COUNT];	/* NV_* by protocol slot */
+};
+
+/* Port trie key. prefixlen counts the bits of cls, dir, proto, then port. */
+struct net_port_key {
+	__u32 prefixlen;
+	__u32 cls;
+	__u8 dir;
+	__u8 proto;		/* NP_TCP / NP_UDP */
+	__u16 port;		/* network byte order */
+};
+#define NET_PORT_KEY_FIXED_BITS	48	/* cls, dir, proto */
+
+/* Per-direction summary. */
+#define NM_ACTIVE	(1U << 0)	/* something in this direction can be denied */
+struct net_meta {
+	__u8 flags[2];		/* NM_* by direction */
+	__u8 def[2];		/* default verdict by direction (NV_DENY / NV_ALLOW) */
+	__u32 pad;
+};
+
+/* Sizes of the inner maps' template (user space creates the real ones). */
+#define NET_OUTER_MAX	16384	/* containers with a network policy (MAX_CONTAINERS) */
+
+#endif
