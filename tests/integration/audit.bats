@@ -1,0 +1,273 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Syscall auditing (issue 3): exec and syscall records in the container's audit log,
+# the collector, `ocibpf audit`, `ocibpf seccomp`.
+
+load helpers
+
+setup_file() {
+	ocibpf_setup_file
+}
+
+teardown_file() {
+	ocibpf_teardown_file
+}
+
+setup() {
+	requires root cgroup2 bpf runc busybox jq
+	ocibpf_setup
+	setup_busybox_bundle
+	add_hooks
+}
+
+teardown() {
+	ocibpf_teardown
+}
+
+# has_record ID TYPE: the log has a record of TYPE.
+has_record() {
+	[ -n "$(records "$1" "$2")" ]
+}
+
+# run_audited POLICY-JSON CMD...: run a container with POLICY through runc, in the
+# foreground, on the host network.
+run_audited() {
+	local policy=$1
+	shift
+	write_policy audited "$policy"
+	set_policy audited
+	use_host_network
+	set_cmd "$@"
+	runc_run "$CID"
+}
+
+@test "exec records: every exec with argv, the entrypoint first" {
+	run_audited '{"audit": {"syscalls": []}}' \
+		sh -c 'echo one two >/dev/null; /bin/busybox echo "with space" x; exec /bin/true'
+	assert_success
+	assert_stopped "$CID"
+
+	run records "$CID" exec
+	[ "${#lines[@]}" -eq 3 ] || fail "want 3 exec records, got ${#lines[@]}: $output"
+	# The entrypoint is the first exec, right after the start record.
+	run jq -s -e '.[1].type == "exec" and .[1].filename == "/bin/sh"
+		and .[1].argv == ["sh", "-c", "echo one two >/dev/null; /bin/busybox echo \"with space\" x; exec /bin/true"]' \
+		"$(audit_log "$CID")"
+	assert_success
+	records "$CID" exec | jq -e -s '.[1].argv == ["/bin/busybox", "echo", "with space", "x"]
+		and .[1].argv_truncated == false and (.[1].pid | type) == "number"
+		and (.[1].ppid | type) == "number" and .[1].uid == 0 and (.[1].comm | length) > 0'
+	records "$CID" exec | jq -e -s '.[2].filename == "/bin/true"'
+	# `audit: {syscalls: []}` logs execs only.
+	[ -z "$(records "$CID" syscall)" ]
+}
+
+@test "exec records: a long argv is cut and marked as truncated" {
+	local long
+	long=$(head -c 3000 /dev/zero | tr '\0' a)
+	run_audited '{"audit": {"syscalls": []}}' sh -c "exec /bin/true $long"
+	assert_success
+	records "$CID" exec | jq -e -s '.[1].argv_truncated == true and .[1].argv[0] == "/bin/true"
+		and (.[1].argv[1] | length) < 3000 and (.[1].argv[1] | test("^a+$"))'
+}
+
+@test "syscall records: openat with path, return value and raw args" {
+	run_audited '{"audit": {"syscalls": ["openat"]}}' \
+		sh -c ': </etc/passwd; : </no/such/file; true'
+	# the second redirect fails in the shell, not the container
+	assert_stopped "$CID"
+	records "$CID" syscall | jq -e -s '
+		any(.[]; .syscall == "openat" and .path == "/etc/passwd" and .ret >= 0
+			and (.args | length) == 6 and (.nr | type) == "number"
+			and (.pid | type) == "number" and (.tid | type) == "number" and .comm == "sh")
+		and any(.[]; .syscall == "openat" and .path == "/no/such/file" and .ret == -2)
+		and all(.[]; .syscall == "openat")'
+}
+
+@test "syscall records: connect with address and port" {
+	run_audited '{"audit": {"syscalls": ["connect"]}}' \
+		sh -c 'nc -w 1 127.0.0.1 9 </dev/null; true'
+	assert_success
+	records "$CID" syscall | jq -e -s '
+		any(.[]; .syscall == "connect" and .addr == "127.0.0.1" and .port == 9 and .ret == -111)'
+}
+
+@test "audit all: every syscall is recorded and counted" {
+	run_audited '{"audit": {"syscalls": ["all"]}}' sh -c ': </etc/passwd; getpid=1; true'
+	assert_success
+	assert_stopped "$CID"
+	records "$CID" syscall | jq -e -s '
+		any(.[]; .syscall == "openat" and .path == "/etc/passwd")
+		and any(.[]; .syscall == "execve")
+		and ([.[].syscall] | unique | length) > 10'
+	# ["all"] implies syscall counting: the stop record has counts by name.
+	records "$CID" stop | jq -e '.stats.syscalls > 10 and .stats.syscall_counts.openat >= 1'
+}
+
+@test "a burst of 3,500 audited syscalls is recorded without loss" {
+	echo burst >"$BUNDLE/rootfs/burst"
+	run_audited '{"audit": {"syscalls": ["openat"]}}' \
+		sh -c 'i=0; while [ $i -lt 3500 ]; do : </burst; i=$((i + 1)); done'
+	assert_success
+	assert_stopped "$CID"
+	local n
+	n=$(records "$CID" syscall | jq -s '[.[] | select(.path == "/burst")] | length')
+	[ "$n" -eq 3500 ] || fail "want 3500 openat records, got $n"
+	[ -z "$(records "$CID" lost)" ] || fail "lost records: $(records "$CID" lost)"
+}
+
+@test "the collector killed mid-run: the gap is explained by a lost record" {
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sh -c 'i=0; while [ $i -lt 60 ] && [ ! -e /stop ]; do : </etc/passwd; sleep 0.1; i=$((i + 1)); done'
+	runc_run -d "$CID"
+	assert_success
+	wait_for 50 0.1 test -s "$STATE_DIR/ocibpfd.pid"
+	local pid
+	pid=$(cat "$STATE_DIR/ocibpfd.pid")
+	wait_for 50 0.1 sh -c "grep -q '/etc/passwd' '$(audit_log "$CID")'"
+	kill -9 "$pid"
+	wait_for 50 0.1 sh -c "! kill -0 $pid 2>/dev/null"
+	# Started by hand (or by the next hook), it picks the container up again.
+	OCIBPF_CONFIG=$OCIBPF_CONFIG "$OCIBPFD" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/ocibpfd.err" 3>&- &
+	wait_for 50 0.1 has_record "$CID" lost || { cat "$BATS_TEST_TMPDIR/ocibpfd.err" "$(audit_log "$CID")" >&2; false; }
+	local before
+	before=$(records "$CID" syscall | wc -l)
+	wait_for 50 0.1 sh -c "[ \$(jq -c 'select(.type == \"syscall\")' '$(audit_log "$CID")' | wc -l) -gt $before ]"
+	touch "$BUNDLE/rootfs/stop"
+	wait_for 100 0.1 sh -c "[ \"\$(timeout 5 $RUNC --root $RUNC_ROOT state $CID 2>/dev/null | jq -r .status)\" = stopped ]"
+	runc_cmd delete "$CID"
+	assert_success
+	assert_stopped "$CID"
+	# Nothing silent: a lost record says what is missing, seq has no gap.
+	records "$CID" lost | jq -e -s 'length >= 1 and all(.[]; (.reason | length) > 0)'
+}
+
+@test "a process in a sub-cgroup of the container is still audited" {
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sh -c 'i=0; while [ ! -e /go ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; : </etc/group'
+	runc_run -d "$CID"
+	assert_success
+	local pid cg
+	pid=$(runtime_state runc "$CID" pid)
+	cg=$(cgroup2_of "$pid")
+	mkdir "$cg/sub"
+	echo "$pid" >"$cg/sub/cgroup.procs"
+	grep -q "^0::.*/sub$" "/proc/$pid/cgroup"
+	touch "$BUNDLE/rootfs/go"
+	wait_for 100 0.1 sh -c "[ \"\$(timeout 5 $RUNC --root $RUNC_ROOT state $CID 2>/dev/null | jq -r .status)\" = stopped ]"
+	runc_cmd delete "$CID"
+	assert_success
+	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .ret >= 0)'
+}
+
+@test "two containers audited for different syscalls don't see each other's records" {
+	write_policy opens '{"audit": {"syscalls": ["openat"]}}'
+	write_policy connects '{"audit": {"syscalls": ["connect"]}}'
+	use_host_network
+	set_cmd sh -c 'sleep 0.5; : </etc/passwd; nc -w 1 127.0.0.1 9 </dev/null; true'
+	set_policy opens
+	runc_run -d "$CID-a"
+	assert_success
+	set_policy connects
+	runc_run -d "$CID-b"
+	assert_success
+	local id
+	for id in "$CID-a" "$CID-b"; do
+		wait_for 100 0.1 sh -c "[ \"\$(timeout 5 $RUNC --root $RUNC_ROOT state $id 2>/dev/null | jq -r .status)\" = stopped ]"
+		runc_cmd delete "$id"
+		assert_success
+		assert_stopped "$id"
+	done
+	records "$CID-a" syscall | jq -e -s --arg id "$CID-a" 'length > 0
+		and all(.[]; .syscall == "openat" and .container == $id)'
+	records "$CID-b" syscall | jq -e -s --arg id "$CID-b" 'length > 0
+		and all(.[]; .syscall == "connect" and .container == $id)'
+}
+
+@test "ocibpf audit: table, --json, --type, --syscall, --since" {
+	run_audited '{"audit": {"syscalls": ["openat", "connect"]}}' \
+		sh -c ': </etc/passwd; nc -w 1 127.0.0.1 9 </dev/null; true'
+	assert_success
+	ocibpf audit "$CID"
+	assert_success
+	assert_line --regexp '^TIME +PID +COMM +TYPE +DETAIL$'
+	assert_line --regexp ' start +policy audited'
+	assert_line --regexp ' exec +/bin/sh: sh -c '
+	assert_line --regexp ' syscall +openat\("/etc/passwd"\) = [0-9]+$'
+	assert_line --regexp ' syscall +connect\(127\.0\.0\.1:9\) = -111$'
+	assert_line --regexp ' stop +cpu '
+
+	ocibpf audit --json --type exec "$CID"
+	assert_success
+	jq -e -s 'length >= 1 and all(.[]; .type == "exec")' <<<"$output"
+
+	ocibpf audit --json --syscall connect "$CID"
+	assert_success
+	jq -e -s 'length >= 1 and all(.[]; .syscall == "connect")' <<<"$output"
+
+	ocibpf audit --json --since 1h "$CID"
+	assert_success
+	[ "$(wc -l <<<"$output")" -eq "$(wc -l <"$(audit_log "$CID")")" ]
+	ocibpf audit --json --since 2099-01-01T00:00:00Z "$CID"
+	assert_success
+	assert_output ""
+
+	ocibpf audit --type nonsense "$CID"
+	assert_failure 2
+	ocibpf audit no-such-container
+	assert_failure 1
+}
+
+@test "ocibpf audit --follow stops at the stop record" {
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sh -c 'sleep 1; : </etc/passwd'
+	runc_run -d "$CID"
+	assert_success
+	run timeout 20 "$OCIBPF_CLI" audit --json --follow "$CID" &
+	local follower=$!
+	wait_for 100 0.1 sh -c "[ \"\$(timeout 5 $RUNC --root $RUNC_ROOT state $CID 2>/dev/null | jq -r .status)\" = stopped ]"
+	runc_cmd delete "$CID"
+	assert_success
+	wait "$follower"
+}
+
+@test "ocibpf seccomp: the observed syscalls as a profile runc enforces" {
+	write_policy counted '{"telemetry": {"syscalls": true}}'
+	set_policy counted
+	use_host_network
+	set_cmd sh -c 'echo hi; cat /etc/passwd >/dev/null'
+	runc_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	records "$CID" stop | jq -e '.stats.syscall_counts.execve >= 1'
+
+	# Also after the container is gone: from the stop record.
+	ocibpf seccomp "$CID"
+	assert_success
+	local profile=$BATS_TEST_TMPDIR/profile.json
+	printf '%s\n' "$output" >"$profile"
+	jq -e '.defaultAction == "SCMP_ACT_ERRNO" and (.architectures | length) >= 1
+		and (.syscalls[0].names | index("execve")) != null
+		and (.syscalls[0].names | index("chroot")) == null' "$profile"
+
+	# The same workload under that profile runs; a syscall it never made is refused.
+	update_config 'del(.hooks) | del(.annotations) | .linux.seccomp = $p[0]' --slurpfile p "$profile"
+	runc_run "$CID-again"
+	assert_success
+	assert_output --partial hi
+	set_cmd sh -c 'chroot / /bin/true; echo "chroot status $?"'
+	runc_run "$CID-again"
+	assert_output --partial "Operation not permitted"
+	refute_output --partial "chroot status 0"
+}
+
+@test "ocibpf seccomp refuses a container whose syscalls were not counted" {
+	run_audited '{"audit": {"syscalls": ["openat"]}}' true
+	assert_success
+	ocibpf seccomp "$CID"
+	assert_failure 1
+	[[ "$stderr" == *"not counted"* ]]
+}
