@@ -26,6 +26,9 @@ struct net_rule {
 	size_t n_ports;
 };
 
+/* At most this many rules per direction. */
+#define POLICY_RULES_MAX 65536
+
 struct net_direction {
 	bool present;             /* the direction was given in the policy */
 	enum policy_action def;   /* "default" (allow when not given) */
@@ -57,15 +60,26 @@ int policy_parse(const char *text, const char *what, struct policy **ret, struct
  * file owned by root and not group- or world-writable (opened with O_NOFOLLOW).
  */
 int policy_load(const char *policy_dir, const char *name, struct policy **ret, struct error *err);
-/* Load a policy by path (ocibpf policy check): same checks except ownership. */
+/*
+ * Load a policy by path (ocibpf policy check): same checks except ownership and mode
+ * (no symlink, regular file, at most 16 MiB). p->name is the file name without ".json".
+ */
 int policy_load_file(const char *path, struct policy **ret, struct error *err);
 void policy_free(struct policy *p);
 static inline void policy_freep(struct policy **p) { policy_free(*p); }
 #define _cleanup_policy_ _cleanup_(policy_freep)
 
-/* Parse "22,80,6000-6100" into ranges; 0 or negative errno, err names the problem. */
+/*
+ * Parse "22,80,6000-6100" into ranges; 0 or negative errno, err names the problem.
+ * Ports are 1..65535, at most 64 items, no blanks; the ranges come back sorted, with
+ * overlapping and adjacent ones merged.
+ */
 int parse_ports(const char *s, struct port_range **ret, size_t *ret_n, struct error *err);
-/* Parse "10.0.0.0/8", "fd00::/8", "1.2.3.4" (= /32), "::1" (= /128). Host bits must be 0. */
+/*
+ * Parse "10.0.0.0/8", "fd00::/8", "1.2.3.4" (= /32), "::1" (= /128). Host bits must be 0.
+ * A prefix inside ::ffff:0:0/96 (IPv4-mapped) comes back as the IPv4 prefix it maps
+ * ("::ffff:10.0.0.0/104" = AF_INET 10.0.0.0/8), since IPv4 rules cover mapped addresses.
+ */
 int parse_cidr(const char *s, int *ret_family, uint8_t ret_addr[16], uint8_t *ret_prefixlen);
 
 #endif

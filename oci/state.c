@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The OCI state document a runtime writes to a hook's stdin (runtime-spec "State"), as
+ * runc ("status": "creating") and crun ("status": "created", plus "root") write it.
+ * Unknown members are ignored: the runtime-spec may add some.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "json.h"
+#include "state.h"
+
+#define CONFIG_SIZE_MAX	(16u << 20)
+#define QUOTE_MAX	80
+
+/* A foreign string, JSON-quoted (control characters escaped) and shortened. */
+static char *quote(const char *s)
+{
+	_cleanup_json_gen_ yajl_gen g = json_gen_new(false);
+	size_t len = strlen(s);
+	jg_strn(g, s, len > QUOTE_MAX ? QUOTE_MAX : len);
+	_cleanup_free_ char *q = json_gen_take(g, NULL);
+	return xasprintf("%s%s", q, len > QUOTE_MAX ? "..." : "");
+}
+
+static void annotations_free(struct annotation *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].key);
+		free(a[i].value);
+	}
+	free(a);
+}
+
+void oci_state_free(struct oci_state *s)
+{
+	if (!s)
+		return;
+	free(s->oci_version);
+	free(s->id);
+	free(s->status);
+	free(s->bundle);
+	free(s->root);
+	annotations_free(s->annotations, s->n_annotations);
+	free(s);
+}
+
+const char *oci_state_annotation(const struct oci_state *s, const char *key)
+{
+	for (size_t i = 0; s && i < s->n_annotations; i++)
+		if (strcmp(s->annotations[i].key, key) == 0)
+			return s->annotations[i].value;
+	return NULL;
+}
+
+static int take_string(yajl_val root, const char *key, bool required, char **ret,
+		       struct error *err)
+{
+	yajl_val v = json_get(root, key);
+	if (!v) {
+		if (required)
+			return err_msg(err, -EINVAL, "state: \"%s\" is missing", key);
+		return 0;
+	}
+	if (!YAJL_IS_STRING(v))
+		return err_msg(err, -EINVAL, "state: \"%s\" must be a string", key);
+	*ret = xstrdup(YAJL_GET_STRING(v));
+	return 0;
+}
+
+static int take_pid(yajl_val root, bool need_pid, pid_t *ret, struct error *err)
+{
+	yajl_val v = json_get(root, "pid");
+	if (!v) {
+		if (need_pid)
+			return err_msg(err, -EINVAL, "state: \"pid\" is missing");
+		*ret = 0;
+		return 0;
+	}
+	/* YAJL_IS_INTEGER is false for fractions and for numbers beyond long long. */
+	if (!YAJL_IS_INTEGER(v))
+		return err_msg(err, -EINVAL, "state: \"pid\" must be an integer");
+	long long pid = YAJL_GET_INTEGER(v);
+	if (pid < 0 || pid > INT_MAX)
+		return err_msg(err, -EINVAL, "state: \"pid\" %lld is out of range", pid);
+	if (pid == 0 && need_pid)
+		return err_msg(err, -EINVAL, "state: \"pid\" must be greater than 0");
+	*ret = (pid_t)pid;
+	return 0;
+}
+
+static int cmp_annotation(const void *a, const void *b)
+{
+	return strcmp(((const struct annotation *)a)->key, ((const struct annotation *)b)->key);
+}
+
+/*
+ * An "annotations" object of strings (null or absent: none). A key given twice is an
+ * error: readers that take the first and readers that take the last would disagree.
+ */
+static int take_annotations(yajl_val v, const char *what, struct annotation **ret,
+			    size_t *ret_n, struct error *err)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	if (!v || YAJL_IS_NULL(v))
+		return 0;
+	if (!YAJL_IS_OBJECT(v))
+		return err_msg(err, -EINVAL, "%s: \"annotations\" must be an object", what);
+	size_t n = v->u.object.len;
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!YAJL_IS_STRING(v->u.object.values[i])) {
+			_cleanup_free_ char *q = quote(v->u.object.keys[i]);
+			return err_msg(err, -EINVAL, "%s: annotation %s must be a string", what, q);
+		}
+	struct annotation *a = xcalloc(n, sizeof(*a));
+	for (size_t i = 0; i < n; i++) {
+		a[i].key = xstrdup(v->u.object.keys[i]);
+		a[i].value = xstrdup(YAJL_GET_STRING(v->u.object.values[i]));
+	}
+	/* Duplicates are found on a sorted copy; the caller gets the document's order. */
+	_cleanup_free_ struct annotation *sorted = xcalloc(n, sizeof(*sorted));
+	memcpy(sorted, a, n * sizeof(*a));
+	qsort(sorted, n, sizeof(*sorted), cmp_annotation);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(sorted[i - 1].key, sorted[i].key) == 0) {
+			_cleanup_free_ char *q = quote(sorted[i].key);
+			int r = err_msg(err, -EINVAL, "%s: annotation %s is given twice", what, q);
+			annotations_free(a, n);
+			return r;
+		}
+	*ret = a;
+	*ret_n = n;
+	return 0;
+}
+
+static int state_fields(yajl_val root, bool need_pid, struct oci_state *s, struct error *err)
+{
+	int r;
+	if ((r = take_string(root, "ociVersion", true, &s->oci_version, err)) < 0 ||
+	    (r = take_string(root, "id", true, &s->id, err)) < 0 ||
+	    (r = take_string(root, "status", true, &s->status, err)) < 0 ||
+	    (r = take_string(root, "bundle", true, &s->bundle, err)) < 0 ||
+	    (r = take_string(root, "root", false, &s->root, err)) < 0)
+		return r;
+	if (!valid_id(s->id)) {
+		_cleanup_free_ char *q = quote(s->id);
+		return err_msg(err, -EINVAL,
+			       "state: \"id\" %s is not a valid container id ([A-Za-z0-9][A-Za-z0-9_.-]*, at most %d characters)",
+			       q, ID_MAX);
+	}
+	if (s->bundle[0] != '/') {
+		_cleanup_free_ char *q = quote(s->bundle);
+		return err_msg(err, -EINVAL, "state: \"bundle\" %s is not an absolute path", q);
+	}
+	if ((r = take_pid(root, need_pid, &s->pid, err)) < 0)
+		return r;
+	return take_annotations(json_get(root, "annotations"), "state", &s->annotations,
+				&s->n_annotations, err);
+}
+
+int oci_state_parse(const char *text, bool need_pid, struct oci_state **ret, struct error *err)
+{
+	_cleanup_json_ yajl_val root = NULL;
+	int r = json_parse(text ? text : "", "state", &root, err);
+	if (r < 0)
+		return r;
+	if (!YAJL_IS_OBJECT(root))
+		return err_msg(err, -EINVAL, "state: must be a JSON object");
+	_cleanup_oci_state_ struct oci_state *s = xcalloc(1, sizeof(*s));
+	r = state_fields(root, need_pid, s, err);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+int oci_bundle_annotations(const char *bundle, struct annotation **ret, size_t *ret_n,
+			   struct error *err)
+{
+	_cleanup_free_ char *path = path_join(bundle, "config.json");
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = read_file(path, CONFIG_SIZE_MAX, &text, &len);
+	if (r == -EFBIG)
+		return err_msg(err, r, "%s is larger than 16 MiB", path);
+	if (r < 0)
+		return err_errno(err, r, "cannot read %s", path);
+	if (memchr(text, '\0', len))
+		return err_msg(err, -EINVAL, "%s: invalid JSON: NUL byte in file", path);
+
+	_cleanup_json_ yajl_val root = NULL;
+	if ((r = json_parse(text, path, &root, err)) < 0)
+		return r;
+	if (!YAJL_IS_OBJECT(root))
+		return err_msg(err, -EINVAL, "%s: must be a JSON object", path);
+	struct annotation *a;
+	size_t n;
+	r = take_annotations(json_get(root, "annotations"), path, &a, &n, err);
+	if (r < 0 || n == 0)
+		return r;
+	*ret = xrealloc(*ret, (*ret_n + n) * sizeof(**ret));
+	memcpy(*ret + *ret_n, a, n * sizeof(*a));
+	*ret_n += n;
+	free(a);
+	return 0;
+}
