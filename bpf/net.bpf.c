@@ -41,11 +41,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SOCK_DGRAM	2
 #define IPPROTO_ICMPV6_	58
 #define IP_OFFSET_MASK	0x1fff
+#define CLOCK_MONOTONIC	1
 
 /* How far up the hierarchy a socket's cgroup is looked for when its own isn't known. */
 #define MAX_CGROUP_LEVEL	32
-/* Repeated denials of the same (direction, protocol, address, port) within this window
- * are folded into the next event's count. */
+/* Denials of the same (direction, protocol, address, port) are folded over this window. */
 #define AGG_WINDOW_NS	(1000ULL * 1000 * 1000)
 /* How long a datagram sent lets the answers in. */
 #define FLOW_TIMEOUT_NS	(120ULL * 1000 * 1000 * 1000)
@@ -129,7 +129,13 @@ struct {
 	__type(value, __u64);	/* last sent, bpf_ktime_get_ns() */
 } ocibpf_net_flows SEC(".maps");
 
-/* Recent denials, to fold repeats into one event. */
+/*
+ * Recent denials, to fold repeats into one event: per (container, direction, protocol,
+ * address, port), the first denials of a window are reported one by one (up to a burst:
+ * many for the socket hooks, where each is a process's syscall with its pid; one for
+ * dropped packets), later ones are counted, and a timer reports that count at the end
+ * of the window. The counters in ocibpf_stats stay exact whatever happens here.
+ */
 struct agg_key {
 	__u64 cgid;
 	__u8 addr[16];
@@ -141,8 +147,12 @@ struct agg_key {
 };
 
 struct agg_val {
+	struct bpf_timer timer;
 	__u64 window_start;
-	__u64 suppressed;
+	__u64 in_window;	/* reported one by one in this window */
+	__u64 suppressed;	/* folded, for the timer to report */
+	__u32 armed;
+	__u32 pad;
 };
 
 struct {
@@ -150,6 +160,8 @@ struct {
 	__uint(max_entries, 16384);
 	__type(key, struct agg_key);
 	__type(value, struct agg_val);
+	/* pinned: timers only run in maps that user space holds (else bpf_timer_init EPERM) */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_net_agg SEC(".maps");
 
 /* --- what is being decided ------------------------------------------------------- */
@@ -285,6 +297,46 @@ static __always_inline int decide(const struct container_info *c, const struct n
 
 /* --- denials: counters and events ---------------------------------------------------- */
 
+static __always_inline void emit_net(const struct container_info *c, const struct agg_key *k,
+				     __u32 count, bool in_task)
+{
+	struct ev_net *e = event_reserve(c, EV_NET, sizeof(*e));
+	if (!e)
+		return;
+	e->count = count;
+	e->direction = k->dir;
+	e->action = NET_DENY;
+	e->protocol = k->proto;
+	e->family = k->family == NF_INET ? AF_INET : AF_INET6;
+	e->port = k->port;
+	e->pad = 0;
+	__builtin_memcpy(e->addr, k->addr, sizeof(e->addr));
+	if (in_task) {
+		e->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	} else {
+		e->pid = 0;
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* End of a window with folded denials: report how many. */
+static int agg_flush(void *map, struct agg_key *k, struct agg_val *v)
+{
+	v->armed = 0;
+	__u64 n = v->suppressed;
+	if (!n)
+		return 0;
+	__sync_fetch_and_add(&v->suppressed, -n);
+	struct container_info c = { .container_cgid = k->cgid };
+	emit_net(&c, k, (__u32)n, false);
+	return 0;
+}
+
+#define AGG_BURST_SOCK	64
+#define AGG_BURST_SKB	1
+
 static __always_inline void report_deny(const struct container_info *c, const struct query *q,
 					bool in_task)
 {
@@ -304,41 +356,34 @@ static __always_inline void report_deny(const struct container_info *c, const st
 	ak.proto = q->proto;
 	ak.family = q->family;
 	__u64 now = bpf_ktime_get_ns();
-	__u32 count = 1;
 	struct agg_val *av = bpf_map_lookup_elem(&ocibpf_net_agg, &ak);
-	if (av) {
-		if (now - av->window_start < AGG_WINDOW_NS) {
-			__sync_fetch_and_add(&av->suppressed, 1);
+	if (!av) {
+		struct agg_val nv = { .window_start = now };
+		bpf_map_update_elem(&ocibpf_net_agg, &ak, &nv, BPF_NOEXIST);
+		av = bpf_map_lookup_elem(&ocibpf_net_agg, &ak);
+		if (!av) {
+			emit_net(c, &ak, 1, in_task);
 			return;
 		}
-		/* Racing CPUs may lose a few folded repeats; the counters above are exact. */
-		count += (__u32)av->suppressed;
-		av->suppressed = 0;
+		/* -EBUSY when a racing CPU did it first: fine */
+		bpf_timer_init(&av->timer, &ocibpf_net_agg, CLOCK_MONOTONIC);
+		bpf_timer_set_callback(&av->timer, agg_flush);
+	}
+	if (now - av->window_start >= AGG_WINDOW_NS) {
 		av->window_start = now;
-	} else {
-		struct agg_val nv = { .window_start = now };
-		bpf_map_update_elem(&ocibpf_net_agg, &ak, &nv, BPF_ANY);
+		av->in_window = 0;
 	}
-
-	struct ev_net *e = event_reserve(c, EV_NET, sizeof(*e));
-	if (!e)
+	if (av->in_window < (in_task ? AGG_BURST_SOCK : AGG_BURST_SKB)) {
+		av->in_window++;
+		emit_net(c, &ak, 1, in_task);
 		return;
-	e->count = count;
-	e->direction = q->dir;
-	e->action = NET_DENY;
-	e->protocol = q->proto;
-	e->family = q->family == NF_INET ? AF_INET : AF_INET6;
-	e->port = q->port;
-	e->pad = 0;
-	__builtin_memcpy(e->addr, q->addr, sizeof(e->addr));
-	if (in_task) {
-		e->pid = bpf_get_current_pid_tgid() >> 32;
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
-	} else {
-		e->pid = 0;
-		__builtin_memset(e->comm, 0, sizeof(e->comm));
 	}
-	bpf_ringbuf_submit(e, 0);
+	__sync_fetch_and_add(&av->suppressed, 1);
+	if (!av->armed) {
+		__u64 left = av->window_start + AGG_WINDOW_NS - now;
+		if (bpf_timer_start(&av->timer, left < AGG_WINDOW_NS ? left : AGG_WINDOW_NS, 0) == 0)
+			av->armed = 1;
+	}
 }
 
 /* --- flows: answers to what a socket sent ------------------------------------------ */

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * nettool: the network client and server of tests/integration/network.bats and
+ * tests/bench/net.sh, built static so that it runs in a busybox container as well as on
+ * the host and in test network namespaces.
+ *
+ *   nettool tcp ADDR PORT [TIMEOUT_MS]      connect (and read the banner, if any)
+ *   nettool udp ADDR PORT [TIMEOUT_MS]      sendto() unconnected, wait for the echo
+ *   nettool udpc ADDR PORT [TIMEOUT_MS]     connect(), send(), wait for the echo
+ *   nettool listen-tcp ADDR PORT [N]        accept N connections (0: forever), send "hello\n"
+ *   nettool listen-udp ADDR PORT [N]        echo N datagrams (0: forever)
+ *   nettool loop ADDR PORT N                N connect()/close(); prints connects per second
+ *
+ * ADDR with a ':' is IPv6 (so "::ffff:127.0.0.1" is an IPv4-mapped address on an IPv6
+ * socket), else IPv4. Listeners print "listening" once bound (stdout, flushed).
+ * Clients print one word and exit with: 0 ok, 1 EPERM, 2 timeout, 3 refused, 4 other.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { OK = 0, E_PERM = 1, E_TIMEOUT = 2, E_REFUSED = 3, E_OTHER = 4 };
+
+static int parse_addr(const char *addr, const char *port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	int p = atoi(port);
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+		if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1)
+			return -1;
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+		if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1)
+			return -1;
+		*len = sizeof(*s4);
+	}
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int report(int e, double t0)
+{
+	const char *word;
+	int rc;
+	switch (e) {
+	case 0:
+		word = "ok";
+		rc = OK;
+		break;
+	case EPERM:
+		word = "EPERM";
+		rc = E_PERM;
+		break;
+	case ETIMEDOUT:
+		word = "timeout";
+		rc = E_TIMEOUT;
+		break;
+	case ECONNREFUSED:
+		word = "refused";
+		rc = E_REFUSED;
+		break;
+	default:
+		word = strerror(e);
+		rc = E_OTHER;
+		break;
+	}
+	printf("%s %.0fms\n", word, now_ms() - t0);
+	return rc;
+}
+
+/* Wait for fd to be readable/writable; 0, ETIMEDOUT or errno. */
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int r = poll(&p, 1, timeout_ms);
+	if (r < 0)
+		return errno;
+	return r == 0 ? ETIMEDOUT : 0;
+}
+
+static int cmd_tcp(const char *addr, const char *port, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	double t0 = now_ms();
+	if (parse_addr(addr, port, &ss, &len) < 0)
+		return report(EINVAL, t0);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return report(errno, t0);
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		if (errno != EINPROGRESS)
+			return report(errno, t0);
+		int e = wait_fd(fd, POLLOUT, timeout_ms);
+		if (e)
+			return report(e, t0);
+		socklen_t el = sizeof(e);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+		if (e)
+			return report(e, t0);
+	}
+	/* the banner, when the server sends one */
+	char buf[64];
+	if (wait_fd(fd, POLLIN, timeout_ms) == 0)
+		(void)!read(fd, buf, sizeof(buf));
+	close(fd);
+	return report(0, t0);
+}
+
+static int cmd_udp(const char *addr, const char *port, int timeout_ms, int connected)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	double t0 = now_ms();
+	if (parse_addr(addr, port, &ss, &len) < 0)
+		return report(EINVAL, t0);
+	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return report(errno, t0);
+	static const char msg[] = "ping";
+	if (connected) {
+		if (connect(fd, (struct sockaddr *)&ss, len) < 0)
+			return report(errno, t0);
+		if (send(fd, msg, sizeof(msg), 0) < 0)
+			return report(errno, t0);
+	} else if (sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&ss, len) < 0) {
+		return report(errno, t0);
+	}
+	int e = wait_fd(fd, POLLIN, timeout_ms);
+	if (e)
+		return report(e, t0);
+	char buf[64];
+	if (recv(fd, buf, sizeof(buf), 0) < 0)
+		return report(errno, t0);
+	return report(0, t0);
+}
+
+static int listener(const char *addr, const char *port, int type)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (parse_addr(addr, port, &ss, &len) < 0) {
+		fprintf(stderr, "nettool: bad address %s\n", addr);
+		exit(E_OTHER);
+	}
+	int fd = socket(ss.ss_family, type, 0), one = 1, zero = 0;
+	if (fd < 0) {
+		perror("nettool: socket");
+		exit(E_OTHER);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || (type == SOCK_STREAM && listen(fd, 512) < 0)) {
+		perror("nettool: bind/listen");
+		exit(E_OTHER);
+	}
+	printf("listening\n");
+	fflush(stdout);
+	return fd;
+}
+
+static int cmd_listen_tcp(const char *addr, const char *port, long n)
+{
+	int fd = listener(addr, port, SOCK_STREAM);
+	for (long i = 0; n == 0 || i < n;) {
+		int c = accept(fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		(void)!write(c, "hello\n", 6);
+		close(c);
+		i++;
+	}
+	return OK;
+}
+
+static int cmd_listen_udp(const char *addr, const char *port, long n)
+{
+	int fd = listener(addr, port, SOCK_DGRAM);
+	for (long i = 0; n == 0 || i < n;) {
+		char buf[1500];
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		if (r < 0)
+			continue;
+		sendto(fd, buf, (size_t)r, 0, (struct sockaddr *)&from, fl);
+		i++;
+	}
+	return OK;
+}
+
+static int cmd_loop(const char *addr, const char *port, long n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (parse_addr(addr, port, &ss, &len) < 0)
+		return E_OTHER;
+	double t0 = now_ms();
+	for (long i = 0; i < n; i++) {
+		int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
+			fprintf(stderr, "nettool: connect #%ld: %s\n", i, strerror(errno));
+			return errno == EPERM ? E_PERM : E_OTHER;
+		}
+		/* RST instead of FIN: no TIME_WAIT piling up over a long loop */
+		struct linger l = { .l_onoff = 1, .l_linger = 0 };
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		close(fd);
+	}
+	double ms = now_ms() - t0;
+	printf("%.0f\n", (double)n * 1e3 / ms);
+	return OK;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: nettool tcp|udp|udpc|listen-tcp|listen-udp|loop ADDR PORT [ARG]\n");
+		return E_OTHER;
+	}
+	const char *cmd = argv[1], *addr = argv[2], *port = argv[3];
+	long arg = argc > 4 ? atol(argv[4]) : -1;
+	int timeout_ms = arg > 0 ? (int)arg : 2000;
+	if (strcmp(cmd, "tcp") == 0)
+		return cmd_tcp(addr, port, timeout_ms);
+	if (strcmp(cmd, "udp") == 0)
+		return cmd_udp(addr, port, timeout_ms, 0);
+	if (strcmp(cmd, "udpc") == 0)
+		return cmd_udp(addr, port, timeout_ms, 1);
+	if (strcmp(cmd, "listen-tcp") == 0)
+		return cmd_listen_tcp(addr, port, arg < 0 ? 0 : arg);
+	if (strcmp(cmd, "listen-udp") == 0)
+		return cmd_listen_udp(addr, port, arg < 0 ? 0 : arg);
+	if (strcmp(cmd, "loop") == 0)
+		return cmd_loop(addr, port, arg < 0 ? 1000 : arg);
+	fprintf(stderr, "nettool: unknown command %s\n", cmd);
+	return E_OTHER;
+}
