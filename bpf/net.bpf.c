@@ -112,7 +112,10 @@ struct {
 	__type(value, struct sk_net);
 } ocibpf_net_sk SEC(".maps");
 
-/* Datagrams a socket sent (UDP, ICMP), so that the answers get in. */
+/*
+ * Datagrams a socket exchanged (UDP, ICMP), so that the answers pass: what a client sent
+ * lets the replies in, what a server received lets its replies out.
+ */
 struct flow_key {
 	__u64 cookie;		/* socket cookie */
 	__u8 addr[16];		/* remote */
@@ -386,7 +389,7 @@ static __always_inline void report_deny(const struct container_info *c, const st
 	}
 }
 
-/* --- flows: answers to what a socket sent ------------------------------------------ */
+/* --- flows: answers to what a socket exchanged -------------------------------------- */
 
 static __always_inline void flow_key_of(struct flow_key *fk, __u64 cookie, const struct query *q,
 					__u16 rport)
@@ -399,10 +402,11 @@ static __always_inline void flow_key_of(struct flow_key *fk, __u64 cookie, const
 	fk->pad = 0;
 }
 
+/* The socket exchanged a datagram with q's remote end (which q->rport names). */
 static __always_inline void flow_record(__u64 cookie, const struct query *q)
 {
 	struct flow_key fk;
-	flow_key_of(&fk, cookie, q, q->slot == NP_ICMP ? 0 : q->port);
+	flow_key_of(&fk, cookie, q, q->slot == NP_ICMP ? 0 : q->rport);
 	__u64 now = bpf_ktime_get_ns();
 	__u64 *t = bpf_map_lookup_elem(&ocibpf_net_flows, &fk);
 	if (t) {
@@ -413,7 +417,7 @@ static __always_inline void flow_record(__u64 cookie, const struct query *q)
 	bpf_map_update_elem(&ocibpf_net_flows, &fk, &now, BPF_ANY);
 }
 
-/* Is an incoming q an answer to something the socket sent? */
+/* Is q an answer to a datagram the socket exchanged with the same remote end? */
 static __always_inline bool flow_seen(__u64 cookie, const struct query *q)
 {
 	struct flow_key fk;
@@ -485,8 +489,11 @@ static __always_inline int sock_decide(struct bpf_sock_addr *ctx, bool v6, enum 
 
 	struct net_meta *m = meta_of(c);
 	if (decide(c, m, &q) != NV_ALLOW) {
-		report_deny(c, &q, true);
-		return SOCK_DENY;
+		/* A UDP server answering a datagram that ingress let in. */
+		if (!m || q.slot != NP_UDP || !flow_seen(bpf_get_socket_cookie(ctx), &q)) {
+			report_deny(c, &q, true);
+			return SOCK_DENY;
+		}
 	}
 	if (hook == HOOK_CONNECT) {
 		/*
@@ -665,8 +672,13 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 	/* No full socket: TCP the kernel sends for a connection (SYN-ACK, TIME_WAIT). */
 	if (!sk && q.slot == NP_TCP)
 		return true;
-	if (!packet_allowed(skb, c, m, &q))
-		return false;
+	if (decide(c, m, &q) != NV_ALLOW) {
+		if (!sk || (q.slot != NP_UDP && q.slot != NP_ICMP) ||
+		    !flow_seen(bpf_get_socket_cookie(skb), &q)) {
+			report_deny(c, &q, false);
+			return false;
+		}
+	}
 	/* ICMP echo and the like from ping/raw sockets: let the answers in. */
 	if (sk && m && active(m, NET_INGRESS) && (q.slot == NP_ICMP || q.slot == NP_UDP))
 		flow_record(bpf_get_socket_cookie(skb), &q);
@@ -712,16 +724,21 @@ static __always_inline bool ingress_allowed(struct __sk_buff *skb, const struct 
 	}
 
 	struct net_meta *m = meta_of(c);
-	if (m && !active(m, NET_INGRESS))
+	if (m && !active(m, NET_INGRESS) && !active(m, NET_EGRESS))
 		return true;
 	if (parse_skb(skb, NET_INGRESS, &q) < 0)
 		return true;
 	if (!sk && q.slot == NP_TCP)
 		return true;
-	if (decide(c, m, &q) == NV_ALLOW)
+	bool datagram = sk && (q.slot == NP_UDP || q.slot == NP_ICMP);
+	if (decide(c, m, &q) == NV_ALLOW) {
+		/* Let the socket answer it, whatever egress policy says. */
+		if (datagram && m && active(m, NET_EGRESS))
+			flow_record(bpf_get_socket_cookie(skb), &q);
 		return true;
+	}
 	/* An answer to a datagram the socket sent? */
-	if (sk && (q.slot == NP_UDP || q.slot == NP_ICMP) && flow_seen(bpf_get_socket_cookie(skb), &q))
+	if (datagram && flow_seen(bpf_get_socket_cookie(skb), &q))
 		return true;
 	report_deny(c, &q, false);
 	return false;
