@@ -293,7 +293,10 @@ int hook_poststop(const struct config *cfg, const struct oci_state *st, struct e
 		/* Every record of the container goes before its `stop` record. */
 		_cleanup_free_ char *req = xasprintf("drain %s", c->id);
 		struct error derr = { 0 };
-		if (collector_request(cfg, req, COLLECTOR_TIMEOUT_MS, &derr) < 0)
+		/* The collector may have gone with the container's last process: start it
+		 * for the drain; it exits again on its own. */
+		if (collector_ensure(cfg, COLLECTOR_TIMEOUT_MS, &derr) < 0 ||
+		    collector_request(cfg, req, COLLECTOR_TIMEOUT_MS, &derr) < 0)
 			log_warn(c->id, "%s (records still queued may follow the stop record)", derr.msg);
 		err_clear(&derr);
 	}

@@ -20,6 +20,8 @@ struct ctr {
 	uint64_t cgid;
 	char *set;
 	uint32_t flags;
+	pid_t pid;              /* its init, to tell whether it still runs */
+	uint64_t pid_start;
 	struct auditlog *log;
 	uint64_t lost_seen;     /* kernel lost counter already reported */
 	bool locked;            /* log locked in the current batch */
@@ -204,7 +206,8 @@ static void refresh_ctrs(struct events *ev)
 		ev->ctrs = xrealloc(ev->ctrs, (ev->n_ctrs + 1) * sizeof(*ev->ctrs));
 		struct ctr *c = &ev->ctrs[ev->n_ctrs++];
 		*c = (struct ctr){ .id = xstrdup(rec->id), .cgid = rec->cgroup_id,
-				   .set = xstrdup(rec->set), .flags = rec->flags, .seen = true };
+				   .set = xstrdup(rec->set), .flags = rec->flags, .seen = true,
+				   .pid = rec->pid, .pid_start = rec->pid_start };
 		bool known;
 		load_lost(ev, c, &known);
 		/* Served by an earlier collector: the tracepoints were gone until now. */
@@ -442,7 +445,14 @@ int events_tick(struct events *ev)
 		ev->fresh = false;
 		events_sync(ev, NULL);
 	}
-	return (int)ev->n_ctrs;
+	/* Containers whose init is gone need us no more: their events are queued already
+	 * (poststop asks for them). */
+	int live = 0;
+	for (size_t i = 0; i < ev->n_ctrs; i++) {
+		struct container rec = { .pid = ev->ctrs[i].pid, .pid_start = ev->ctrs[i].pid_start };
+		live += container_alive(&rec);
+	}
+	return live;
 }
 
 int events_drain(struct events *ev, const char *id, struct error *err)

@@ -18,7 +18,7 @@ int events_fd(struct events *ev);
 void events_process(struct events *ev);
 /*
  * Periodic work: pick up new sets and containers, report kernel losses, drop containers
- * that are gone. Returns the number of monitored containers.
+ * that are gone. Returns the number of monitored containers still running.
  */
 int events_tick(struct events *ev);
 /* Write every pending record of one container (for its stop record). */

@@ -26,7 +26,12 @@
 #include "sampler.h"
 
 #define TICK_MS 250
-#define IDLE_EXIT_TICKS 8    /* 2 s without containers */
+/*
+ * 2 s without a running container, then exit. It matters beyond tidiness: `crun run` is
+ * a child subreaper, so a collector started from its hook is crun's child, and crun
+ * waits for its children before it runs poststop.
+ */
+#define IDLE_EXIT_TICKS 8
 
 struct daemon {
 	struct config *cfg;
