@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Install every Debian package that building and testing ocibpf needs, and make
+# sure bpffs is mounted at /sys/fs/bpf. Idempotent and non-interactive; run as root
+# (re-runs itself through sudo otherwise). `make deps` runs it.
+#
+# OCIBPF_DEPS_FORCE=1: run apt-get update and install even when everything is
+# installed already (by default a machine that has it all is left untouched, so
+# that `make check` works offline once the packages are there).
+
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	build-essential make pkg-config
+	clang llvm            # BPF objects (clang -target bpf), llvm-strip
+	libbpf-dev bpftool    # libbpf, skeletons, vmlinux.h
+	libelf-dev zlib1g-dev # libbpf's link dependencies
+	libseccomp-dev        # syscall names
+	libyajl-dev           # JSON
+	libcgroup-dev
+	libmicrohttpd-dev prometheus curl # telemetry: ocibpfd --metrics-listen; promtool, curl in tests
+	# unit tests
+	libcmocka-dev
+	# integration tests
+	bats bats-assert bats-support bats-file
+	busybox-static        # container rootfs
+	jq
+	runc crun
+	util-linux            # unshare, mount (crun's hybrid-mode workaround)
+	procps                # ps, pgrep
+	iproute2              # ip netns, veth
+	# benchmarks
+	iperf3 hyperfine
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null; then
+		exec sudo -E "$0" "$@"
+	fi
+	echo "install-deps.sh: must run as root (or with sudo)" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ] && [ -z "${OCIBPF_DEPS_FORCE:-}" ]; then
+	echo "install-deps.sh: all ${#PACKAGES[@]} packages are installed"
+else
+	[ ${#missing[@]} -eq 0 ] || echo "install-deps.sh: installing: ${missing[*]}"
+	apt-get update
+	apt-get install -y --no-install-recommends \
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+		"${PACKAGES[@]}"
+fi
+
+# bpffs: where ocibpf pins its programs, maps and links.
+if [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ]; then
+	mkdir -p /sys/fs/bpf
+	mount -t bpf bpf /sys/fs/bpf
+	echo "install-deps.sh: mounted bpffs at /sys/fs/bpf"
+fi

@@ -1,0 +1,773 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+#
+# Foundation tests: ocibpf-hook's lifecycle with real containers under runc and
+# crun, its refusals (each leaving nothing behind), and the CLI's ps, gc,
+# policy check and version.
+
+load helpers
+
+setup_file() {
+	ocibpf_setup_file
+}
+
+teardown_file() {
+	ocibpf_teardown_file
+}
+
+setup() {
+	ocibpf_setup
+	requires root cgroup2 bpf bpftool jq busybox
+	if [[ "$BATS_TEST_DESCRIPTION" != harness:* ]]; then
+		for bin in "$OCIBPF_HOOK" "$OCIBPF_CLI" "$OCIBPFD"; do
+			[ -x "$bin" ] || fail "$bin is not built (run make)"
+		done
+	fi
+	setup_busybox_bundle
+	write_policy base "$BASE_POLICY"
+	write_policy full "$FULL_POLICY"
+}
+
+teardown() {
+	ocibpf_teardown
+}
+
+# --- the harness itself, without hooks ----------------------------------------------
+
+@test "harness: runc runs a busybox container in a cgroup2 dir of its own" {
+	requires runc
+	set_cmd cat /proc/self/cgroup
+	runc_run "$CID"
+	assert_success
+	assert_line --regexp "^0::/(.*/)?$CID\$"
+}
+
+@test "harness: crun runs a busybox container (hybrid-mode workaround)" {
+	requires crun
+	set_cmd cat /proc/self/cgroup
+	crun_run "$CID"
+	assert_success
+	assert_line --regexp "^0::/(.*/)?$CID\$"
+}
+
+@test "harness: detached runc container, kill and delete" {
+	requires runc
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	[ "$(runtime_state runc "$CID" status)" = running ]
+	runc_cmd delete -f "$CID"
+	assert_success
+}
+
+# --- lifecycle with real runtimes ----------------------------------------------------
+
+# monitored_lifecycle RT STAGE: a detached container under RT with the hook at
+# STAGE and poststop: monitored while it runs, nothing left after delete.
+monitored_lifecycle() {
+	local rt=$1 stage=$2 pid cg
+	set_policy base
+	set_cmd sleep 300
+	add_hooks "$stage" poststop
+	"${rt}_run" -d "$CID"
+	assert_success
+	pid=$(runtime_state "$rt" "$CID" pid)
+	[ -n "$pid" ] && [ "$pid" -gt 0 ]
+	assert_monitored "$CID" "$pid" base
+
+	# the policy has a network section: the socket-address programs too
+	cg=$(cgroup2_of "$pid")
+	run attach_types "$cg"
+	assert_line connect4
+	assert_line connect6
+	assert_line sendmsg4
+	assert_line sendmsg6
+
+	"${rt}_cmd" delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "runc: createRuntime hook monitors the container, poststop cleans up" {
+	requires runc
+	monitored_lifecycle runc createRuntime
+}
+
+@test "runc: prestart hook monitors the container, poststop cleans up" {
+	requires runc
+	monitored_lifecycle runc prestart
+}
+
+@test "crun: createRuntime hook monitors the container, poststop cleans up" {
+	requires crun
+	monitored_lifecycle crun createRuntime
+}
+
+@test "crun: prestart hook monitors the container, poststop cleans up" {
+	requires crun
+	monitored_lifecycle crun prestart
+}
+
+@test "runc: a policy using every section (audit, network, telemetry)" {
+	requires runc
+	set_policy full
+	set_cmd sleep 300
+	add_hooks
+	runc_run -d "$CID"
+	assert_success
+	assert_monitored "$CID" "$(runtime_state runc "$CID" pid)" full
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "runc: foreground run from start record to stop record" {
+	requires runc
+	set_policy base
+	set_cmd sh -c 'cat /proc/self/cgroup; echo CONTAINER-RAN'
+	add_hooks
+	RUNTIME_TIMEOUT=20 runc_run "$CID"
+	[ "$status" -ne 124 ] && [ "$status" -ne 137 ] ||
+		fail "runc run did not finish within 20 s (status $status)"
+	assert_success
+	assert_line CONTAINER-RAN
+	run records "$CID"
+	assert_success
+	[ "$(jq -r .type <<<"${lines[0]}")" = start ]
+	[ "$(jq -r .policy <<<"${lines[0]}")" = base ]
+	assert_stopped "$CID"
+}
+
+@test "crun: foreground run from start record to stop record" {
+	requires crun
+	set_policy base
+	set_cmd sh -c 'echo CONTAINER-RAN'
+	add_hooks
+	RUNTIME_TIMEOUT=20 crun_run "$CID"
+	# crun is a child subreaper: it waits for every process that the hook left
+	# behind, so a collector that is still crun's child makes this hang
+	[ "$status" -ne 124 ] && [ "$status" -ne 137 ] ||
+		fail "crun run did not finish within 20 s (status $status)"
+	assert_success
+	assert_line CONTAINER-RAN
+	run records "$CID"
+	assert_success
+	[ "$(jq -r .type <<<"${lines[0]}")" = start ]
+	assert_stopped "$CID"
+}
+
+@test "a container reusing an id appends to its log, seq goes on counting" {
+	requires runc
+	write_policy quiet '{"telemetry": true}'
+	set_policy quiet
+	add_hooks
+	runc_run "$CID"
+	assert_success
+	runc_run "$CID"
+	assert_success
+	run jq -r 'select(.type == "start" or .type == "stop") | .type' "$(audit_log "$CID")"
+	assert_success
+	[ "$(echo $output)" = "start stop start stop" ]
+	assert_stopped "$CID"
+}
+
+@test "container without annotation and no default_policy is left alone" {
+	requires runc
+	set_cmd sleep 300
+	add_hooks
+	runc_run -d "$CID"
+	assert_success
+	local pid cg
+	pid=$(runtime_state runc "$CID" pid)
+	cg=$(cgroup2_of "$pid")
+	[ -z "$(bpftool cgroup show "$cg")" ] || fail "programs attached: $(bpftool cgroup show "$cg")"
+	assert_not_monitored "$CID"
+	[ ! -e "$(audit_log "$CID")" ]
+	ocibpf ps --json
+	assert_success
+	jq -e --arg id "$CID" 'all(.[]; .id != $id)' <<<"$output"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_nothing_left "$CID"
+}
+
+@test "default_policy applies to containers that name none" {
+	requires runc
+	write_policy dflt '{"telemetry": true, "network": {"egress": {"default": "allow"}}}'
+	update_host_config '.default_policy = "dflt"'
+	set_cmd sleep 300
+	add_hooks
+	runc_run -d "$CID"
+	assert_success
+	assert_monitored "$CID" "$(runtime_state runc "$CID" pid)" dflt
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "the annotation wins over default_policy" {
+	requires runc
+	write_policy dflt '{"telemetry": true}'
+	update_host_config '.default_policy = "dflt"'
+	set_policy base
+	add_hooks
+	runc_run "$CID"
+	assert_success
+	[ "$(head -n 1 "$(audit_log "$CID")" | jq -r .policy)" = base ]
+	assert_stopped "$CID"
+}
+
+@test "two containers share the pinned programs (warm path loads none)" {
+	requires runc
+	set_policy base
+	set_cmd sleep 300
+	add_hooks
+	runc_run -d "$CID-a"
+	assert_success
+	runc_run -d "$CID-b"
+	assert_success
+	local a b
+	a=$(attached_prog_ids "$(cgroup2_of "$(runtime_state runc "$CID-a" pid)")" | tr '\n' ' ')
+	b=$(attached_prog_ids "$(cgroup2_of "$(runtime_state runc "$CID-b" pid)")" | tr '\n' ' ')
+	echo "a: $a; b: $b" >&2
+	[ -n "$a" ]
+	[ "$a" = "$b" ]
+	runc_cmd delete -f "$CID-a"
+	assert_success
+	# b is still monitored after a has gone
+	assert_monitored "$CID-b" "$(runtime_state runc "$CID-b" pid)" base
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	assert_stopped "$CID-a"
+	assert_stopped "$CID-b"
+}
+
+@test "concurrent cold starts in a fresh bpffs_dir don't race" {
+	requires runc
+	local bpffs i
+	bpffs=$(new_bpffs_dir)
+	update_host_config '.bpffs_dir = $d' --arg d "$bpffs"
+	set_policy base
+	set_cmd sleep 300
+	add_hooks
+	for i in 1 2 3 4; do
+		(
+			rc=0
+			__runc run -d -b "$BUNDLE" "$CID-$i" </dev/null >"$BATS_TEST_TMPDIR/run-$i.out" 2>&1 || rc=$?
+			echo $rc >"$BATS_TEST_TMPDIR/run-$i.rc"
+		) &
+	done
+	wait
+	for i in 1 2 3 4; do
+		echo "container $i: rc $(cat "$BATS_TEST_TMPDIR/run-$i.rc"): $(cat "$BATS_TEST_TMPDIR/run-$i.out")" >&2
+	done
+	for i in 1 2 3 4; do
+		[ "$(cat "$BATS_TEST_TMPDIR/run-$i.rc")" -eq 0 ]
+		local pid
+		pid=$(runtime_state runc "$CID-$i" pid)
+		[ -f "$(state_file "$CID-$i")" ]
+		[ -d "$bpffs/containers/$CID-$i" ]
+		run attach_types "$(cgroup2_of "$pid")"
+		assert_line ingress
+		assert_line egress
+	done
+	for i in 1 2 3 4; do
+		runc_cmd delete -f "$CID-$i"
+		assert_success
+		[ "$(tail -n 1 "$(audit_log "$CID-$i")" | jq -r .type)" = stop ]
+		[ ! -e "$(state_file "$CID-$i")" ]
+		[ ! -e "$bpffs/containers/$CID-$i" ]
+	done
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$bpffs" ] || fail "$bpffs left after gc --unload: $(find "$bpffs")"
+}
+
+@test "two configurations run side by side" {
+	requires runc
+	local conf2=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-2.json bpffs2
+	bpffs2=$(new_bpffs_dir)
+	jq --arg b "$bpffs2" --arg s "$OCIBPF_TEST_ROOT/run-$BATS_TEST_NUMBER-2" \
+		--arg l "$OCIBPF_TEST_ROOT/log-$BATS_TEST_NUMBER-2" \
+		'.bpffs_dir = $b | .state_dir = $s | .log_dir = $l' "$OCIBPF_CONFIG" >"$conf2"
+	chmod 0644 "$conf2"
+
+	set_policy base
+	set_cmd sleep 300
+	add_hooks
+	runc_run -d "$CID-a"
+	assert_success
+
+	setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle2"
+	set_policy base
+	set_cmd sleep 300
+	OCIBPF_CONFIG=$conf2 add_hooks
+	runc_run -d "$CID-b"
+	assert_success
+
+	ocibpf ps --json
+	assert_success
+	jq -e --arg a "$CID-a" --arg b "$CID-b" 'any(.[]; .id == $a) and all(.[]; .id != $b)' <<<"$output"
+	OCIBPF_CONFIG=$conf2 ocibpf ps --json
+	assert_success
+	jq -e --arg a "$CID-a" --arg b "$CID-b" 'any(.[]; .id == $b) and all(.[]; .id != $a)' <<<"$output"
+	[ -f "$OCIBPF_TEST_ROOT/log-$BATS_TEST_NUMBER-2/$CID-b.jsonl" ]
+	[ ! -e "$(audit_log "$CID-b")" ]
+
+	runc_cmd delete -f "$CID-a"
+	assert_success
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	assert_stopped "$CID-a"
+	[ -z "$(ls -A "$OCIBPF_TEST_ROOT/run-$BATS_TEST_NUMBER-2/containers" 2>/dev/null)" ]
+	[ ! -e "$bpffs2/containers/$CID-b" ]
+	OCIBPF_CONFIG=$conf2 ocibpf gc --unload
+	assert_success
+	[ ! -e "$bpffs2" ] || fail "$bpffs2 left after gc --unload: $(find "$bpffs2")"
+}
+
+@test "the collector runs detached while a container needs it" {
+	requires runc
+	set_policy full
+	set_cmd sleep 300
+	add_hooks
+	local t0 t1
+	t0=$(date +%s%N)
+	runc_run -d "$CID"
+	t1=$(date +%s%N)
+	assert_success
+	# the runtime must not wait on the collector's stdio
+	[ $(((t1 - t0) / 1000000)) -lt 10000 ] || fail "runc run -d took $(((t1 - t0) / 1000000)) ms"
+
+	[ -f "$STATE_DIR/ocibpfd.pid" ] || fail "no $STATE_DIR/ocibpfd.pid"
+	local pid fd target
+	pid=$(head -n 1 "$STATE_DIR/ocibpfd.pid" | tr -dc 0-9)
+	[ -n "$pid" ] && [ -d "/proc/$pid" ] || fail "ocibpfd (pid '$pid') is not running"
+	[ "$(readlink "/proc/$pid/exe")" = "$OCIBPFD" ]
+	for fd in 0 1 2; do
+		target=$(readlink "/proc/$pid/fd/$fd" || true)
+		echo "ocibpfd fd $fd -> $target" >&2
+		[[ "$target" != pipe:* && "$target" != "$BATS_TEST_TMPDIR"/* ]] ||
+			fail "ocibpfd fd $fd is inherited from the runtime: $target"
+	done
+	# its own session, not the runtime's
+	[ "$(ps -o sid= -p "$pid" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ]
+
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	# and it goes away by itself (within ~2 s) when no container needs it
+	wait_for 50 0.1 no_collector
+}
+
+# --- bad input, hook called directly ------------------------------------------------
+
+# A live process in a cgroup of its own, and the bundle naming policy base.
+direct_setup() {
+	spawn_sandbox
+	set_policy base
+}
+
+# refused STATE [--id ID] WORD...: createRuntime with STATE fails with one error
+# line ("ocibpf-hook: ID: ..." with --id) mentioning each WORD, and leaves nothing
+# behind.
+refused() {
+	local state=$1
+	shift
+	run_hook createRuntime "$state"
+	assert_hook_error "$@"
+	assert_nothing_left "$CID" "$SANDBOX_CGROUP"
+}
+
+@test "direct: valid state, then poststop (annotations from the state)" {
+	direct_setup
+	run_hook createRuntime "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)"
+	assert_success
+	assert_monitored "$CID" "$SANDBOX_PID" base
+	run_hook poststop "$(jq -cn --arg id "$CID" --arg b "$BUNDLE" \
+		'{ociVersion: "1.0.2-dev", id: $id, status: "stopped", bundle: $b}')"
+	assert_success
+	assert_stopped "$CID"
+	# the cgroup still exists: the programs are gone from it
+	[ -z "$(bpftool cgroup show "$SANDBOX_CGROUP")" ] ||
+		fail "still attached after poststop: $(bpftool cgroup show "$SANDBOX_CGROUP")"
+}
+
+@test "direct: crun's state form, annotations from the bundle's config.json" {
+	direct_setup
+	run_hook createRuntime "$(jq -cn --arg id "$CID" --argjson pid "$SANDBOX_PID" --arg b "$BUNDLE" \
+		'{ociVersion: "1.0", id: $id, pid: $pid, root: "rootfs", bundle: $b, status: "created"}')"
+	assert_success
+	assert_monitored "$CID" "$SANDBOX_PID" base
+	run_hook poststop "$(jq -cn --arg id "$CID" --arg b "$BUNDLE" \
+		'{ociVersion: "1.0", id: $id, pid: 0, root: "rootfs", bundle: $b, status: "stopped"}')"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "direct: bad usage exits 2" {
+	run --separate-stderr "$OCIBPF_HOOK" </dev/null
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$OCIBPF_HOOK" poststart </dev/null
+	[ "$status" -eq 2 ]
+}
+
+@test "direct: garbage, empty or truncated state is refused" {
+	direct_setup
+	refused 'this is not json' state
+	refused '' state
+	refused '[1, 2, 3]' state
+	refused "{\"ociVersion\":\"1.0.2\",\"id\":\"$CID\",\"pid\":$SANDBOX_PID,\"bundle\":\"$BUNDLE" state
+	refused "{\"ociVersion\":\"1.0.2\",\"id\":\"$CID\",\"pid\":$SANDBOX_PID" state
+}
+
+@test "direct: state with a missing id is refused" {
+	direct_setup
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base | jq -c 'del(.id)')" id
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base | jq -c '.id = 42')" id
+}
+
+@test "direct: state with a missing or bad pid is refused" {
+	direct_setup
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base | jq -c 'del(.pid)')" pid
+	refused "$(make_state "$CID" 0 "$BUNDLE" base)" pid
+	refused "$(make_state "$CID" -5 "$BUNDLE" base)" pid
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base | jq -c '.pid = "many"')" pid
+}
+
+@test "direct: state with a dead pid is refused" {
+	direct_setup
+	local pid
+	pid=$(dead_pid)
+	[ ! -d "/proc/$pid" ]
+	refused "$(make_state "$CID" "$pid" "$BUNDLE" base)" --id "$CID" "$pid"
+}
+
+@test "direct: ids that can't be file names are refused" {
+	direct_setup
+	local id
+	for id in '../../x' 'a/b' '.hidden' '-dash' '' 'sp ace' "$(printf 'x%.0s' {1..1000})"; do
+		refused "$(make_state "$id" "$SANDBOX_PID" "$BUNDLE" base)" id
+	done
+	# nothing escaped the directories
+	[ ! -e "$OCIBPF_TEST_ROOT/x.json" ]
+	[ ! -e "$(dirname "$LOG_DIR")/../x.jsonl" ]
+	[ ! -e "$BPFFS_DIR/../x" ]
+	[ ! -e /sys/fs/bpf/x ]
+}
+
+@test "direct: a missing policy file is refused" {
+	direct_setup
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" nosuchpolicy)" --id "$CID" nosuchpolicy
+}
+
+@test "direct: a policy name that is not a plain name is refused" {
+	direct_setup
+	local name
+	for name in '../policies/base' '/etc/passwd' '.base' 'ba se' 'base/'; do
+		refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" "$name")" --id "$CID" policy
+	done
+}
+
+@test "direct: invalid policies are refused, naming the file and the field" {
+	direct_setup
+	write_policy badjson '{"audit": {"syscalls": ["execve"]'
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" badjson)" --id "$CID" badjson.json
+	write_policy unknownkey '{"telemetry": true, "bogus_key": 1}'
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" unknownkey)" --id "$CID" unknownkey.json bogus_key
+	write_policy badcidr '{"network": {"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "10.0.0.0/33"}]}}}'
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" badcidr)" --id "$CID" badcidr.json cidr
+	write_policy badcidr2 '{"network": {"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "300.1.2.3/8"}]}}}'
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" badcidr2)" --id "$CID" badcidr2.json cidr
+	write_policy badports '{"network": {"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "10.0.0.0/8", "protocol": "tcp", "ports": "9000-80"}]}}}'
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" badports)" --id "$CID" badports.json port
+	write_policy bigport '{"network": {"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "10.0.0.0/8", "protocol": "tcp", "ports": "70000"}]}}}'
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" bigport)" --id "$CID" bigport.json port
+	write_policy badsyscall '{"audit": {"syscalls": ["execve", "notasyscall"]}}'
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" badsyscall)" --id "$CID" badsyscall.json notasyscall
+}
+
+@test "direct: a world-writable policy file is refused" {
+	direct_setup
+	write_policy writable '{"telemetry": true}'
+	chmod 0666 "$POLICY_DIR/writable.json"
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" writable)" --id "$CID" writable.json
+}
+
+@test "direct: an unreadable bundle is refused when the state has no annotations" {
+	direct_setup
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BATS_TEST_TMPDIR/no-such-bundle")" --id "$CID" bundle
+	refused "$(make_state "$CID" "$SANDBOX_PID" relative/bundle)" bundle
+	mkdir "$BATS_TEST_TMPDIR/garbage-bundle"
+	echo 'not json {' >"$BATS_TEST_TMPDIR/garbage-bundle/config.json"
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BATS_TEST_TMPDIR/garbage-bundle")" --id "$CID" config.json
+}
+
+@test "direct: a bpffs_dir that is not on bpffs is refused" {
+	direct_setup
+	mkdir "$BATS_TEST_TMPDIR/notbpf"
+	update_host_config '.bpffs_dir = $d' --arg d "$BATS_TEST_TMPDIR/notbpf"
+	refused "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)" --id "$CID" bpffs
+	[ -z "$(find "$BATS_TEST_TMPDIR/notbpf" -mindepth 1)" ] ||
+		fail "left in $BATS_TEST_TMPDIR/notbpf: $(find "$BATS_TEST_TMPDIR/notbpf" -mindepth 1)"
+}
+
+@test "direct: fail_open lets a refused container through, unmonitored" {
+	direct_setup
+	update_host_config '.fail_open = true'
+	run_hook createRuntime "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" nosuchpolicy)"
+	assert_success
+	[ -n "$stderr" ] || fail "fail_open: no warning on stderr"
+	grep -q nosuchpolicy <<<"$stderr"
+	assert_not_monitored "$CID"
+	[ -z "$(bpftool cgroup show "$SANDBOX_CGROUP")" ]
+}
+
+@test "direct: poststop is idempotent, an unknown id is fine" {
+	local stopped
+	stopped=$(jq -cn --arg id "$CID-unknown" --arg b "$BUNDLE" \
+		'{ociVersion: "1.0.2-dev", id: $id, status: "stopped", bundle: $b}')
+	run_hook poststop "$stopped"
+	assert_success
+	run_hook poststop "$stopped"
+	assert_success
+	assert_not_monitored "$CID-unknown"
+}
+
+# --- the same failures through real runtimes ------------------------------------------
+
+# not_started RT WORD...: `RT run` of the bundle fails, the container never ran,
+# the hook's error reached the user, nothing is left.
+not_started() {
+	local rt=$1 errors
+	shift
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	# crun sends hooks' stderr to /dev/null unless this annotation names a file
+	update_config '.annotations["run.oci.hooks.stderr"] = $f' \
+		--arg f "$BATS_TEST_TMPDIR/hooks.stderr"
+	"${rt}_run" "$CID"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	if [ "$rt" = crun ]; then
+		errors=$(cat "$BATS_TEST_TMPDIR/hooks.stderr" 2>/dev/null || true)
+		echo "hooks' stderr: $errors" >&2
+		rm -f "$BATS_TEST_TMPDIR/hooks.stderr"
+	else
+		errors=$output
+	fi
+	grep -qF "ocibpf-hook: $CID: " <<<"$errors" || fail "no 'ocibpf-hook: $CID: ' error"
+	local w
+	for w in "$@"; do
+		grep -qiF -- "$w" <<<"$errors" || fail "the hook's error does not mention '$w'"
+	done
+	assert_nothing_left "$CID"
+}
+
+@test "runc: a missing policy file refuses the container" {
+	requires runc
+	add_hooks
+	set_policy nosuchpolicy
+	not_started runc nosuchpolicy
+}
+
+@test "runc: a missing policy file refuses the container at prestart too" {
+	requires runc
+	add_hooks prestart poststop
+	set_policy nosuchpolicy
+	not_started runc nosuchpolicy
+}
+
+@test "crun: a missing policy file refuses the container" {
+	requires crun
+	add_hooks
+	set_policy nosuchpolicy
+	not_started crun nosuchpolicy
+}
+
+@test "crun: an invalid policy refuses the container at prestart" {
+	requires crun
+	write_policy badsyscall '{"audit": {"syscalls": ["notasyscall"]}}'
+	add_hooks prestart poststop
+	set_policy badsyscall
+	not_started crun notasyscall
+}
+
+@test "runc: a bad policy name refuses the container" {
+	requires runc
+	add_hooks
+	set_policy ../policies/base
+	not_started runc policy
+}
+
+@test "runc: invalid policies refuse the container" {
+	requires runc
+	add_hooks
+	write_policy badjson '{"audit": '
+	set_policy badjson
+	not_started runc badjson.json
+	write_policy unknownkey '{"telemetry": true, "bogus_key": 1}'
+	set_policy unknownkey
+	not_started runc bogus_key
+	write_policy badcidr '{"network": {"ingress": {"default": "deny", "rules": [{"action": "allow", "cidr": "fe80::/129"}]}}}'
+	set_policy badcidr
+	not_started runc cidr
+	write_policy badports '{"network": {"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "10.0.0.0/8", "ports": "100-20"}]}}}'
+	set_policy badports
+	not_started runc port
+	write_policy badsyscall '{"audit": {"syscalls": ["notasyscall"]}}'
+	set_policy badsyscall
+	not_started runc notasyscall
+}
+
+@test "runc: a missing default_policy file refuses containers that name none" {
+	requires runc
+	update_host_config '.default_policy = "nosuchdefault"'
+	add_hooks
+	not_started runc nosuchdefault
+}
+
+@test "runc: a bpffs_dir that is not on bpffs refuses the container" {
+	requires runc
+	mkdir "$BATS_TEST_TMPDIR/notbpf"
+	update_host_config '.bpffs_dir = $d' --arg d "$BATS_TEST_TMPDIR/notbpf"
+	add_hooks
+	set_policy base
+	not_started runc bpffs
+}
+
+@test "runc: fail_open lets the container run unmonitored" {
+	requires runc
+	update_host_config '.fail_open = true'
+	write_policy badsyscall '{"audit": {"syscalls": ["notasyscall"]}}'
+	add_hooks
+	set_policy badsyscall
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	runc_run "$CID"
+	assert_success
+	assert_line CONTAINER-STARTED
+	assert_not_monitored "$CID"
+}
+
+@test "runc: poststop twice in a row is fine" {
+	requires runc
+	set_policy base
+	add_hooks createRuntime poststop poststop
+	runc_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	[ "$(records "$CID" stop | wc -l)" -eq 1 ]
+	# and once more, by hand, after the container is gone
+	run_hook poststop "$(jq -cn --arg id "$CID" --arg b "$BUNDLE" \
+		'{ociVersion: "1.0.2-dev", id: $id, status: "stopped", bundle: $b}')"
+	assert_success
+	[ "$(records "$CID" stop | wc -l)" -eq 1 ]
+}
+
+# --- CLI ---------------------------------------------------------------------------
+
+@test "ocibpf ps --json lists running monitored containers" {
+	requires runc
+	set_policy base
+	set_cmd sleep 300
+	add_hooks
+	runc_run -d "$CID"
+	assert_success
+	local pid rel
+	pid=$(runtime_state runc "$CID" pid)
+	rel=$(cgroup2_of "$pid")
+	rel=${rel#"$CGROUP2"}
+	ocibpf ps --json
+	assert_success
+	jq -e --arg id "$CID" --argjson pid "$pid" --arg rel "$rel" \
+		'type == "array" and any(.[]; .id == $id and .policy == "base" and .pid == $pid
+		 and (.cgroup | endswith($rel)) and (.started | type) == "string")' <<<"$output"
+	ocibpf ps
+	assert_success
+	assert_output --partial "$CID"
+	runc_cmd delete -f "$CID"
+	assert_success
+	ocibpf ps --json
+	assert_success
+	jq -e --arg id "$CID" 'all(.[]; .id != $id)' <<<"$output"
+	assert_stopped "$CID"
+}
+
+@test "ocibpf gc removes a container whose runtime skipped poststop" {
+	requires runc
+	set_policy base
+	set_cmd sleep 300
+	add_hooks createRuntime # no poststop
+	runc_run -d "$CID-gone"
+	assert_success
+
+	# a second, healthy container that gc must leave alone
+	setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle2"
+	set_policy base
+	set_cmd sleep 300
+	add_hooks
+	runc_run -d "$CID-alive"
+	assert_success
+
+	runc_cmd kill "$CID-gone" KILL
+	assert_success
+	wait_status runc "$CID-gone" stopped
+	runc_cmd delete "$CID-gone"
+	assert_success
+	# poststop never ran: the state is stale
+	[ -f "$(state_file "$CID-gone")" ]
+
+	ocibpf gc
+	assert_success
+	assert_not_monitored "$CID-gone"
+	assert_monitored "$CID-alive" "$(runtime_state runc "$CID-alive" pid)" base
+
+	runc_cmd delete -f "$CID-alive"
+	assert_success
+	assert_stopped "$CID-alive"
+}
+
+@test "ocibpf policy check" {
+	local f=$BATS_TEST_TMPDIR/p.json
+	echo "$FULL_POLICY" >"$f"
+	ocibpf policy check "$f"
+	assert_success
+
+	echo '{"audit": {"syscalls": ["all"]}, "telemetry": {"syscalls": true}}' >"$f"
+	ocibpf policy check "$f"
+	assert_success
+
+	echo '{"network": {"egress": {"default": "allow", "rules": [{"action": "allow", "cidr": "::ffff:10.0.0.0/104", "protocol": "udp", "ports": "53,1000-2000"}]}}}' >"$f"
+	ocibpf policy check "$f"
+	assert_success
+
+	local bad
+	while IFS='|' read -r word bad; do
+		echo "$bad" >"$f"
+		ocibpf policy check "$f"
+		[ "$status" -eq 1 ] || fail "policy check accepted $bad"
+		[ -n "$stderr" ] || fail "policy check: no reason on stderr for $bad"
+		grep -qiF -- "$word" <<<"$stderr" || fail "policy check: '$stderr' does not mention '$word'"
+	done <<'EOF'
+p.json|{"audit": 
+bogus_key|{"bogus_key": true}
+cidr|{"network": {"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "10.0.0.0/33"}]}}}
+cidr|{"network": {"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "not-an-address"}]}}}
+port|{"network": {"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "10.0.0.0/8", "ports": "9000-80"}]}}}
+port|{"network": {"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "10.0.0.0/8", "ports": "65536"}]}}}
+notasyscall|{"audit": {"syscalls": ["notasyscall"]}}
+default|{"network": {"egress": {"default": "maybe"}}}
+action|{"network": {"egress": {"default": "allow", "rules": [{"action": "drop", "cidr": "10.0.0.0/8"}]}}}
+protocol|{"network": {"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "10.0.0.0/8", "protocol": "sctp"}]}}}
+EOF
+
+	ocibpf policy check "$BATS_TEST_TMPDIR/no-such-file.json"
+	assert_failure 1
+	ocibpf policy check
+	assert_failure 2
+}
+
+@test "ocibpf version" {
+	ocibpf version
+	assert_success
+	assert_output --partial "$(cat "$PROJECT_ROOT/VERSION")"
+}
