@@ -337,7 +337,7 @@ static int agg_flush(void *map, struct agg_key *k, struct agg_val *v)
 	return 0;
 }
 
-#define AGG_BURST_SOCK	64
+#define AGG_BURST_SOCK	10
 #define AGG_BURST_SKB	1
 
 static __always_inline void report_deny(const struct container_info *c, const struct query *q,

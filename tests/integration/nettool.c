@@ -12,7 +12,7 @@
  *   nettool loop ADDR PORT N                N connect()/close(); prints connects per second
  *
  * ADDR with a ':' is IPv6 (so "::ffff:127.0.0.1" is an IPv4-mapped address on an IPv6
- * socket), else IPv4. Listeners print "listening" once bound (stdout, flushed).
+ * socket), else IPv4. Clients bind to the address in $NETTOOL_SRC when it is set. Listeners print "listening" once bound (stdout, flushed).
  * Clients print one word and exit with: 0 ok, 1 EPERM, 2 timeout, 3 refused, 4 other.
  */
 #include <arpa/inet.h>
@@ -49,6 +49,21 @@ static int parse_addr(const char *addr, const char *port, struct sockaddr_storag
 		*len = sizeof(*s4);
 	}
 	return 0;
+}
+
+/* Bind a client socket to $NETTOOL_SRC, when set. */
+static int bind_src(int fd, int family)
+{
+	const char *src = getenv("NETTOOL_SRC");
+	if (!src || !*src)
+		return 0;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (parse_addr(src, "0", &ss, &len) < 0 || ss.ss_family != family) {
+		errno = EINVAL;
+		return -1;
+	}
+	return bind(fd, (struct sockaddr *)&ss, len);
 }
 
 static double now_ms(void)
@@ -106,7 +121,7 @@ static int cmd_tcp(const char *addr, const char *port, int timeout_ms)
 	if (parse_addr(addr, port, &ss, &len) < 0)
 		return report(EINVAL, t0);
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	if (fd < 0)
+	if (fd < 0 || bind_src(fd, ss.ss_family) < 0)
 		return report(errno, t0);
 	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
 		if (errno != EINPROGRESS)
@@ -135,7 +150,7 @@ static int cmd_udp(const char *addr, const char *port, int timeout_ms, int conne
 	if (parse_addr(addr, port, &ss, &len) < 0)
 		return report(EINVAL, t0);
 	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
-	if (fd < 0)
+	if (fd < 0 || bind_src(fd, ss.ss_family) < 0)
 		return report(errno, t0);
 	static const char msg[] = "ping";
 	if (connected) {

@@ -1,0 +1,519 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Network policy (issue 4), with real traffic: containers on the host network talking
+# to listeners on 127.0.0.1/::1 that the test starts, and containers in a network
+# namespace of their own talking to a test host in another namespace (veth pair, see
+# net-helpers.bash). Egress: EPERM from connect/sendmsg, drops at the packet hook (ICMP).
+# Ingress: drops at the packet hook. Counters, `net` records, cleanup.
+
+load helpers
+load net-helpers
+
+setup_file() {
+	ocibpf_setup_file
+	net_setup_file
+}
+
+teardown_file() {
+	ocibpf_teardown_file
+}
+
+setup() {
+	requires root cgroup2 bpf runc busybox jq bpftool
+	ocibpf_setup
+	net_setup
+	net_requires_nettool
+	setup_busybox_bundle
+	add_nettool
+	add_hooks
+}
+
+teardown() {
+	net_teardown
+	ocibpf_teardown
+}
+
+# nettool words: "ok Nms", "EPERM Nms", "timeout Nms", "refused Nms".
+# assert_result LINE-PREFIX WORD: the container printed "LINE-PREFIX: WORD ...".
+assert_result() {
+	assert_line --regexp "^$1: $2 [0-9]+ms\$"
+}
+
+# --- host network, loopback --------------------------------------------------------
+
+@test "egress tcp: a denied connect fails at once with EPERM, is counted and logged" {
+	local p
+	p=$(free_ports 3)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	host_listen tcp 127.0.0.1 $((p + 2))
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\"}]}}}"
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)) $((p + 2)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port 5000)\"; done"
+	runc_run "$CID"
+	assert_success
+	assert_result "$p" ok
+	assert_result "$((p + 1))" EPERM
+	assert_result "$((p + 2))" ok
+	# EPERM at once, not after a timeout
+	local ms
+	ms=$(sed -n "s/^$((p + 1)): EPERM \([0-9]*\)ms$/\1/p" <<<"$output")
+	[ "$ms" -lt 500 ] || fail "denied connect took ${ms}ms"
+
+	assert_stopped "$CID"
+	run jq -e -s --argjson port $((p + 1)) '[.[] | select(.type == "net")] | length == 1 and
+		(.[0] | .action == "deny" and .direction == "egress" and .protocol == "tcp"
+		 and .addr == "127.0.0.1" and .port == $port and (.pid | type) == "number"
+		 and .comm == "nettool")' "$(audit_log "$CID")"
+	assert_success
+	run jq -e -s '.[-1].stats | .egress_denied == 1 and .ingress_denied == 0' "$(audit_log "$CID")"
+	assert_success
+}
+
+@test "egress tcp: counters in ocibpf stats while the container runs" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.0/8\", \"protocol\": \"tcp\", \"ports\": \"$p\"}]}}}"
+	use_host_network
+	set_cmd sh -c "for i in 1 2 3; do nettool tcp 127.0.0.1 $p; done; sleep 300"
+	runc_run -d "$CID"
+	assert_success
+	wait_for 50 0.1 test "$(stat_of "$CID" egress_denied)" = 3
+	[ "$(stat_of "$CID" ingress_denied)" = 0 ]
+	wait_net_record "$CID" ".port == $p and .direction == \"egress\""
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "egress: default deny with allowed ports and ranges" {
+	local p
+	p=$(free_ports 6)
+	local i
+	for i in 0 1 2 3 4 5; do
+		host_listen tcp 127.0.0.1 $((p + i))
+	done
+	# allowed: p, p+2..p+3; everything else denied
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"deny\", \"rules\": [
+		{\"action\": \"allow\", \"cidr\": \"127.0.0.1\", \"protocol\": \"tcp\", \"ports\": \"$p,$((p + 2))-$((p + 3))\"}]}}}"
+	use_host_network
+	set_cmd sh -c "for i in 0 1 2 3 4 5; do port=\$(($p + i)); echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done;
+		echo \"udp: \$(nettool udp 127.0.0.1 $p 300)\"; echo \"v6: \$(nettool tcp ::1 $p 300)\""
+	runc_run "$CID"
+	assert_success
+	assert_result "$p" ok
+	assert_result "$((p + 1))" EPERM
+	assert_result "$((p + 2))" ok
+	assert_result "$((p + 3))" ok
+	assert_result "$((p + 4))" EPERM
+	assert_result "$((p + 5))" EPERM
+	assert_result udp EPERM
+	assert_result v6 EPERM
+	assert_stopped "$CID"
+}
+
+@test "egress: deny beats allow across overlapping prefixes and ports, whatever the order" {
+	local p
+	p=$(free_ports 3)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	host_listen tcp 127.0.0.1 $((p + 2))
+	# a broad deny on port p+1, a narrow allow-all; a narrow deny on p+2 inside a broad allow
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"deny\", \"rules\": [
+		{\"action\": \"allow\", \"cidr\": \"127.0.0.1/32\"},
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.0/8\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\"},
+		{\"action\": \"allow\", \"cidr\": \"127.0.0.0/8\", \"protocol\": \"any\", \"ports\": \"$p-$((p + 2))\"},
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$((p + 2))\"}]}}}"
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)) $((p + 2)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done"
+	runc_run "$CID"
+	assert_success
+	assert_result "$p" ok
+	assert_result "$((p + 1))" EPERM
+	assert_result "$((p + 2))" EPERM
+	assert_stopped "$CID"
+}
+
+@test "egress: IPv6, and IPv4 rules on IPv4-mapped IPv6 (connect6, sendmsg4 from an IPv6 socket)" {
+	local p
+	p=$(free_ports 3)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	host_listen tcp ::1 "$p"
+	host_listen tcp ::1 $((p + 1))
+	host_listen udp 127.0.0.1 "$p"
+	host_listen udp 127.0.0.1 $((p + 1))
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1\", \"ports\": \"$((p + 1))\"},
+		{\"action\": \"deny\", \"cidr\": \"::1\", \"protocol\": \"tcp\", \"ports\": \"$p\"}]}}}"
+	use_host_network
+	set_cmd sh -c "
+		echo \"v4 $p: \$(nettool tcp 127.0.0.1 $p)\"
+		echo \"v4 $((p + 1)): \$(nettool tcp 127.0.0.1 $((p + 1)))\"
+		echo \"v6 $p: \$(nettool tcp ::1 $p)\"
+		echo \"v6 $((p + 1)): \$(nettool tcp ::1 $((p + 1)))\"
+		echo \"mapped $p: \$(nettool tcp ::ffff:127.0.0.1 $p)\"
+		echo \"mapped $((p + 1)): \$(nettool tcp ::ffff:127.0.0.1 $((p + 1)))\"
+		echo \"mapped-udp $p: \$(nettool udp ::ffff:127.0.0.1 $p)\"
+		echo \"mapped-udp $((p + 1)): \$(nettool udp ::ffff:127.0.0.1 $((p + 1)))\"
+		echo \"mapped-udpc $((p + 1)): \$(nettool udpc ::ffff:127.0.0.1 $((p + 1)))\"
+		echo \"unspecified $((p + 1)): \$(nettool tcp 0.0.0.0 $((p + 1)))\""
+	runc_run "$CID"
+	assert_success
+	assert_result "v4 $p" ok
+	assert_result "v4 $((p + 1))" EPERM
+	assert_result "v6 $p" EPERM
+	assert_result "v6 $((p + 1))" ok
+	assert_result "mapped $p" ok
+	assert_result "mapped $((p + 1))" EPERM
+	assert_result "mapped-udp $p" ok
+	assert_result "mapped-udp $((p + 1))" EPERM
+	assert_result "mapped-udpc $((p + 1))" EPERM
+	# 0.0.0.0 is this host: loopback
+	assert_result "unspecified $((p + 1))" EPERM
+	assert_stopped "$CID"
+	# the mapped denials are logged as the IPv4 addresses they are
+	run jq -e -s --argjson port $((p + 1)) '[.[] | select(.type == "net" and .port == $port)]
+		| all(.addr == "127.0.0.1") and any(.protocol == "udp") and any(.protocol == "tcp")' \
+		"$(audit_log "$CID")"
+	assert_success
+	run jq -e -s --argjson port "$p" 'any(.[]; .type == "net" and .addr == "::1" and .port == $port)' \
+		"$(audit_log "$CID")"
+	assert_success
+}
+
+@test "egress udp: unconnected and connected sends, v4 and v6" {
+	local p
+	p=$(free_ports 2)
+	host_listen udp 127.0.0.1 "$p"
+	host_listen udp 127.0.0.1 $((p + 1))
+	host_listen udp ::1 "$p"
+	host_listen udp ::1 $((p + 1))
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"0.0.0.0/0\", \"protocol\": \"udp\", \"ports\": \"$((p + 1))\"},
+		{\"action\": \"deny\", \"cidr\": \"::/0\", \"protocol\": \"udp\", \"ports\": \"$((p + 1))\"}]}}}"
+	use_host_network
+	set_cmd sh -c "for a in 127.0.0.1 ::1; do for port in $p $((p + 1)); do
+		echo \"udp \$a \$port: \$(nettool udp \$a \$port)\"; echo \"udpc \$a \$port: \$(nettool udpc \$a \$port)\"; done; done"
+	runc_run "$CID"
+	assert_success
+	local a
+	for a in 127.0.0.1 ::1; do
+		assert_result "udp $a $p" ok
+		assert_result "udpc $a $p" ok
+		assert_result "udp $a $((p + 1))" EPERM
+		assert_result "udpc $a $((p + 1))" EPERM
+	done
+	assert_stopped "$CID"
+	run jq -e -s '.[-1].stats.egress_denied == 4' "$(audit_log "$CID")"
+	assert_success
+}
+
+@test "egress: a process that moves itself into a sub-cgroup is still bound" {
+	requires cgroup2
+	local p
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\"}]}}}"
+	use_host_network
+	# the container's own cgroup2 directory, writable at /cg
+	update_config '.linux.cgroupsPath = "/" + $id
+		| .mounts += [{destination: "/cg", type: "bind", source: $cg, options: ["rbind", "rw"]}]' \
+		--arg id "$CID" --arg cg "$CGROUP2/$CID"
+	set_cmd sh -c "mkdir /cg/sub && echo \$\$ >/cg/sub/cgroup.procs && grep '^0::' /proc/self/cgroup
+		echo \"sub $p: \$(nettool tcp 127.0.0.1 $p)\"
+		echo \"sub $((p + 1)): \$(nettool tcp 127.0.0.1 $((p + 1)))\"
+		mkdir /cg/sub/deeper && echo \$\$ >/cg/sub/deeper/cgroup.procs
+		echo \"deeper $((p + 1)): \$(nettool tcp 127.0.0.1 $((p + 1)))\"
+		echo \$\$ >/cg/cgroup.procs; rmdir /cg/sub/deeper /cg/sub"
+	runc_run "$CID"
+	assert_success
+	assert_line --regexp "^0::/(.*/)?$CID/sub\$"
+	assert_result "sub $p" ok
+	assert_result "sub $((p + 1))" EPERM
+	assert_result "deeper $((p + 1))" EPERM
+	assert_stopped "$CID"
+	run jq -e -s '.[-1].stats.egress_denied == 2' "$(audit_log "$CID")"
+	assert_success
+}
+
+@test "egress: a flood of denials is counted exactly and logged without flooding the log" {
+	local p
+	p=$(free_ports 1)
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1\", \"protocol\": \"udp\", \"ports\": \"$p\"}]}}}"
+	use_host_network
+	# 500 denied sends from one shell loop; then wait for the window to close
+	set_cmd sh -c "i=0; while [ \$i -lt 500 ]; do nettool udp 127.0.0.1 $p 1 >/dev/null; i=\$((i + 1)); done; sleep 2"
+	runc_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	run jq -e -s '.[-1].stats.egress_denied == 500' "$(audit_log "$CID")"
+	assert_success
+	local n sum
+	n=$(net_records "$CID" | wc -l)
+	sum=$(net_records "$CID" | jq -s 'map(.count // 1) | add')
+	echo "net records: $n, sum of counts: $sum" >&2
+	[ "$n" -lt 100 ] || fail "$n net records for 500 denials"
+	[ "$sum" -eq 500 ] || fail "net records account for $sum denials, not 500"
+}
+
+@test "policy without a network section: nothing is policed" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	net_policy net '{"telemetry": true}'
+	use_host_network
+	set_cmd sh -c "echo \"tcp: \$(nettool tcp 127.0.0.1 $p)\""
+	runc_run "$CID"
+	assert_success
+	assert_result tcp ok
+	assert_stopped "$CID"
+}
+
+@test "crun: a denied connect fails with EPERM" {
+	requires crun
+	local p
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1\", \"ports\": \"$((p + 1))\"}]}}}"
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done"
+	crun_run "$CID"
+	assert_success
+	assert_result "$p" ok
+	assert_result "$((p + 1))" EPERM
+	assert_stopped "$CID"
+}
+
+# --- own network namespace, test host in another ---------------------------------------
+
+@test "egress icmp: ping denied by destination at the packet hook; replies pass with ingress default deny" {
+	requires netns
+	netns_pair
+	add_cap CAP_NET_RAW
+	net_policy net "{\"network\": {
+		\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"$PEER4B\", \"protocol\": \"icmp\"},
+			{\"action\": \"deny\", \"cidr\": \"$PEER6B\", \"protocol\": \"icmp\"}]},
+		\"ingress\": {\"default\": \"deny\"}}}"
+	set_cmd sh -c "
+		ping -c 1 -W 2 $PEER4 >/dev/null 2>&1; echo \"ping $PEER4: \$?\"
+		ping -c 1 -W 2 $PEER4B 2>&1; echo \"ping $PEER4B: \$?\"
+		ping6 -c 1 -W 2 $PEER6 >/dev/null 2>&1; echo \"ping6 $PEER6: \$?\"
+		ping6 -c 1 -W 2 $PEER6B 2>&1; echo \"ping6 $PEER6B: \$?\""
+	runc_run "$CID"
+	assert_success
+	assert_line "ping $PEER4: 0"
+	assert_line "ping $PEER4B: 1"
+	assert_line "ping6 $PEER6: 0"
+	assert_line "ping6 $PEER6B: 1"
+	assert_line --partial "Operation not permitted"
+	assert_stopped "$CID"
+	run jq -e -s --arg a "$PEER4B" --arg b "$PEER6B" '
+		any(.[]; .type == "net" and .protocol == "icmp" and .addr == $a and .direction == "egress")
+		and any(.[]; .type == "net" and .protocol == "icmpv6" and .addr == $b and .direction == "egress")
+		and .[-1].stats.egress_denied >= 2 and .[-1].stats.ingress_denied == 0' "$(audit_log "$CID")"
+	assert_success
+}
+
+@test "ingress: a listening container accepts allowed ports only; its replies pass with egress default deny" {
+	requires netns
+	netns_pair
+	net_policy net '{"network": {
+		"egress": {"default": "deny"},
+		"ingress": {"default": "deny", "rules": [
+			{"action": "allow", "cidr": "0.0.0.0/0", "protocol": "tcp", "ports": "8080"},
+			{"action": "allow", "cidr": "::/0", "protocol": "tcp", "ports": "8080"}]}}}'
+	set_cmd sh -c 'nettool listen-tcp :: 8080 & nettool listen-tcp :: 8081 & sleep 300'
+	runc_run -d "$CID"
+	assert_success
+	wait_for 50 0.1 ip netns exec "$NET_CTR" sh -c 'ss -Hltn | grep -q ":8081 "'
+
+	peer_nettool tcp "$CTR4" 8080
+	assert_success
+	peer_nettool tcp "$CTR6" 8080
+	assert_success
+	# a denied port never completes the handshake: the SYN is dropped
+	peer_nettool tcp "$CTR4" 8081 1500
+	assert_output --regexp '^timeout '
+	peer_nettool tcp "$CTR6" 8081 1500
+	assert_output --regexp '^timeout '
+
+	[ "$(stat_of "$CID" ingress_denied)" -ge 2 ]
+	[ "$(stat_of "$CID" egress_denied)" = 0 ]
+	wait_net_record "$CID" ".direction == \"ingress\" and .protocol == \"tcp\" and .port == 8081
+		and .addr == \"$PEER4\" and .action == \"deny\""
+	wait_net_record "$CID" ".direction == \"ingress\" and .port == 8081 and .addr == \"$PEER6\""
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "ingress udp: datagrams to allowed ports are answered, others dropped" {
+	requires netns
+	netns_pair
+	net_policy net "{\"network\": {
+		\"egress\": {\"default\": \"deny\"},
+		\"ingress\": {\"default\": \"deny\", \"rules\": [
+			{\"action\": \"allow\", \"cidr\": \"$PEER4/32\", \"protocol\": \"udp\", \"ports\": \"5353\"},
+			{\"action\": \"allow\", \"cidr\": \"fd0c:bf::/64\", \"protocol\": \"udp\", \"ports\": \"5353\"},
+			{\"action\": \"deny\", \"cidr\": \"$PEER6B/128\"}]}}}"
+	set_cmd sh -c 'nettool listen-udp :: 5353 & nettool listen-udp :: 5354 & sleep 300'
+	runc_run -d "$CID"
+	assert_success
+	wait_for 50 0.1 ip netns exec "$NET_CTR" sh -c 'ss -Hlun | grep -q ":5354 "'
+
+	peer_nettool udp "$CTR4" 5353 1500
+	assert_success
+	peer_nettool udpc "$CTR6" 5353 1500
+	assert_success
+	peer_nettool udp "$CTR4" 5354 1000
+	assert_output --regexp '^timeout '
+	# from the peer's other address: not in the /32
+	NETTOOL_SRC=$PEER4B peer_nettool udp "$CTR4" 5353 1000
+	assert_output --regexp '^timeout '
+	# deny beats allow: the /128 deny inside the allowed /64
+	NETTOOL_SRC=$PEER6B peer_nettool udp "$CTR6" 5353 1000
+	assert_output --regexp '^timeout '
+	NETTOOL_SRC=$PEER6 peer_nettool udp "$CTR6" 5353 1000
+	assert_success
+
+	wait_for 50 0.1 test "$(stat_of "$CID" ingress_denied)" -ge 3
+	wait_net_record "$CID" '.direction == "ingress" and .protocol == "udp" and .port == 5354'
+	wait_net_record "$CID" ".direction == \"ingress\" and .addr == \"$PEER4B\" and .port == 5353"
+	wait_net_record "$CID" ".direction == \"ingress\" and .addr == \"$PEER6B\" and .port == 5353"
+	[ "$(stat_of "$CID" egress_denied)" = 0 ]
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "stateful: with ingress default deny the container still gets its answers (tcp, udp, v4, v6)" {
+	requires netns
+	netns_pair
+	peer_listen tcp :: 7000
+	peer_listen udp :: 7001
+	net_policy net '{"network": {"egress": {"default": "allow"}, "ingress": {"default": "deny"}}}'
+	set_cmd sh -c "for a in $PEER4 $PEER6 ::ffff:$PEER4; do
+		echo \"tcp \$a: \$(nettool tcp \$a 7000)\"; echo \"udp \$a: \$(nettool udp \$a 7001)\"
+		echo \"udpc \$a: \$(nettool udpc \$a 7001)\"; done"
+	runc_run "$CID"
+	assert_success
+	local a
+	for a in "$PEER4" "$PEER6" "::ffff:$PEER4"; do
+		assert_result "tcp $a" ok
+		assert_result "udp $a" ok
+		assert_result "udpc $a" ok
+	done
+	assert_stopped "$CID"
+	run jq -e -s '.[-1].stats | .ingress_denied == 0 and .egress_denied == 0' "$(audit_log "$CID")"
+	assert_success
+}
+
+@test "default deny both ways: nothing gets out, nothing gets in" {
+	requires netns
+	netns_pair
+	add_cap CAP_NET_RAW
+	peer_listen tcp :: 7000
+	peer_listen udp :: 7001
+	net_policy net '{"network": {"egress": {"default": "deny"}, "ingress": {"default": "deny"}}}'
+	set_cmd sh -c "nettool listen-tcp :: 8080 & sleep 1
+		for a in $PEER4 $PEER6; do
+		echo \"tcp \$a: \$(nettool tcp \$a 7000)\"; echo \"udp \$a: \$(nettool udp \$a 7001)\"
+		echo \"udpc \$a: \$(nettool udpc \$a 7001)\"; done
+		ping -c 1 -W 1 $PEER4 >/dev/null 2>&1; echo \"ping: \$?\"
+		echo \"loopback: \$(nettool tcp 127.0.0.1 8080)\"
+		sleep 300"
+	runc_run -d "$CID"
+	assert_success
+	wait_for 50 0.1 ip netns exec "$NET_CTR" sh -c 'ss -Hltn | grep -q ":8080 "'
+	peer_nettool tcp "$CTR4" 8080 1000
+	assert_output --regexp '^timeout '
+	wait_for 100 0.1 grep -q '^loopback:' "$BATS_TEST_TMPDIR/$CID.stdio"
+	run cat "$BATS_TEST_TMPDIR/$CID.stdio"
+	local a
+	for a in "$PEER4" "$PEER6"; do
+		assert_result "tcp $a" EPERM
+		assert_result "udp $a" EPERM
+		assert_result "udpc $a" EPERM
+	done
+	assert_line "ping: 1"
+	assert_result loopback EPERM
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+# --- lifecycle -------------------------------------------------------------------------
+
+@test "rules are in the maps while the container runs and gone after it stops" {
+	net_policy net '{"network": {"egress": {"default": "deny", "rules": [
+		{"action": "allow", "cidr": "10.0.0.0/8", "protocol": "tcp", "ports": "80,443"}]}}}'
+	use_host_network
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	local cgid
+	cgid=$(jq -r .cgroup_id "$(state_file "$CID")")
+	net_rules_loaded "$cgid" || fail "no policy for cgroup $cgid in $SET_MAPS/ocibpf_net_meta"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	! net_rules_loaded "$cgid" || fail "policy for cgroup $cgid left in the maps"
+	run bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_addr"
+	assert_success
+	[ "$(jq length <<<"$output")" = 0 ] || fail "ocibpf_net_addr not empty: $output"
+}
+
+@test "fail closed: when the rules can't be put in force the container is refused" {
+	update_host_config '.bpffs_dir = $d' --arg d "$(new_bpffs_dir)"
+	local bpffs
+	bpffs=$(jq -r .bpffs_dir "$OCIBPF_CONFIG")
+	# load the set with a first container, then break it: the policy maps are gone
+	net_policy net '{"network": {"egress": {"default": "deny"}}}'
+	use_host_network
+	set_cmd true
+	runc_run "$CID-ok"
+	assert_success
+	rm "$bpffs"/sets/*/maps/ocibpf_net_addr
+	runc_run "$CID"
+	assert_failure
+	assert_output --partial "ocibpf_net_addr"
+	assert_nothing_left "$CID"
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$bpffs" ] || fail "$bpffs left after gc --unload: $(find "$bpffs")"
+}
+
+@test "a 10,000-rule policy loads quickly and is enforced" {
+	local p
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	# 10,000 denies on 10.x.y.0/24 with ports, and one on loopback
+	jq -n --argjson p "$p" '{network: {egress: {default: "allow", rules: (
+		[range(0; 9999) | {action: "deny", cidr: "10.\(. / 256 | floor).\(. % 256).0/24",
+		   protocol: "tcp", ports: "22,6000-6100"}]
+		+ [{action: "deny", cidr: "127.0.0.1/32", protocol: "tcp", ports: "\($p + 1)"}])}}}' |
+		write_policy big
+	set_policy big
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done"
+	local t0 t1
+	t0=$(date +%s%N)
+	runc_run "$CID"
+	t1=$(date +%s%N)
+	assert_success
+	assert_result "$p" ok
+	assert_result "$((p + 1))" EPERM
+	echo "# runc run with a 10,000-rule policy: $(((t1 - t0) / 1000000)) ms" >&3
+	assert_stopped "$CID"
+}
