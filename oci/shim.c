@@ -10,9 +10,6 @@
 
 #define CONFIG_MAX (64u << 20)
 /* yajl_gen refuses to nest 128 levels; stay well below, hooks add 4 more. */
-#define CONFIG_MAX_DEPTH 100
-#define STRINGIFY_(x) #x
-#define STRINGIFY(x) STRINGIFY_(x)
 #define DEFAULT_SEARCH_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static bool streq(const char *a, const char *b) { return strcmp(a, b) == 0; }
@@ -179,46 +176,6 @@ static ssize_t member_index(yajl_val obj, const char *key)
 	return -1;
 }
 
-/*
- * What yajl's tree can't carry through, found on the text: nesting deeper than
- * CONFIG_MAX_DEPTH (checked before yajl builds, and recursively frees, a tree and before
- * jg_value() recurses into it) and "\u0000" in strings (tree strings end at a NUL, so the
- * rest would be lost). Returns why, or NULL. Strings and the comments yajl's tree parser
- * accepts are skipped; bad JSON is yajl's to report.
- */
-static const char *unsupported(const char *text)
-{
-	int depth = 0;
-	for (const char *p = text; *p; p++) {
-		if (*p == '"') {
-			for (p++; *p && *p != '"'; p++) {
-				if (*p != '\\' || !p[1])
-					continue;
-				if (strncmp(p + 1, "u0000", 5) == 0)
-					return "strings with \\u0000 are not supported";
-				p++;
-			}
-			if (!*p)
-				break;
-		} else if (p[0] == '/' && p[1] == '/') {
-			p += strcspn(p, "\n");
-			if (!*p)
-				break;
-		} else if (p[0] == '/' && p[1] == '*') {
-			const char *e = strstr(p + 2, "*/");
-			if (!e)
-				break;
-			p = e + 1;
-		} else if (*p == '[' || *p == '{') {
-			if (++depth > CONFIG_MAX_DEPTH)
-				return "nested more than " STRINGIFY(CONFIG_MAX_DEPTH) " levels deep";
-		} else if ((*p == ']' || *p == '}') && depth > 0) {
-			depth--;
-		}
-	}
-	return NULL;
-}
-
 static bool list_has_path(yajl_val list, const char *path)
 {
 	if (!YAJL_IS_ARRAY(list))
@@ -296,16 +253,10 @@ static void gen_hooks(yajl_gen g, yajl_val hooks, const struct shim_hook *hook,
 
 static int parse_config(const char *text, yajl_val *ret, struct error *err)
 {
-	char ebuf[256] = "";
-	const char *why = unsupported(text);
-
-	if (why)
-		return err_msg(err, -EINVAL, "%s", why);
-	_cleanup_json_ yajl_val root = yajl_tree_parse(text, ebuf, sizeof(ebuf));
-	if (!root) {
-		ebuf[strcspn(ebuf, "\n")] = '\0';
-		return err_msg(err, -EINVAL, "invalid JSON: %s", *ebuf ? ebuf : "parse error");
-	}
+	_cleanup_json_ yajl_val root = NULL;
+	int r = json_parse(text, NULL, &root, err);
+	if (r < 0)
+		return r;
 	if (!YAJL_IS_OBJECT(root))
 		return err_msg(err, -EINVAL, "not a JSON object");
 	*ret = TAKE_PTR(root);

@@ -148,15 +148,16 @@ bool valid_name(const char *s) { return valid_token(s, 64); }
 
 int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 {
-	size_t len = 0, cap = 4096;
+	/* Room for one byte past max: reading it means the input is too big. */
+	size_t len = 0, cap = max < 4096 ? max + 1 : 4096;
 	char *buf = xcalloc(1, cap + 1);
 	for (;;) {
 		if (len == cap) {
-			if (cap >= max) {
+			if (len > max) {
 				free(buf);
 				return -EFBIG;
 			}
-			cap = cap * 2 > max ? max : cap * 2;
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
 			buf = xrealloc(buf, cap + 1);
 		}
 		ssize_t n = read(fd, buf + len, cap - len);
@@ -170,6 +171,10 @@ int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 		if (n == 0)
 			break;
 		len += n;
+	}
+	if (len > max) {
+		free(buf);
+		return -EFBIG;
 	}
 	buf[len] = '\0';
 	*ret = buf;
@@ -222,6 +227,8 @@ int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode
 
 int mkdir_p(const char *path, mode_t mode)
 {
+	if (!path || !*path)
+		return -EINVAL;
 	_cleanup_free_ char *p = xstrdup(path);
 	for (char *s = p + 1; ; s++) {
 		if (*s != '/' && *s != '\0')
