@@ -43,7 +43,9 @@ int main(int argc, char **argv)
 	}
 	_cleanup_oci_state_ struct oci_state *st = NULL;
 	if (oci_state_parse(text, create, &st, &err) < 0) {
-		log_error(NULL, "invalid OCI state on stdin: %s", err.msg);
+		/* The parser's messages start with "state: ". */
+		const char *why = strncmp(err.msg, "state: ", 7) == 0 ? err.msg + 7 : err.msg;
+		log_error(NULL, "invalid OCI state on stdin: %s", why);
 		err_clear(&err);
 		return 1;
 	}

@@ -18,6 +18,19 @@ void config_free(struct config *c)
 	free(c);
 }
 
+static bool has_dot_component(const char *s)
+{
+	for (const char *p = s; *p; ) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
 static int take_dir(yajl_val root, const char *key, const char *def, const char *path,
 		    char **ret, struct error *err)
 {
@@ -27,8 +40,9 @@ static int take_dir(yajl_val root, const char *key, const char *def, const char 
 		return 0;
 	}
 	const char *s = YAJL_GET_STRING(v);
-	if (!s || s[0] != '/' || strstr(s, "/../") || strlen(s) > 1024)
-		return err_msg(err, -EINVAL, "%s: \"%s\" must be an absolute path", path, key);
+	if (!s || s[0] != '/' || strlen(s) > 1024 || has_dot_component(s))
+		return err_msg(err, -EINVAL, "%s: \"%s\" must be an absolute path without . or .. components",
+			       path, key);
 	*ret = xstrdup(s);
 	/* Trailing slashes make joined paths ugly; "/" stays "/". */
 	for (size_t n = strlen(*ret); n > 1 && (*ret)[n - 1] == '/'; n--)

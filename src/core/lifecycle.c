@@ -34,9 +34,15 @@ static int choose_policy(const struct config *cfg, const struct oci_state *st, c
 	}
 	if (!name)
 		name = cfg->default_policy;
-	if (name && !valid_name(name))
-		return err_msg(err, -EINVAL, "invalid policy name \"%s\" in annotation %s", name,
-			       POLICY_ANNOTATION);
+	if (name && !valid_name(name)) {
+		/* Whoever creates the container wrote it: show it tamed. */
+		_cleanup_free_ char *shown = strndup(name, 64);
+		for (char *p = shown; p && *p; p++)
+			if (*p < 0x20 || *p > 0x7e || *p == '"')
+				*p = '?';
+		return err_msg(err, -EINVAL, "invalid policy name \"%s%s\" in annotation %s", shown,
+			       strlen(name) > 64 ? "..." : "", POLICY_ANNOTATION);
+	}
 	*ret = name;
 	return 0;
 }
