@@ -164,7 +164,8 @@ char **container_list(const char *state_dir)
 	return v;
 }
 
-int process_start_time(pid_t pid, uint64_t *ret)
+/* Start time and state letter of a process from /proc/PID/stat. */
+static int process_stat(pid_t pid, uint64_t *ret_start, char *ret_state)
 {
 	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int)pid);
 	_cleanup_free_ char *text = NULL;
@@ -177,11 +178,23 @@ int process_start_time(pid_t pid, uint64_t *ret)
 		return -EINVAL;
 	/* After ')': field 3 (state) ... field 22 (starttime) is the 20th. */
 	unsigned long long st;
-	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		   &st) != 1)
+	char state;
+	if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &state, &st) != 2)
 		return -EINVAL;
-	*ret = st;
+	*ret_start = st;
+	*ret_state = state;
 	return 0;
+}
+
+int process_start_time(pid_t pid, uint64_t *ret)
+{
+	char state;
+	int r = process_stat(pid, ret, &state);
+	if (r < 0)
+		return r;
+	/* A zombie has run its course (its parent just hasn't reaped it yet). */
+	return state == 'Z' || state == 'X' ? -ESRCH : 0;
 }
 
 bool container_alive(const struct container *c)
