@@ -33,6 +33,7 @@ PACKAGES=(
 	iproute2              # ip netns, veth
 	# benchmarks
 	iperf3 hyperfine
+	nftables              # the network benchmark compares with nft socket cgroupv2
 )
 
 if [ "$(id -u)" -ne 0 ]; then

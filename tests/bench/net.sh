@@ -1,0 +1,258 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Network policy benchmarks (issue 4):
+#
+#  1. policy load: parse, compile and put in force a 10,000-rule policy (goal < 100 ms);
+#  2. iperf3 TCP throughput over loopback from a container with a 10,000-rule policy vs
+#     the same container unmonitored (goal >= 0.97), vs telemetry-only monitoring, and vs
+#     the same rules as an nftables interval set matched with `socket cgroupv2` (report
+#     the ratio; goal ocibpf >= nftables); both directions (the container sends, -R: it
+#     receives);
+#  3. connect() rate: a tight connect/close loop to a loopback listener, with the policy
+#     vs without (goal >= 0.95), and with the nftables rules.
+#
+# Runs are interleaved (every mode once per round, the order rotating), ROUNDS rounds
+# (default 7); medians and their ratios are printed.
+#
+# "Containers" are stand-ins with exactly what the BPF programs see of a container: a
+# cgroup2 directory of their own, attached by calling the hook with an OCI state (what
+# runc passes), on the host network; the measured process (iperf3 client, nettool) is
+# moved into the cgroup before it execs. Everything lives in a configuration of its own
+# (temp dirs, bpffs_dir /sys/fs/bpf/ocibpf-bench-net-PID) and is removed at the end.
+# Needs root, iperf3, nft (nftables), gcc (static nettool), jq.
+#
+# Environment: ROUNDS, DURATION (iperf3 seconds per run, default 3), CONNECTS (connects
+# per connect-rate run, default 20000).
+
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${OCIBPF_BUILD:-$PWD/build}
+HOOK=$BUILD/ocibpf-hook
+CLI=$BUILD/ocibpf
+ROUNDS=${ROUNDS:-7}
+DURATION=${DURATION:-3}
+CONNECTS=${CONNECTS:-20000}
+N_RULES=10000
+
+die() { echo "net.sh: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "must run as root"
+for b in "$HOOK" "$CLI" "$BUILD/libocibpf.a"; do [ -e "$b" ] || die "$b is not built (make)"; done
+for t in iperf3 nft jq gcc unshare pkg-config; do
+	command -v "$t" >/dev/null || die "needs $t (tests/install-deps.sh)"
+done
+
+CGROUP2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
+	if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
+[ -n "$CGROUP2" ] || die "no cgroup2 mount"
+
+TMP=$(mktemp -d /tmp/ocibpf-bench-net.XXXXXX)
+BPFFS=/sys/fs/bpf/ocibpf-bench-net-$$
+NFT_TABLE=ocibpf_bench_$$
+export OCIBPF_CONFIG=$TMP/config.json
+mkdir -p "$TMP/policies" "$TMP/bundle"
+chmod 0755 "$TMP/policies"
+jq -n --arg t "$TMP" --arg b "$BPFFS" \
+	'{log_dir: ($t + "/log"), state_dir: ($t + "/run"), bpffs_dir: $b, policy_dir: ($t + "/policies")}' \
+	>"$OCIBPF_CONFIG"
+chmod 0644 "$OCIBPF_CONFIG"
+
+MODES=(none telemetry policy nft)
+declare -A SLEEPER ID CG
+PIDS=()
+
+cleanup() {
+	set +e
+	nft delete table inet "$NFT_TABLE" 2>/dev/null
+	local m
+	for m in "${!ID[@]}"; do
+		jq -cn --arg id "${ID[$m]}" --arg b "$TMP/bundle" \
+			'{ociVersion: "1.0.2", id: $id, status: "stopped", bundle: $b}' |
+			"$HOOK" poststop >/dev/null 2>&1
+	done
+	for m in "${PIDS[@]}" "${SLEEPER[@]}"; do kill "$m" 2>/dev/null; done
+	wait 2>/dev/null
+	for m in "${CG[@]}"; do rmdir "$m" 2>/dev/null; done
+	local pid
+	pid=$(cat "$TMP/run/ocibpfd.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
+	sleep 0.5
+	"$CLI" gc --unload >/dev/null 2>&1
+	rm -rf "$BPFFS" "$TMP"
+}
+trap cleanup EXIT
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+# --- tools and policies -------------------------------------------------------------------
+gcc -O2 -static -o "$TMP/nettool" tests/integration/nettool.c || die "cannot build nettool"
+# shellcheck disable=SC2046
+gcc -D_GNU_SOURCE -I"$BUILD" -Isrc/core -Ioci -Ibpf -O2 -o "$TMP/netpolicy-load" \
+	tests/bench/netpolicy-load.c "$BUILD/libocibpf.a" \
+	$(pkg-config --libs libbpf yajl libseccomp) -lelf -lz || die "cannot build netpolicy-load"
+
+PORT_IPERF=$((20000 + RANDOM % 20000))
+PORT_CONNECT=$((PORT_IPERF + 1))
+
+# 9,999 denies on 10.x.y.0/24 with ports, and one on loopback with ports, so that the
+# connections measured are looked up through both tries (address, then port) and allowed.
+jq -n --argjson n $((N_RULES - 1)) '{network: {egress: {default: "allow", rules: (
+	[range(0; $n) | {action: "deny", cidr: "10.\(. / 256 | floor).\(. % 256).0/24",
+			protocol: "tcp", ports: "22,6000-6100"}]
+	+ [{action: "deny", cidr: "127.0.0.0/8", protocol: "tcp", ports: "22,6000-6100"}])}}}' \
+	>"$TMP/policies/big.json"
+echo '{"telemetry": true}' >"$TMP/policies/telemetry.json"
+chmod 0644 "$TMP/policies/"*.json
+
+# The same rules for nftables: one interval set, one rule in the output hook for the
+# cgroup (nft resolves the cgroup path under /sys/fs/cgroup: on a hybrid host it runs in
+# a mount namespace where that is the cgroup2 mount).
+nft_load() {
+	local rel=${CG[nft]#"$CGROUP2"/}
+	{
+		echo "table inet $NFT_TABLE {"
+		echo "  set deny4 { type ipv4_addr; flags interval; elements = {"
+		jq -r '.network.egress.rules[] | "    " + .cidr + ","' "$TMP/policies/big.json"
+		echo "  } }"
+		echo "  chain out { type filter hook output priority 0; policy accept;"
+		echo "    socket cgroupv2 level 1 \"$rel\" ip daddr @deny4 tcp dport { 22, 6000-6100 } drop"
+		echo "  }"
+		echo "}"
+	} >"$TMP/rules.nft"
+	if [ "$CGROUP2" != /sys/fs/cgroup ]; then
+		unshare -m --propagation private sh -c \
+			'mount --bind "$1" /sys/fs/cgroup && nft -f "$2"' sh "$CGROUP2" "$TMP/rules.nft"
+	else
+		nft -f "$TMP/rules.nft"
+	fi
+}
+nft_unload() { nft delete table inet "$NFT_TABLE" 2>/dev/null || true; }
+
+# --- stand-in containers --------------------------------------------------------------------
+for m in "${MODES[@]}"; do
+	CG[$m]=$CGROUP2/ocibpf-bench-net-$$-$m
+	mkdir "${CG[$m]}"
+	# shellcheck disable=SC2016
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 86400' sh "${CG[$m]}" </dev/null >/dev/null 2>&1 &
+	SLEEPER[$m]=$!
+	for _ in $(seq 100); do grep -qx "${SLEEPER[$m]}" "${CG[$m]}/cgroup.procs" 2>/dev/null && break; sleep 0.01; done
+done
+attach() {
+	local m=$1 policy=$2
+	ID[$m]=bench-net-$$-$m
+	jq -cn --arg id "${ID[$m]}" --argjson pid "${SLEEPER[$m]}" --arg b "$TMP/bundle" --arg p "$policy" \
+		'{ociVersion: "1.0.2", id: $id, status: "creating", pid: $pid, bundle: $b,
+		  annotations: {"io.ocibpf.policy": $p}}' |
+		"$HOOK" createRuntime || die "hook createRuntime failed for $m"
+}
+
+# in_cg MODE CMD...: run CMD in the stand-in's cgroup
+in_cg() {
+	local m=$1
+	shift
+	# shellcheck disable=SC2016
+	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "${CG[$m]}" "$@"
+}
+
+# --- 1. policy load -------------------------------------------------------------------------
+echo "# 1. policy load: $N_RULES rules (median of 9)"
+"$TMP/netpolicy-load" "$BPFFS" "$TMP/policies/big.json" 9
+# the telemetry stand-in first: it starts the collector, which the next hook finds running
+t0=$(date +%s%N)
+attach telemetry telemetry
+t1=$(date +%s%N)
+t2=$(date +%s%N)
+attach policy big
+t3=$(date +%s%N)
+echo "hook createRuntime (direct), telemetry-only policy, starting the collector: $(((t1 - t0) / 1000000)) ms"
+echo "hook createRuntime (direct), the $N_RULES-rule policy, collector running: $(((t3 - t2) / 1000000)) ms"
+
+# --- servers ------------------------------------------------------------------------------------
+iperf3 -s -B 127.0.0.1 -p "$PORT_IPERF" >"$TMP/iperf3-server.log" 2>&1 &
+PIDS+=($!)
+"$TMP/nettool" listen-tcp 127.0.0.1 "$PORT_CONNECT" 0 >"$TMP/listen.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q listening "$TMP/listen.log" && break; sleep 0.1; done
+sleep 0.5
+
+# sanity: the policy is in force for the policy stand-in, not for the others
+out=$(in_cg policy "$TMP/nettool" tcp 127.0.0.1 22 500) || true
+grep -q '^EPERM' <<<"$out" || die "the policy stand-in is not policed: $out"
+in_cg none "$TMP/nettool" tcp 127.0.0.1 "$PORT_CONNECT" | grep -q '^ok' || die "no listener"
+
+iperf_once() {
+	local m=$1 dir=$2 flag=() out
+	[ "$dir" = recv ] && flag=(-R)
+	[ "$m" = nft ] && nft_load
+	out=$(in_cg "$m" iperf3 -c 127.0.0.1 -p "$PORT_IPERF" -t "$DURATION" -J "${flag[@]}") ||
+		{ [ "$m" = nft ] && nft_unload; die "iperf3 ($m $dir) failed: $out"; }
+	[ "$m" = nft ] && nft_unload
+	jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$out"
+}
+
+connect_once() {
+	local m=$1 out
+	[ "$m" = nft ] && nft_load
+	out=$(in_cg "$m" "$TMP/nettool" loop 127.0.0.1 "$PORT_CONNECT" "$CONNECTS") ||
+		{ [ "$m" = nft ] && nft_unload; die "connect loop ($m) failed: $out"; }
+	[ "$m" = nft ] && nft_unload
+	echo "$out"
+}
+
+# rotate MODES by the round number, so that no mode always runs first
+order() {
+	local r=$1 i n=${#MODES[@]}
+	for ((i = 0; i < n; i++)); do echo "${MODES[$(((i + r) % n))]}"; done
+}
+
+report() {
+	local what=$1 unit=$2 goal_policy=$3
+	local m med
+	declare -A M
+	for m in "${MODES[@]}"; do
+		med=$(median <"$TMP/$what.$m")
+		M[$m]=$med
+		printf '  %-10s median %10.2f %s   (%s)\n' "$m" "$med" "$unit" "$(sort -n "$TMP/$what.$m" | tr '\n' ' ')"
+	done
+	echo "  policy/none      = $(ratio "${M[policy]}" "${M[none]}") (goal >= $goal_policy)"
+	echo "  policy/telemetry = $(ratio "${M[policy]}" "${M[telemetry]}")"
+	echo "  policy/nft       = $(ratio "${M[policy]}" "${M[nft]}") (goal >= 1)"
+	echo "  nft/none         = $(ratio "${M[nft]}" "${M[none]}")"
+}
+
+# --- 2. throughput ------------------------------------------------------------------------------
+for dir in send recv; do
+	echo
+	if [ "$dir" = send ]; then
+		echo "# 2a. iperf3 TCP over loopback, the container sends, ${DURATION}s runs, $ROUNDS rounds"
+	else
+		echo "# 2b. iperf3 TCP over loopback, the container receives (-R), ${DURATION}s runs, $ROUNDS rounds"
+	fi
+	for m in "${MODES[@]}"; do : >"$TMP/iperf-$dir.$m"; done
+	iperf_once none "$dir" >/dev/null	# warm-up
+	for r in $(seq "$ROUNDS"); do
+		for m in $(order "$r"); do
+			iperf_once "$m" "$dir" >>"$TMP/iperf-$dir.$m"
+		done
+	done
+	report "iperf-$dir" Gbit/s 0.97
+done
+
+# --- 3. connect rate ------------------------------------------------------------------------------
+echo
+echo "# 3. connect()/close() loop to a loopback listener, $CONNECTS connects a run, $ROUNDS rounds"
+for m in "${MODES[@]}"; do : >"$TMP/connect.$m"; done
+connect_once none >/dev/null	# warm-up
+for r in $(seq "$ROUNDS"); do
+	for m in $(order "$r"); do
+		connect_once "$m" >>"$TMP/connect.$m"
+	done
+done
+report connect connects/s 0.95
+
+# the policy saw no denial during the runs
+denied=$("$CLI" stats --json "${ID[policy]}" | jq '.[0].egress_denied')
+echo
+echo "egress_denied of the policy stand-in: $denied (1 expected: the sanity check)"
