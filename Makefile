@@ -120,12 +120,11 @@ demo: deps
 bench: all
 	tests/bench/run.sh
 
+# All four side by side: the runtime shim adds the hook found beside itself, and the hook
+# starts the collector found beside itself.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/ocibpf
-	install -m 0755 $(BUILD)/ocibpf $(BUILD)/ocibpf-runtime $(DESTDIR)$(PREFIX)/bin/
-	install -m 0755 $(BUILD)/ocibpfd $(DESTDIR)$(PREFIX)/bin/
-	install -m 0755 $(BUILD)/ocibpf-hook $(DESTDIR)$(PREFIX)/libexec/ocibpf/
-	ln -sf ../libexec/ocibpf/ocibpf-hook $(DESTDIR)$(PREFIX)/bin/ocibpf-hook
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf $(BUILD)
