@@ -129,21 +129,23 @@ int collector_request(const struct config *cfg, const char *request, int timeout
 int collector_ensure(const struct config *cfg, int timeout_ms, struct error *err)
 {
 	_cleanup_free_ char *path = collector_socket_path(cfg);
-	unsigned long long deadline = now_ns() + timeout_ms * 1000000ULL;
-	for (unsigned delay = 1; ; delay = delay < 50 ? delay * 2 : 50) {
-		/* (Re)start it when it isn't running: one that was just exiting for lack of
-		 * containers has let go of its lock. */
-		if (!collector_running(cfg)) {
-			int r = collector_spawn(cfg, err);
-			if (r < 0)
-				return r;
-		}
+	unsigned long long now = now_ns(), deadline = now + timeout_ms * 1000000ULL, spawned = 0;
+	for (unsigned delay = 1; ; delay = delay < 20 ? delay * 2 : 20) {
 		int fd = connect_socket(path);
 		if (fd >= 0) {
 			close(fd);
 			return 0;
 		}
-		if (now_ns() >= deadline)
+		/* (Re)start it when it isn't running (one that was exiting for lack of
+		 * containers has let go of its lock), but give a fresh one time to start. */
+		now = now_ns();
+		if (!collector_running(cfg) && (!spawned || now - spawned > 500000000ULL)) {
+			int r = collector_spawn(cfg, err);
+			if (r < 0)
+				return r;
+			spawned = now;
+		}
+		if (now >= deadline)
 			return err_errno(err, fd, "the collector did not start listening on %s", path);
 		usleep(delay * 1000);
 	}
