@@ -178,6 +178,30 @@ int oci_state_parse(const char *text, bool need_pid, struct oci_state **ret, str
 	return 0;
 }
 
+int oci_config_annotations(const char *text, size_t len, const char *what,
+			   struct annotation **ret, size_t *ret_n, struct error *err)
+{
+	if (memchr(text, '\0', len))
+		return err_msg(err, -EINVAL, "%s: invalid JSON: NUL byte in file", what);
+
+	_cleanup_json_ yajl_val root = NULL;
+	int r = json_parse(text, what, &root, err);
+	if (r < 0)
+		return r;
+	if (!YAJL_IS_OBJECT(root))
+		return err_msg(err, -EINVAL, "%s: must be a JSON object", what);
+	struct annotation *a;
+	size_t n;
+	r = take_annotations(json_get(root, "annotations"), what, &a, &n, err);
+	if (r < 0 || n == 0)
+		return r;
+	*ret = xrealloc(*ret, (*ret_n + n) * sizeof(**ret));
+	memcpy(*ret + *ret_n, a, n * sizeof(*a));
+	*ret_n += n;
+	free(a);
+	return 0;
+}
+
 int oci_bundle_annotations(const char *bundle, struct annotation **ret, size_t *ret_n,
 			   struct error *err)
 {
@@ -189,22 +213,5 @@ int oci_bundle_annotations(const char *bundle, struct annotation **ret, size_t *
 		return err_msg(err, r, "%s is larger than 16 MiB", path);
 	if (r < 0)
 		return err_errno(err, r, "cannot read %s", path);
-	if (memchr(text, '\0', len))
-		return err_msg(err, -EINVAL, "%s: invalid JSON: NUL byte in file", path);
-
-	_cleanup_json_ yajl_val root = NULL;
-	if ((r = json_parse(text, path, &root, err)) < 0)
-		return r;
-	if (!YAJL_IS_OBJECT(root))
-		return err_msg(err, -EINVAL, "%s: must be a JSON object", path);
-	struct annotation *a;
-	size_t n;
-	r = take_annotations(json_get(root, "annotations"), path, &a, &n, err);
-	if (r < 0 || n == 0)
-		return r;
-	*ret = xrealloc(*ret, (*ret_n + n) * sizeof(**ret));
-	memcpy(*ret + *ret_n, a, n * sizeof(*a));
-	*ret_n += n;
-	free(a);
-	return 0;
+	return oci_config_annotations(text, len, path, ret, ret_n, err);
 }

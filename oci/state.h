@@ -40,5 +40,11 @@ const char *oci_state_annotation(const struct oci_state *s, const char *key);
  */
 int oci_bundle_annotations(const char *bundle, struct annotation **ret, size_t *ret_n,
 			   struct error *err);
+/*
+ * The same from config.json text (len bytes, NUL-terminated at text[len]); what names the
+ * file in messages.
+ */
+int oci_config_annotations(const char *text, size_t len, const char *what,
+			   struct annotation **ret, size_t *ret_n, struct error *err);
 
 #endif
