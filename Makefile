@@ -42,7 +42,7 @@ SHIM_OBJS := $(BUILD)/obj/oci/main-runtime.o
 BINS      := $(BUILD)/ocibpf-hook $(BUILD)/ocibpf $(BUILD)/ocibpfd $(BUILD)/ocibpf-runtime
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps check unit integration test demo bench install fuzz
+.PHONY: all clean deps check unit integration test demo bench install fuzz fuzz-build stress
 
 all: $(BINS)
 
@@ -103,15 +103,50 @@ $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(LIB_SRCS) $(SKELS) $(BUILD)/
 
 unit: $(UNIT_BINS)
 
+# libFuzzer targets (tests/fuzz/fuzz-*.c): the library built once with clang's fuzzer,
+# address and undefined sanitizers, one binary per target in build/fuzz/. `make fuzz`
+# runs each for FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/TARGET) plus what it
+# finds (build/fuzz/corpus/TARGET); `make check` runs each briefly (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= $(CLANG)
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=all
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
+
+$(BUILD)/fuzz/obj/%.o: %.c $(SKELS) $(BUILD)/bpf_version.h
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz -std=gnu11 $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer \
+		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+-include $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh --long $(FUZZ_TARGETS)
+
 deps:
 	tests/install-deps.sh
 
 check: deps
-	$(MAKE) all unit
+	$(MAKE) all unit fuzz-build
 	tests/run.sh
 
-test: all unit
+test: all unit fuzz-build
 	tests/run.sh
+
+# The long load test: 1,000 create/delete cycles instead of 100 (tests/integration/load.bats).
+stress: all
+	OCIBPF_STRESS=1 bats --tap tests/integration/load.bats
 
 demo: deps
 	$(MAKE) all

@@ -23,6 +23,7 @@ PACKAGES=(
 	libmicrohttpd-dev prometheus curl # telemetry: ocibpfd --metrics-listen; promtool, curl in tests
 	# unit tests
 	libcmocka-dev
+	libclang-rt-14-dev    # fuzz tests: clang -fsanitize=fuzzer (libclang_rt.fuzzer), ASan, UBSan
 	# integration tests
 	bats bats-assert bats-support bats-file
 	busybox-static        # container rootfs

@@ -88,6 +88,12 @@ if [ -z "${INTEGRATION_ONLY:-}" ]; then
 		[ -x "$t" ] && [ -f "$t" ] || continue
 		run_suite "unit/$(basename "$t")" "$t"
 	done
+	# libFuzzer targets (make fuzz-build), each run briefly: one TAP line per target.
+	if compgen -G "$BUILD/fuzz/fuzz-*" >/dev/null; then
+		run_suite fuzz env BUILD="$BUILD" tests/fuzz/run.sh --check
+	else
+		echo "# no fuzz targets in $BUILD/fuzz (run: make fuzz-build)"
+	fi
 fi
 
 if [ -z "${UNIT_ONLY:-}" ]; then
