@@ -139,16 +139,6 @@ struct {
  * dropped packets), later ones are counted, and a timer reports that count at the end
  * of the window. The counters in ocibpf_stats stay exact whatever happens here.
  */
-struct agg_key {
-	__u64 cgid;
-	__u8 addr[16];
-	__u16 port;
-	__u8 dir;
-	__u8 proto;
-	__u8 family;
-	__u8 pad[3];
-};
-
 struct agg_val {
 	struct bpf_timer timer;
 	__u64 window_start;
@@ -161,7 +151,7 @@ struct agg_val {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, struct agg_key);
+	__type(key, struct net_agg_key);
 	__type(value, struct agg_val);
 	/* pinned: timers only run in maps that user space holds (else bpf_timer_init EPERM) */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -300,7 +290,7 @@ static __always_inline int decide(const struct container_info *c, const struct n
 
 /* --- denials: counters and events ---------------------------------------------------- */
 
-static __always_inline void emit_net(const struct container_info *c, const struct agg_key *k,
+static __always_inline void emit_net(const struct container_info *c, const struct net_agg_key *k,
 				     __u32 count, bool in_task)
 {
 	struct ev_net *e = event_reserve(c, EV_NET, sizeof(*e));
@@ -325,7 +315,7 @@ static __always_inline void emit_net(const struct container_info *c, const struc
 }
 
 /* End of a window with folded denials: report how many. */
-static int agg_flush(void *map, struct agg_key *k, struct agg_val *v)
+static int agg_flush(void *map, struct net_agg_key *k, struct agg_val *v)
 {
 	v->armed = 0;
 	__u64 n = v->suppressed;
@@ -351,7 +341,7 @@ static __always_inline void report_deny(const struct container_info *c, const st
 			s->ingress_denied++;
 	}
 
-	struct agg_key ak = {};
+	struct net_agg_key ak = {};
 	ak.cgid = c->container_cgid;
 	__builtin_memcpy(ak.addr, q->addr, sizeof(ak.addr));
 	ak.port = q->port;

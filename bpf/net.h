@@ -76,6 +76,20 @@ struct net_meta {
 	__u32 pad;
 };
 
+/*
+ * ocibpf_net_agg (LRU, kernel state): recent denials by key, to fold repeats. User
+ * space only removes a container's entries (which cancels their timers).
+ */
+struct net_agg_key {
+	__u64 cgid;
+	__u8 addr[16];
+	__u16 port;
+	__u8 dir;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[3];
+};
+
 /* Sizes of the inner maps' template (user space creates the real ones). */
 #define NET_OUTER_MAX	16384	/* containers with a network policy (MAX_CONTAINERS) */
 

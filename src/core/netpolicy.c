@@ -750,6 +750,32 @@ fail:
 	return r;
 }
 
+void netpolicy_quiesce(struct bpfset *set, uint64_t cgid)
+{
+	int fd = bpfset_map_fd(set, "ocibpf_net_agg");
+	if (fd < 0)
+		return;
+	/* Collect first: deleting while walking with get_next_key restarts the walk. */
+	size_t n = 0, cap = 0;
+	struct net_agg_key *keys = NULL, key, next;
+	void *prev = NULL;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (next.cgid == cgid) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				keys = xrealloc(keys, cap * sizeof(*keys));
+			}
+			keys[n++] = next;
+		}
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &keys[i]);
+	free(keys);
+	close(fd);
+}
+
 void netpolicy_forget(struct bpfset *set, uint64_t cgid)
 {
 	/* The summary first: without it the container's lookups deny, never half-allow. */
@@ -761,4 +787,5 @@ void netpolicy_forget(struct bpfset *set, uint64_t cgid)
 		bpf_map_delete_elem(fd, &cgid);
 		close(fd);
 	}
+	netpolicy_quiesce(set, cgid);
 }

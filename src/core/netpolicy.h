@@ -54,7 +54,13 @@ int netpolicy_eval(const struct netpolicy_compiled *c, int dir, int family, cons
  * On failure nothing of it is left in the maps. Call before the programs are attached.
  */
 int netpolicy_apply(struct bpfset *set, uint64_t cgid, const struct policy *p, struct error *err);
-/* Remove the container's rules (no error when there are none). */
+/* Remove the container's rules (no error when there are none); quiesces too. */
 void netpolicy_forget(struct bpfset *set, uint64_t cgid);
+/*
+ * Drop the container's pending folded denials, so that no `net` event for it is queued
+ * after this (their timers are cancelled; the counters keep the exact numbers). For
+ * poststop, before the collector is drained and the `stop` record written.
+ */
+void netpolicy_quiesce(struct bpfset *set, uint64_t cgid);
 
 #endif

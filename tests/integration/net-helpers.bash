@@ -88,6 +88,16 @@ __listen() {
 		fail "listener $proto $addr:$port did not start: $(cat "$out")"
 }
 
+# host_sink ADDR PORT: a TCP listener on the host that prints "received N" for every
+# read of every connection into $SINK_OUT.
+host_sink() {
+	SINK_OUT=$BATS_TEST_TMPDIR/sink-$2.out
+	"$NETTOOL" sink "$1" "$2" >"$SINK_OUT" 2>&1 3>&- &
+	echo "$!" >>"$NET_PIDS"
+	wait_for 50 0.05 grep -q listening "$SINK_OUT" 2>/dev/null ||
+		fail "sink $1:$2 did not start: $(cat "$SINK_OUT")"
+}
+
 # host_listen tcp|udp ADDR PORT: a listener on the host (use loopback addresses only).
 host_listen() {
 	__listen "" "$@"

@@ -9,6 +9,7 @@
  *   nettool udpc ADDR PORT [TIMEOUT_MS]     connect(), send(), wait for the echo
  *   nettool listen-tcp ADDR PORT [N]        accept N connections (0: forever), send "hello\n"
  *   nettool listen-udp ADDR PORT [N]        echo N datagrams (0: forever)
+ *   nettool sink ADDR PORT                   accept connections, print "received N" per read
  *   nettool loop ADDR PORT N                N connect()/close(); prints connects per second
  *
  * ADDR with a ':' is IPv6 (so "::ffff:127.0.0.1" is an IPv4-mapped address on an IPv6
@@ -225,6 +226,24 @@ static int cmd_listen_udp(const char *addr, const char *port, long n)
 	return OK;
 }
 
+static int cmd_sink(const char *addr, const char *port)
+{
+	int fd = listener(addr, port, SOCK_STREAM);
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		char buf[4096];
+		ssize_t r;
+		while ((r = read(c, buf, sizeof(buf))) > 0) {
+			printf("received %zd\n", r);
+			fflush(stdout);
+		}
+		close(c);
+	}
+	return OK;
+}
+
 static int cmd_loop(const char *addr, const char *port, long n)
 {
 	struct sockaddr_storage ss;
@@ -251,7 +270,7 @@ static int cmd_loop(const char *addr, const char *port, long n)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: nettool tcp|udp|udpc|listen-tcp|listen-udp|loop ADDR PORT [ARG]\n");
+		fprintf(stderr, "usage: nettool tcp|udp|udpc|listen-tcp|listen-udp|sink|loop ADDR PORT [ARG]\n");
 		return E_OTHER;
 	}
 	const char *cmd = argv[1], *addr = argv[2], *port = argv[3];
@@ -267,6 +286,8 @@ int main(int argc, char **argv)
 		return cmd_listen_tcp(addr, port, arg < 0 ? 0 : arg);
 	if (strcmp(cmd, "listen-udp") == 0)
 		return cmd_listen_udp(addr, port, arg < 0 ? 0 : arg);
+	if (strcmp(cmd, "sink") == 0)
+		return cmd_sink(addr, port);
 	if (strcmp(cmd, "loop") == 0)
 		return cmd_loop(addr, port, arg < 0 ? 1000 : arg);
 	fprintf(stderr, "nettool: unknown command %s\n", cmd);

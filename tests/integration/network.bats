@@ -242,6 +242,43 @@ assert_result() {
 	assert_success
 }
 
+@test "egress: a connection made before the programs were attached is cut at the packet hook" {
+	local p cg pid fifo
+	p=$(free_ports 1)
+	host_sink 127.0.0.1 "$p"
+	write_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1\", \"protocol\": \"tcp\", \"ports\": \"$p\"}]}}}"
+	# a stand-in container (called through the hook directly) that connects first
+	cg=$CGROUP2/$CID-pre
+	mkdir "$cg"
+	fifo=$BATS_TEST_TMPDIR/go
+	mkfifo "$fifo"
+	# shellcheck disable=SC2016
+	bash -c 'echo $$ >"$1/cgroup.procs" && exec 4<>"/dev/tcp/127.0.0.1/$2" || exit 1
+		echo before >&4; read -r _ <"$3"; echo after >&4; sleep 300' \
+		bash "$cg" "$p" "$fifo" </dev/null >/dev/null 2>&1 3>&- &
+	pid=$!
+	echo "$pid $cg" >>"$BATS_TEST_TMPDIR/sandboxes"
+	wait_for 50 0.1 grep -q '^received' "$SINK_OUT"
+
+	run_hook createRuntime "$(make_state "$CID" "$pid" "$BUNDLE" net)"
+	assert_success
+	echo go >"$fifo"
+	wait_for 50 0.1 test "$(stat_of "$CID" egress_denied)" -ge 1
+	sleep 0.5
+	[ "$(grep -c '^received' "$SINK_OUT")" -eq 1 ] ||
+		fail "data sent after the attach arrived: $(cat "$SINK_OUT")"
+	wait_net_record "$CID" ".port == $p and .direction == \"egress\" and .addr == \"127.0.0.1\""
+
+	# the container ends; its orphaned socket may go on retransmitting (and being denied)
+	stop_sandboxes || true
+	run_hook poststop "$(jq -cn --arg id "$CID" --arg b "$BUNDLE" \
+		'{ociVersion: "1.0.2", id: $id, status: "stopped", bundle: $b}')"
+	assert_success
+	assert_not_monitored "$CID"
+	[ -n "$(records "$CID" stop)" ] || fail "no stop record"
+}
+
 @test "egress: a flood of denials is counted exactly and logged without flooding the log" {
 	local p
 	p=$(free_ports 1)
