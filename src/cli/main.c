@@ -13,6 +13,7 @@ static const struct cli_cmd commands[] = {
 	{ "policy", cmd_policy, "policy check FILE: validate a policy file" },
 	{ "seccomp", cmd_seccomp, "an OCI seccomp profile from the syscalls a container made" },
 	{ "gc", cmd_gc, "remove what is left of containers that are gone" },
+	{ "install", cmd_install, "configure podman, crio, containerd or docker to use ocibpf" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "this help" },
 };
