@@ -24,6 +24,7 @@ struct ctr {
 	uint64_t pid_start;
 	struct auditlog *log;
 	uint64_t lost_seen;     /* kernel lost counter already reported */
+	uint64_t dropped;       /* failed writes not yet reported when the log was reopened */
 	bool locked;            /* log locked in the current batch */
 	bool seen;              /* still recorded (refresh mark) */
 };
@@ -149,6 +150,9 @@ static struct auditlog *log_of(struct events *ev, struct ctr *c)
 			err_clear(&err);
 			return NULL;
 		}
+		/* Reported by a `lost` record when the log is locked next. */
+		c->log->dropped = c->dropped;
+		c->dropped = 0;
 	}
 	if (!c->locked) {
 		if (auditlog_lock(c->log) < 0)
@@ -470,6 +474,19 @@ int events_drain(struct events *ev, const char *id, struct error *err)
 		c->log = NULL;
 	}
 	return 0;
+}
+
+void events_reopen(struct events *ev)
+{
+	flush_all(ev);
+	for (size_t i = 0; i < ev->n_ctrs; i++) {
+		struct ctr *c = &ev->ctrs[i];
+		if (!c->log)
+			continue;
+		c->dropped += c->log->dropped;
+		auditlog_close(c->log);
+		c->log = NULL;   /* opened again, by name, on the next record */
+	}
 }
 
 int events_sync(struct events *ev, struct error *err)

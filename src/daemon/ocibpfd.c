@@ -109,9 +109,12 @@ static int run(struct daemon *d)
 			switch (evs[i].data.u64) {
 			case W_SIGNAL: {
 				struct signalfd_siginfo si;
-				if (read(d->sig_fd, &si, sizeof(si)) == sizeof(si) &&
-				    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
+				if (read(d->sig_fd, &si, sizeof(si)) != sizeof(si))
+					break;
+				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 					return 0;
+				if (si.ssi_signo == SIGHUP)
+					events_reopen(d->events);   /* logrotate's postrotate */
 				break;
 			}
 			case W_TIMER: {
