@@ -48,8 +48,12 @@ uint32_t bpfset_progs_for(uint32_t flags)
 	return mask;
 }
 
-/* libbpf's last warning, to explain a failed load in one line. */
+/*
+ * libbpf's last warning, and the first program it failed to load, to explain a failed
+ * load in one line.
+ */
 static char libbpf_last[256];
+static char libbpf_failed_prog[128];
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -58,8 +62,27 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (level == LIBBPF_WARN) {
 		vsnprintf(libbpf_last, sizeof(libbpf_last), fmt, ap);
 		libbpf_last[strcspn(libbpf_last, "\n")] = '\0';
+		char name[128];
+		if (!libbpf_failed_prog[0] &&
+		    sscanf(libbpf_last, "libbpf: prog '%127[^']': BPF program load failed", name) == 1)
+			memcpy(libbpf_failed_prog, name, sizeof(name));
 	}
 	return 0;
+}
+
+/* Why an object did not load: the program the kernel refused, its section and type. */
+static int load_error(struct error *err, struct bpf_object *obj, const char *what, int r)
+{
+	struct bpf_program *prog = libbpf_failed_prog[0] ?
+		bpf_object__find_program_by_name(obj, libbpf_failed_prog) : NULL;
+	if (!prog)
+		return err_msg(err, r, "cannot load BPF programs (%s): %s: %s", what, strerror(-r),
+			       libbpf_last);
+	const char *type = libbpf_bpf_prog_type_str(bpf_program__type(prog));
+	return err_msg(err, r,
+		       "cannot load BPF program %s (%s, program type %s): %s: the kernel refused it (does it support this program type?)",
+		       bpf_program__name(prog), bpf_program__section_name(prog), type ? type : "unknown",
+		       strerror(-r));
 }
 
 bool on_bpffs(const char *path)
@@ -216,6 +239,7 @@ static int load_set(const char *dir, struct error *err)
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = maps);
 	libbpf_set_print(libbpf_print);
 	libbpf_last[0] = '\0';
+	libbpf_failed_prog[0] = '\0';
 
 	int r;
 	struct cgtrack_bpf *cgt = cgtrack_bpf__open_opts(&opts);
@@ -223,7 +247,7 @@ static int load_set(const char *dir, struct error *err)
 		return err_errno(err, -errno, "cannot open BPF object cgtrack");
 	r = cgtrack_bpf__load(cgt);
 	if (r < 0)
-		r = err_msg(err, r, "cannot load BPF programs (cgtrack): %s: %s", strerror(-r), libbpf_last);
+		r = load_error(err, cgt->obj, "cgtrack", r);
 	else
 		r = attach_global(cgt->obj, dir, err);
 	cgtrack_bpf__destroy(cgt);
@@ -235,7 +259,7 @@ static int load_set(const char *dir, struct error *err)
 		return err_errno(err, -errno, "cannot open BPF object net");
 	r = net_bpf__load(net);
 	if (r < 0)
-		r = err_msg(err, r, "cannot load BPF programs (net): %s: %s", strerror(-r), libbpf_last);
+		r = load_error(err, net->obj, "net", r);
 	else
 		r = pin_programs(net->obj, dir, err);
 	net_bpf__destroy(net);
@@ -247,7 +271,7 @@ static int load_set(const char *dir, struct error *err)
 		return err_errno(err, -errno, "cannot open BPF object audit");
 	r = audit_bpf__load(audit);
 	if (r < 0)
-		r = err_msg(err, r, "cannot load BPF programs (audit): %s: %s", strerror(-r), libbpf_last);
+		r = load_error(err, audit->obj, "audit", r);
 	else if ((r = audit_fill_argmap(bpf_map__fd(audit->maps.ocibpf_argmap))) < 0)
 		err_errno(err, r, "cannot fill the syscall argument map");
 	else if ((r = attach_global(audit->obj, dir, err)) == 0)
