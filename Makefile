@@ -41,10 +41,24 @@ D_OBJS    := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/daemon/*.c))
 SHIM_OBJS := $(BUILD)/obj/oci/main-runtime.o
 BINS      := $(BUILD)/ocibpf-hook $(BUILD)/ocibpf $(BUILD)/ocibpfd $(BUILD)/ocibpf-runtime
 
-.DELETE_ON_ERROR:
-.PHONY: all clean deps check unit integration test demo bench install fuzz fuzz-build stress
+# Man pages: scdoc sources in contrib/man (NAME.SECTION.scd) -> build/man/NAME.SECTION.
+SCDOC     ?= scdoc
+MAN_SRCS  := $(wildcard contrib/man/*.scd)
+MANS      := $(patsubst contrib/man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
 
-all: $(BINS)
+.DELETE_ON_ERROR:
+.PHONY: all clean deps check unit integration test demo bench install fuzz fuzz-build stress man
+
+# The man pages too when scdoc is there (`make man` insists).
+all: $(BINS) $(if $(HAVE_SCDOC),$(MANS))
+
+man: $(MANS)
+
+$(BUILD)/man/%: contrib/man/%.scd
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(SCDOC) < $< > $@
 
 $(BUILD)/vmlinux.h:
 	$(call msg,GEN,$@)
@@ -157,9 +171,12 @@ bench: all
 
 # All four side by side: the runtime shim adds the hook found beside itself, and the hook
 # starts the collector found beside itself.
-install: all
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf $(BUILD)

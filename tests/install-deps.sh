@@ -32,6 +32,10 @@ PACKAGES=(
 	util-linux            # unshare, mount (crun's hybrid-mode workaround)
 	procps                # ps, pgrep
 	iproute2              # ip netns, veth
+	podman containerd     # engines.bats: hooks.d with Podman, ocibpf-runtime under containerd
+	scdoc man-db          # man pages (build/man), rendered by man -l in engines.bats
+	python3-yaml          # engines.bats: the Kubernetes and Vector YAML parsed
+	logrotate             # engines.bats: contrib/logrotate/ocibpf run for real
 	# benchmarks
 	iperf3 hyperfine
 	nftables              # the network benchmark compares with nft socket cgroupv2
