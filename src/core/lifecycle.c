@@ -117,7 +117,8 @@ static int clear_previous(const struct config *cfg, const char *id, struct error
 	if (container_alive(old))
 		return err_msg(err, -EEXIST, "a container with this id is already monitored (pid %d)",
 			       (int)old->pid);
-	container_teardown(cfg, old);
+	/* Its poststop never came: close its records with a stop, as `ocibpf gc` does. */
+	container_finish(cfg, old, "stale", NULL);
 	return 0;
 }
 
