@@ -180,8 +180,14 @@ int auditlog_flush(struct auditlog *al)
 {
 	if (al->out_len == 0)
 		return 0;
+	struct stat st;
 	ssize_t w = write(al->fd, al->out, al->out_len);
 	int r = w < 0 ? -errno : (size_t)w != al->out_len ? -ENOSPC : 0;
+	/* A short write (disk full) leaves a torn record: take its w bytes back (we hold the
+	 * lock: nobody appended after them). The batch is lost as a whole, and the `lost`
+	 * record counts all of it. */
+	if (w > 0 && r < 0 && fstat(al->fd, &st) == 0 && st.st_size >= w)
+		(void)!ftruncate(al->fd, st.st_size - w);
 	if (r < 0) {
 		/* The batch is gone: the next batch starts with a `lost` record for it. */
 		al->dropped += count_lines(al->out, al->out_len);
@@ -190,7 +196,6 @@ int auditlog_flush(struct auditlog *al)
 	} else {
 		al->dropped = 0;
 		al->seq_locked = al->seq;
-		struct stat st;
 		al->size_after = fstat(al->fd, &st) == 0 ? st.st_size : -1;
 	}
 	al->out_len = 0;
