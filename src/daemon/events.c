@@ -27,6 +27,7 @@ struct ctr {
 	uint64_t dropped;       /* failed writes not yet reported when the log was reopened */
 	bool locked;            /* log locked in the current batch */
 	bool seen;              /* still recorded (refresh mark) */
+	bool write_failing;     /* the last write of its log failed (reported once) */
 };
 
 struct events {
@@ -128,8 +129,19 @@ static void flush_ctr(struct ctr *c)
 {
 	if (!c->log || !c->locked)
 		return;
-	if (auditlog_flush(c->log) < 0)
-		log_error(c->id, "cannot write audit log %s: %m (counted as lost)", c->log->path);
+	uint64_t dropped = c->log->dropped;
+	int r = auditlog_flush(c->log);
+	/* Said once when writing starts failing (e.g. log_dir full), once when it works again. */
+	if (r < 0 && !c->write_failing)
+		log_error(c->id, "cannot write audit log %s: %s (records are counted as lost until it can be written)",
+			  c->log->path, strerror(-r));
+	else if (r == 0 && c->write_failing && c->log->dropped == 0)
+		log_warn(c->id, "audit log %s is written again; a lost record accounts for the %llu records dropped",
+			 c->log->path, (unsigned long long)dropped);
+	if (r < 0)
+		c->write_failing = true;
+	else if (c->log->dropped == 0)
+		c->write_failing = false;
 	auditlog_unlock(c->log);
 	c->locked = false;
 }
