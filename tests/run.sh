@@ -124,10 +124,10 @@ if [ ${#failures[@]} -gt 0 ]; then
 	echo "# failed:"
 	printf '#   %s\n' "${failures[@]}"
 fi
-total=$((passed + failed + skipped))
-if [ "$total" -eq 0 ]; then
+ran=$((passed + failed))
+if [ "$ran" -eq 0 ]; then
 	echo "# no test ran"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 
-[ "$failed" -eq 0 ] && [ "$total" -gt 0 ]
+[ "$failed" -eq 0 ] && [ "$ran" -gt 0 ]

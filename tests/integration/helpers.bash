@@ -201,7 +201,10 @@ ocibpf_teardown() {
 	# Leak check only when the test passed: after a failure it would only repeat
 	# the failure. Clean up in every case so that one test can't break the next.
 	if [ -n "${BATS_TEST_COMPLETED:-}" ] && [ -z "${BATS_TEST_SKIPPED:-}" ]; then
-		check_no_leaks || rc=1
+		if check_no_leaks; then
+			return 0 # nothing to clean up
+		fi
+		rc=1
 	fi
 	cleanup_leftovers
 	return $rc

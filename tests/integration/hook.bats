@@ -443,6 +443,14 @@ refused() {
 	refused "$(make_state "$CID" "$pid" "$BUNDLE" base)" --id "$CID" "$pid"
 }
 
+@test "direct: a process in the root cgroup is refused" {
+	# (never attach a container's programs to the whole host)
+	[ "$(sed -n 's/^0:://p' /proc/$$/cgroup)" = / ] || skip "the test runner is not in the root cgroup"
+	run_hook createRuntime "$(make_state "$CID" $$ "$BUNDLE" base)"
+	assert_hook_error --id "$CID" "root cgroup"
+	assert_nothing_left "$CID"
+}
+
 @test "direct: ids that can't be file names are refused" {
 	direct_setup
 	local id
@@ -724,6 +732,33 @@ not_started() {
 	runc_cmd delete -f "$CID-alive"
 	assert_success
 	assert_stopped "$CID-alive"
+}
+
+@test "direct: ocibpf gc treats a container whose process is a zombie as gone" {
+	# A container process that died but was not reaped yet (its parent, here a
+	# shell that exec'd sleep, never waits; on a host whose PID 1 is slow to reap,
+	# a killed container's init looks like this after `runc delete`).
+	SANDBOX_CGROUP=$CGROUP2/$CID-sandbox
+	mkdir "$SANDBOX_CGROUP"
+	local pidfile=$BATS_TEST_TMPDIR/child.pid parent child
+	# shellcheck disable=SC2016
+	sh -c 'sh -c "echo \$\$ > \"\$0/cgroup.procs\" && exec sleep 300" "$1" & echo $! >"$2"; exec sleep 300' \
+		sh "$SANDBOX_CGROUP" "$pidfile" </dev/null >/dev/null 2>&1 3>&- &
+	parent=$!
+	echo "$parent $SANDBOX_CGROUP" >>"$BATS_TEST_TMPDIR/sandboxes"
+	wait_for 50 0.05 test -s "$pidfile"
+	child=$(cat "$pidfile")
+	wait_for 50 0.05 grep -qx "$child" "$SANDBOX_CGROUP/cgroup.procs"
+
+	run_hook createRuntime "$(make_state "$CID" "$child" "$BUNDLE" base)"
+	assert_success
+	assert_monitored "$CID" "$child" base
+
+	kill -9 "$child"
+	wait_for 50 0.1 is_zombie "$child"
+	ocibpf gc
+	assert_success
+	assert_not_monitored "$CID"
 }
 
 @test "ocibpf policy check" {
