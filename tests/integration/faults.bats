@@ -1,0 +1,409 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+#
+# Faults (issue 7): the collector SIGKILLed, containers SIGKILLed and runtimes that never
+# call poststop, a full log_dir, and a host without bpffs, without cgroup2 or with a
+# kernel that refuses a program type. What must hold: enforcement never depends on the
+# collector or on poststop, nothing is lost silently, stale state is collected and live
+# state never is, and a refusal says what is missing.
+
+load helpers
+load net-helpers
+load reliability-helpers
+
+setup_file() {
+	ocibpf_setup_file
+	net_setup_file
+}
+
+teardown_file() {
+	ocibpf_teardown_file
+}
+
+setup() {
+	requires root cgroup2 bpf bpftool runc busybox jq
+	ocibpf_setup
+	net_setup
+	: >"$BATS_TEST_TMPDIR/mounts"
+	setup_busybox_bundle
+	write_policy base "$BASE_POLICY"
+	add_hooks
+}
+
+teardown() {
+	stop_collector_foreground
+	net_teardown
+	ocibpf_teardown
+	local m
+	while read -r m; do
+		[ -n "$m" ] && umount -l "$m" 2>/dev/null
+	done <"$BATS_TEST_TMPDIR/mounts"
+	true
+}
+
+# stdio_of ID: the detached container's output (runc_run -d).
+stdio_of() {
+	echo "$BATS_TEST_TMPDIR/$1.stdio"
+}
+
+# log_has ID JQ-CONDITION: some record of the audit log meets the condition.
+log_has() {
+	jq -s -e "any(.[]; $2)" "$(audit_log "$1")" >/dev/null 2>&1
+}
+
+# log_records_valid ID: every line of the audit log is a JSON object (no torn line).
+log_records_valid() {
+	jq -e -s 'all(.[]; type == "object" and (.seq | type) == "number")' "$(audit_log "$1")" >/dev/null
+}
+
+# --- the collector killed ---------------------------------------------------------------
+
+@test "collector SIGKILLed: network policy holds, audit resumes after a lost record" {
+	net_requires_nettool
+	add_nettool
+	local p
+	p=$(free_ports 1)
+	write_policy enforced "{\"audit\": {\"syscalls\": [\"openat\"]},
+		\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$p\"}]}}}"
+	set_policy enforced
+	use_host_network
+	# One connect attempt and one audited open every 0.1 s, for at most 60 s.
+	set_cmd sh -c "i=0; while [ \$i -lt 600 ] && [ ! -e /stop ]; do
+		: </etc/passwd; echo \"try \$i: \$(nettool tcp 127.0.0.1 $p 2000)\"; sleep 0.1; i=\$((i + 1)); done"
+	runc_run -d "$CID"
+	assert_success
+	local stdio pid cg
+	stdio=$(stdio_of "$CID")
+	cg=$(cgroup2_of "$(runtime_state runc "$CID" pid)")
+	wait_for 50 0.1 test -n "$(collector_pid)"
+	pid=$(collector_pid)
+	wait_for 50 0.1 sh -c "grep -q /etc/passwd '$(audit_log "$CID")'"
+	grep -q EPERM "$stdio"
+
+	kill -9 "$pid"
+	wait_for 50 0.1 sh -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status"
+	# No collector: the programs are pinned, enforcement doesn't need it.
+	[ -z "$(collector_pid)" ]
+	local n
+	n=$(grep -c '^try ' "$stdio")
+	wait_for 100 0.1 sh -c "[ \$(grep -c '^try ' '$stdio') -ge $((n + 10)) ]"
+	[ -z "$(collector_pid)" ] || fail "a collector came back on its own: $(collector_pid)"
+	run attach_types "$cg"
+	assert_line connect4
+	assert_line egress
+
+	# The next hook (another container) starts a collector; it takes the first one
+	# up again, with a lost record for the gap.
+	local bundle1=$BUNDLE
+	setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle2"
+	set_policy base
+	add_hooks
+	runc_run "$CID-next"
+	assert_success
+	BUNDLE=$bundle1
+	wait_for 100 0.1 log_has "$CID" '.type == "lost"' ||
+		{ cp "$(audit_log "$CID")" /tmp/faultlog.jsonl; fail "no lost record; collector $(collector_pid); lost: $(ls "$STATE_DIR/lost")"; }
+	local lost_seq
+	lost_seq=$(records "$CID" lost | head -n 1 | jq .seq)
+	records "$CID" lost | head -n 1 | jq -e '(.reason | test("collector")) and has("count")'
+	# Records resume after it.
+	wait_for 100 0.1 log_has "$CID" ".type == \"syscall\" and .seq > $lost_seq"
+
+	touch "$BUNDLE/rootfs/stop"
+	wait_stopped "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	assert_stopped "$CID"
+	assert_stopped "$CID-next"
+	# Every connect of the whole run was refused, before, during and after the gap.
+	[ "$(grep -c '^try ' "$stdio")" -ge $((n + 10)) ]
+	run grep '^try ' "$stdio"
+	refute_line --regexp '^try [0-9]+: (ok|refused|timeout)'
+	[ "$(grep -c '^try [0-9]*: EPERM' "$stdio")" -eq "$(grep -c '^try ' "$stdio")" ]
+}
+
+# --- containers killed, poststop never called ----------------------------------------------
+
+@test "container SIGKILLed, no poststop: ocibpf gc removes its links, pins, map entries and state, not a live one's" {
+	set_policy base
+	set_cmd sleep 300
+	# this runtime never calls poststop
+	update_config 'del(.hooks)'
+	add_hooks createRuntime
+	local links0
+	links0=$(our_cgroup_links 2>/dev/null || echo 0)
+	runc_run -d "$CID-gone"
+	assert_success
+
+	setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle2"
+	set_policy base
+	set_cmd sleep 300
+	add_hooks
+	runc_run -d "$CID-live"
+	assert_success
+
+	local gone live live_links
+	gone=$(cgid_of "$CID-gone")
+	live=$(cgid_of "$CID-live")
+	cgroup_map_has "$gone"
+	cgroup_map_has "$live"
+	live_links=$(cgroup_links_of "$live")
+	[ "$live_links" -ge 6 ] || fail "live container has $live_links links"
+
+	# SIGKILL from outside, then the runtime forgets it without any hook.
+	kill -9 "$(runtime_state runc "$CID-gone" pid)"
+	wait_status runc "$CID-gone" stopped
+	runc_cmd delete "$CID-gone"
+	assert_success
+	[ -f "$(state_file "$CID-gone")" ] || fail "expected a stale record"
+	[ -d "$(pins_dir "$CID-gone")" ] || fail "expected stale pins"
+	cgroup_map_has "$gone" || fail "expected a stale map entry"
+
+	ocibpf gc
+	assert_success
+	assert_output --partial "$CID-gone"
+	refute_output --partial "$CID-live"
+	assert_not_monitored "$CID-gone"
+	! cgroup_map_has "$gone" || fail "ocibpf_cgroups still has $gone"
+	! map_keys ocibpf_stats | grep -qx "$gone" || fail "ocibpf_stats still has $gone"
+	# The stale container's log is closed with a stop record.
+	records "$CID-gone" | tail -n 1 | jq -e '.type == "stop" and .reason == "gc"'
+
+	# The live one is untouched: record, pins, map entries, links in force.
+	assert_monitored "$CID-live" "$(runtime_state runc "$CID-live" pid)" base
+	cgroup_map_has "$live"
+	[ "$(cgroup_links_of "$live")" -eq "$live_links" ]
+	[ "$(our_cgroup_links)" -eq $((links0 + live_links)) ] ||
+		fail "links of this set: $(our_cgroup_links), want $((links0 + live_links))"
+
+	# Nothing more to collect.
+	ocibpf gc
+	assert_success
+	assert_output ""
+
+	runc_cmd delete -f "$CID-live"
+	assert_success
+	assert_stopped "$CID-live"
+	! cgroup_map_has "$live"
+	[ "$(our_cgroup_links)" -eq "$links0" ]
+}
+
+@test "container SIGKILLed, no poststop: the next container with its id cleans up what it left" {
+	set_policy base
+	set_cmd sleep 300
+	update_config 'del(.hooks)'
+	add_hooks createRuntime
+	runc_run -d "$CID"
+	assert_success
+	local old
+	old=$(cgid_of "$CID")
+	kill -9 "$(runtime_state runc "$CID" pid)"
+	wait_status runc "$CID" stopped
+	runc_cmd delete "$CID"
+	assert_success
+	cgroup_map_has "$old"
+
+	# Same id again, with both hooks this time.
+	update_config 'del(.hooks)'
+	add_hooks
+	runc_run -d "$CID"
+	assert_success
+	local new
+	new=$(cgid_of "$CID")
+	[ "$new" != "$old" ]
+	! cgroup_map_has "$old" || fail "the dead container's map entry is still there"
+	cgroup_map_has "$new"
+	[ -d "$(pins_dir "$CID")" ]
+	[ "$(cgroup_links_of "$new")" -ge 6 ]
+	[ "$(jq -r .pid "$(state_file "$CID")")" = "$(runtime_state runc "$CID" pid)" ]
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	# Each container's records run from start to stop.
+	run jq -r .type "$(audit_log "$CID")"
+	[ "${lines[0]}" = start ] && [ "${lines[1]}" = stop ] && [ "${lines[2]}" = start ] &&
+		[ "${lines[-1]}" = stop ] || fail "records: ${lines[*]}"
+}
+
+@test "a live container is never collected: gc, poststop and a hook for another id leave it alone" {
+	set_policy base
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	local cg pid
+	pid=$(runtime_state runc "$CID" pid)
+	cg=$(cgid_of "$CID")
+	ocibpf gc
+	assert_success
+	assert_output ""
+	# A stray poststop for another id, and a create for an id in use, change nothing.
+	run_hook poststop "$(jq -cn --arg id "$CID-other" --arg b "$BUNDLE" \
+		'{ociVersion: "1.0.2", id: $id, status: "stopped", bundle: $b}')"
+	assert_success
+	spawn_sandbox
+	run_hook createRuntime "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)"
+	assert_failure
+	grep -qi "already monitored" <<<"$stderr" || fail "stderr: $stderr"
+	assert_monitored "$CID" "$pid" base
+	cgroup_map_has "$cg"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+# --- log_dir full ------------------------------------------------------------------------
+
+@test "log_dir full: the collector reports it, counts what it drops, and accounts for it once space is back" {
+	local logfs=$BATS_TEST_TMPDIR/logfs
+	mkdir "$logfs"
+	mount -t tmpfs -o size=512k,mode=0750 tmpfs "$logfs"
+	echo "$logfs" >>"$BATS_TEST_TMPDIR/mounts"
+	update_host_config '.log_dir = $d' --arg d "$logfs"
+	LOG_DIR=$logfs
+	start_collector_foreground "$BATS_TEST_TMPDIR/ocibpfd.err"
+
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	# About 50 audited opens a second, for at most 60 s.
+	set_cmd sh -c 'i=0; while [ $i -lt 600 ] && [ ! -e /stop ]; do
+		for j in 1 2 3 4 5; do : </etc/passwd; done; sleep 0.1; i=$((i + 1)); done; echo finished $i'
+	# All but 32 KiB taken.
+	head -c $((480 * 1024)) /dev/zero >"$logfs/filler"
+	runc_run -d "$CID"
+	assert_success
+	local log=$logfs/$CID.jsonl
+
+	# Full: the collector says so and goes on.
+	wait_for 200 0.1 grep -q "No space left on device" "$BATS_TEST_TMPDIR/ocibpfd.err" ||
+		fail "no report: $(cat "$BATS_TEST_TMPDIR/ocibpfd.err"); df: $(df -k "$logfs" | tail -n 1)"
+	grep -q "$CID" "$BATS_TEST_TMPDIR/ocibpfd.err"
+	# once, not once a flush
+	[ "$(grep -c "cannot write audit log" "$BATS_TEST_TMPDIR/ocibpfd.err")" -eq 1 ] ||
+		fail "reported more than once: $(head -n 5 "$BATS_TEST_TMPDIR/ocibpfd.err")"
+	sleep 1
+	kill -0 "$FG_COLLECTOR" || fail "the collector died"
+	[ "$(runtime_state runc "$CID" status)" = running ] || fail "the container is not running"
+	# Nothing torn: what is in the log is whole records.
+	log_records_valid "$CID" || fail "torn log: $(tail -c 300 "$log")"
+
+	# Space back: a lost record accounts for what was dropped, then records go on.
+	rm "$logfs/filler"
+	wait_for 100 0.1 log_has "$CID" '.type == "lost"'
+	records "$CID" lost | head -n 1 |
+		jq -e '.count > 0 and (.reason | test("writing the audit log failed"))'
+	local lost_seq
+	lost_seq=$(records "$CID" lost | head -n 1 | jq .seq)
+	wait_for 100 0.1 log_has "$CID" ".type == \"syscall\" and .seq > $lost_seq"
+	grep -q "written again" "$BATS_TEST_TMPDIR/ocibpfd.err"
+
+	touch "$BUNDLE/rootfs/stop"
+	wait_stopped "$CID"
+	grep -q '^finished' "$(stdio_of "$CID")"
+	runc_cmd delete "$CID"
+	assert_success
+	log_records_valid "$CID"
+	# seq has no gap: the lost record stands for what is missing.
+	assert_stopped "$CID"
+	kill -0 "$FG_COLLECTOR"
+	stop_collector_foreground
+}
+
+@test "log_dir full: a new container is refused (fail closed), with the reason; fail_open lets it run" {
+	local logfs=$BATS_TEST_TMPDIR/logfs
+	mkdir "$logfs"
+	mount -t tmpfs -o size=64k,mode=0750 tmpfs "$logfs"
+	echo "$logfs" >>"$BATS_TEST_TMPDIR/mounts"
+	update_host_config '.log_dir = $d' --arg d "$logfs"
+	head -c $((64 * 1024)) /dev/zero >"$logfs/filler" 2>/dev/null || true
+	set_policy base
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	runc_run "$CID"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	assert_output --partial "ocibpf-hook: $CID: "
+	assert_output --partial "No space left on device"
+	assert_not_monitored "$CID"
+
+	update_host_config '.fail_open = true'
+	runc_run "$CID"
+	assert_success
+	assert_output --partial CONTAINER-STARTED
+	assert_not_monitored "$CID"
+}
+
+# --- what the host lacks -----------------------------------------------------------------
+
+# in_private_mounts CMD...: CMD in a mount namespace of its own (nothing it unmounts
+# is unmounted for anyone else).
+in_private_mounts() {
+	unshare -m --propagation private "$@"
+}
+
+@test "bpffs not mounted: the hook refuses, naming bpffs" {
+	requires unshare
+	spawn_sandbox
+	local state
+	state=$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)
+	# shellcheck disable=SC2016
+	run --separate-stderr in_private_mounts sh -c '
+		while mountpoint -q /sys/fs/bpf; do umount -l /sys/fs/bpf || exit 99; done
+		exec timeout 30 "$0" createRuntime' "$OCIBPF_HOOK" <<<"$state"
+	echo "stderr: $stderr" >&2
+	assert_hook_error --id "$CID" bpffs "$BPFFS_DIR"
+	assert_nothing_left "$CID" "$SANDBOX_CGROUP"
+}
+
+@test "bpffs_dir under /tmp: runc refuses the container, naming bpffs" {
+	local d
+	d=$(mktemp -d /tmp/ocibpf-test-nobpffs.XXXXXX)
+	update_host_config '.bpffs_dir = $d' --arg d "$d/bpf"
+	set_policy base
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	runc_run "$CID"
+	local found
+	found=$(find "$d" -mindepth 1)
+	rm -rf "$d"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	assert_output --regexp "ocibpf-hook: $CID: .*bpf filesystem.*mount -t bpf"
+	[ -z "$found" ] || fail "written under $d: $found"
+	assert_not_monitored "$CID"
+}
+
+@test "cgroup2 not mounted: the hook refuses, naming cgroup2" {
+	requires unshare
+	spawn_sandbox
+	local state
+	state=$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)
+	# shellcheck disable=SC2016
+	run --separate-stderr in_private_mounts sh -c '
+		umount -l "$1" || exit 99
+		! grep -q " - cgroup2 " /proc/self/mountinfo || exit 98
+		exec timeout 30 "$0" createRuntime' "$OCIBPF_HOOK" "$CGROUP2" <<<"$state"
+	echo "stderr: $stderr" >&2
+	assert_hook_error --id "$CID" "cgroup2 is not mounted"
+	assert_nothing_left "$CID" "$SANDBOX_CGROUP"
+}
+
+@test "a kernel without a program type: the hook refuses, naming the program and its type" {
+	command -v gcc >/dev/null || skip "test requires gcc"
+	# The kernel here has every type: bpf-fault.so plays one that lacks
+	# cgroup/sock_addr (connect4/6, sendmsg4/6; BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18).
+	local so=$BATS_TEST_TMPDIR/bpf-fault.so
+	gcc -shared -fPIC -O2 -o "$so" "$INTEGRATION_ROOT/bpf-fault.c" -ldl
+	update_host_config '.bpffs_dir = $d' --arg d "$(new_bpffs_dir)"
+	spawn_sandbox
+	local state
+	state=$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)
+	run --separate-stderr env LD_PRELOAD="$so" OCIBPF_FAULT_PROG_TYPE=18 \
+		timeout "$HOOK_TIMEOUT" "$OCIBPF_HOOK" createRuntime <<<"$state"
+	echo "stderr: $stderr" >&2
+	assert_hook_error --id "$CID" "sock_connect4" "cgroup/connect4"
+	assert_nothing_left "$CID" "$SANDBOX_CGROUP"
+	local bpffs
+	bpffs=$(jq -r .bpffs_dir "$OCIBPF_CONFIG")
+	[ -z "$(find "$bpffs" -mindepth 1 -not -type d 2>/dev/null)" ] ||
+		fail "half a set left pinned: $(find "$bpffs" -mindepth 1)"
+	rm -rf "$bpffs"
+}
