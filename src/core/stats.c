@@ -237,32 +237,63 @@ static char *v1_blkio_path(const struct container *c)
 	return NULL;
 }
 
+/*
+ * v1 block I/O. Since Linux 6.x blk-throttle counts bytes only on queues where throttling
+ * was ever configured, and BFQ counts only where it is the scheduler: the largest of what
+ * the files say is the answer (they count the same bios).
+ */
 static int v1_blkio(const struct container *c, uint64_t *ret_read, uint64_t *ret_write)
 {
 	_cleanup_free_ char *path = v1_blkio_path(c);
 	if (!path)
 		return -ENOENT;
-	static const char *const files[] = {
-		"blkio.throttle.io_service_bytes_recursive", /* counts sub-cgroups too */
-		"blkio.throttle.io_service_bytes",
+	static const char *const files[][2] = {
+		/* the recursive file counts sub-cgroups too; older kernels only have the other */
+		{ "blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_service_bytes" },
+		{ "blkio.bfq.io_service_bytes_recursive", "blkio.bfq.io_service_bytes" },
 	};
+	uint64_t rd = 0, wr = 0;
+	int r = -ENOENT;
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		_cleanup_free_ char *text = NULL;
-		if (v1_read("blkio", path, files[i], &text) == 0 &&
-		    cg_parse_blkio(text, ret_read, ret_write) == 0)
-			return 0;
+		for (size_t j = 0; j < 2; j++) {
+			_cleanup_free_ char *text = NULL;
+			uint64_t fr, fw;
+			if (v1_read("blkio", path, files[i][j], &text) < 0 ||
+			    cg_parse_blkio(text, &fr, &fw) < 0)
+				continue;
+			rd = fr > rd ? fr : rd;
+			wr = fw > wr ? fw : wr;
+			r = 0;
+			break;
+		}
 	}
-	return -ENOENT;
+	if (r == 0) {
+		*ret_read = rd;
+		*ret_write = wr;
+	}
+	return r;
 }
 
 /* --- reading -------------------------------------------------------------------------- */
+
+int stats_read_cpu(const struct container *c, uint64_t *ret_ns)
+{
+	/* cpu.stat is a core file of every cgroup2 cgroup, hybrid hosts' included. */
+	_cleanup_free_ char *cpu = NULL;
+	uint64_t v;
+	if (c->cgroup_dir && v2_read(c->cgroup_dir, "cpu.stat", &cpu) == 0 &&
+	    cg_parse_keyed(cpu, "usage_usec", &v) == 0 && (v || !c->cgroup_v1_cpuacct)) {
+		*ret_ns = v * 1000;
+		return 0;
+	}
+	return v1_u64("cpuacct", c->cgroup_v1_cpuacct, "cpuacct.usage", ret_ns);
+}
 
 void stats_read_cgroup(const struct container *c, struct stats *ret)
 {
 	struct stats s = { .sampled_ns = now_ns() };
 	const char *dir = c->cgroup_dir;
 	struct stat st;
-	uint64_t v;
 
 	/*
 	 * The runtime makes and removes the v2 and v1 cgroups together: without the cgroup2
@@ -275,14 +306,8 @@ void stats_read_cgroup(const struct container *c, struct stats *ret)
 		return;
 	}
 
-	_cleanup_free_ char *cpu = NULL;
-	if (v2_read(dir, "cpu.stat", &cpu) == 0 && cg_parse_keyed(cpu, "usage_usec", &v) == 0 &&
-	    (v || !c->cgroup_v1_cpuacct)) {
-		s.cpu_ns = v * 1000;
+	if (stats_read_cpu(c, &s.cpu_ns) == 0)
 		s.live |= ST_CPU;
-	} else if (v1_u64("cpuacct", c->cgroup_v1_cpuacct, "cpuacct.usage", &s.cpu_ns) == 0) {
-		s.live |= ST_CPU;
-	}
 
 	if (v2_u64(dir, "memory.current", &s.memory_bytes) == 0) {
 		s.live |= ST_MEMORY;
@@ -467,10 +492,6 @@ char *stats_path(const char *state_dir, const char *id)
 
 int stats_save(const char *state_dir, const struct container *c, const struct stats *s)
 {
-	_cleanup_free_ char *dir = path_join(state_dir, "stats");
-	int r = mkdir_p(dir, 0700);
-	if (r < 0)
-		return r;
 	_cleanup_json_gen_ yajl_gen g = json_gen_new(false);
 	yajl_gen_map_open(g);
 	jg_key_str(g, "id", c->id);
@@ -481,7 +502,16 @@ int stats_save(const char *state_dir, const struct container *c, const struct st
 	size_t len;
 	_cleanup_free_ char *text = json_gen_take(g, &len);
 	_cleanup_free_ char *path = stats_path(state_dir, c->id);
-	return write_file_atomic(path, text, len, 0600);
+	int r = write_file_atomic(path, text, len, 0600);
+	if (r == -ENOENT) {
+		/* The first one: make the directory (not on every write: the collector's are
+		 * many). */
+		_cleanup_free_ char *dir = path_join(state_dir, "stats");
+		r = mkdir_p(dir, 0700);
+		if (r == 0)
+			r = write_file_atomic(path, text, len, 0600);
+	}
+	return r;
 }
 
 static bool get_u64(yajl_val root, const char *key, uint64_t *ret)

@@ -56,6 +56,8 @@ void stats_gen(yajl_gen g, const char *id, const struct stats *s);
 /* The same members without the enclosing object, for records that add their own. */
 void stats_gen_fields(yajl_gen g, const char *id, const struct stats *s);
 
+/* The CPU time of the live cgroup alone (cheap: one file). */
+int stats_read_cpu(const struct container *c, uint64_t *ret_ns);
 /* Only the live cgroup (no kernel counters, no persisted values); sets ->live. */
 void stats_read_cgroup(const struct container *c, struct stats *ret);
 /* Merge persisted values `saved` into a live reading (counters: max; gauges: live first). */

@@ -6,12 +6,14 @@
  * replaced; stats_collect merges them with whatever is still live):
  *
  *  - once a second it reads every container's cgroup and kernel counters and writes the
- *    file when something changed (an idle container costs reads, not writes);
+ *    file when something changed; a container that used no CPU and whose counters did not
+ *    move since is idle: two reads (cpu.stat, its counters), and a full reading every 10 s;
  *  - it watches each container's cgroup.events with inotify and samples the container the
  *    moment it says "populated 0": its last process is gone and the counters are final,
  *    and the runtime is about to remove the cgroup;
  *  - it watches <state_dir>/containers, so a new container is sampled (and watched) as
- *    soon as the hook records it, however short-lived.
+ *    soon as the hook records it, however short-lived (and looks at the directory itself
+ *    only every 10 s).
  *
  * That runs in a thread of its own: the cgroup emptying must be seen within microseconds,
  * not at the next tick of the collector's loop (runc removes the cgroup right after its
@@ -37,6 +39,7 @@
 #include "stats.h"
 
 #define SAMPLE_NS (1000000000ULL)        /* periodic sample of every container */
+#define FULL_NS (10 * 1000000000ULL)      /* an idle container is read in full this often */
 #define SWEEP_NS (60 * 1000000000ULL)     /* stray stats files */
 #define THREAD_STACK (256 * 1024)
 
@@ -46,6 +49,8 @@ struct entry {
 	int wd;                  /* inotify watch of its cgroup.events, -1 when none */
 	bool saved;              /* `last` is what its stats file holds */
 	bool seen;               /* mark of the current sync */
+	unsigned long long full_ns;   /* when it was last read in full */
+	int cpu_fd;              /* its cpu.stat, kept open: pread is one syscall */
 	struct stats last;
 };
 
@@ -64,6 +69,7 @@ struct sampler {
 	bool threaded;
 	unsigned long long next_sample_ns;
 	unsigned long long next_sweep_ns;
+	unsigned long long next_sync_ns;
 };
 
 static char *record_path(const struct sampler *s, const char *id)
@@ -91,6 +97,8 @@ static void entry_done(struct sampler *s, struct entry *e)
 {
 	if (e->wd >= 0 && s->ino_fd >= 0)
 		inotify_rm_watch(s->ino_fd, e->wd);
+	if (e->cpu_fd >= 0)
+		close(e->cpu_fd);
 	container_free(e->c);
 }
 
@@ -116,17 +124,54 @@ static bool changed(const struct stats *a, const struct stats *b)
  */
 #define SAMPLE_EMPTIED 2
 
+/* CPU time from the open cpu.stat (v2, hybrid hosts' too), else the usual way. */
+static int read_cpu(struct entry *e, uint64_t *ret_ns)
+{
+	if (e->cpu_fd >= 0) {
+		char buf[1024];
+		ssize_t n = pread(e->cpu_fd, buf, sizeof(buf) - 1, 0);
+		uint64_t usec;
+		if (n > 0) {
+			buf[n] = '\0';
+			if (cg_parse_keyed(buf, "usage_usec", &usec) == 0 && usec) {
+				*ret_ns = usec * 1000;
+				return 0;
+			}
+		} else {
+			close(e->cpu_fd);   /* the cgroup is gone (ENODEV) */
+			e->cpu_fd = -1;
+		}
+	}
+	return stats_read_cpu(e->c, ret_ns);
+}
+
+/* No CPU time and no kernel counter moved since the last reading: nothing else did. */
+static bool idle(struct sampler *s, struct entry *e, struct bpfset *set)
+{
+	uint64_t cpu;
+	struct container_stats k;
+	if (read_cpu(e, &cpu) < 0 || cpu > e->last.cpu_ns)
+		return false;
+	return !set || bpfset_read_stats(set, e->c->cgroup_id, &k) < 0 ||
+	       memcmp(&k, &e->last.k, sizeof(k)) == 0;
+}
+
 static void sample(struct sampler *s, struct entry *e, unsigned flags)
 {
+	struct bpfset *set = setcache_get(&s->sets, s->cfg->bpffs_dir, e->c->set);
+	unsigned long long now = now_ns();
+	/* An idle container costs two reads (cpu.stat, its counters) until the next full one. */
+	if (!(flags & SAMPLE_FORCE) && e->saved && now - e->full_ns < FULL_NS && idle(s, e, set))
+		return;
 	struct stats st;
 	stats_read_cgroup(e->c, &st);
 	if (flags & SAMPLE_EMPTIED)
 		st.pids = 0;
-	struct bpfset *set = setcache_get(&s->sets, s->cfg->bpffs_dir, e->c->set);
 	if (set && bpfset_read_stats(set, e->c->cgroup_id, &st.k) == 0)
 		st.live |= ST_KERNEL;
 	if (!st.live)
 		return;   /* nothing live: what the file holds stays the best knowledge */
+	e->full_ns = now;
 	if (!st.sampled_ns)
 		st.sampled_ns = now_ns();
 	if (e->saved) {
@@ -165,7 +210,9 @@ static void add_entry(struct sampler *s, const char *id, ino_t ino)
 		return;
 	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
 	struct entry *e = &s->v[s->n++];
-	*e = (struct entry){ .c = c, .record_ino = ino, .wd = -1, .seen = true };
+	*e = (struct entry){ .c = c, .record_ino = ino, .wd = -1, .seen = true, .cpu_fd = -1 };
+	_cleanup_free_ char *cpu = path_join(c->cgroup_dir, "cpu.stat");
+	e->cpu_fd = open(cpu, O_RDONLY | O_CLOEXEC);
 	if (s->ino_fd >= 0) {
 		_cleanup_free_ char *ev = path_join(c->cgroup_dir, "cgroup.events");
 		e->wd = inotify_add_watch(s->ino_fd, ev, IN_MODIFY);
@@ -294,7 +341,11 @@ static void step(struct sampler *s, bool inotify_ready)
 		handle_inotify(s);
 	unsigned long long now = now_ns();
 	if (now >= s->next_sample_ns) {
-		sync_entries(s);
+		/* inotify reports the records coming and going; a full look now and then. */
+		if (s->dir_wd < 0 || now >= s->next_sync_ns) {
+			sync_entries(s);
+			s->next_sync_ns = now + FULL_NS;
+		}
 		sample_all(s);
 		s->next_sample_ns += SAMPLE_NS;
 		if (s->next_sample_ns <= now)
