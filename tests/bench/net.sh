@@ -252,6 +252,38 @@ for r in $(seq "$ROUNDS"); do
 done
 report connect connects/s 0.95
 
+# --- 4. cost per program run ------------------------------------------------------------------
+# Throughput on a busy VM is noisy; the programs' own run time is not. With
+# kernel.bpf_stats_enabled, the kernel times every run of every program: the deltas over
+# one iperf3 run each way and one connect loop, per mode.
+echo
+echo "# 4. run time of the programs (kernel.bpf_stats_enabled), one iperf3 run each way + one connect loop"
+PROGS=(skb_egress skb_ingress sock_connect4 sock_connect6 sock_sendmsg4 sock_sendmsg6)
+prog_stats() {
+	local name
+	for name in "${PROGS[@]}"; do
+		bpftool -j prog show pinned "$(ls -d "$BPFFS"/sets/*/progs | head -n 1)/$name" |
+			jq -r --arg n "$name" '"\($n) \(.run_cnt // 0) \(.run_time_ns // 0)"'
+	done
+}
+old_stats=$(sysctl -n kernel.bpf_stats_enabled)
+sysctl -qw kernel.bpf_stats_enabled=1
+for m in telemetry policy; do
+	prog_stats >"$TMP/stats0"
+	t0=$(date +%s%N)
+	iperf_once "$m" send >/dev/null
+	iperf_once "$m" recv >/dev/null
+	connect_once "$m" >/dev/null
+	t1=$(date +%s%N)
+	prog_stats >"$TMP/stats1"
+	echo "  $m ($(((t1 - t0) / 1000000)) ms of runs):"
+	join "$TMP/stats0" "$TMP/stats1" | awk -v wall=$((t1 - t0)) '{
+		runs = $4 - $2; ns = $5 - $3; total += ns
+		if (runs > 0) printf "    %-14s %10d runs  %7.1f ns/run\n", $1, runs, ns / runs }
+		END { printf "    all programs: %.1f ms, %.2f%% of the wall time of one core\n", total / 1e6, 100 * total / wall }'
+done
+sysctl -qw kernel.bpf_stats_enabled="$old_stats"
+
 # the policy saw no denial during the runs
 denied=$("$CLI" stats --json "${ID[policy]}" | jq '.[0].egress_denied')
 echo
