@@ -215,3 +215,56 @@ int oci_bundle_annotations(const char *bundle, struct annotation **ret, size_t *
 		return err_errno(err, r, "cannot read %s", path);
 	return oci_config_annotations(text, len, path, ret, ret_n, err);
 }
+
+/* Is cap in a capability list of the config's process ("bounding", "effective", ...)? */
+static bool caps_have(yajl_val caps, const char *cap)
+{
+	static const char *const sets[] = { "bounding", "effective", "permitted", "inheritable",
+					    "ambient" };
+	for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
+		yajl_val list = json_get(caps, sets[i]);
+		for (size_t j = 0; YAJL_IS_ARRAY(list) && j < list->u.array.len; j++) {
+			const char *c = YAJL_GET_STRING(list->u.array.values[j]);
+			if (c && strcmp(c, cap) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+int oci_config_host_capability(const char *text, size_t len, const char *what, const char *cap,
+			       bool *ret, struct error *err)
+{
+	if (memchr(text, '\0', len))
+		return err_msg(err, -EINVAL, "%s: invalid JSON: NUL byte in file", what);
+	_cleanup_json_ yajl_val root = NULL;
+	int r = json_parse(text, what, &root, err);
+	if (r < 0)
+		return r;
+	if (!YAJL_IS_OBJECT(root))
+		return err_msg(err, -EINVAL, "%s: must be a JSON object", what);
+	/* In a user namespace of its own, its capabilities are not the host's. */
+	yajl_val ns = json_get(json_get(root, "linux"), "namespaces");
+	for (size_t i = 0; YAJL_IS_ARRAY(ns) && i < ns->u.array.len; i++) {
+		const char *type = json_get_string(ns->u.array.values[i], "type");
+		if (type && strcmp(type, "user") == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	*ret = caps_have(json_get(json_get(root, "process"), "capabilities"), cap);
+	return 0;
+}
+
+int oci_bundle_host_capability(const char *bundle, const char *cap, bool *ret, struct error *err)
+{
+	_cleanup_free_ char *path = path_join(bundle, "config.json");
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = read_file(path, CONFIG_SIZE_MAX, &text, &len);
+	if (r == -EFBIG)
+		return err_msg(err, r, "%s is larger than 16 MiB", path);
+	if (r < 0)
+		return err_errno(err, r, "cannot read %s", path);
+	return oci_config_host_capability(text, len, path, cap, ret, err);
+}

@@ -47,4 +47,13 @@ int oci_bundle_annotations(const char *bundle, struct annotation **ret, size_t *
 int oci_config_annotations(const char *text, size_t len, const char *what,
 			   struct annotation **ret, size_t *ret_n, struct error *err);
 
+/*
+ * Does the config.json (text, or <bundle>/config.json) give its process the capability
+ * cap ("CAP_SYS_ADMIN") in the host's user namespace: in any of its capability sets, and
+ * no user namespace of its own?
+ */
+int oci_config_host_capability(const char *text, size_t len, const char *what, const char *cap,
+			       bool *ret, struct error *err);
+int oci_bundle_host_capability(const char *bundle, const char *cap, bool *ret, struct error *err);
+
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A bundle's config.json, for its annotations (read when the state carries none):
- * oci_config_annotations(), the text half of oci_bundle_annotations().
+ * oci_config_annotations(), the text half of oci_bundle_annotations(); and for the
+ * capabilities of its process: oci_config_host_capability().
  */
 #include "fuzz.h"
 #include "state.h"
@@ -29,6 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(a[i].value);
 	}
 	free(a);
+	err_clear(&err);
+
+	/* The capability check reads the same file. */
+	bool admin = true;
+	r = oci_config_host_capability(text, size, "/b/config.json", "CAP_SYS_ADMIN", &admin, &err);
+	FUZZ_CHECK_RESULT(r, err);
 	err_clear(&err);
 	return 0;
 }
