@@ -116,7 +116,7 @@ int container_read(const char *state_dir, const char *id, struct container **ret
 		return err_msg(err, -EINVAL, "invalid container id");
 	_cleanup_free_ char *path = record_path(state_dir, id);
 	_cleanup_free_ char *text = NULL;
-	int r = read_file(path, 1 << 20, &text, NULL);
+	int r = read_file_nofollow(path, 1 << 20, &text, NULL);
 	if (r < 0)
 		return err_errno(err, r, "cannot read %s", path);
 	return container_parse(text, path, ret, err);

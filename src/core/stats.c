@@ -530,7 +530,7 @@ int stats_load(const char *state_dir, const struct container *c, struct stats *r
 		return -EINVAL;
 	_cleanup_free_ char *path = stats_path(state_dir, c->id);
 	_cleanup_free_ char *text = NULL;
-	int r = read_file(path, 1 << 16, &text, NULL);
+	int r = read_file_nofollow(path, 1 << 16, &text, NULL);
 	if (r < 0)
 		return r;
 	_cleanup_json_ yajl_val root = NULL;

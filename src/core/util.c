@@ -191,6 +191,19 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 	return read_fd(fd, max, ret, ret_len);
 }
 
+int read_file_nofollow(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	return read_fd(fd, max, ret, ret_len);
+}
+
 static int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

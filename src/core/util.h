@@ -60,6 +60,9 @@ bool valid_name(const char *s);
 
 /* Read a whole file (at most max bytes, else -EFBIG) into a NUL-terminated buffer. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* The same for files of our own (state_dir): a symlink (-ELOOP) or a non-regular file
+ * (-EINVAL) in its place is not read. */
+int read_file_nofollow(const char *path, size_t max, char **ret, size_t *ret_len);
 int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* Write a file atomically (tmp + rename) with mode. */
 int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode);

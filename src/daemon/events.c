@@ -186,7 +186,7 @@ static void load_lost(struct events *ev, struct ctr *c, bool *ret_known)
 {
 	_cleanup_free_ char *path = lost_path(ev->cfg, c->id);
 	_cleanup_free_ char *text = NULL;
-	*ret_known = read_file(path, 64, &text, NULL) == 0;
+	*ret_known = read_file_nofollow(path, 64, &text, NULL) == 0;
 	c->lost_seen = *ret_known ? strtoull(text, NULL, 10) : 0;
 }
 
