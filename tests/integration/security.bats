@@ -1,0 +1,359 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+#
+# Security (issue 7): a container with CAP_SYS_ADMIN, a cgroup namespace and a
+# writable cgroupfs tries to get out from under its programs; ownership and modes of
+# what ocibpf writes; symlinks planted in log_dir and state_dir; policy files others
+# can write; container ids and annotation values that try path traversal or shell
+# metacharacters.
+
+load helpers
+load net-helpers
+load reliability-helpers
+
+setup_file() {
+	ocibpf_setup_file
+	net_setup_file
+	export ESCAPE=$BATS_FILE_TMPDIR/escape
+	gcc -O2 -static -o "$ESCAPE" "$INTEGRATION_ROOT/escape.c" 2>"$BATS_FILE_TMPDIR/escape.log" || ESCAPE=
+}
+
+teardown_file() {
+	ocibpf_teardown_file
+}
+
+setup() {
+	requires root cgroup2 bpf bpftool runc busybox jq
+	ocibpf_setup
+	net_setup
+	setup_busybox_bundle
+	write_policy base "$BASE_POLICY"
+	add_hooks
+}
+
+teardown() {
+	net_teardown
+	ocibpf_teardown
+	rm -f "$BATS_TEST_TMPDIR"/victim*
+	if [ -f "$BATS_TEST_TMPDIR/userns-dir" ]; then
+		rm -rf "$(cat "$BATS_TEST_TMPDIR/userns-dir")"
+	fi
+}
+
+# --- a privileged container against its own programs ----------------------------------------
+
+# locked_policy PORT: audit openat, deny TCP to 127.0.0.1:PORT.
+locked_policy() {
+	write_policy locked "{\"audit\": {\"syscalls\": [\"openat\"]},
+		\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$1\"}]}}}"
+	set_policy locked
+}
+
+# The attack, once /go exists: mount the cgroup2 hierarchy (its cgroup namespace makes
+# the container's cgroup the root), make a sub-cgroup and move there, try everything
+# escape.c knows against both, then connect and open again.
+attack_cmd() {
+	local p=$1
+	set_cmd sh -c "i=0; while [ ! -e /go ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+		echo \"before: \$(nettool tcp 127.0.0.1 $p 2000)\"
+		mkdir -p /tmp/cg && mount -t cgroup2 none /tmp/cg || echo MOUNT-FAILED
+		mkdir /tmp/cg/sub && echo \$\$ >/tmp/cg/sub/cgroup.procs && echo \"moved: \$(grep ^0:: /proc/self/cgroup)\"
+		escape /tmp/cg /tmp/cg/sub
+		echo \"after: \$(nettool tcp 127.0.0.1 $p 2000)\"
+		: </etc/group
+		echo done"
+}
+
+@test "CAP_SYS_ADMIN in a user namespace, cgroupns, writable cgroupfs: sub-cgroups and detach/override attempts leave policy and audit in force" {
+	net_requires_nettool
+	[ -n "$ESCAPE" ] || skip "cannot build escape.c: $(head -n 3 "$BATS_FILE_TMPDIR/escape.log")"
+	# The mapped root must reach the bundle: not under bats' 0700 temp dirs.
+	local dir
+	dir=$(mktemp -d /tmp/ocibpf-test-userns.XXXXXX)
+	chmod 0755 "$dir"
+	echo "$dir" >"$BATS_TEST_TMPDIR/userns-dir"
+	setup_busybox_bundle "$dir/bundle"
+	chmod 0755 "$BUNDLE"
+	add_hooks
+	add_nettool
+	cp "$ESCAPE" "$BUNDLE/rootfs/bin/escape"
+	local p
+	p=$(free_ports 1)
+	locked_policy "$p"
+	use_host_network
+	add_cap CAP_SYS_ADMIN
+	# A user namespace (root is uid 100000 outside), a cgroup namespace; /sys bound from
+	# the host (sysfs can't be mounted without a network namespace of its own).
+	update_config '.linux.namespaces += [{type: "user"}, {type: "cgroup"}]
+		| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .mounts |= map(select(.type != "cgroup" and .type != "sysfs"))
+		| .mounts += [{destination: "/sys", type: "none", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"]},
+			{destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"]}]
+		| del(.linux.seccomp)'
+	attack_cmd "$p"
+	runc_run -d "$CID"
+	assert_success
+	local pid cg
+	pid=$(runtime_state runc "$CID" pid)
+	cg=$(cgroup2_of "$pid")
+	# Delegate its cgroup to the container's root, as an engine does for nested cgroups.
+	chown 100000:100000 "$cg" "$cg/cgroup.procs" "$cg/cgroup.subtree_control" "$cg/cgroup.threads"
+	touch "$BUNDLE/rootfs/go"
+	wait_stopped "$CID"
+	run cat "$BATS_TEST_TMPDIR/$CID.stdio"
+	echo "$output" >&2
+	refute_output --partial MOUNT-FAILED
+	assert_line --regexp '^before: EPERM '
+	assert_line --regexp '^moved: 0::/sub$'
+	refute_line --regexp '^(prog_detach|prog_detach_any|attach_replace|link_update|link_detach) [a-z0-9]+: ok$'
+	assert_line 'successes: 0'
+	assert_line --regexp '^after: EPERM '
+	assert_line done
+	run attach_types "$cg"
+	assert_line connect4
+	runc_cmd delete "$CID"
+	assert_success
+	assert_stopped "$CID"
+	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .ret >= 0)'
+	records "$CID" stop | jq -e '.stats.egress_denied >= 2'
+}
+
+@test "CAP_SYS_ADMIN in the host user namespace: the container is refused, it could detach its programs" {
+	set_policy base
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	add_cap CAP_SYS_ADMIN
+	runc_run "$CID"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	assert_output --regexp "ocibpf-hook: $CID: .*CAP_SYS_ADMIN in the host user namespace"
+	assert_not_monitored "$CID"
+	# in its bounding set only is the same (root regains it on exec)
+	update_config '.process.capabilities = {bounding: ["CAP_SYS_ADMIN"]}'
+	runc_run "$CID"
+	assert_failure
+	assert_output --partial "CAP_SYS_ADMIN in the host user namespace"
+}
+
+# --- what ocibpf writes: owners and modes ----------------------------------------------------
+
+@test "state, pins and logs are root's and not writable by others, logs 0640, whatever the umask" {
+	write_policy audited '{"audit": {"syscalls": ["openat"]}, "telemetry": true}'
+	set_policy audited
+	set_cmd sh -c 'i=0; while [ ! -e /stop ] && [ $i -lt 300 ]; do : </etc/passwd; sleep 0.1; i=$((i + 1)); done'
+	umask 000
+	runc_run -d "$CID"
+	assert_success
+	wait_for 50 0.1 test -n "$(collector_pid)"
+	wait_for 50 0.1 sh -c "grep -q /etc/passwd '$(audit_log "$CID")'"
+	sleep 1 # a sampler tick: the stats file
+
+	local bad
+	bad=$(find "$STATE_DIR" "$LOG_DIR" "$BPFFS_DIR" \( ! -user root -o -perm /022 \) -printf '%M %u %p\n')
+	[ -z "$bad" ] || fail "writable by others or not root's: $bad"
+	[ "$(stat -c %a "$(audit_log "$CID")")" = 640 ]
+	[ "$(stat -c %a "$LOG_DIR")" = 750 ]
+	[ "$(stat -c %a "$(state_file "$CID")")" = 600 ]
+	[ "$(stat -c %a "$STATE_DIR/containers")" = 700 ]
+	# the control socket: root only (connect needs write permission)
+	[ "$(( 0$(stat -c %a "$STATE_DIR/ocibpfd.sock") & 077 ))" -eq 0 ]
+	local pins
+	pins=$(find "$BPFFS_DIR" -mindepth 1 \( -perm /077 \) -printf '%M %p\n')
+	[ -z "$pins" ] || fail "pins open to others: $pins"
+	touch "$BUNDLE/rootfs/stop"
+	wait_stopped "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	assert_stopped "$CID"
+	[ "$(stat -c %a "$(audit_log "$CID")")" = 640 ]
+}
+
+# --- symlinks planted in log_dir and state_dir ---------------------------------------------------
+
+# plant_victim: a file that must never change; sets VICTIM and VICTIM_SUM.
+plant_victim() {
+	VICTIM=$BATS_TEST_TMPDIR/victim
+	echo "precious $RANDOM" >"$VICTIM"
+	chmod 0644 "$VICTIM"
+	VICTIM_SUM=$(stat -c '%s %a %u' "$VICTIM")$(sha256sum <"$VICTIM")
+}
+
+assert_victim_intact() {
+	[ "$(stat -c '%s %a %u' "$VICTIM")$(sha256sum <"$VICTIM")" = "$VICTIM_SUM" ] ||
+		fail "the symlink was followed: $VICTIM is now: $(stat -c '%s %a' "$VICTIM"): $(head -c 200 "$VICTIM")"
+}
+
+@test "a symlink planted as the audit log is not followed: the container is refused" {
+	plant_victim
+	mkdir -p "$LOG_DIR"
+	ln -s "$VICTIM" "$(audit_log "$CID")"
+	set_policy base
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	runc_run "$CID"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	assert_output --regexp "ocibpf-hook: $CID: cannot open audit log .*$CID.jsonl"
+	assert_victim_intact
+	[ -L "$(audit_log "$CID")" ]
+	assert_not_monitored "$CID"
+	rm "$(audit_log "$CID")"
+}
+
+@test "symlinks planted in state_dir are not followed (records, stats, lost counters, pid file)" {
+	plant_victim
+	mkdir -p "$STATE_DIR/containers" "$STATE_DIR/stats" "$STATE_DIR/lost"
+	ln -s "$VICTIM" "$(state_file "$CID")"
+	ln -s "$VICTIM" "$STATE_DIR/stats/$CID.json"
+	ln -s "$VICTIM" "$STATE_DIR/lost/$CID"
+	ln -s "$VICTIM" "$STATE_DIR/ocibpfd.pid"
+	write_policy audited '{"audit": {"syscalls": ["openat"]}, "telemetry": true}'
+	set_policy audited
+	set_cmd sh -c ': </etc/passwd; sleep 1'
+	runc_run "$CID"
+	echo "$output" >&2
+	assert_victim_intact
+	# Whatever ocibpf wrote replaced the links; none is left pointing out.
+	local links
+	links=$(find "$STATE_DIR" -type l -lname "$VICTIM")
+	if [ "$status" -eq 0 ]; then
+		assert_stopped "$CID"
+	fi
+	assert_victim_intact
+	[ -z "$links" ] || [ "$status" -ne 0 ] || fail "links left in state_dir: $links"
+	find "$STATE_DIR" -type l -lname "$VICTIM" -delete
+}
+
+@test "a symlink record planted in state_dir is neither read nor listed, and gc removes only the link" {
+	plant_victim
+	spawn_sandbox
+	# A crafted record, behind a link, that names a live process.
+	jq -n --arg id "$CID-planted" --argjson pid "$SANDBOX_PID" --arg cg "$SANDBOX_CGROUP" \
+		'{id: $id, policy: "base", pid: $pid, pid_start: 0, cgroup: "/x", cgroup_dir: $cg,
+		  cgroup_id: 1, flags: 3, set: "0123456789abcdef", bundle: "/"}' >"$VICTIM"
+	VICTIM_SUM=$(stat -c '%s %a %u' "$VICTIM")$(sha256sum <"$VICTIM")
+	mkdir -p "$STATE_DIR/containers"
+	ln -s "$VICTIM" "$(state_file "$CID-planted")"
+	ocibpf ps --json
+	assert_success
+	jq -e --arg id "$CID-planted" 'all(.[]; .id != $id)' <<<"$output" || fail "a planted record is listed: $output"
+	ocibpf gc
+	assert_success
+	[ ! -e "$(state_file "$CID-planted")" ] && [ ! -L "$(state_file "$CID-planted")" ] ||
+		fail "gc left the planted link"
+	assert_victim_intact
+}
+
+@test "the collector reopening logs (SIGHUP) does not follow a symlink planted in log_dir" {
+	plant_victim
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sh -c 'i=0; while [ ! -e /go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done;
+		: </etc/passwd; i=0; while [ ! -e /stop ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done'
+	runc_run -d "$CID"
+	assert_success
+	wait_for 50 0.1 test -n "$(collector_pid)"
+	# logrotate's move, and a link where the log was
+	mv "$(audit_log "$CID")" "$(audit_log "$CID").1"
+	ln -s "$VICTIM" "$(audit_log "$CID")"
+	kill -HUP "$(collector_pid)"
+	sleep 0.5
+	touch "$BUNDLE/rootfs/go"
+	sleep 1
+	assert_victim_intact
+	[ -n "$(collector_pid)" ] || fail "the collector died"
+	rm "$(audit_log "$CID")"
+	touch "$BUNDLE/rootfs/stop"
+	wait_stopped "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	assert_victim_intact
+	assert_not_monitored "$CID"
+}
+
+# --- policy files ---------------------------------------------------------------------------------
+
+@test "a policy file that is group- or world-writable, not root's, or a symlink is refused" {
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	update_config '.annotations["run.oci.hooks.stderr"] = "/dev/null"'
+	local name
+	write_policy groupw '{"telemetry": true}'
+	chmod 0664 "$POLICY_DIR/groupw.json"
+	write_policy worldw '{"telemetry": true}'
+	chmod 0646 "$POLICY_DIR/worldw.json"
+	write_policy notroot '{"telemetry": true}'
+	chown 65534:65534 "$POLICY_DIR/notroot.json"
+	write_policy target '{"telemetry": true}'
+	ln -s "$POLICY_DIR/target.json" "$POLICY_DIR/linked.json"
+	for name in groupw worldw notroot linked; do
+		set_policy "$name"
+		runc_run "$CID"
+		assert_failure
+		refute_output --partial CONTAINER-STARTED
+		assert_output --partial "ocibpf-hook: $CID: policy $name: $POLICY_DIR/$name.json"
+		case $name in
+		groupw | worldw) assert_output --partial "writable by group or others" ;;
+		notroot) assert_output --partial "not owned by root" ;;
+		linked) assert_output --partial "symbolic link" ;;
+		esac
+		assert_not_monitored "$CID"
+	done
+	# the same content, root's and 0644, is fine
+	set_policy target
+	runc_run "$CID"
+	assert_success
+	assert_output --partial CONTAINER-STARTED
+	assert_stopped "$CID"
+}
+
+# --- ids and annotation values ---------------------------------------------------------------------
+
+@test "container ids with path traversal or shell metacharacters are refused, nothing is written" {
+	spawn_sandbox
+	local id marker=$BATS_TEST_TMPDIR/pwned
+	local escaped=ocibpf-test-escaped-$$
+	local ids=("../../../tmp/$escaped" '..' '.' "a/../../b" 'x;touch '"$marker" '$(touch '"$marker"')'
+		'`touch '"$marker"'`' 'a|b' 'a&b' 'a b' $'a\nb' 'a>b' '*' "x'y" 'x"y' 'a\b' '-rf' $'\x01')
+	for id in "${ids[@]}"; do
+		run_hook createRuntime "$(make_state "$id" "$SANDBOX_PID" "$BUNDLE" base)"
+		assert_hook_error "invalid OCI state" '"id"'
+		run_hook poststop "$(jq -cn --arg id "$id" --arg b "$BUNDLE" \
+			'{ociVersion: "1.0.2", id: $id, status: "stopped", bundle: $b}')"
+		assert_hook_error "invalid OCI state" '"id"'
+	done
+	[ ! -e "$marker" ]
+	[ -z "$(find /tmp -maxdepth 1 -name "$escaped*")" ]
+	[ -z "$(find "$LOG_DIR" "$STATE_DIR" -mindepth 1 -newer "$BATS_TEST_TMPDIR/sandboxes" 2>/dev/null | grep -v '/ocibpfd\.')" ] ||
+		fail "written: $(find "$LOG_DIR" "$STATE_DIR" -mindepth 1 -newer "$BATS_TEST_TMPDIR/sandboxes")"
+	[ -z "$(bpftool cgroup show "$SANDBOX_CGROUP")" ]
+}
+
+@test "policy annotations with path traversal or shell metacharacters are refused with a clear error" {
+	spawn_sandbox
+	local v marker=$BATS_TEST_TMPDIR/pwned
+	local values=('../../../etc/passwd' '../policies/base' '/etc/ocibpf/policies/base' 'base/'
+		'base;touch '"$marker" '$(touch '"$marker"')' '`touch '"$marker"'`' 'base|x' 'base x'
+		$'base\nx' '.base' '-base' '' "$(printf 'a%.0s' {1..200})" $'\e[31mred')
+	for v in "${values[@]}"; do
+		run_hook createRuntime "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" | jq -c \
+			--arg v "$v" '.annotations["io.ocibpf.policy"] = $v')"
+		echo "value $(printf %q "$v"): $stderr" >&2
+		if [ -z "$v" ]; then
+			# empty: no name
+			assert_hook_error --id "$CID" policy
+		else
+			assert_hook_error --id "$CID" "invalid policy name"
+		fi
+		# one printable line, control characters tamed
+		[[ "$stderr" != *$'\e'* ]] || fail "escape sequence passed through: $(printf %q "$stderr")"
+		assert_nothing_left "$CID" "$SANDBOX_CGROUP"
+	done
+	[ ! -e "$marker" ]
+	# through runc too (it passes annotations as they are)
+	set_policy '../../../etc/passwd'
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	runc_run "$CID"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	assert_output --partial "invalid policy name"
+}
