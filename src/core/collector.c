@@ -59,9 +59,13 @@ int collector_spawn(const struct config *cfg, struct error *err)
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null < 0)
 			_exit(1);
+		/* What it reports (a log it can't write, ...) goes to <state_dir>/ocibpfd.log. */
+		_cleanup_free_ char *logpath = path_join(cfg->state_dir, "ocibpfd.log");
+		int logfd = mkdir_p(cfg->state_dir, 0700) < 0 ? -1 :
+			    open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 		dup2(null, 0);
 		dup2(null, 1);
-		dup2(null, 2);
+		dup2(logfd >= 0 ? logfd : null, 2);
 		closefrom(3);
 		sigset_t all;
 		sigemptyset(&all);

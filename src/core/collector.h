@@ -14,7 +14,8 @@ char *collector_lock_path(const struct config *cfg);
 bool collector_running(const struct config *cfg);
 /*
  * Start ocibpfd (the one installed beside the running binary) fully detached: new session,
- * stdio on /dev/null, no descriptor of ours, so the runtime never waits on it.
+ * stdin and stdout on /dev/null, stderr appended to <state_dir>/ocibpfd.log, no descriptor
+ * of ours, so the runtime never waits on it.
  */
 int collector_spawn(const struct config *cfg, struct error *err);
 /* Path of the collector's control socket. */
