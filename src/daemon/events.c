@@ -41,7 +41,17 @@ struct events {
 	struct tp_links tp;
 	uint64_t boot_to_real;  /* realtime = boot + this */
 	bool fresh;             /* first tick after start */
+	bool clean_start;       /* the last collector left when no container ran: no gap */
 };
+
+/*
+ * Written by a collector that exits while no container runs: the tracepoints it held were
+ * needed by none, so the next collector has no gap to report.
+ */
+static char *idle_marker(const struct config *cfg)
+{
+	return path_join(cfg->state_dir, "ocibpfd.idle");
+}
 
 static void update_clock(struct events *ev)
 {
@@ -227,7 +237,8 @@ static void refresh_ctrs(struct events *ev)
 		bool known;
 		load_lost(ev, c, &known);
 		/* Served by an earlier collector: the tracepoints were gone until now. */
-		if (known && ev->fresh && (c->flags & CF_AUDIT) && !(c->flags & CF_AUDIT_RAW))
+		if (known && ev->fresh && !ev->clean_start && (c->flags & CF_AUDIT) &&
+		    !(c->flags & CF_AUDIT_RAW))
 			write_gap(ev, c);
 		if (!known)
 			save_lost(ev, c);
@@ -393,6 +404,9 @@ int events_new(const struct config *cfg, struct events **ret, struct error *err)
 	struct events *ev = xcalloc(1, sizeof(*ev));
 	ev->cfg = cfg;
 	ev->fresh = true;
+	/* Left by a collector that exited with no container running (see events_free). */
+	_cleanup_free_ char *idle = idle_marker(cfg);
+	ev->clean_start = unlink(idle) == 0;
 	tp_links_init(&ev->tp);
 	update_clock(ev);
 	*ret = ev;
@@ -403,6 +417,15 @@ void events_free(struct events *ev)
 {
 	if (!ev)
 		return;
+	int live = 0;
+	for (size_t i = 0; i < ev->n_ctrs; i++) {
+		struct container rec = { .pid = ev->ctrs[i].pid, .pid_start = ev->ctrs[i].pid_start };
+		live += container_alive(&rec);
+	}
+	if (live == 0) {
+		_cleanup_free_ char *idle = idle_marker(ev->cfg);
+		write_file_atomic(idle, "", 0, 0600);
+	}
 	if (ev->rb)
 		ring_buffer__consume(ev->rb);
 	flush_all(ev);
