@@ -10,6 +10,7 @@
  *   nettool listen-tcp ADDR PORT [N]        accept N connections (0: forever), send "hello\n"
  *   nettool listen-udp ADDR PORT [N]        echo N datagrams (0: forever)
  *   nettool sink ADDR PORT                   accept connections, print "received N" per read
+ *   nettool flood-udp ADDR PORT N            N unconnected sends; prints "EPERM K" (K refused)
  *   nettool loop ADDR PORT N                N connect()/close(); prints connects per second
  *
  * ADDR with a ':' is IPv6 (so "::ffff:127.0.0.1" is an IPv4-mapped address on an IPv6
@@ -244,6 +245,23 @@ static int cmd_sink(const char *addr, const char *port)
 	return OK;
 }
 
+static int cmd_flood_udp(const char *addr, const char *port, long n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (parse_addr(addr, port, &ss, &len) < 0)
+		return E_OTHER;
+	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return E_OTHER;
+	long denied = 0;
+	for (long i = 0; i < n; i++)
+		if (sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len) < 0 && errno == EPERM)
+			denied++;
+	printf("EPERM %ld\n", denied);
+	return OK;
+}
+
 static int cmd_loop(const char *addr, const char *port, long n)
 {
 	struct sockaddr_storage ss;
@@ -270,7 +288,7 @@ static int cmd_loop(const char *addr, const char *port, long n)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: nettool tcp|udp|udpc|listen-tcp|listen-udp|sink|loop ADDR PORT [ARG]\n");
+		fprintf(stderr, "usage: nettool tcp|udp|udpc|listen-tcp|listen-udp|sink|flood-udp|loop ADDR PORT [ARG]\n");
 		return E_OTHER;
 	}
 	const char *cmd = argv[1], *addr = argv[2], *port = argv[3];
@@ -286,6 +304,8 @@ int main(int argc, char **argv)
 		return cmd_listen_tcp(addr, port, arg < 0 ? 0 : arg);
 	if (strcmp(cmd, "listen-udp") == 0)
 		return cmd_listen_udp(addr, port, arg < 0 ? 0 : arg);
+	if (strcmp(cmd, "flood-udp") == 0)
+		return cmd_flood_udp(addr, port, arg < 0 ? 1 : arg);
 	if (strcmp(cmd, "sink") == 0)
 		return cmd_sink(addr, port);
 	if (strcmp(cmd, "loop") == 0)
