@@ -17,7 +17,7 @@
 #include "stats.h"
 
 /* Bound on every wait for the collector in a hook. */
-#define COLLECTOR_TIMEOUT_MS 3000
+#define COLLECTOR_TIMEOUT_MS 10000
 
 /* The policy name for a container, or NULL when it is to be left alone. */
 static int choose_policy(const struct config *cfg, const struct oci_state *st, const char **ret,
@@ -309,8 +309,12 @@ int hook_poststop(const struct config *cfg, const struct oci_state *st, struct e
 		bpfset_unpin(cfg->bpffs_dir, st->id);
 		return 0;
 	}
-	if (c->flags & CF_AUDIT) {
-		/* Every record of the container goes before its `stop` record. */
+	if (c->flags & (CF_AUDIT | CF_NETWORK)) {
+		/* Every record of the container goes before its `stop` record: no more folded
+		 * denials to come, then the collector writes out what is queued. */
+		_cleanup_bpfset_ struct bpfset *set = NULL;
+		if ((c->flags & CF_NETWORK) && bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL) == 0)
+			netpolicy_quiesce(set, c->cgroup_id);
 		_cleanup_free_ char *req = xasprintf("drain %s", c->id);
 		struct error derr = { 0 };
 		/* The collector may have gone with the container's last process: start it

@@ -26,6 +26,7 @@ struct ctr {
 	uint64_t lost_seen;     /* kernel lost counter already reported */
 	uint64_t dropped;       /* failed writes not yet reported when the log was reopened */
 	bool locked;            /* log locked in the current batch */
+	bool drained;           /* its stop record comes next: nothing more is written */
 	bool seen;              /* still recorded (refresh mark) */
 	bool write_failing;     /* the last write of its log failed (reported once) */
 };
@@ -375,6 +376,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (!c)
 			return 0;   /* its stop record is written: nothing may follow it */
 	}
+	if (c->drained)
+		return 0;   /* after the drain for its stop record: nothing may follow it */
 	struct auditlog *al = log_of(ev, c);
 	if (!al)
 		return 0;
@@ -454,6 +457,8 @@ void events_process(struct events *ev)
 
 static void report_lost(struct events *ev, struct ctr *c)
 {
+	if (c->drained)
+		return;
 	struct bpfset *s = set_of(ev, c->set);
 	struct container_stats k;
 	if (!s || bpfset_read_stats(s, c->cgid, &k) < 0 || k.lost <= c->lost_seen)
@@ -503,10 +508,12 @@ int events_drain(struct events *ev, const char *id, struct error *err)
 	if (c)
 		report_lost(ev, c);
 	flush_all(ev);
-	/* The hook writes the stop record next: our handle must not hold a stale seq. */
+	/* The hook writes the stop record next: our handle must not hold a stale seq, and
+	 * nothing of this container may be written after it. */
 	if (c) {
 		auditlog_close(c->log);
 		c->log = NULL;
+		c->drained = true;
 	}
 	return 0;
 }
