@@ -14,8 +14,8 @@
 #   /run/containerd/fifo (gone with the tasks; the directories are removed at the end of
 #   the file when its tests made them).
 
-ENGINES_IMAGE=localhost/ocibpf-busybox:test
-CTR_IMAGE=docker.io/library/ocibpf-busybox:test
+export ENGINES_IMAGE=localhost/ocibpf-busybox:test
+export CTR_IMAGE=docker.io/library/ocibpf-busybox:test
 
 # engine_requires WORD...: like requires, for what only these tests need.
 engine_requires() {
@@ -145,8 +145,8 @@ split_dry_run() {
 # wait_rmdir_tree DIR: remove the empty directory tree DIR (a cgroup an engine made),
 # waiting up to 20 s for processes in it to be gone (PID 1 is slow to reap here).
 wait_rmdir_tree() {
-	local dir=$1 i
-	for i in $(seq 100); do
+	local dir=$1 _
+	for _ in $(seq 100); do
 		[ -d "$dir" ] || return 0
 		find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
 		[ -d "$dir" ] || return 0
@@ -314,6 +314,7 @@ containerd_teardown() {
 			rc=1
 		done
 		kill "$CTRD_PID"
+		# shellcheck disable=SC2016 # (expanded by eval)
 		wait_for 100 0.1 eval '! kill -0 "$CTRD_PID" 2>/dev/null' || {
 			kill -9 "$CTRD_PID"
 			rc=1
