@@ -242,9 +242,8 @@ static char *v1_blkio_path(const struct container *c)
  * was ever configured, and BFQ counts only where it is the scheduler: the largest of what
  * the files say is the answer (they count the same bios).
  */
-static int v1_blkio(const struct container *c, uint64_t *ret_read, uint64_t *ret_write)
+static int v1_blkio(const char *path, uint64_t *ret_read, uint64_t *ret_write)
 {
-	_cleanup_free_ char *path = v1_blkio_path(c);
 	if (!path)
 		return -ENOENT;
 	static const char *const files[][2] = {
@@ -289,7 +288,15 @@ int stats_read_cpu(const struct container *c, uint64_t *ret_ns)
 	return v1_u64("cpuacct", c->cgroup_v1_cpuacct, "cpuacct.usage", ret_ns);
 }
 
-void stats_read_cgroup(const struct container *c, struct stats *ret)
+void stats_where_done(struct stats_where *w)
+{
+	if (!w)
+		return;
+	free(w->v1_blkio);
+	*w = (struct stats_where){ 0 };
+}
+
+void stats_read_cgroup(const struct container *c, struct stats_where *w, struct stats *ret)
 {
 	struct stats s = { .sampled_ns = now_ns() };
 	const char *dir = c->cgroup_dir;
@@ -306,13 +313,21 @@ void stats_read_cgroup(const struct container *c, struct stats *ret)
 		return;
 	}
 
+	/* Without what an earlier reading learned: try every place, and learn. */
+	struct stats_where learn = { 0 };
+	bool probe = !w || !w->known;
+	const struct stats_where *k = probe ? &learn : w;
+
 	if (stats_read_cpu(c, &s.cpu_ns) == 0)
 		s.live |= ST_CPU;
 
-	if (v2_u64(dir, "memory.current", &s.memory_bytes) == 0) {
+	if ((probe || k->v2_memory) && v2_u64(dir, "memory.current", &s.memory_bytes) == 0) {
+		learn.v2_memory = true;
 		s.live |= ST_MEMORY;
-		if (v2_u64(dir, "memory.peak", &s.memory_peak_bytes) == 0)
+		if ((probe || k->v2_peak) && v2_u64(dir, "memory.peak", &s.memory_peak_bytes) == 0) {
+			learn.v2_peak = true;
 			s.live |= ST_PEAK;
+		}
 	} else if (v1_u64("memory", c->cgroup_v1_memory, "memory.usage_in_bytes", &s.memory_bytes) == 0) {
 		s.live |= ST_MEMORY;
 		if (v1_u64("memory", c->cgroup_v1_memory, "memory.max_usage_in_bytes",
@@ -322,18 +337,33 @@ void stats_read_cgroup(const struct container *c, struct stats *ret)
 	if (s.memory_peak_bytes < s.memory_bytes)
 		s.memory_peak_bytes = s.memory_bytes;
 
-	if (v2_u64(dir, "pids.current", &s.pids) == 0 ||
-	    v1_u64("pids", c->cgroup_v1_pids, "pids.current", &s.pids) == 0 ||
-	    v2_count_threads(dir, &s.pids) == 0)
+	if ((probe || k->v2_pids) && v2_u64(dir, "pids.current", &s.pids) == 0) {
+		learn.v2_pids = true;
 		s.live |= ST_PIDS;
+	} else if (v1_u64("pids", c->cgroup_v1_pids, "pids.current", &s.pids) == 0 ||
+		   v2_count_threads(dir, &s.pids) == 0) {
+		s.live |= ST_PIDS;
+	}
 
 	_cleanup_free_ char *io = NULL;
-	if ((v2_read(dir, "io.stat", &io) == 0 &&
-	     cg_parse_io_stat(io, &s.io_read_bytes, &s.io_write_bytes) == 0) ||
-	    ((c->cgroup_v1_memory || c->cgroup_v1_cpuacct) &&
-	     v1_blkio(c, &s.io_read_bytes, &s.io_write_bytes) == 0))
+	if ((probe || k->v2_io) && v2_read(dir, "io.stat", &io) == 0 &&
+	    cg_parse_io_stat(io, &s.io_read_bytes, &s.io_write_bytes) == 0) {
+		learn.v2_io = true;
 		s.live |= ST_IO;
+	} else if (c->cgroup_v1_memory || c->cgroup_v1_cpuacct) {
+		if (probe)
+			learn.v1_blkio = v1_blkio_path(c);
+		if (v1_blkio(probe ? learn.v1_blkio : k->v1_blkio, &s.io_read_bytes,
+			     &s.io_write_bytes) == 0)
+			s.live |= ST_IO;
+	}
 
+	if (probe && w) {
+		learn.known = true;
+		*w = learn;
+	} else {
+		stats_where_done(&learn);
+	}
 	*ret = s;
 }
 
@@ -369,7 +399,7 @@ void stats_collect(const char *state_dir, const struct container *c, struct bpfs
 		   struct stats *ret)
 {
 	struct stats s, saved;
-	stats_read_cgroup(c, &s);
+	stats_read_cgroup(c, NULL, &s);
 	if (set && bpfset_read_stats(set, c->cgroup_id, &s.k) == 0)
 		s.live |= ST_KERNEL;
 	if (state_dir && stats_load(state_dir, c, &saved) == 0)

@@ -58,8 +58,23 @@ void stats_gen_fields(yajl_gen g, const char *id, const struct stats *s);
 
 /* The CPU time of the live cgroup alone (cheap: one file). */
 int stats_read_cpu(const struct container *c, uint64_t *ret_ns);
-/* Only the live cgroup (no kernel counters, no persisted values); sets ->live. */
-void stats_read_cgroup(const struct container *c, struct stats *ret);
+/*
+ * Where a container's numbers are, learned by its first reading, for callers that read
+ * the same container again and again (the collector): later readings skip the files
+ * that aren't there and the look-up of the v1 blkio path.
+ */
+struct stats_where {
+	bool known;
+	bool v2_memory, v2_peak, v2_pids, v2_io;
+	char *v1_blkio;             /* NULL: none */
+};
+void stats_where_done(struct stats_where *w);
+
+/*
+ * Only the live cgroup (no kernel counters, no persisted values); sets ->live. w (may be
+ * NULL) is filled by the first reading and used by the next ones.
+ */
+void stats_read_cgroup(const struct container *c, struct stats_where *w, struct stats *ret);
 /* Merge persisted values `saved` into a live reading (counters: max; gauges: live first). */
 void stats_merge(struct stats *s, const struct stats *saved);
 

@@ -51,6 +51,7 @@ struct entry {
 	bool seen;               /* mark of the current sync */
 	unsigned long long full_ns;   /* when it was last read in full */
 	int cpu_fd;              /* its cpu.stat, kept open: pread is one syscall */
+	struct stats_where where;
 	struct stats last;
 };
 
@@ -99,6 +100,7 @@ static void entry_done(struct sampler *s, struct entry *e)
 		inotify_rm_watch(s->ino_fd, e->wd);
 	if (e->cpu_fd >= 0)
 		close(e->cpu_fd);
+	stats_where_done(&e->where);
 	container_free(e->c);
 }
 
@@ -164,7 +166,7 @@ static void sample(struct sampler *s, struct entry *e, unsigned flags)
 	if (!(flags & SAMPLE_FORCE) && e->saved && now - e->full_ns < FULL_NS && idle(s, e, set))
 		return;
 	struct stats st;
-	stats_read_cgroup(e->c, &st);
+	stats_read_cgroup(e->c, &e->where, &st);
 	if (flags & SAMPLE_EMPTIED)
 		st.pids = 0;
 	if (set && bpfset_read_stats(set, e->c->cgroup_id, &st.k) == 0)
@@ -396,6 +398,8 @@ struct sampler *sampler_new(const struct config *cfg)
 		pthread_attr_setstacksize(&attr, THREAD_STACK);
 		s->threaded = pthread_create(&s->thread, &attr, thread_main, s) == 0;
 		pthread_attr_destroy(&attr);
+		if (s->threaded)
+			pthread_setname_np(s->thread, "ocibpf-sampler");   /* for top -H, benchmarks */
 	}
 	return s;
 }

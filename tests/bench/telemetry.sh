@@ -15,7 +15,7 @@
 # its own each, attached by calling the hook directly with an OCI state (what runc would
 # pass), so the collector has exactly the work of 100 real containers. Everything lives
 # in a configuration of its own (temp dirs, bpffs_dir /sys/fs/bpf/ocibpf-bench-PID) and
-# is removed at the end. Needs root, runc, busybox-static, jq, curl; run from `make bench`.
+# is removed at the end; state_dir is a tmpfs of its own, like /run. Needs root, runc, busybox-static, jq, curl; run from `make bench`.
 
 set -euo pipefail
 
@@ -42,8 +42,10 @@ CGROUP2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
 TMP=$(mktemp -d /tmp/ocibpf-bench-telemetry.XXXXXX)
 BPFFS=/sys/fs/bpf/ocibpf-bench-$$
 export OCIBPF_CONFIG=$TMP/config.json
-mkdir -p "$TMP/policies" "$TMP/runc"
+mkdir -p "$TMP/policies" "$TMP/runc" "$TMP/run"
 chmod 0755 "$TMP/policies"
+# state_dir on tmpfs, as /run is where it lives by default
+mount -t tmpfs -o size=64m,mode=0700 ocibpf-bench "$TMP/run"
 jq -n --arg t "$TMP" --arg b "$BPFFS" \
 	'{log_dir: ($t + "/log"), state_dir: ($t + "/run"), bpffs_dir: $b, policy_dir: ($t + "/policies")}' \
 	>"$OCIBPF_CONFIG"
@@ -65,12 +67,22 @@ cleanup() {
 	done
 	for i in "${SLEEPERS[@]}"; do kill -9 "$i" 2>/dev/null; done
 	wait 2>/dev/null
-	for i in $(seq "$N_CONTAINERS"); do rmdir "$CGROUP2/ocibpf-bench-$$-$i" 2>/dev/null; done
+	local cg p try
+	for i in $(seq "$N_CONTAINERS"); do
+		cg=$CGROUP2/ocibpf-bench-$$-$i
+		for try in $(seq 20); do
+			[ -d "$cg" ] || break
+			for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+			rmdir "$cg" 2>/dev/null && break
+			sleep 0.1
+		done
+	done
 	[ -z "$COLLECTOR" ] || kill "$COLLECTOR" 2>/dev/null
 	local pid
 	pid=$(cat "$TMP/run/ocibpfd.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
 	sleep 0.5
 	"$CLI" gc --unload >/dev/null 2>&1
+	umount "$TMP/run"
 	rm -rf "$BPFFS" "$TMP"
 }
 trap cleanup EXIT
@@ -159,21 +171,52 @@ n=$("$CLI" ps --json | jq length)
 [ "$n" -eq "$N_CONTAINERS" ] || die "ocibpf ps shows $n containers"
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+sampler_tid() { grep -lx ocibpf-sampler /proc/"$1"/task/*/comm 2>/dev/null | head -n 1 | cut -d/ -f5; }
+# RSS of the bpf map mappings (the event ring buffers: kernel memory, charged to the
+# memory cgroup once whether mapped or not) and of the rest.
+rss_split() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { bpf = ($6 == "anon_inode:bpf-map") }
+	     /^Rss:/ { if (bpf) b += $2; else o += $2 }
+	     END { printf "%d kB without the bpf map mappings (%d kB of those)", o, b }' "/proc/$1/smaps"
+}
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
 
 sleep 2   # every container sampled at least once, its stats file written
+pct() { awk -v c="$1" -v hz="$hz" -v t="$2" 'BEGIN { printf "%.2f", 100 * c / hz / (t / 1e9) }'; }
+tid=$(sampler_tid "$COLLECTOR")
 c0=$(cpu_ticks "$COLLECTOR")
+s0=$(cpu_ticks "$COLLECTOR/task/$tid")
 t0=$(now_ns)
 sleep "$SAMPLE_S"
 c1=$(cpu_ticks "$COLLECTOR")
+s1=$(cpu_ticks "$COLLECTOR/task/$tid")
 t1=$(now_ns)
-cpu=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", 100 * c / hz / (t / 1e9) }')
-echo "collector CPU, idle containers, ${SAMPLE_S}s: $cpu % of one core"
+echo "collector CPU, idle containers, ${SAMPLE_S}s: $(pct $((c1 - c0)) $((t1 - t0))) % of one core" \
+	"(sampler thread: $(pct $((s1 - s0)) $((t1 - t0))) %)"
 echo "collector RSS: $(rss_kb "$COLLECTOR") kB (peak $(hwm_kb "$COLLECTOR") kB; goal <= 10240 kB)"
+echo "collector RSS: $(rss_split "$COLLECTOR")"
 n=$(find "$TMP/run/stats" -name '*.json' | wc -l)
 echo "persisted stats files: $n"
+
+# every container active (a process waking up each second): read in full every second
+for i in $(seq "$N_CONTAINERS"); do
+	# shellcheck disable=SC2016
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec sh -c "while sleep 1; do :; done"' sh \
+		"$CGROUP2/ocibpf-bench-$$-$i" </dev/null >/dev/null 2>&1 &
+	SLEEPERS+=($!)
+done
+sleep 2
+c0=$(cpu_ticks "$COLLECTOR")
+s0=$(cpu_ticks "$COLLECTOR/task/$tid")
+t0=$(now_ns)
+sleep "$SAMPLE_S"
+c1=$(cpu_ticks "$COLLECTOR")
+s1=$(cpu_ticks "$COLLECTOR/task/$tid")
+t1=$(now_ns)
+echo "collector CPU, every container active, ${SAMPLE_S}s: $(pct $((c1 - c0)) $((t1 - t0))) % of one core" \
+	"(sampler thread: $(pct $((s1 - s0)) $((t1 - t0))) %)"
 
 # the same while Prometheus scrapes every second
 c0=$(cpu_ticks "$COLLECTOR")
@@ -185,8 +228,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
 done
 c1=$(cpu_ticks "$COLLECTOR")
 t1=$(now_ns)
-cpu=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", 100 * c / hz / (t / 1e9) }')
-echo "collector CPU, scraped every second: $cpu % of one core"
+echo "collector CPU, scraped every second: $(pct $((c1 - c0)) $((t1 - t0))) % of one core"
 echo "collector RSS after scrapes: $(rss_kb "$COLLECTOR") kB (peak $(hwm_kb "$COLLECTOR") kB)"
 
 # --- 3. the CLI and a scrape with N containers --------------------------------------------

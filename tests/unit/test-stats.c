@@ -153,7 +153,7 @@ TEST(read_cgroup_v2_files)
 	put(dir, "io.stat", io_stat_v2);
 
 	struct stats s;
-	stats_read_cgroup(&c, &s);
+	stats_read_cgroup(&c, NULL, &s);
 	CHECK_INT_EQ(s.cpu_ns, 1234567000ULL);
 	CHECK_INT_EQ(s.memory_bytes, 1048576);
 	CHECK_INT_EQ(s.memory_peak_bytes, 4194304);
@@ -169,16 +169,47 @@ TEST(read_cgroup_v2_files)
 	unlink(p1);
 	unlink(p2);
 	put(dir, "cgroup.threads", "10\n11\n");
-	stats_read_cgroup(&c, &s);
+	stats_read_cgroup(&c, NULL, &s);
 	CHECK_INT_EQ(s.pids, 2);
 	CHECK_INT_EQ(s.memory_peak_bytes, 1048576);
 	CHECK(!(s.live & ST_PEAK));
 
 	/* Another cgroup at the same path (another inode): nothing live. */
 	c.cgroup_id++;
-	stats_read_cgroup(&c, &s);
+	stats_read_cgroup(&c, NULL, &s);
 	CHECK_INT_EQ(s.live, 0);
 	CHECK_INT_EQ(s.cpu_ns, 0);
+	rm_rf(dir);
+}
+
+TEST(read_cgroup_learns_where)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	struct container c = fake_container(dir);
+	put(dir, "cpu.stat", cpu_stat_v2);
+	put(dir, "memory.current", "100\n");
+	put(dir, "cgroup.threads", "1\n2\n3\n");
+
+	struct stats_where w = { 0 };
+	struct stats s;
+	stats_read_cgroup(&c, &w, &s);
+	CHECK(w.known);
+	CHECK(w.v2_memory);
+	CHECK(!w.v2_peak && !w.v2_pids && !w.v2_io);
+	CHECK(w.v1_blkio == NULL);
+	CHECK_INT_EQ(s.pids, 3);
+	CHECK_INT_EQ(s.memory_bytes, 100);
+
+	/* Later readings go where the first found things, and nowhere else. */
+	put(dir, "pids.current", "9\n");
+	put(dir, "memory.current", "200\n");
+	stats_read_cgroup(&c, &w, &s);
+	CHECK_INT_EQ(s.pids, 3);
+	CHECK_INT_EQ(s.memory_bytes, 200);
+	stats_where_done(&w);
+	CHECK(!w.known);
+	stats_read_cgroup(&c, NULL, &s);
+	CHECK_INT_EQ(s.pids, 9);
 	rm_rf(dir);
 }
 
