@@ -632,6 +632,7 @@ static int plan_docker(struct install *in, struct error *err)
 		return r;
 	char *text;
 	size_t len;
+	mode_t mode = old && stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
 	if ((r = merge_daemon_json(path, old, runtime, &text, &len, err)) < 0)
 		return r;
 	if (!text) {
@@ -639,7 +640,6 @@ static int plan_docker(struct install *in, struct error *err)
 		text = TAKE_PTR(old);
 		len = old_len;
 	}
-	mode_t mode = old && stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
 	add_file(in, DOCKER_DAEMON_JSON, text, len, mode, true);
 	add_note(in, "restart dockerd (or send it SIGHUP), then: docker run --runtime ocibpf "
 		     "--annotation " POLICY_ANNOTATION "=NAME ... (annotations need Docker 24 or later; "
