@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+#
+# Load and leaks (issue 7): 50 containers started at once through the hook, and
+# create/delete cycles after which links, pins, map entries, state, the collector's
+# descriptors and its memory are back where they started. `make check` runs 100
+# cycles; `make stress` (OCIBPF_STRESS=1) runs 1,000.
+
+load helpers
+load reliability-helpers
+
+setup_file() {
+	ocibpf_setup_file
+}
+
+teardown_file() {
+	ocibpf_teardown_file
+}
+
+setup() {
+	requires root cgroup2 bpf bpftool runc busybox jq
+	ocibpf_setup
+	setup_busybox_bundle
+	write_policy base "$BASE_POLICY"
+	write_policy full "$FULL_POLICY"
+	write_policy execs '{
+	  "audit": { "syscalls": [] },
+	  "network": { "egress": { "default": "allow",
+	               "rules": [ { "action": "deny", "cidr": "127.0.0.1/32", "protocol": "tcp", "ports": "9" } ] } },
+	  "telemetry": true
+	}'
+	add_hooks
+}
+
+teardown() {
+	ocibpf_teardown
+}
+
+PARALLEL=${OCIBPF_PARALLEL:-50}
+if [ -n "${OCIBPF_STRESS:-}" ]; then
+	CYCLES=${OCIBPF_CYCLES:-1000}
+else
+	CYCLES=${OCIBPF_CYCLES:-100}
+fi
+# RSS the collector may gain over the cycles (allocator noise, not a leak).
+RSS_SLACK_KB=${OCIBPF_RSS_SLACK_KB:-2048}
+
+@test "$PARALLEL containers started at once through the hook: all monitored, every log complete" {
+	set_policy execs
+	# Each waits for /go (at most 300 s), so that all run at the same time.
+	set_cmd sh -c 'i=0; while [ ! -e /go ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done; exec /bin/true'
+	local i pids=() failed=0
+	for i in $(seq "$PARALLEL"); do
+		__runc run -d -b "$BUNDLE" "$CID-$i" </dev/null >"$BATS_TEST_TMPDIR/run-$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in $(seq "$PARALLEL"); do
+		if ! wait "${pids[$((i - 1))]}"; then
+			echo "runc run $CID-$i failed: $(cat "$BATS_TEST_TMPDIR/run-$i.out")" >&2
+			failed=$((failed + 1))
+		fi
+	done
+	[ "$failed" -eq 0 ] || fail "$failed of $PARALLEL containers failed to start"
+
+	# All running at once, all monitored.
+	local running
+	running=$(__runc list -f json | jq '[.[] | select(.status == "running")] | length')
+	[ "$running" -eq "$PARALLEL" ] || fail "$running of $PARALLEL running"
+	[ "$(state_count)" -eq "$PARALLEL" ] || fail "$(state_count) records for $PARALLEL containers"
+	local keys
+	keys=$(map_keys ocibpf_cgroups)
+	for i in $(seq "$PARALLEL"); do
+		[ -d "$(pins_dir "$CID-$i")" ] || fail "$CID-$i: no pins"
+		grep -qx "$(cgid_of "$CID-$i")" <<<"$keys" || fail "$CID-$i: not in the cgroup map"
+	done
+	[ -n "$(collector_pid)" ] || fail "no collector: $(cat "$STATE_DIR/ocibpfd.log" 2>&1)"
+	ocibpf ps --json
+	assert_success
+	[ "$(jq length <<<"$output")" -eq "$PARALLEL" ]
+
+	touch "$BUNDLE/rootfs/go"
+	for i in $(seq "$PARALLEL"); do
+		wait_stopped "$CID-$i" || fail "$CID-$i did not stop"
+	done
+	pids=()
+	for i in $(seq "$PARALLEL"); do
+		__runc delete "$CID-$i" </dev/null >"$BATS_TEST_TMPDIR/delete-$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in $(seq "$PARALLEL"); do
+		wait "${pids[$((i - 1))]}" || fail "runc delete $CID-$i: $(cat "$BATS_TEST_TMPDIR/delete-$i.out")"
+	done
+
+	# Every log: start, the entrypoint's exec (and the wait loop's), stop; no gap, no loss.
+	for i in $(seq "$PARALLEL"); do
+		local id=$CID-$i
+		assert_stopped "$id"
+		jq -e -s --arg id "$id" '.[0].type == "start" and .[-1].type == "stop"
+			and ([.[] | select(.type == "exec")] | length >= 2
+			     and .[0].filename == "/bin/sh" and .[-1].filename == "/bin/true")
+			and all(.[]; .container == $id and .type != "lost")' "$(audit_log "$id")" >/dev/null ||
+			fail "$id: incomplete log: $(jq -c '[.seq, .type, .filename]' "$(audit_log "$id")" | tr '\n' ' ')"
+	done
+	[ "$(state_count)" -eq 0 ]
+	[ "$(pin_count)" -eq 0 ]
+	[ "$(map_entries ocibpf_cgroups)" -eq 0 ]
+	[ "$(our_cgroup_links)" -eq 0 ]
+}
+
+# snapshot: what must come back to where it was after the cycles.
+snapshot() {
+	local pid
+	pid=$(collector_pid)
+	echo "links=$(our_cgroup_links) pins=$(pin_count) records=$(state_count)" \
+		"cgroups=$(map_entries ocibpf_cgroups) stats=$(map_entries ocibpf_stats)" \
+		"audit_sel=$(map_entries ocibpf_audit_sel) fds=$(collector_fds "$pid")"
+}
+
+@test "$CYCLES create/delete cycles: links, pins, map entries, state, collector descriptors and RSS come back" {
+	# A long-running container keeps the collector up (it exits when none runs), with
+	# a policy without audit, so that every cycle attaches and releases the audit
+	# tracepoints the cycled containers need.
+	set_policy base
+	set_cmd sh -c 'i=0; while [ ! -e /stop ] && [ $i -lt 6000 ]; do sleep 0.1; i=$((i + 1)); done'
+	runc_run -d "$CID-anchor"
+	assert_success
+	local anchor_bundle=$BUNDLE
+	setup_busybox_bundle "$BATS_TEST_TMPDIR/cycle"
+	set_policy full
+	set_cmd sh -c ': </etc/passwd; nc -w 1 127.0.0.1 9 </dev/null 2>/dev/null; true'
+	add_hooks
+
+	local i pid
+	# Warm-up: the set's maps, the collector's caches and tracepoint links.
+	for i in 1 2 3 4 5; do
+		runc_run "$CID-warm-$i"
+		assert_success
+	done
+	pid=$(collector_pid)
+	[ -n "$pid" ] || fail "no collector"
+	sleep 1
+	local before rss0
+	before=$(snapshot)
+	rss0=$(collector_rss_kb "$pid")
+	echo "before: $before rss=${rss0}kB" >&2
+
+	local t0=$SECONDS
+	for i in $(seq "$CYCLES"); do
+		if ! __runc run -b "$BUNDLE" "$CID-c$i" </dev/null >"$BATS_TEST_TMPDIR/cycle.out" 2>&1; then
+			fail "cycle $i: $(cat "$BATS_TEST_TMPDIR/cycle.out")"
+		fi
+		# every tenth log checked whole
+		if [ $((i % 10)) -eq 0 ]; then
+			assert_stopped "$CID-c$i"
+		fi
+	done
+	echo "$CYCLES cycles in $((SECONDS - t0)) s" >&2
+	[ "$(collector_pid)" = "$pid" ] || fail "the collector changed: $pid -> $(collector_pid)"
+
+	# The collector drops a gone container's log at its next tick.
+	local after rss1 i
+	for i in $(seq 25); do
+		after=$(snapshot)
+		[ "$after" = "$before" ] && break
+		sleep 0.2
+	done
+	rss1=$(collector_rss_kb "$pid")
+	echo "after:  $after rss=${rss1}kB" >&2
+	[ "$after" = "$before" ] || fail "not back: before: $before; after: $after"
+	[ "$rss1" -le $((rss0 + RSS_SLACK_KB)) ] ||
+		fail "collector RSS grew from ${rss0} kB to ${rss1} kB over $CYCLES cycles"
+
+	touch "$anchor_bundle/rootfs/stop"
+	wait_stopped "$CID-anchor"
+	runc_cmd delete "$CID-anchor"
+	assert_success
+	assert_stopped "$CID-anchor"
+}
