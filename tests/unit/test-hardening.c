@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Issue 7's fixes, unit by unit: the config.json capability check (containers that could
+ * detach their programs), state_dir reads that don't follow symlinks, and cgroup2
+ * missing from mountinfo.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "state.h"
+#include "unit.h"
+
+static int cap(const char *json, bool *ret)
+{
+	struct error err = { 0 };
+	*ret = false;
+	int r = oci_config_host_capability(json, strlen(json), "config.json", "CAP_SYS_ADMIN", ret, &err);
+	err_clear(&err);
+	return r;
+}
+
+TEST(host_capability)
+{
+	bool admin;
+	CHECK_INT_EQ(cap("{}", &admin), 0);
+	CHECK(!admin);
+	CHECK_INT_EQ(cap("{\"process\":{\"capabilities\":{\"bounding\":[\"CAP_KILL\"]}}}", &admin), 0);
+	CHECK(!admin);
+	/* any set counts: root regains the bounding set on exec */
+	CHECK_INT_EQ(cap("{\"process\":{\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_SYS_ADMIN\"]}}}", &admin), 0);
+	CHECK(admin);
+	CHECK_INT_EQ(cap("{\"process\":{\"capabilities\":{\"ambient\":[\"CAP_SYS_ADMIN\"]}}}", &admin), 0);
+	CHECK(admin);
+	/* a user namespace of its own: its capabilities are not the host's */
+	CHECK_INT_EQ(cap("{\"process\":{\"capabilities\":{\"effective\":[\"CAP_SYS_ADMIN\"]}},"
+			 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"user\"}]}}", &admin), 0);
+	CHECK(!admin);
+	CHECK_INT_EQ(cap("{\"process\":{\"capabilities\":{\"effective\":[\"CAP_SYS_ADMIN\"]}},"
+			 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"}]}}", &admin), 0);
+	CHECK(admin);
+	/* odd shapes are no capability, bad JSON an error */
+	CHECK_INT_EQ(cap("{\"process\":{\"capabilities\":{\"effective\":\"CAP_SYS_ADMIN\"}}}", &admin), 0);
+	CHECK(!admin);
+	CHECK_INT_EQ(cap("{\"process\":{\"capabilities\":[\"CAP_SYS_ADMIN\"]}}", &admin), 0);
+	CHECK(!admin);
+	CHECK_INT_EQ(cap("[]", &admin), -EINVAL);
+	CHECK_INT_EQ(cap("{", &admin), -EINVAL);
+}
+
+TEST(read_file_nofollow)
+{
+	char dir[] = "/tmp/ocibpf-unit-XXXXXX";
+	if (!mkdtemp(dir))
+		SKIP("mkdtemp failed");
+	_cleanup_free_ char *file = path_join(dir, "f");
+	_cleanup_free_ char *link = path_join(dir, "l");
+	int fd = open(file, O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "42\n", 3) == 3);
+	close(fd);
+	CHECK(symlink(file, link) == 0);
+	char *text = NULL;
+	CHECK_INT_EQ(read_file_nofollow(file, 64, &text, NULL), 0);
+	CHECK_STR_EQ(text, "42\n");
+	free(text);
+	text = NULL;
+	CHECK_INT_EQ(read_file_nofollow(link, 64, &text, NULL), -ELOOP);
+	CHECK(text == NULL);
+	CHECK_INT_EQ(read_file_nofollow(dir, 64, &text, NULL), -EINVAL);
+	/* read_file itself still follows (for /proc and configured paths) */
+	CHECK_INT_EQ(read_file(link, 64, &text, NULL), 0);
+	free(text);
+	unlink(link);
+	unlink(file);
+	rmdir(dir);
+}
+
+TEST(no_cgroup2_in_mountinfo)
+{
+	static const char mi[] =
+		"22 1 0:21 / /sys rw,nosuid - sysfs sysfs rw\n"
+		"30 22 0:26 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755\n"
+		"31 30 0:27 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+		"32 30 0:28 /sub /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
+	char *mnt = NULL;
+	/* a cgroup2 mount of a subtree only is no cgroup2 hierarchy */
+	CHECK_INT_EQ(cgroup2_mount_from_mountinfo(mi, &mnt), -ENOENT);
+	CHECK(mnt == NULL);
+	CHECK_INT_EQ(cgroup2_mount_from_mountinfo("", &mnt), -ENOENT);
+}
