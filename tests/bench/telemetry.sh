@@ -66,7 +66,7 @@ cleanup() {
 			"$HOOK" poststop >/dev/null 2>&1
 	done
 	for i in "${SLEEPERS[@]}"; do kill -9 "$i" 2>/dev/null; done
-	wait 2>/dev/null
+	for i in "${SLEEPERS[@]}"; do wait "$i" 2>/dev/null; done   # not the collector's
 	local cg p try
 	for i in $(seq "$N_CONTAINERS"); do
 		cg=$CGROUP2/ocibpf-bench-$$-$i
@@ -77,15 +77,16 @@ cleanup() {
 			sleep 0.1
 		done
 	done
-	[ -z "$COLLECTOR" ] || kill "$COLLECTOR" 2>/dev/null
 	local pid
 	pid=$(cat "$TMP/run/ocibpfd.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
-	sleep 0.5
+	[ -z "$COLLECTOR" ] || { kill "$COLLECTOR" 2>/dev/null; wait "$COLLECTOR" 2>/dev/null; }
+	for i in $(seq 50); do [ -e "$TMP/run/ocibpfd.pid" ] || break; sleep 0.1; done
 	"$CLI" gc --unload >/dev/null 2>&1
 	umount "$TMP/run"
 	rm -rf "$BPFFS" "$TMP"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 now_ns() { date +%s%N; }
