@@ -125,7 +125,7 @@ snapshot() {
 	# a policy without audit, so that every cycle attaches and releases the audit
 	# tracepoints the cycled containers need.
 	set_policy base
-	set_cmd sh -c 'i=0; while [ ! -e /stop ] && [ $i -lt 6000 ]; do sleep 0.1; i=$((i + 1)); done'
+	set_cmd sh -c 'i=0; while [ ! -e /stop ] && [ $i -lt 36000 ]; do sleep 0.1; i=$((i + 1)); done'
 	runc_run -d "$CID-anchor"
 	assert_success
 	local anchor_bundle=$BUNDLE
