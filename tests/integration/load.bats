@@ -146,7 +146,7 @@ snapshot() {
 	local before rss0
 	before=$(snapshot)
 	rss0=$(collector_rss_kb "$pid")
-	echo "before: $before rss=${rss0}kB" >&2
+	echo "# before: $before rss=${rss0}kB" >&3
 
 	local t0=$SECONDS
 	for i in $(seq "$CYCLES"); do
@@ -158,7 +158,7 @@ snapshot() {
 			assert_stopped "$CID-c$i"
 		fi
 	done
-	echo "$CYCLES cycles in $((SECONDS - t0)) s" >&2
+	echo "# $CYCLES cycles in $((SECONDS - t0)) s" >&3
 	[ "$(collector_pid)" = "$pid" ] || fail "the collector changed: $pid -> $(collector_pid)"
 
 	# The collector drops a gone container's log at its next tick.
@@ -169,7 +169,7 @@ snapshot() {
 		sleep 0.2
 	done
 	rss1=$(collector_rss_kb "$pid")
-	echo "after:  $after rss=${rss1}kB" >&2
+	echo "# after:  $after rss=${rss1}kB" >&3
 	[ "$after" = "$before" ] || fail "not back: before: $before; after: $after"
 	[ "$rss1" -le $((rss0 + RSS_SLACK_KB)) ] ||
 		fail "collector RSS grew from ${rss0} kB to ${rss1} kB over $CYCLES cycles"
