@@ -49,7 +49,7 @@ RSS_SLACK_KB=${OCIBPF_RSS_SLACK_KB:-2048}
 	set_policy execs
 	# Each waits for /go (at most 300 s), so that all run at the same time.
 	set_cmd sh -c 'i=0; while [ ! -e /go ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done; exec /bin/true'
-	local i pids=() failed=0
+	local i pids=() failed=0 t0=$SECONDS
 	for i in $(seq "$PARALLEL"); do
 		__runc run -d -b "$BUNDLE" "$CID-$i" </dev/null >"$BATS_TEST_TMPDIR/run-$i.out" 2>&1 &
 		pids+=($!)
@@ -61,23 +61,26 @@ RSS_SLACK_KB=${OCIBPF_RSS_SLACK_KB:-2048}
 		fi
 	done
 	[ "$failed" -eq 0 ] || fail "$failed of $PARALLEL containers failed to start"
+	echo "# $PARALLEL started in $((SECONDS - t0)) s" >&3
 
 	# All running at once, all monitored.
 	local running
 	running=$(__runc list -f json | jq '[.[] | select(.status == "running")] | length')
 	[ "$running" -eq "$PARALLEL" ] || fail "$running of $PARALLEL running"
 	[ "$(state_count)" -eq "$PARALLEL" ] || fail "$(state_count) records for $PARALLEL containers"
-	local keys
+	local dirs keys ids missing
+	dirs=$(find "$BPFFS_DIR/containers" -mindepth 1 -maxdepth 1 -type d -name "$CID-*" | wc -l)
+	[ "$dirs" -eq "$PARALLEL" ] || fail "$dirs pin directories for $PARALLEL containers"
 	keys=$(map_keys ocibpf_cgroups)
-	for i in $(seq "$PARALLEL"); do
-		[ -d "$(pins_dir "$CID-$i")" ] || fail "$CID-$i: no pins"
-		grep -qx "$(cgid_of "$CID-$i")" <<<"$keys" || fail "$CID-$i: not in the cgroup map"
-	done
+	ids=$(jq -r .cgroup_id "$STATE_DIR"/containers/*.json | sort)
+	missing=$(comm -23 <(echo "$ids") <(echo "$keys"))
+	[ -z "$missing" ] || fail "cgroups not in the map: $missing"
 	[ -n "$(collector_pid)" ] || fail "no collector: $(cat "$STATE_DIR/ocibpfd.log" 2>&1)"
 	ocibpf ps --json
 	assert_success
 	[ "$(jq length <<<"$output")" -eq "$PARALLEL" ]
 
+	echo "# checked in $((SECONDS - t0)) s" >&3
 	touch "$BUNDLE/rootfs/go"
 	wait_for 300 0.2 all_stopped "$PARALLEL" || fail "not all stopped: $(__runc list)"
 	pids=()
@@ -89,6 +92,7 @@ RSS_SLACK_KB=${OCIBPF_RSS_SLACK_KB:-2048}
 		wait "${pids[$((i - 1))]}" || fail "runc delete $CID-$i: $(cat "$BATS_TEST_TMPDIR/delete-$i.out")"
 	done
 
+	echo "# stopped and deleted in $((SECONDS - t0)) s" >&3
 	# Every log: start, the entrypoint's exec (and the wait loop's), stop; seq 1..n, no loss.
 	for i in $(seq "$PARALLEL"); do
 		local id=$CID-$i
