@@ -337,7 +337,7 @@ requires_built() {
 	podman_cmd logs "$CID"
 	assert_output --partial "Operation not permitted"
 	# audited: the entrypoint, the exec of cat, its openat, the denial
-	wait_for 50 0.1 test -n "$(records "$id" net)"
+	wait_for 50 0.1 eval '[ -n "$(records "$id" net)" ]'
 	run records "$id" exec
 	assert_line --index 0 --partial '"filename":"/bin/sh"'
 	assert_line --partial '"argv":["cat","/etc/passwd"]'
@@ -453,7 +453,7 @@ shim_lifecycle() {
 	shim_cmd state "$CID"
 	assert_success
 	[ "$(jq -r .status <<<"$output")" = running ]
-	wait_for 50 0.1 test -n "$(records "$CID" exec)"
+	wait_for 50 0.1 eval '[ -n "$(records "$CID" exec)" ]'
 	run records "$CID" exec
 	assert_line --index 0 --partial '"argv":["sleep","300"]'
 
@@ -540,7 +540,7 @@ shim_state_status() {
 	assert_success
 	local log
 	log=$(audit_log "$CID")
-	wait_for 50 0.1 test "$(grep -c '"type":"exec"' "$log")" -ge 5
+	wait_for 100 0.1 eval '[ "$(grep -c "\"type\":\"exec\"" "$log")" -ge 5 ]'
 
 	# the contrib configuration, pointed at this test's directories
 	sed -e "s|/var/log/ocibpf|$LOG_DIR|g" -e "s|/run/ocibpf|$STATE_DIR|g" \
@@ -557,7 +557,7 @@ shim_state_status() {
 	wait_for 50 0.1 test -s "$log" || fail "the collector kept writing to the rotated file"
 	local n_old
 	n_old=$(wc -l <"$rotated")
-	wait_for 50 0.1 test "$(grep -c '"type":"exec"' "$log")" -ge 3
+	wait_for 100 0.1 eval '[ "$(grep -c "\"type\":\"exec\"" "$log")" -ge 3 ]'
 	[ "$(wc -l <"$rotated")" = "$n_old" ] || fail "the rotated file still grows"
 
 	runc_cmd delete -f "$CID"

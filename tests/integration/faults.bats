@@ -76,7 +76,7 @@ log_records_valid() {
 	local stdio pid cg
 	stdio=$(stdio_of "$CID")
 	cg=$(cgroup2_of "$(runtime_state runc "$CID" pid)")
-	wait_for 50 0.1 test -n "$(collector_pid)"
+	wait_for 50 0.1 eval '[ -n "$(collector_pid)" ]'
 	pid=$(collector_pid)
 	wait_for 50 0.1 sh -c "grep -q /etc/passwd '$(audit_log "$CID")'"
 	grep -q EPERM "$stdio"

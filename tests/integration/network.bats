@@ -81,7 +81,7 @@ assert_result() {
 	set_cmd sh -c "for i in 1 2 3; do nettool tcp 127.0.0.1 $p; done; sleep 300"
 	runc_run -d "$CID"
 	assert_success
-	wait_for 50 0.1 test "$(stat_of "$CID" egress_denied)" = 3
+	wait_for 50 0.1 eval '[ "$(stat_of "$CID" egress_denied)" = 3 ]'
 	[ "$(stat_of "$CID" ingress_denied)" = 0 ]
 	wait_net_record "$CID" ".port == $p and .direction == \"egress\""
 	runc_cmd delete -f "$CID"
@@ -264,7 +264,7 @@ assert_result() {
 	run_hook createRuntime "$(make_state "$CID" "$pid" "$BUNDLE" net)"
 	assert_success
 	echo go >"$fifo"
-	wait_for 50 0.1 test "$(stat_of "$CID" egress_denied)" -ge 1
+	wait_for 50 0.1 eval '[ "$(stat_of "$CID" egress_denied)" -ge 1 ]'
 	sleep 0.5
 	[ "$(grep -c '^received' "$SINK_OUT")" -eq 1 ] ||
 		fail "data sent after the attach arrived: $(cat "$SINK_OUT")"
@@ -428,7 +428,7 @@ assert_result() {
 	NETTOOL_SRC=$PEER6 peer_nettool udp "$CTR6" 5353 1000
 	assert_success
 
-	wait_for 50 0.1 test "$(stat_of "$CID" ingress_denied)" -ge 3
+	wait_for 50 0.1 eval '[ "$(stat_of "$CID" ingress_denied)" -ge 3 ]'
 	wait_net_record "$CID" '.direction == "ingress" and .protocol == "udp" and .port == 5354'
 	wait_net_record "$CID" ".direction == \"ingress\" and .addr == \"$PEER4B\" and .port == 5353"
 	wait_net_record "$CID" ".direction == \"ingress\" and .addr == \"$PEER6B\" and .port == 5353"

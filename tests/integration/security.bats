@@ -145,7 +145,7 @@ attack_cmd() {
 	umask 000
 	runc_run -d "$CID"
 	assert_success
-	wait_for 50 0.1 test -n "$(collector_pid)"
+	wait_for 50 0.1 eval '[ -n "$(collector_pid)" ]'
 	wait_for 50 0.1 sh -c "grep -q /etc/passwd '$(audit_log "$CID")'"
 	sleep 1 # a sampler tick: the stats file
 
@@ -252,7 +252,7 @@ assert_victim_intact() {
 		: </etc/passwd; i=0; while [ ! -e /stop ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done'
 	runc_run -d "$CID"
 	assert_success
-	wait_for 50 0.1 test -n "$(collector_pid)"
+	wait_for 50 0.1 eval '[ -n "$(collector_pid)" ]'
 	# logrotate's move, and a link where the log was
 	mv "$(audit_log "$CID")" "$(audit_log "$CID").1"
 	ln -s "$VICTIM" "$(audit_log "$CID")"
