@@ -5,68 +5,6 @@
 
 #include "json.h"
 
-/*
- * What yajl's tree parser lets through but we don't: nesting deeper than JSON_MAX_DEPTH
- * (its tree is freed recursively: a deep document would exhaust the stack), comments
- * (yajl_tree_parse allows them), and \u0000 (strings would be cut short silently).
- */
-#define JSON_MAX_DEPTH 100
-
-static const char *json_precheck(const char *p)
-{
-	int depth = 0;
-	bool in_string = false;
-	for (; *p; p++) {
-		if (in_string) {
-			if (*p == '\\') {
-				if (strncmp(p + 1, "u0000", 5) == 0)
-					return "strings with \\u0000 are not supported";
-				if (p[1])
-					p++;
-			} else if (*p == '"') {
-				in_string = false;
-			}
-			continue;
-		}
-		switch (*p) {
-		case '"':
-			in_string = true;
-			break;
-		case '[':
-		case '{':
-			if (++depth > JSON_MAX_DEPTH)
-				return "nested more than 100 levels deep";
-			break;
-		case ']':
-		case '}':
-			depth--;
-			break;
-		case '/':
-			return "comments are not allowed";
-		}
-	}
-	return NULL;
-}
-
-int json_parse(const char *text, const char *what, yajl_val *ret, struct error *err)
-{
-	const char *bad = json_precheck(text);
-	if (bad)
-		return what ? err_msg(err, -EINVAL, "%s: invalid JSON: %s", what, bad)
-			    : err_msg(err, -EINVAL, "invalid JSON: %s", bad);
-	char ebuf[256] = "";
-	yajl_val v = yajl_tree_parse(text, ebuf, sizeof(ebuf));
-	if (!v) {
-		/* yajl's message spans lines; keep the first for the one-line error. */
-		ebuf[strcspn(ebuf, "\n")] = '\0';
-		const char *why = *ebuf ? ebuf : "parse error";
-		return what ? err_msg(err, -EINVAL, "%s: invalid JSON: %s", what, why)
-			    : err_msg(err, -EINVAL, "invalid JSON: %s", why);
-	}
-	*ret = v;
-	return 0;
-}
-
 yajl_val json_get(yajl_val obj, const char *key)
 {
 	if (!YAJL_IS_OBJECT(obj))
