@@ -29,10 +29,9 @@ static void add_name(struct names *ns, const char *name)
 
 static void add_nr(int nr, uint64_t count, void *ud)
 {
-	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	const char *name = audit_syscall_name(nr);
 	if (name && count)
 		add_name(ud, name);
-	free(name);
 }
 
 /* The last stop record's stats.syscall_counts; -ENOENT when there is none. */

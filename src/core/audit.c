@@ -82,7 +82,7 @@ static int tracepoint_id(const char *events, const char *name, bool enter)
 	return atoi(text);
 }
 
-static const char *syscall_name(int nr)
+const char *audit_syscall_name(int nr)
 {
 	static char *cache[MAX_SYSCALLS];
 	if (nr < 0 || nr >= MAX_SYSCALLS)
@@ -112,7 +112,7 @@ int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uin
 		if (nr < 0 || nr >= MAX_SYSCALLS)
 			return err_msg(err, -EINVAL, "syscall number %d out of range", nr);
 		sel.bits[nr / 64] |= 1ULL << (nr % 64);
-		const char *name = syscall_name(nr);
+		const char *name = audit_syscall_name(nr);
 		/* No tracepoint of its own (e.g. a syscall built without one): use the raw ones. */
 		if (!name || tracepoint_id(events, name, true) < 0 || tracepoint_id(events, name, false) < 0)
 			raw = true;
@@ -227,7 +227,7 @@ void tp_links_release(struct tp_links *t)
 static int attach_syscall(struct bpfset *set, const char *events, int nr, int e, struct error *err)
 {
 	static const char *const kind[2] = { "enter", "exit" };
-	const char *name = syscall_name(nr);
+	const char *name = audit_syscall_name(nr);
 	int id = name ? tracepoint_id(events, name, e == 0) : -ENOENT;
 	if (id < 0)
 		return err_errno(err, id, "no tracepoint sys_%s_%s", kind[e], name ? name : "?");

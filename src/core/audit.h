@@ -46,6 +46,8 @@ void tp_links_release(struct tp_links *t);
  */
 int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err);
 
+/* The native name of syscall nr (NULL when libseccomp knows none); resolved once. */
+const char *audit_syscall_name(int nr);
 /* Syscall counts of a container, by number (callback per syscall with a count > 0). */
 int audit_syscall_counts(struct bpfset *set, uint64_t container_cgid,
 			 void (*fn)(int nr, uint64_t count, void *ud), void *ud);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
-#include <seccomp.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -249,7 +248,7 @@ out:
 
 static void gen_count(int nr, uint64_t count, void *ud)
 {
-	_cleanup_free_ char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	const char *name = audit_syscall_name(nr);
 	_cleanup_free_ char *fallback = name ? NULL : xasprintf("%d", nr);
 	jg_key_uint(ud, name ? name : fallback, count);
 }

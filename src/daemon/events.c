@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <seccomp.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/libbpf.h>
@@ -35,7 +34,10 @@ struct events {
 	const struct config *cfg;
 	struct bpfset **sets;
 	size_t n_sets;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb; /* over every set's events map, while mapped */
+	bool mapped;
+	bool sets_changed;      /* a set was opened since the ring buffers were mapped */
+	unsigned generation;    /* of rb: its epoll fd changes when it is rebuilt */
 	struct ctr *ctrs;
 	size_t n_ctrs;
 	struct ctr *last;       /* lookup cache */
@@ -86,11 +88,10 @@ static struct bpfset *set_of(struct events *ev, const char *version)
 
 static int handle_event(void *ctx, void *data, size_t size);
 
-/* Open every pinned set and watch its ring buffer. */
+/* Open every pinned set (its ring buffer is mapped by update_ring). */
 static void refresh_sets(struct events *ev)
 {
 	char **names = bpfset_list(ev->cfg->bpffs_dir);
-	bool changed = false;
 	for (char **n = names; *n; n++) {
 		if (set_of(ev, *n))
 			continue;
@@ -99,14 +100,35 @@ static void refresh_sets(struct events *ev)
 			continue;
 		ev->sets = xrealloc(ev->sets, (ev->n_sets + 1) * sizeof(*ev->sets));
 		ev->sets[ev->n_sets++] = s;
-		changed = true;
+		ev->sets_changed = true;
 	}
 	strv_free(names);
-	if (!changed)
+}
+
+/*
+ * Map the ring buffers only while a monitored container can write to them (audit or
+ * network policy): the kernel maps a ring's every page at mmap, twice over, so a
+ * collector serving telemetry only would carry 2 x 16 MiB it never reads. Records made
+ * before the mapping wait in the ring: the hook registers a container (and asks us to
+ * sync) before it runs anything.
+ */
+static void update_ring(struct events *ev)
+{
+	bool need = false;
+	for (size_t i = 0; i < ev->n_ctrs && !need; i++)
+		need = ev->ctrs[i].flags & (CF_AUDIT | CF_NETWORK);
+	if (need == ev->mapped && !(need && ev->sets_changed))
 		return;
-	/* Rebuild the ring buffer manager over every set's events map. */
-	ring_buffer__free(ev->rb);
-	ev->rb = NULL;
+	if (ev->rb) {
+		ring_buffer__consume(ev->rb);
+		ring_buffer__free(ev->rb);
+		ev->rb = NULL;
+	}
+	ev->mapped = need;
+	ev->sets_changed = false;
+	ev->generation++;
+	if (!need)
+		return;
 	for (size_t i = 0; i < ev->n_sets; i++) {
 		_cleanup_close_ int fd = bpfset_map_fd(ev->sets[i], "ocibpf_events");
 		if (fd < 0)
@@ -272,16 +294,6 @@ static void gen_addr(yajl_gen g, int family, const uint8_t *addr)
 	jg_key_str(g, "addr", buf);
 }
 
-static const char *syscall_name(int nr)
-{
-	static char *cache[MAX_SYSCALLS];
-	if (nr < 0 || nr >= MAX_SYSCALLS)
-		return NULL;
-	if (!cache[nr])
-		cache[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-	return cache[nr];
-}
-
 static const char *proto_name(int p)
 {
 	switch (p) {
@@ -322,7 +334,7 @@ static void on_syscall(struct events *ev, struct auditlog *al, const struct ev_s
 	jg_key_int(g, "tid", e->tid);
 	jg_key_int(g, "uid", e->uid);
 	gen_comm(g, e->comm);
-	jg_key_str(g, "syscall", syscall_name(e->nr));
+	jg_key_str(g, "syscall", audit_syscall_name(e->nr));
 	jg_key_int(g, "nr", e->nr);
 	jg_key(g, "args");
 	yajl_gen_array_open(g);
@@ -443,8 +455,9 @@ void events_free(struct events *ev)
 	free(ev);
 }
 
-int events_fd(struct events *ev)
+int events_fd(struct events *ev, unsigned *ret_generation)
 {
+	*ret_generation = ev->generation;
 	return ev->rb ? ring_buffer__epoll_fd(ev->rb) : -1;
 }
 
@@ -482,6 +495,7 @@ int events_tick(struct events *ev)
 	if (ev->rb)
 		ring_buffer__consume(ev->rb);
 	refresh_ctrs(ev);
+	update_ring(ev);
 	for (size_t i = 0; i < ev->n_ctrs; i++)
 		report_lost(ev, &ev->ctrs[i]);
 	flush_all(ev);
@@ -502,6 +516,9 @@ int events_tick(struct events *ev)
 int events_drain(struct events *ev, const char *id, struct error *err)
 {
 	refresh_sets(ev);
+	if (!find_id(ev, id))
+		refresh_ctrs(ev);   /* one that started and stopped between two ticks */
+	update_ring(ev);
 	if (ev->rb)
 		ring_buffer__consume(ev->rb);
 	struct ctr *c = find_id(ev, id);
@@ -534,6 +551,8 @@ void events_reopen(struct events *ev)
 int events_sync(struct events *ev, struct error *err)
 {
 	refresh_sets(ev);
+	refresh_ctrs(ev);
+	update_ring(ev);
 	struct bpfset *cur = set_of(ev, bpfset_current_version());
 	if (!cur)
 		return 0;   /* nothing pinned by this build yet: nothing to hold */

@@ -12,8 +12,12 @@ struct events;
 
 int events_new(const struct config *cfg, struct events **ret, struct error *err);
 void events_free(struct events *ev);
-/* An fd that is readable when events are waiting (-1 when no set is pinned yet). */
-int events_fd(struct events *ev);
+/*
+ * An fd that is readable when events are waiting (-1 while no container needs the ring
+ * buffers). It is replaced when the set of ring buffers changes: *ret_generation says
+ * when (the number of the new fd can be the old one's).
+ */
+int events_fd(struct events *ev, unsigned *ret_generation);
 /* Consume what is waiting and write it out. */
 void events_process(struct events *ev);
 /*

@@ -99,7 +99,8 @@ static int run(struct daemon *d)
 	if ((r = watch(ep, d->sig_fd, W_SIGNAL)) < 0 || (r = watch(ep, timer, W_TIMER)) < 0 ||
 	    (r = watch(ep, d->ctl_fd, W_CONTROL)) < 0)
 		return r;
-	int ev_fd = -1, idle = 0;
+	unsigned ev_gen = 0;
+	int idle = 0;
 	for (;;) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(ep, evs, ARRAY_SIZE(evs), -1);
@@ -135,12 +136,11 @@ static int run(struct daemon *d)
 				break;
 			}
 		}
-		/* A set pinned after we started brings its ring buffer. */
-		int fd = events_fd(d->events);
-		if (fd >= 0 && fd != ev_fd) {
-			if (watch(ep, fd, W_EVENTS) == 0)
-				ev_fd = fd;
-		}
+		/* Ring buffers mapped or remapped (closing the old fd left the epoll set). */
+		unsigned gen;
+		int fd = events_fd(d->events, &gen);
+		if (gen != ev_gen && (fd < 0 || watch(ep, fd, W_EVENTS) == 0))
+			ev_gen = gen;
 	}
 }
 
