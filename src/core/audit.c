@@ -209,6 +209,7 @@ static int pin_link(int lfd, const char *path)
 
 void tp_links_init(struct tp_links *t)
 {
+	memset(t, 0, sizeof(*t));
 	for (int e = 0; e < 2; e++)
 		for (int nr = 0; nr < MAX_SYSCALLS; nr++)
 			t->fd[e][nr] = -1;
@@ -245,11 +246,21 @@ static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp
 			    struct error *err)
 {
 	const char *events = NULL;
+	uint64_t now = now_ns();
 	for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
 		bool want = n->tp[nr / 64] & (1ULL << (nr % 64));
+		uint64_t *since = &held->unneeded_since[nr];
+		bool held_any = held->fd[0][nr] >= 0 || held->fd[1][nr] >= 0;
+		bool drop = false;
+		if (want || !held_any)
+			*since = 0;
+		else if (!*since)
+			*since = now;
+		if (!want && held_any && held->linger_ns != UINT64_MAX)
+			drop = now - *since >= held->linger_ns;
 		for (int e = 0; e < 2; e++) {
 			int *fd = &held->fd[e][nr];
-			if (!want && *fd >= 0) {
+			if (drop && *fd >= 0) {
 				close(*fd);
 				*fd = -1;
 			} else if (want && *fd < 0) {
@@ -262,6 +273,8 @@ static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp
 				*fd = r;
 			}
 		}
+		if (drop)
+			*since = 0;
 	}
 	return 0;
 }

@@ -35,6 +35,13 @@ void audit_forget(struct bpfset *set, uint64_t container_cgid);
  */
 struct tp_links {
 	int fd[2][MAX_SYSCALLS];   /* [0] sys_enter_NAME, [1] sys_exit_NAME, by syscall nr */
+	/* Monotonic ns since no container needed a held syscall (0 while one does). */
+	uint64_t unneeded_since[MAX_SYSCALLS];
+	/*
+	 * Detach what none needs only after this long (0: at once; UINT64_MAX: never, for
+	 * a hook's sync, which must not wait for a tracepoint's unregistration, ~100 ms).
+	 */
+	uint64_t linger_ns;
 };
 void tp_links_init(struct tp_links *t);
 void tp_links_release(struct tp_links *t);

@@ -106,13 +106,9 @@ static int connect_socket(const char *path)
 	return fd;
 }
 
-int collector_request(const struct config *cfg, const char *request, int timeout_ms,
-		      struct error *err)
+/* Send one request on a connected socket and wait for the answer. */
+static int ask(int fd, const char *request, int timeout_ms, struct error *err)
 {
-	_cleanup_free_ char *path = collector_socket_path(cfg);
-	_cleanup_close_ int fd = connect_socket(path);
-	if (fd < 0)
-		return err_errno(err, fd, "cannot reach the collector at %s", path);
 	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0)
 		return err_errno(err, -errno, "cannot send \"%s\" to the collector", request);
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -123,23 +119,22 @@ int collector_request(const struct config *cfg, const char *request, int timeout
 	char buf[512];
 	ssize_t len = recv(fd, buf, sizeof(buf) - 1, 0);
 	if (len <= 0)
-		return err_msg(err, -EIO, "the collector closed the connection on \"%s\"", request);
+		return err_msg(err, -ECONNRESET, "the collector closed the connection on \"%s\"", request);
 	buf[len] = '\0';
 	if (strcmp(buf, "ok") == 0)
 		return 0;
 	return err_msg(err, -EIO, "collector: %s", strncmp(buf, "error ", 6) == 0 ? buf + 6 : buf);
 }
 
-int collector_ensure(const struct config *cfg, int timeout_ms, struct error *err)
+/* Connect to the collector, starting it when it isn't running; bounded by timeout_ms. */
+static int connect_collector(const struct config *cfg, int timeout_ms, struct error *err)
 {
 	_cleanup_free_ char *path = collector_socket_path(cfg);
 	unsigned long long now = now_ns(), deadline = now + timeout_ms * 1000000ULL, spawned = 0;
 	for (unsigned delay = 1; ; delay = delay < 20 ? delay * 2 : 20) {
 		int fd = connect_socket(path);
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
+		if (fd >= 0)
+			return fd;
 		/* (Re)start it when it isn't running (one that was exiting for lack of
 		 * containers has let go of its lock), but give a fresh one time to start. */
 		now = now_ns();
@@ -152,5 +147,31 @@ int collector_ensure(const struct config *cfg, int timeout_ms, struct error *err
 		if (now >= deadline)
 			return err_errno(err, fd, "the collector did not start listening on %s", path);
 		usleep(delay * 1000);
+	}
+}
+
+int collector_call(const struct config *cfg, const char *request, int timeout_ms,
+		   struct error *err)
+{
+	for (int attempt = 0;; attempt++) {
+		_cleanup_close_ int fd = connect_collector(cfg, timeout_ms, err);
+		if (fd < 0)
+			return fd;
+		if (!request)
+			return 0;
+		/* A collector exiting for lack of containers as we asked closes the
+		 * connection unanswered: ask the next one, once. */
+		struct error first = { 0 };
+		int r = ask(fd, request, timeout_ms, attempt ? err : &first);
+		if (r == -ECONNRESET && attempt == 0) {
+			err_clear(&first);
+			continue;
+		}
+		if (r < 0 && attempt == 0 && err) {
+			*err = first;
+			return r;
+		}
+		err_clear(&first);
+		return r;
 	}
 }

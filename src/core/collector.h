@@ -21,14 +21,14 @@ int collector_spawn(const struct config *cfg, struct error *err);
 /* Path of the collector's control socket. */
 char *collector_socket_path(const struct config *cfg);
 /*
- * Ask the collector to do something and wait for its answer, at most timeout_ms:
+ * Start the collector if it isn't running and connect to it (each bounded by
+ * timeout_ms); with a request, ask it on that connection and wait for the answer:
  * "sync" (attach the tracepoints the containers need), "drain ID" (write every pending
  * record of that container). The answer "ok" is 0; "error MSG" is -EIO with MSG in err.
+ * A collector that exits as it is asked is replaced and asked again, once.
  */
-int collector_request(const struct config *cfg, const char *request, int timeout_ms,
-		      struct error *err);
-/* Start the collector if it isn't running, then wait (bounded) until it answers. */
-int collector_ensure(const struct config *cfg, int timeout_ms, struct error *err);
+int collector_call(const struct config *cfg, const char *request, int timeout_ms,
+		   struct error *err);
 
 /* Directory of the running executable (for finding our sibling binaries). */
 char *self_dir(void);

@@ -216,14 +216,10 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	if (r < 0)
 		goto out;
 	if (c.flags) {
-		r = collector_ensure(cfg, COLLECTOR_TIMEOUT_MS, err);
 		/* The per-syscall tracepoints are held by the collector: in force before we
-		 * return. Once more if it was exiting just as we asked. */
-		if (r == 0 && (c.flags & CF_AUDIT) && !(c.flags & CF_AUDIT_RAW)) {
-			r = collector_request(cfg, "sync", COLLECTOR_TIMEOUT_MS, NULL);
-			if (r < 0 && (r = collector_ensure(cfg, COLLECTOR_TIMEOUT_MS, err)) == 0)
-				r = collector_request(cfg, "sync", COLLECTOR_TIMEOUT_MS, err);
-		}
+		 * return. The sync also has it map the ring buffers at once. */
+		bool sync = c.flags & (CF_AUDIT | CF_NETWORK);
+		r = collector_call(cfg, sync ? "sync" : NULL, COLLECTOR_TIMEOUT_MS, err);
 		if (r < 0)
 			goto out;
 	}
@@ -318,8 +314,7 @@ int hook_poststop(const struct config *cfg, const struct oci_state *st, struct e
 		struct error derr = { 0 };
 		/* The collector may have gone with the container's last process: start it
 		 * for the drain; it exits again on its own. */
-		if (collector_ensure(cfg, COLLECTOR_TIMEOUT_MS, &derr) < 0 ||
-		    collector_request(cfg, req, COLLECTOR_TIMEOUT_MS, &derr) < 0)
+		if (collector_call(cfg, req, COLLECTOR_TIMEOUT_MS, &derr) < 0)
 			log_warn(c->id, "%s (records still queued may follow the stop record)", derr.msg);
 		err_clear(&derr);
 	}

@@ -13,6 +13,11 @@
 #include "json.h"
 
 #define FLUSH_BYTES (256 << 10)
+#define RING_LINGER_NS (10 * 1000000000ULL)
+/* Tracepoints no container needs are detached after TP_LINGER_NS, looked at every
+ * TP_SWEEP_TICKS ticks: back-to-back containers don't pay for detach and attach. */
+#define TP_LINGER_NS (2 * 1000000000ULL)
+#define TP_SWEEP_TICKS 4
 
 struct ctr {
 	char *id;
@@ -36,6 +41,7 @@ struct events {
 	size_t n_sets;
 	struct ring_buffer *rb; /* over every set's events map, while mapped */
 	bool mapped;
+	uint64_t unneeded_since; /* monotonic ns since no container needs the rings, or 0 */
 	bool sets_changed;      /* a set was opened since the ring buffers were mapped */
 	unsigned generation;    /* of rb: its epoll fd changes when it is rebuilt */
 	struct ctr *ctrs;
@@ -44,6 +50,7 @@ struct events {
 	struct tp_links tp;
 	uint64_t boot_to_real;  /* realtime = boot + this */
 	bool fresh;             /* first tick after start */
+	unsigned ticks;
 	bool clean_start;       /* the last collector left when no container ran: no gap */
 };
 
@@ -110,13 +117,24 @@ static void refresh_sets(struct events *ev)
  * network policy): the kernel maps a ring's every page at mmap, twice over, so a
  * collector serving telemetry only would carry 2 x 16 MiB it never reads. Records made
  * before the mapping wait in the ring: the hook registers a container (and asks us to
- * sync) before it runs anything.
+ * sync) before it runs anything. Unmapped only after RING_LINGER_NS without such a
+ * container: mapping costs about a millisecond, which back-to-back containers would
+ * otherwise each pay in their hook.
  */
 static void update_ring(struct events *ev)
 {
 	bool need = false;
 	for (size_t i = 0; i < ev->n_ctrs && !need; i++)
 		need = ev->ctrs[i].flags & (CF_AUDIT | CF_NETWORK);
+	if (need) {
+		ev->unneeded_since = 0;
+	} else if (ev->mapped) {
+		uint64_t now = now_ns();
+		if (!ev->unneeded_since)
+			ev->unneeded_since = now;
+		if (now - ev->unneeded_since < RING_LINGER_NS)
+			return;
+	}
 	if (need == ev->mapped && !(need && ev->sets_changed))
 		return;
 	if (ev->rb) {
@@ -487,6 +505,16 @@ static void report_lost(struct events *ev, struct ctr *c)
 	save_lost(ev, c);
 }
 
+/* The tracepoints the containers need, attached; with linger_ns, the others detached. */
+static int hold_tracepoints(struct events *ev, uint64_t linger_ns, struct error *err)
+{
+	struct bpfset *cur = set_of(ev, bpfset_current_version());
+	if (!cur)
+		return 0;   /* nothing pinned by this build yet: nothing to hold */
+	ev->tp.linger_ns = linger_ns;
+	return audit_sync(cur, &ev->tp, err);
+}
+
 int events_tick(struct events *ev)
 {
 	update_clock(ev);
@@ -503,6 +531,8 @@ int events_tick(struct events *ev)
 		ev->fresh = false;
 		events_sync(ev, NULL);
 	}
+	if (++ev->ticks % TP_SWEEP_TICKS == 0)
+		hold_tracepoints(ev, TP_LINGER_NS, NULL);
 	/* Containers whose init is gone need us no more: their events are queued already
 	 * (poststop asks for them). */
 	int live = 0;
@@ -553,8 +583,7 @@ int events_sync(struct events *ev, struct error *err)
 	refresh_sets(ev);
 	refresh_ctrs(ev);
 	update_ring(ev);
-	struct bpfset *cur = set_of(ev, bpfset_current_version());
-	if (!cur)
-		return 0;   /* nothing pinned by this build yet: nothing to hold */
-	return audit_sync(cur, &ev->tp, err);
+	/* A hook waits for this: attach only (detaching waits for the tracepoint's
+	 * unregistration, ~100 ms); what none needs goes in a later tick. */
+	return hold_tracepoints(ev, UINT64_MAX, err);
 }
