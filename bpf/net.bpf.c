@@ -52,7 +52,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* --- policy maps (filled by src/core/netpolicy.c) ---------------------------------- */
 
-struct net_addr_inner {
+_Static_assert(sizeof(struct net_addr_key) == sizeof(struct net_port_key),
+	       "address and port entries share one trie");
+
+struct net_policy_inner {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -60,29 +63,13 @@ struct net_addr_inner {
 	__uint(value_size, sizeof(struct net_addr_val));
 };
 
-struct net_port_inner {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(key_size, sizeof(struct net_port_key));
-	__uint(value_size, sizeof(__u32));
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
 	__uint(max_entries, NET_OUTER_MAX);
 	__type(key, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct net_addr_inner);
-} ocibpf_net_addr SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, NET_OUTER_MAX);
-	__type(key, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct net_port_inner);
-} ocibpf_net_port SEC(".maps");
+	__array(values, struct net_policy_inner);
+} ocibpf_net_policy SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -246,8 +233,8 @@ static __always_inline bool active(const struct net_meta *m, __u8 dir)
 static __always_inline int policy_lookup(const struct container_info *c, const struct query *q)
 {
 	__u64 cgid = c->container_cgid;
-	void *addr_trie = bpf_map_lookup_elem(&ocibpf_net_addr, &cgid);
-	if (!addr_trie)
+	void *trie = bpf_map_lookup_elem(&ocibpf_net_policy, &cgid);
+	if (!trie)
 		return NV_DENY;
 
 	struct net_addr_key k = {};
@@ -255,7 +242,7 @@ static __always_inline int policy_lookup(const struct container_info *c, const s
 	k.dir = q->dir;
 	k.family = q->family;
 	__builtin_memcpy(k.addr, q->addr, sizeof(k.addr));
-	struct net_addr_val *v = bpf_map_lookup_elem(addr_trie, &k);
+	struct net_addr_val *v = bpf_map_lookup_elem(trie, &k);
 	if (!v)
 		return NV_DENY;	/* every family has a /0 entry */
 	__u8 slot = q->slot & (NP__COUNT - 1);
@@ -263,18 +250,16 @@ static __always_inline int policy_lookup(const struct container_info *c, const s
 	if (verdict != NV_PORTS)
 		return verdict == NV_ALLOW ? NV_ALLOW : NV_DENY;
 
-	void *port_trie = bpf_map_lookup_elem(&ocibpf_net_port, &cgid);
-	if (!port_trie)
-		return NV_DENY;
 	struct net_port_key pk = {
 		.prefixlen = NET_PORT_KEY_FIXED_BITS + 16,
-		.cls = v->cls,
 		.dir = q->dir,
+		.family = NF_PORT,
 		.proto = slot,
+		.cls = v->cls,
 		.port = bpf_htons(q->port),
 	};
-	__u32 *pv = bpf_map_lookup_elem(port_trie, &pk);
-	return pv && *pv == NV_ALLOW ? NV_ALLOW : NV_DENY;
+	struct net_addr_val *pv = bpf_map_lookup_elem(trie, &pk);
+	return pv && pv->v[0] == NV_ALLOW ? NV_ALLOW : NV_DENY;
 }
 
 /* The verdict, with the container's summary (NULL: no policy loaded, which denies). */

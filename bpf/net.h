@@ -3,12 +3,16 @@
  * Network policy: the maps bpf/net.bpf.c looks policy up in, shared with
  * src/core/netpolicy.c which compiles a policy into them.
  *
- * A container's policy is compiled in user space into two LPM tries of its own, found
- * through hash-of-maps keyed by the container's cgroup id (container_info.container_cgid):
+ * A container's policy is compiled in user space into one LPM trie of its own, found
+ * through a hash-of-maps keyed by the container's cgroup id (container_info.container_cgid):
  *
- *   ocibpf_net_addr[cgid]  -> LPM (direction, family, address prefix) -> struct net_addr_val
- *   ocibpf_net_port[cgid]  -> LPM (direction, class, protocol, port prefix) -> verdict
- *   ocibpf_net_meta[cgid]  -> struct net_meta (per-direction summary)
+ *   ocibpf_net_policy[cgid] -> LPM, two kinds of entries told apart by their family byte:
+ *        (direction, family, address prefix)            -> struct net_addr_val
+ *        (direction, NF_PORT, protocol, class, port prefix) -> verdict in v[0]
+ *   ocibpf_net_meta[cgid]   -> struct net_meta (per-direction summary)
+ *
+ * One trie, not one per kind: every update or delete of a hash-of-maps entry waits for
+ * an RCU grace period (about a millisecond), paid in the hooks of every container.
  *
  * Every distinct rule prefix P of a direction (plus the /0 of each family) has one entry
  * in the address trie, whose value is the verdict of *all* rules whose prefix covers P,
@@ -42,6 +46,7 @@
 /* Families in keys. */
 #define NF_INET		4
 #define NF_INET6	6
+#define NF_PORT		0xff	/* port entries of the same trie */
 
 /* Address trie key. prefixlen counts the bits of dir, family, pad, then addr. */
 struct net_addr_key {
@@ -58,15 +63,21 @@ struct net_addr_val {
 	__u8 v[NP__COUNT];	/* NV_* by protocol slot */
 };
 
-/* Port trie key. prefixlen counts the bits of cls, dir, proto, then port. */
+/*
+ * Port entry key, the same size as an address key (they share the trie). prefixlen
+ * counts the bits of dir, family, proto, pad, cls, then port.
+ */
 struct net_port_key {
 	__u32 prefixlen;
-	__u32 cls;
 	__u8 dir;
+	__u8 family;		/* NF_PORT */
 	__u8 proto;		/* NP_TCP / NP_UDP */
+	__u8 pad;
+	__u32 cls;
 	__u16 port;		/* network byte order */
+	__u8 pad2[10];
 };
-#define NET_PORT_KEY_FIXED_BITS	48	/* cls, dir, proto */
+#define NET_PORT_KEY_FIXED_BITS	64	/* dir, family, proto, pad, cls */
 
 /* Per-direction summary. */
 #define NM_ACTIVE	(1U << 0)	/* something in this direction can be denied */
@@ -90,7 +101,7 @@ struct net_agg_key {
 	__u8 pad[3];
 };
 
-/* Sizes of the inner maps' template (user space creates the real ones). */
+/* Size of the outer map (user space creates the inner ones). */
 #define NET_OUTER_MAX	16384	/* containers with a network policy (MAX_CONTAINERS) */
 
 #endif

@@ -286,6 +286,7 @@ static int add_port(struct out *o, uint32_t cls, uint8_t dir, uint8_t slot, unsi
 	k->prefixlen = NET_PORT_KEY_FIXED_BITS + bits;
 	k->cls = cls;
 	k->dir = dir;
+	k->family = NF_PORT;
 	k->proto = slot;
 	k->port = htons((uint16_t)port);
 	c->pvals[c->n_port] = v;
@@ -636,6 +637,7 @@ int netpolicy_eval(const struct netpolicy_compiled *c, int dir, int family, cons
 	pk.prefixlen = NET_PORT_KEY_FIXED_BITS + 16;
 	pk.cls = best->cls;
 	pk.dir = (uint8_t)dir;
+	pk.family = NF_PORT;
 	pk.proto = (uint8_t)slot;
 	pk.port = htons(port);
 	const uint32_t *pbest = NULL;
@@ -679,18 +681,27 @@ static int fill_map(int fd, const void *keys, size_t key_size, const void *vals,
 	return 0;
 }
 
-static int make_trie(const char *name, size_t key_size, size_t val_size, const void *keys,
-		     const void *vals, size_t n, struct error *err)
+/* The container's trie: address entries, then port entries (verdict in v[0]). */
+static int make_trie(const struct netpolicy_compiled *c, struct error *err)
 {
+	size_t n = c->n_addr + c->n_port;
+	_cleanup_free_ struct net_addr_key *keys = xcalloc(n ? n : 1, sizeof(*keys));
+	_cleanup_free_ struct net_addr_val *vals = xcalloc(n ? n : 1, sizeof(*vals));
+	memcpy(keys, c->akeys, c->n_addr * sizeof(*keys));
+	memcpy(vals, c->avals, c->n_addr * sizeof(*vals));
+	for (size_t i = 0; i < c->n_port; i++) {
+		memcpy(&keys[c->n_addr + i], &c->pkeys[i], sizeof(*keys));
+		vals[c->n_addr + i].v[0] = (uint8_t)c->pvals[i];
+	}
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
-	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, (uint32_t)key_size, (uint32_t)val_size,
+	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "ocibpf_npolicy", sizeof(*keys), sizeof(*vals),
 				(uint32_t)(n ? n : 1), &opts);
 	if (fd < 0)
-		return err_errno(err, -errno, "cannot create the network policy map %s", name);
-	int r = fill_map(fd, keys, key_size, vals, val_size, n);
+		return err_errno(err, -errno, "cannot create the network policy map");
+	int r = fill_map(fd, keys, sizeof(*keys), vals, sizeof(*vals), n);
 	if (r < 0) {
 		close(fd);
-		return err_errno(err, r, "cannot fill the network policy map %s (%zu entries)", name, n);
+		return err_errno(err, r, "cannot fill the network policy map (%zu entries)", n);
 	}
 	return fd;
 }
@@ -703,41 +714,29 @@ static int open_map(struct bpfset *set, const char *name, struct error *err)
 	return fd;
 }
 
+_Static_assert(sizeof(struct net_addr_key) == sizeof(struct net_port_key),
+	       "address and port entries share one trie");
+
 int netpolicy_apply(struct bpfset *set, uint64_t cgid, const struct policy *p, struct error *err)
 {
 	_cleanup_netpolicy_ struct netpolicy_compiled *c = NULL;
-	_cleanup_close_ int addr_outer = -1, port_outer = -1, meta_fd = -1;
-	_cleanup_close_ int addr_fd = -1, port_fd = -1;
+	_cleanup_close_ int outer = -1, meta_fd = -1, trie = -1;
 	int r;
 
 	r = netpolicy_compile(p, &c, err);
 	if (r < 0)
 		return r;
-	if ((addr_outer = open_map(set, "ocibpf_net_addr", err)) < 0)
-		return addr_outer;
-	if ((port_outer = open_map(set, "ocibpf_net_port", err)) < 0)
-		return port_outer;
+	if ((outer = open_map(set, "ocibpf_net_policy", err)) < 0)
+		return outer;
 	if ((meta_fd = open_map(set, "ocibpf_net_meta", err)) < 0)
 		return meta_fd;
+	trie = make_trie(c, err);
+	if (trie < 0)
+		return trie;
 
-	addr_fd = make_trie("ocibpf_naddr", sizeof(*c->akeys), sizeof(*c->avals), c->akeys, c->avals,
-			    c->n_addr, err);
-	if (addr_fd < 0)
-		return addr_fd;
-	if (c->n_port) {
-		port_fd = make_trie("ocibpf_nport", sizeof(*c->pkeys), sizeof(*c->pvals), c->pkeys,
-				    c->pvals, c->n_port, err);
-		if (port_fd < 0)
-			return port_fd;
-	}
-
-	/* The tries are complete; publish them, the summary last (it turns lookups on). */
-	if (port_fd >= 0 && bpf_map_update_elem(port_outer, &cgid, &port_fd, BPF_ANY) < 0) {
-		r = err_errno(err, -errno, "cannot enter the network policy (ports)");
-		goto fail;
-	}
-	if (bpf_map_update_elem(addr_outer, &cgid, &addr_fd, BPF_ANY) < 0) {
-		r = err_errno(err, -errno, "cannot enter the network policy (addresses)");
+	/* The trie is complete; publish it, the summary last (it turns lookups on). */
+	if (bpf_map_update_elem(outer, &cgid, &trie, BPF_ANY) < 0) {
+		r = err_errno(err, -errno, "cannot enter the network policy");
 		goto fail;
 	}
 	if (bpf_map_update_elem(meta_fd, &cgid, &c->meta, BPF_ANY) < 0) {
@@ -779,7 +778,7 @@ void netpolicy_quiesce(struct bpfset *set, uint64_t cgid)
 void netpolicy_forget(struct bpfset *set, uint64_t cgid)
 {
 	/* The summary first: without it the container's lookups deny, never half-allow. */
-	static const char *const names[] = { "ocibpf_net_meta", "ocibpf_net_addr", "ocibpf_net_port" };
+	static const char *const names[] = { "ocibpf_net_meta", "ocibpf_net_policy" };
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		int fd = bpfset_map_fd(set, names[i]);
 		if (fd < 0)

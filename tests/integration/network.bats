@@ -510,9 +510,9 @@ assert_result() {
 	assert_success
 	assert_stopped "$CID"
 	! net_rules_loaded "$cgid" || fail "policy for cgroup $cgid left in the maps"
-	run bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_addr"
+	run bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_policy"
 	assert_success
-	[ "$(jq length <<<"$output")" = 0 ] || fail "ocibpf_net_addr not empty: $output"
+	[ "$(jq length <<<"$output")" = 0 ] || fail "ocibpf_net_policy not empty: $output"
 }
 
 @test "fail closed: when the rules can't be put in force the container is refused" {
@@ -525,10 +525,10 @@ assert_result() {
 	set_cmd true
 	runc_run "$CID-ok"
 	assert_success
-	rm "$bpffs"/sets/*/maps/ocibpf_net_addr
+	rm "$bpffs"/sets/*/maps/ocibpf_net_policy
 	runc_run "$CID"
 	assert_failure
-	assert_output --partial "ocibpf_net_addr"
+	assert_output --partial "ocibpf_net_policy"
 	assert_nothing_left "$CID"
 	ocibpf gc --unload
 	assert_success
