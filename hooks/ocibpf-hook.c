@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ocibpf-hook STAGE: the OCI hook. createRuntime/prestart attach the container's eBPF
+ * ocibpf-hook [STAGE]: the OCI hook. createRuntime/prestart attach the container's eBPF
  * programs before it runs anything; poststop writes the final record and removes what
- * was set up. State JSON on stdin (runtime-spec "State").
+ * was set up. State JSON on stdin (runtime-spec "State"). Without STAGE (a hooks.d file
+ * has one "args" for all its stages) the state's status tells: "creating" (runc's
+ * createRuntime) or "created" (crun's createRuntime, prestart) sets up, "stopped" tears
+ * down.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,18 +20,34 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ocibpf-hook createRuntime|prestart|poststop < state.json\n");
+	fprintf(stderr, "usage: ocibpf-hook [createRuntime|prestart|poststop] < state.json\n");
 	return 2;
+}
+
+/* The stage of a hook called without one, from the state's status. */
+static int stage_of(const char *text, bool *ret_create)
+{
+	struct error err = { 0 };
+	_cleanup_oci_state_ struct oci_state *st = NULL;
+	int r = oci_state_parse(text, false, &st, &err);
+	if (r == 0)
+		r = oci_state_stage(st, ret_create, &err);
+	if (r < 0) {
+		const char *why = strncmp(err.msg, "state: ", 7) == 0 ? err.msg + 7 : err.msg;
+		log_error(st ? st->id : NULL, "%s%s", st ? "" : "invalid OCI state on stdin: ", why);
+		err_clear(&err);
+	}
+	return r;
 }
 
 int main(int argc, char **argv)
 {
 	program_name = "ocibpf-hook";
-	if (argc < 2)
+	if (argc > 2)
 		return usage();
-	const char *stage = argv[1];
-	bool create = strcmp(stage, "createRuntime") == 0 || strcmp(stage, "prestart") == 0;
-	if (!create && strcmp(stage, "poststop") != 0)
+	const char *stage = argc == 2 ? argv[1] : NULL;
+	bool create = stage && (strcmp(stage, "createRuntime") == 0 || strcmp(stage, "prestart") == 0);
+	if (stage && !create && strcmp(stage, "poststop") != 0)
 		return usage();
 	/* The runtime may give us a closed stdout; a write must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
@@ -42,6 +61,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	_cleanup_oci_state_ struct oci_state *st = NULL;
+	if (!stage) {
+		r = stage_of(text, &create);
+		if (r < 0)
+			return 1;
+	}
 	if (oci_state_parse(text, create, &st, &err) < 0) {
 		/* The parser's messages start with "state: ". */
 		const char *why = strncmp(err.msg, "state: ", 7) == 0 ? err.msg + 7 : err.msg;

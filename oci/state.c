@@ -162,6 +162,22 @@ static int state_fields(yajl_val root, bool need_pid, struct oci_state *s, struc
 				&s->n_annotations, err);
 }
 
+int oci_state_stage(const struct oci_state *s, bool *ret_create, struct error *err)
+{
+	if (strcmp(s->status, "creating") == 0 || strcmp(s->status, "created") == 0) {
+		*ret_create = true;
+		return 0;
+	}
+	if (strcmp(s->status, "stopped") == 0) {
+		*ret_create = false;
+		return 0;
+	}
+	_cleanup_free_ char *q = quote(s->status);
+	return err_msg(err, -EINVAL,
+		       "cannot tell the hook's stage from the status %s: give it as the argument (createRuntime, prestart or poststop)",
+		       q);
+}
+
 int oci_state_parse(const char *text, bool need_pid, struct oci_state **ret, struct error *err)
 {
 	_cleanup_json_ yajl_val root = NULL;

@@ -29,6 +29,12 @@ struct oci_state {
  * absolute path. Messages name the field ("state: \"id\" is missing").
  */
 int oci_state_parse(const char *text, bool need_pid, struct oci_state **ret, struct error *err);
+/*
+ * The stage of a hook called without one (a hooks.d file has one "args" for all its
+ * stages): "creating" (runc's createRuntime) and "created" (crun's createRuntime, and
+ * prestart) set up, "stopped" tears down; any other status is an error.
+ */
+int oci_state_stage(const struct oci_state *s, bool *ret_create, struct error *err);
 void oci_state_free(struct oci_state *s);
 static inline void oci_state_freep(struct oci_state **s) { oci_state_free(*s); }
 #define _cleanup_oci_state_ _cleanup_(oci_state_freep)

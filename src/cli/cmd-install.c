@@ -3,18 +3,21 @@
  * ocibpf install podman|crio|containerd|docker [--dry-run] [--root DIR]: write the
  * configuration that makes an engine call ocibpf (SPEC.md "CLI").
  *
- * - podman, crio: hooks.d 1.0.0 files (oci-hooks(5)) in /etc/containers/oci/hooks.d, one
- *   per stage, because a hooks.d entry has one "args" for all its stages and ocibpf-hook
- *   takes the stage as its argument. CRI-O reads only /usr/share/containers/oci/hooks.d
- *   by default, so crio also gets a crio.conf.d drop-in naming both directories.
+ * - podman, crio: one hooks.d 1.0.0 file (oci-hooks(5)), /etc/containers/oci/hooks.d/
+ *   ocibpf.json, for the createRuntime and poststop stages; its one "args" names no
+ *   stage, and ocibpf-hook tells the stage from the state's status. CRI-O reads only
+ *   /usr/share/containers/oci/hooks.d by default, so crio also gets a crio.conf.d
+ *   drop-in naming both directories.
  * - containerd: a drop-in for containerd 1.6's `imports` declaring an "ocibpf" runtime
  *   for the CRI plugin (runc v2 shim, BinaryName = ocibpf-runtime).
  * - docker: a "runtimes.ocibpf" entry merged into daemon.json (the old file kept as
  *   daemon.json.bak).
  *
  * Files are written atomically and only when their content changes, so a second run
- * changes nothing. --root DIR prefixes every path written or read (tests, images); the
- * paths inside the files (the hook, the runtime, OCIBPF_CONFIG) are the real ones.
+ * changes nothing. --dry-run prints a lone file as it is (ready to be redirected into
+ * place), several each after a "# PATH" line. --root DIR prefixes every path written or
+ * read (tests, images); the paths inside the files (the hook, the runtime, OCIBPF_CONFIG)
+ * are the real ones.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -175,8 +178,7 @@ static int config_env(struct install *in, struct error *err)
 
 /* --- hooks.d (podman, crio) ----------------------------------------------------------- */
 
-static char *gen_hooks_d(const struct install *in, const char *hook, const char *stage,
-			 size_t *ret_len)
+static char *gen_hooks_d(const struct install *in, const char *hook, size_t *ret_len)
 {
 	_cleanup_json_gen_ yajl_gen g = json_gen_new(true);
 	yajl_gen_config(g, yajl_gen_indent_string, "  ");
@@ -189,7 +191,6 @@ static char *gen_hooks_d(const struct install *in, const char *hook, const char 
 	jg_key(g, "args");
 	yajl_gen_array_open(g);
 	jg_str(g, "ocibpf-hook");
-	jg_str(g, stage);
 	yajl_gen_array_close(g);
 	if (in->config_env) {
 		_cleanup_free_ char *env = xasprintf("OCIBPF_CONFIG=%s", in->config_env);
@@ -216,7 +217,8 @@ static char *gen_hooks_d(const struct install *in, const char *hook, const char 
 
 	jg_key(g, "stages");
 	yajl_gen_array_open(g);
-	jg_str(g, stage);
+	jg_str(g, "createRuntime");
+	jg_str(g, "poststop");
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 	char *text = json_gen_take(g, ret_len);
@@ -225,19 +227,13 @@ static char *gen_hooks_d(const struct install *in, const char *hook, const char 
 
 static int plan_hooks_d(struct install *in, struct error *err)
 {
-	static const struct { const char *stage, *file; } hooks[] = {
-		{ "createRuntime", HOOKS_D "/ocibpf-createruntime.json" },
-		{ "poststop", HOOKS_D "/ocibpf-poststop.json" },
-	};
 	_cleanup_free_ char *hook = NULL;
 	int r = sibling(in, "ocibpf-hook", &hook, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++) {
-		size_t len;
-		char *text = gen_hooks_d(in, hook, hooks[i].stage, &len);
-		add_file(in, hooks[i].file, text, len, 0644, false);
-	}
+	size_t len;
+	char *text = gen_hooks_d(in, hook, &len);
+	add_file(in, HOOKS_D "/ocibpf.json", text, len, 0644, false);
 	if (!in->cfg->default_policy)
 		add_note(in, "the hook runs for containers annotated " POLICY_ANNOTATION "=NAME "
 			     "(set default_policy in the configuration for every container)");
@@ -716,7 +712,11 @@ static void print_result(const struct install *in)
 			}
 			yajl_gen_map_close(g);
 		} else if (in->dry_run) {
-			printf("# %s%s\n", f->path, f->unchanged ? " (unchanged)" : "");
+			if (in->n_files > 1)
+				printf("# %s%s\n", f->path, f->unchanged ? " (unchanged)" : "");
+			else
+				fprintf(stderr, "note: this is %s%s\n", f->path,
+					f->unchanged ? " (unchanged)" : "");
 			fwrite(f->text, 1, f->len, stdout);
 			if (!ends_with_newline(f))
 				putchar('\n');

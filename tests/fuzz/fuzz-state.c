@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The OCI state a runtime writes to the hook's stdin: oci_state_parse(). */
+/* The OCI state a runtime writes to the hook's stdin: oci_state_parse(), oci_state_stage(). */
 #include "fuzz.h"
 #include "state.h"
 
@@ -19,6 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(st->pid >= 0 && (!need_pid || st->pid > 0));
 			for (size_t i = 0; i < st->n_annotations; i++)
 				FUZZ_ASSERT(oci_state_annotation(st, st->annotations[i].key));
+			struct error serr = { 0 };
+			bool create;
+			if (oci_state_stage(st, &create, &serr) < 0)
+				FUZZ_ASSERT(serr.msg && strchr(serr.msg, '\n') == NULL);
+			err_clear(&serr);
 			oci_state_free(st);
 		} else {
 			FUZZ_ASSERT(st == NULL);

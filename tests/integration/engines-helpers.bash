@@ -133,15 +133,6 @@ make_oci_image_tar() {
 	rm -rf "$d"
 }
 
-# split_dry_run DIR: the files of `ocibpf install ... --dry-run` (on stdin: "# PATH"
-# lines, each followed by the file) written into DIR under their base names.
-split_dry_run() {
-	local dir=$1
-	mkdir -p "$dir"
-	awk -v dir="$dir" '/^# \// { f = $2; sub(/.*\//, "", f); f = dir "/" f; printf "" > f; next }
-		f { print >> f }'
-}
-
 # wait_rmdir_tree DIR: remove the empty directory tree DIR (a cgroup an engine made),
 # waiting up to 20 s for processes in it to be gone (PID 1 is slow to reap here).
 wait_rmdir_tree() {

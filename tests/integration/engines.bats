@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: Apache-2.0
 #
-# Engines: Podman with the hooks.d files of `ocibpf install podman`, containerd with
+# Engines: Podman with the hooks.d file of `ocibpf install podman`, containerd with
 # ocibpf-runtime as its runc binary, the runtime shim called the way containerd's shim
 # calls runc (under runc and crun), `ocibpf install` for every engine into a temp root,
 # the collector's SIGHUP under logrotate, contrib/ and the man pages.
@@ -51,56 +51,72 @@ requires_built() {
 
 # --- ocibpf install, into a temp root ----------------------------------------------------
 
-@test "install podman: two hooks.d 1.0.0 files (createRuntime, poststop) for annotated containers, atomic and idempotent" {
+@test "install podman: one hooks.d 1.0.0 file (createRuntime and poststop) for annotated containers, atomic and idempotent" {
 	requires jq
 	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK"
-	local d=$INSTALL_ROOT/etc/containers/oci/hooks.d
+	local d=$INSTALL_ROOT/etc/containers/oci/hooks.d f
+	f=$d/ocibpf.json
 
-	# --dry-run writes nothing
-	ocibpf install podman --dry-run --root "$INSTALL_ROOT"
+	# --dry-run writes nothing and prints the file as it is (its path on stderr)
+	run --separate-stderr "$OCIBPF_CLI" install podman --dry-run --root "$INSTALL_ROOT"
 	assert_success
-	assert_line "# $d/ocibpf-createruntime.json"
-	assert_line "# $d/ocibpf-poststop.json"
+	jq -e . <<<"$output" >/dev/null || fail "--dry-run did not print JSON: $output"
+	[[ "$stderr" == *"$f"* ]] || fail "no path on stderr: $stderr"
 	[ ! -e "$INSTALL_ROOT/etc" ] || fail "--dry-run wrote $(find "$INSTALL_ROOT" -type f)"
+	local printed=$output
 
 	ocibpf install podman --root "$INSTALL_ROOT"
 	assert_success
-	assert_line "$d/ocibpf-createruntime.json: written"
-	assert_line "$d/ocibpf-poststop.json: written"
-	[ "$(ls "$d" | tr '\n' ' ')" = "ocibpf-createruntime.json ocibpf-poststop.json " ] ||
-		fail "unexpected files in $d: $(ls -A "$d")"
-	local stage
-	for stage in createRuntime poststop; do
-		local f=$d/ocibpf-${stage,,}.json
-		[ "$(stat -c %a "$f")" = 644 ] || fail "$f: mode $(stat -c %a "$f")"
-		run jq -e --arg hook "$OCIBPF_HOOK" --arg stage "$stage" --arg cfg "$OCIBPF_CONFIG" '
-			.version == "1.0.0" and .hook.path == $hook
-			and .hook.args == ["ocibpf-hook", $stage]
-			and .hook.env == ["OCIBPF_CONFIG=" + $cfg]
-			and .hook.timeout > 0
-			and .when == {annotations: {"^io\\.ocibpf\\.policy$": ".*"}}
-			and .stages == [$stage]
-			and (keys == ["hook", "stages", "version", "when"])' "$f"
-		[ "$status" -eq 0 ] || fail "$f: $(cat "$f")"
-	done
+	assert_line "$f: written"
+	[ "$(ls "$d" | tr '\n' ' ')" = "ocibpf.json " ] || fail "unexpected files in $d: $(ls -A "$d")"
+	[ "$(cat "$f")" = "$printed" ] || fail "--dry-run printed another file than install wrote"
+	[ "$(stat -c %a "$f")" = 644 ] || fail "$f: mode $(stat -c %a "$f")"
+	run jq -e --arg hook "$OCIBPF_HOOK" --arg cfg "$OCIBPF_CONFIG" '
+		.version == "1.0.0" and .hook.path == $hook
+		and .hook.args == ["ocibpf-hook"]
+		and .hook.env == ["OCIBPF_CONFIG=" + $cfg]
+		and .hook.timeout > 0
+		and .when == {annotations: {"^io\\.ocibpf\\.policy$": ".*"}}
+		and .stages == ["createRuntime", "poststop"]
+		and (keys == ["hook", "stages", "version", "when"])' "$f"
+	[ "$status" -eq 0 ] || fail "$f: $(cat "$f")"
 
 	# idempotent: a second run changes nothing
 	local before
 	before=$(stat -c '%i %y' "$d"/*)
 	ocibpf install podman --root "$INSTALL_ROOT"
 	assert_success
-	assert_line "$d/ocibpf-createruntime.json: unchanged"
-	assert_line "$d/ocibpf-poststop.json: unchanged"
+	assert_line "$f: unchanged"
 	[ "$(stat -c '%i %y' "$d"/*)" = "$before" ] || fail "files were rewritten"
 	[ -z "$(find "$INSTALL_ROOT" -name '*.tmp*')" ] || fail "temporary files left"
 
 	# --json: path, changed (and the content with --dry-run)
 	ocibpf install podman --root "$INSTALL_ROOT" --dry-run --json
 	assert_success
-	run jq -e --arg d "$d" 'length == 2 and all(.[]; .changed == false)
-		and .[0].path == $d + "/ocibpf-createruntime.json"
-		and (.[0].content | fromjson | .stages) == ["createRuntime"]' <<<"$output"
+	run jq -e --arg f "$f" 'length == 1 and .[0].changed == false and .[0].path == $f
+		and (.[0].content | fromjson | .stages) == ["createRuntime", "poststop"]' <<<"$output"
 	assert_success
+}
+
+@test "ocibpf-hook without a stage tells it from the state's status; refuses a status it can't place" {
+	requires jq
+	requires_built "$OCIBPF_HOOK"
+	# stopped: poststop of a container that isn't ours does nothing, successfully
+	run "$OCIBPF_HOOK" <<<'{"ociVersion": "1.0.2", "id": "c1", "status": "stopped", "bundle": "/nonexistent"}'
+	assert_success
+	# creating/created: set up, so the pid and bundle are checked
+	local status
+	for status in creating created; do
+		run "$OCIBPF_HOOK" <<<"{\"ociVersion\": \"1.0.2\", \"id\": \"c1\", \"status\": \"$status\", \"bundle\": \"/nonexistent\"}"
+		assert_failure
+		assert_output --partial '"pid" is missing'
+	done
+	run "$OCIBPF_HOOK" <<<'{"ociVersion": "1.0.2", "id": "c1", "status": "running", "pid": 1, "bundle": "/"}'
+	assert_failure
+	assert_output --partial 'cannot tell the hook'"'"'s stage from the status "running"'
+	run "$OCIBPF_HOOK" createRuntime poststop </dev/null
+	[ "$status" -eq 2 ]
+	assert_output --partial usage
 }
 
 @test "install podman: with default_policy the hook runs for every container; no OCIBPF_CONFIG: no env" {
@@ -111,7 +127,7 @@ requires_built() {
 	local d=$INSTALL_ROOT/etc/containers/oci/hooks.d
 	ocibpf install podman --root "$INSTALL_ROOT"
 	assert_success
-	run jq -e '.when == {always: true}' "$d/ocibpf-createruntime.json" "$d/ocibpf-poststop.json"
+	run jq -e '.when == {always: true}' "$d/ocibpf.json"
 	assert_success
 
 	# the configuration given with --config (relative: made absolute)
@@ -132,15 +148,14 @@ requires_built() {
 	fi
 }
 
-@test "install crio: hooks.d files and a crio.conf.d drop-in naming both hooks directories (TOML parsed)" {
+@test "install crio: the hooks.d file and a crio.conf.d drop-in naming both hooks directories (TOML parsed)" {
 	requires jq
 	engine_requires tomllib
 	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK"
 	ocibpf install crio --root "$INSTALL_ROOT"
 	assert_success
 	local conf=$INSTALL_ROOT/etc/crio/crio.conf.d/50-ocibpf.conf
-	[ -f "$INSTALL_ROOT/etc/containers/oci/hooks.d/ocibpf-createruntime.json" ]
-	[ -f "$INSTALL_ROOT/etc/containers/oci/hooks.d/ocibpf-poststop.json" ]
+	[ -f "$INSTALL_ROOT/etc/containers/oci/hooks.d/ocibpf.json" ]
 	run python3 -c 'import sys, tomllib, json; print(json.dumps(tomllib.load(open(sys.argv[1], "rb"))))' "$conf"
 	assert_success
 	run jq -e '. == {crio: {runtime: {hooks_dir: ["/usr/share/containers/oci/hooks.d",
@@ -312,13 +327,14 @@ requires_built() {
 
 # --- Podman --------------------------------------------------------------------------------
 
-@test "podman: with the hooks.d files of 'ocibpf install podman --dry-run', an annotated container is audited and policed" {
+@test "podman: with the hooks.d file of 'ocibpf install podman --dry-run', an annotated container is audited and policed" {
 	requires root cgroup2 bpf bpftool jq busybox runc
 	engine_requires podman
 	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK" "$OCIBPFD"
 	podman_setup
-	"$OCIBPF_CLI" install podman --dry-run 2>/dev/null | split_dry_run "$HOOKS_DIR"
-	[ -s "$HOOKS_DIR/ocibpf-createruntime.json" ] && [ -s "$HOOKS_DIR/ocibpf-poststop.json" ]
+	# what a user does: the printed file, redirected into place
+	"$OCIBPF_CLI" install podman --dry-run >"$HOOKS_DIR/ocibpf.json" 2>/dev/null
+	jq -e . "$HOOKS_DIR/ocibpf.json" >/dev/null
 
 	podman_run -d --name "$CID" --annotation io.ocibpf.policy=full "$ENGINES_IMAGE" \
 		sh -c 'sleep 0.5; cat /etc/passwd >/dev/null; nc -w 1 127.0.0.1 9 </dev/null; echo nc=$?; exec sleep 300'
@@ -357,7 +373,7 @@ requires_built() {
 	engine_requires podman
 	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK"
 	podman_setup
-	"$OCIBPF_CLI" install podman --dry-run 2>/dev/null | split_dry_run "$HOOKS_DIR"
+	"$OCIBPF_CLI" install podman --dry-run >"$HOOKS_DIR/ocibpf.json" 2>/dev/null
 	ls -A "$LOG_DIR" >"$BATS_TEST_TMPDIR/logs-before" 2>/dev/null || true
 
 	podman_run -d --name "$CID" --annotation other=1 "$ENGINES_IMAGE" \

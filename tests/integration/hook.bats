@@ -406,10 +406,14 @@ refused() {
 }
 
 @test "direct: bad usage exits 2" {
-	run --separate-stderr "$OCIBPF_HOOK" </dev/null
-	[ "$status" -eq 2 ]
 	run --separate-stderr "$OCIBPF_HOOK" poststart </dev/null
 	[ "$status" -eq 2 ]
+	run --separate-stderr "$OCIBPF_HOOK" createRuntime poststop </dev/null
+	[ "$status" -eq 2 ]
+	# no stage is not bad usage (the status tells it), but an empty state is refused
+	run --separate-stderr "$OCIBPF_HOOK" </dev/null
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "ocibpf-hook: invalid OCI state on stdin: "* ]] || fail "stderr: $stderr"
 }
 
 @test "direct: garbage, empty or truncated state is refused" {

@@ -386,3 +386,40 @@ TEST(bundle_annotations_errors)
 	CHECK(!a && n == 0);
 	rm_rf(b);
 }
+
+/* --- oci_state_stage ------------------------------------------------------------------- */
+
+static int stage_of(const char *status, bool *create, char **msg)
+{
+	_cleanup_free_ char *json = xasprintf("{\"ociVersion\": \"1.0.2\", \"id\": \"c1\", \"status\": \"%s\", "
+					      "\"pid\": 1, \"bundle\": \"/b\"}", status);
+	_cleanup_oci_state_ struct oci_state *st = NULL;
+	struct error err = { 0 };
+	if (oci_state_parse(json, false, &st, &err) < 0) {
+		*msg = err.msg;
+		return -1;
+	}
+	int r = oci_state_stage(st, create, &err);
+	*msg = err.msg;
+	return r;
+}
+
+TEST(stage_from_status)
+{
+	bool create = false;
+	char *msg = NULL;
+	CHECK_INT_EQ(stage_of("creating", &create, &msg), 0);
+	CHECK(create && !msg);
+	create = false;
+	CHECK_INT_EQ(stage_of("created", &create, &msg), 0);
+	CHECK(create && !msg);
+	CHECK_INT_EQ(stage_of("stopped", &create, &msg), 0);
+	CHECK(!create && !msg);
+	CHECK_INT_EQ(stage_of("running", &create, &msg), -EINVAL);
+	CHECK_STR_CONTAINS(msg, "cannot tell the hook's stage from the status \"running\"");
+	free(msg);
+	/* Foreign text is quoted, control characters escaped. */
+	CHECK_INT_EQ(stage_of("x\\ny", &create, &msg), -EINVAL);
+	CHECK_STR_CONTAINS(msg, "status \"x\\ny\"");
+	free(msg);
+}
