@@ -127,29 +127,19 @@ int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uin
 	return 0;
 }
 
+static bool count_of(int fd, const void *key, void *ud)
+{
+	return ((const struct syscount_key *)key)->container_cgid == *(uint64_t *)ud;
+}
+
 void audit_forget(struct bpfset *set, uint64_t cgid)
 {
 	_cleanup_close_ int sel = bpfset_map_fd(set, "ocibpf_audit_sel");
 	if (sel >= 0)
 		bpf_map_delete_elem(sel, &cgid);
 	_cleanup_close_ int cnt = bpfset_map_fd(set, "ocibpf_syscall_counts");
-	if (cnt < 0)
-		return;
-	size_t n = 0, cap = 64;
-	_cleanup_free_ struct syscount_key *keys = xcalloc(cap, sizeof(*keys));
-	struct syscount_key k, next;
-	void *prev = NULL;
-	while (bpf_map_get_next_key(cnt, prev, &next) == 0) {
-		if (next.container_cgid == cgid) {
-			if (n == cap)
-				keys = xrealloc(keys, (cap *= 2) * sizeof(*keys));
-			keys[n++] = next;
-		}
-		k = next;
-		prev = &k;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(cnt, &keys[i]);
+	if (cnt >= 0)
+		map_delete_if(cnt, sizeof(struct syscount_key), count_of, &cgid);
 }
 
 /* What the containers in the maps need. */

@@ -99,13 +99,6 @@ bool on_bpffs(const char *path)
 	}
 }
 
-void strv_free(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 void bpfset_close(struct bpfset *s)
 {
 	if (!s)
@@ -488,27 +481,40 @@ int bpfset_unpin(const char *bpffs_dir, const char *id)
 	return rm_rf(ldir);
 }
 
-void bpfset_forget(struct bpfset *s, uint64_t container_cgid)
+size_t map_delete_if(int fd, size_t key_size, bool (*match)(int fd, const void *key, void *ud),
+		     void *ud)
 {
 	/* Collect first: deleting while walking with get_next_key restarts the walk. */
 	size_t n = 0, cap = 16;
-	_cleanup_free_ uint64_t *keys = xcalloc(cap, sizeof(*keys));
-	uint64_t key, next;
-	void *prev = NULL;
-	while (bpf_map_get_next_key(s->cgroups_fd, prev, &next) == 0) {
-		struct container_info info;
-		if (bpf_map_lookup_elem(s->cgroups_fd, &next, &info) == 0 &&
-		    info.container_cgid == container_cgid) {
+	_cleanup_free_ uint8_t *keys = xcalloc(cap, key_size);
+	_cleanup_free_ uint8_t *cur = xcalloc(2, key_size);
+	uint8_t *prev = cur, *next = cur + key_size;
+	bool first = true;
+	while (bpf_map_get_next_key(fd, first ? NULL : prev, next) == 0) {
+		if (match(fd, next, ud)) {
 			if (n == cap)
-				keys = xrealloc(keys, (cap *= 2) * sizeof(*keys));
-			keys[n++] = next;
+				keys = xrealloc(keys, (cap *= 2) * key_size);
+			memcpy(keys + n++ * key_size, next, key_size);
 		}
-		key = next;
-		prev = &key;
+		memcpy(prev, next, key_size);
+		first = false;
 	}
+	size_t deleted = 0;
 	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(s->cgroups_fd, &keys[i]);
-	bpf_map_delete_elem(s->cgroups_fd, &container_cgid);
+		deleted += bpf_map_delete_elem(fd, keys + i * key_size) == 0;
+	return deleted;
+}
+
+/* A cgroups map entry of the container (its own, or one of its sub-cgroups). */
+static bool of_container(int fd, const void *key, void *ud)
+{
+	struct container_info info;
+	return bpf_map_lookup_elem(fd, key, &info) == 0 && info.container_cgid == *(uint64_t *)ud;
+}
+
+void bpfset_forget(struct bpfset *s, uint64_t container_cgid)
+{
+	map_delete_if(s->cgroups_fd, sizeof(uint64_t), of_container, &container_cgid);
 	bpf_map_delete_elem(s->stats_fd, &container_cgid);
 	audit_forget(s, container_cgid);
 	netpolicy_forget(s, container_cgid);
@@ -540,24 +546,15 @@ int bpfset_read_stats(struct bpfset *s, uint64_t container_cgid, struct containe
 	return 0;
 }
 
+static char *set_name(const char *name)
+{
+	return name[0] != '.' && valid_name(name) ? xstrdup(name) : NULL;
+}
+
 char **bpfset_list(const char *bpffs_dir)
 {
 	_cleanup_free_ char *dir = path_join(bpffs_dir, "sets");
-	size_t n = 0;
-	char **v = xcalloc(1, sizeof(char *));
-	DIR *d = opendir(dir);
-	if (!d)
-		return v;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || !valid_name(de->d_name))
-			continue;
-		v = xrealloc(v, (n + 2) * sizeof(char *));
-		v[n++] = xstrdup(de->d_name);
-		v[n] = NULL;
-	}
-	closedir(d);
-	return v;
+	return dir_list(dir, set_name);
 }
 
 int bpfset_remove(const char *bpffs_dir, const char *version)

@@ -73,6 +73,12 @@ int bpfset_attach(struct bpfset *s, const char *id, const struct cgroup_ref *cg,
 int bpfset_unpin(const char *bpffs_dir, const char *id);
 /* Remove the container's entries (its cgroup and sub-cgroups) from the maps. */
 void bpfset_forget(struct bpfset *s, uint64_t container_cgid);
+/*
+ * Delete the entries of map fd (keys of key_size bytes) for which match() is true;
+ * match may look the entry up through fd. Returns how many were deleted.
+ */
+size_t map_delete_if(int fd, size_t key_size, bool (*match)(int fd, const void *key, void *ud),
+		     void *ud);
 /* Sum of the per-CPU counters of a container; -ENOENT when it has none. */
 int bpfset_read_stats(struct bpfset *s, uint64_t container_cgid, struct container_stats *ret);
 
@@ -80,7 +86,6 @@ int bpfset_read_stats(struct bpfset *s, uint64_t container_cgid, struct containe
 char **bpfset_list(const char *bpffs_dir);
 /* Remove a set's pins (its programs stay alive while links use them). */
 int bpfset_remove(const char *bpffs_dir, const char *version);
-void strv_free(char **v);
 
 /* Is path (or its nearest existing ancestor) on a bpf filesystem? */
 bool on_bpffs(const char *path);

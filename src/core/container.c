@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -132,36 +131,26 @@ int container_remove(const char *state_dir, const char *id)
 	return r;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* "ID.json" -> ID, for valid ids only. */
+static char *record_id(const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t len = strlen(name);
+	if (len <= 5 || strcmp(name + len - 5, ".json") != 0)
+		return NULL;
+	char *id = strndup(name, len - 5);
+	if (!id)
+		abort();
+	if (!valid_id(id)) {
+		free(id);
+		return NULL;
+	}
+	return id;
 }
 
 char **container_list(const char *state_dir)
 {
 	_cleanup_free_ char *dir = path_join(state_dir, "containers");
-	size_t n = 0;
-	char **v = xcalloc(1, sizeof(char *));
-	DIR *d = opendir(dir);
-	if (!d)
-		return v;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		_cleanup_free_ char *id = strndup(de->d_name, len - 5);
-		if (!id)
-			abort();
-		if (!valid_id(id))
-			continue;
-		v = xrealloc(v, (n + 2) * sizeof(char *));
-		v[n++] = TAKE_PTR(id);
-		v[n] = NULL;
-	}
-	closedir(d);
-	qsort(v, n, sizeof(char *), cmp_str);
-	return v;
+	return dir_list(dir, record_id);
 }
 
 /* Start time and state letter of a process from /proc/PID/stat. */

@@ -749,30 +749,16 @@ fail:
 	return r;
 }
 
+static bool agg_of(int fd, const void *key, void *ud)
+{
+	return ((const struct net_agg_key *)key)->cgid == *(uint64_t *)ud;
+}
+
 void netpolicy_quiesce(struct bpfset *set, uint64_t cgid)
 {
-	int fd = bpfset_map_fd(set, "ocibpf_net_agg");
-	if (fd < 0)
-		return;
-	/* Collect first: deleting while walking with get_next_key restarts the walk. */
-	size_t n = 0, cap = 0;
-	struct net_agg_key *keys = NULL, key, next;
-	void *prev = NULL;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (next.cgid == cgid) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				keys = xrealloc(keys, cap * sizeof(*keys));
-			}
-			keys[n++] = next;
-		}
-		key = next;
-		prev = &key;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &keys[i]);
-	free(keys);
-	close(fd);
+	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_net_agg");
+	if (fd >= 0)
+		map_delete_if(fd, sizeof(struct net_agg_key), agg_of, &cgid);
 }
 
 void netpolicy_forget(struct bpfset *set, uint64_t cgid)

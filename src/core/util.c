@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -296,4 +297,37 @@ void format_rfc3339(unsigned long long ns, char buf[static 32])
 	gmtime_r(&sec, &tm);
 	size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, 32 - n, ".%09lluZ", ns % 1000000000ULL);
+}
+
+void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **dir_list(const char *dir, char *(*take)(const char *name))
+{
+	size_t n = 0;
+	char **v = xcalloc(1, sizeof(char *));
+	DIR *d = opendir(dir);
+	if (!d)
+		return v;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *s = take(de->d_name);
+		if (!s)
+			continue;
+		v = xrealloc(v, (n + 2) * sizeof(char *));
+		v[n++] = s;
+		v[n] = NULL;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(char *), cmp_str);
+	return v;
 }

@@ -77,4 +77,11 @@ unsigned long long realtime_ns(void);
 /* RFC 3339 UTC with nanoseconds into buf (>= 32 bytes). */
 void format_rfc3339(unsigned long long realtime_ns, char buf[static 32]);
 
+/*
+ * The entries of directory dir that take() turns into a string (malloc'ed; NULL skips
+ * the entry), sorted, NULL-terminated; empty when dir can't be read. Free with strv_free.
+ */
+char **dir_list(const char *dir, char *(*take)(const char *name));
+void strv_free(char **v);
+
 #endif
