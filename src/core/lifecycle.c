@@ -280,11 +280,10 @@ static int write_stop(const struct config *cfg, const struct container *c, struc
 	return 0;
 }
 
-int container_finish(const struct config *cfg, const struct container *c, const char *reason,
-		     struct error *err)
+/* container_finish with the container's set open already (NULL: it is gone). */
+static int finish(const struct config *cfg, const struct container *c, struct bpfset *set,
+		  const char *reason, struct error *err)
 {
-	_cleanup_bpfset_ struct bpfset *set = NULL;
-	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
 	struct stats s;
 	stats_collect(cfg->state_dir, c, set, &s);
 	int r = write_stop(cfg, c, set, &s, reason, err);
@@ -296,6 +295,14 @@ int container_finish(const struct config *cfg, const struct container *c, const 
 	return r;
 }
 
+int container_finish(const struct config *cfg, const struct container *c, const char *reason,
+		     struct error *err)
+{
+	_cleanup_bpfset_ struct bpfset *set = NULL;
+	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
+	return finish(cfg, c, set, reason, err);
+}
+
 int hook_poststop(const struct config *cfg, const struct oci_state *st, struct error *err)
 {
 	_cleanup_container_ struct container *c = NULL;
@@ -304,11 +311,12 @@ int hook_poststop(const struct config *cfg, const struct oci_state *st, struct e
 		bpfset_unpin(cfg->bpffs_dir, st->id);
 		return 0;
 	}
+	_cleanup_bpfset_ struct bpfset *set = NULL;
+	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
 	if (c->flags & (CF_AUDIT | CF_NETWORK)) {
 		/* Every record of the container goes before its `stop` record: no more folded
 		 * denials to come, then the collector writes out what is queued. */
-		_cleanup_bpfset_ struct bpfset *set = NULL;
-		if ((c->flags & CF_NETWORK) && bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL) == 0)
+		if (set && (c->flags & CF_NETWORK))
 			netpolicy_quiesce(set, c->cgroup_id);
 		_cleanup_free_ char *req = xasprintf("drain %s", c->id);
 		struct error derr = { 0 };
@@ -318,5 +326,5 @@ int hook_poststop(const struct config *cfg, const struct oci_state *st, struct e
 			log_warn(c->id, "%s (records still queued may follow the stop record)", derr.msg);
 		err_clear(&derr);
 	}
-	return container_finish(cfg, c, NULL, err);
+	return finish(cfg, c, set, NULL, err);
 }
