@@ -161,17 +161,10 @@ int collector_call(const struct config *cfg, const char *request, int timeout_ms
 			return 0;
 		/* A collector exiting for lack of containers as we asked closes the
 		 * connection unanswered: ask the next one, once. */
-		struct error first = { 0 };
-		int r = ask(fd, request, timeout_ms, attempt ? err : &first);
-		if (r == -ECONNRESET && attempt == 0) {
-			err_clear(&first);
-			continue;
-		}
-		if (r < 0 && attempt == 0 && err) {
-			*err = first;
+		int r = ask(fd, request, timeout_ms, err);
+		if (r != -ECONNRESET || attempt > 0)
 			return r;
-		}
-		err_clear(&first);
-		return r;
+		if (err)
+			err_clear(err);
 	}
 }
