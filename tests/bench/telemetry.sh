@@ -187,15 +187,20 @@ hz=$(getconf CLK_TCK)
 sleep 2   # every container sampled at least once, its stats file written
 pct() { awk -v c="$1" -v hz="$hz" -v t="$2" 'BEGIN { printf "%.2f", 100 * c / hz / (t / 1e9) }'; }
 tid=$(sampler_tid "$COLLECTOR")
-c0=$(cpu_ticks "$COLLECTOR")
-s0=$(cpu_ticks "$COLLECTOR/task/$tid")
-t0=$(now_ns)
-sleep "$SAMPLE_S"
-c1=$(cpu_ticks "$COLLECTOR")
-s1=$(cpu_ticks "$COLLECTOR/task/$tid")
-t1=$(now_ns)
-echo "collector CPU, idle containers, ${SAMPLE_S}s: $(pct $((c1 - c0)) $((t1 - t0))) % of one core" \
-	"(sampler thread: $(pct $((s1 - s0)) $((t1 - t0))) %)"
+# cpu_window WHAT: the collector's and its sampler thread's CPU over SAMPLE_S seconds
+cpu_window() {
+	local c0 s0 t0 c1 s1 t1
+	c0=$(cpu_ticks "$COLLECTOR")
+	s0=$(cpu_ticks "$COLLECTOR/task/$tid")
+	t0=$(now_ns)
+	sleep "$SAMPLE_S"
+	c1=$(cpu_ticks "$COLLECTOR")
+	s1=$(cpu_ticks "$COLLECTOR/task/$tid")
+	t1=$(now_ns)
+	echo "collector CPU, $1, ${SAMPLE_S}s: $(pct $((c1 - c0)) $((t1 - t0))) % of one core" \
+		"(sampler thread: $(pct $((s1 - s0)) $((t1 - t0))) %)"
+}
+cpu_window "idle containers"
 echo "collector RSS: $(rss_kb "$COLLECTOR") kB (peak $(hwm_kb "$COLLECTOR") kB; goal <= 10240 kB)"
 echo "collector RSS: $(rss_split "$COLLECTOR")"
 n=$(find "$TMP/run/stats" -name '*.json' | wc -l)
@@ -209,15 +214,7 @@ for i in $(seq "$N_CONTAINERS"); do
 	SLEEPERS+=($!)
 done
 sleep 2
-c0=$(cpu_ticks "$COLLECTOR")
-s0=$(cpu_ticks "$COLLECTOR/task/$tid")
-t0=$(now_ns)
-sleep "$SAMPLE_S"
-c1=$(cpu_ticks "$COLLECTOR")
-s1=$(cpu_ticks "$COLLECTOR/task/$tid")
-t1=$(now_ns)
-echo "collector CPU, every container active, ${SAMPLE_S}s: $(pct $((c1 - c0)) $((t1 - t0))) % of one core" \
-	"(sampler thread: $(pct $((s1 - s0)) $((t1 - t0))) %)"
+cpu_window "every container active"
 
 # the same while Prometheus scrapes every second
 c0=$(cpu_ticks "$COLLECTOR")
