@@ -18,6 +18,46 @@
 
 #define STATE_MAX (1 << 20)
 
+struct request_data {
+	struct annotation *bundle_ann;
+	size_t n_bundle_ann;
+};
+
+static int host_capability(const struct run_request *rq, const char *cap, bool *ret)
+{
+	return oci_bundle_host_capability(rq->bundle, cap, ret, NULL);
+}
+
+/*
+ * The policy annotation: from the state, else (a runtime that passes none) from the
+ * bundle's config.json.
+ */
+static int request_from_state(const struct oci_state *st, struct request_data *d,
+			      struct run_request *rq, struct error *err)
+{
+	*rq = (struct run_request){ .id = st->id, .pid = st->pid, .bundle = st->bundle,
+				    .host_capability = host_capability };
+	rq->policy = oci_state_annotation(st, POLICY_ANNOTATION);
+	if (!rq->policy && st->n_annotations == 0) {
+		int r = oci_bundle_annotations(st->bundle, &d->bundle_ann, &d->n_bundle_ann, err);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < d->n_bundle_ann; i++)
+			if (strcmp(d->bundle_ann[i].key, POLICY_ANNOTATION) == 0)
+				rq->policy = d->bundle_ann[i].value;
+	}
+	return 0;
+}
+
+static void request_data_done(struct request_data *d)
+{
+	for (size_t i = 0; i < d->n_bundle_ann; i++) {
+		free(d->bundle_ann[i].key);
+		free(d->bundle_ann[i].value);
+	}
+	free(d->bundle_ann);
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: ocibpf-hook [createRuntime|prestart|poststop] < state.json\n");
@@ -80,7 +120,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	r = create ? hook_create(cfg, st, &err) : hook_poststop(cfg, st, &err);
+	struct request_data data = { 0 };
+	struct run_request rq;
+	if (!create) {
+		rq = (struct run_request){ .id = st->id, .bundle = st->bundle };
+		r = hook_poststop(cfg, &rq, &err);
+	} else {
+		r = request_from_state(st, &data, &rq, &err);
+		if (r == 0)
+			r = hook_create(cfg, &rq, &err);
+	}
+	request_data_done(&data);
 	if (r < 0) {
 		if (create && cfg->fail_open) {
 			log_warn(st->id, "%s (fail_open: the container runs unmonitored)", err.msg);

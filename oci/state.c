@@ -137,6 +137,24 @@ static int take_annotations(yajl_val v, const char *what, struct annotation **re
 	return 0;
 }
 
+/*
+ * An id runc or crun could have given ([A-Za-z0-9_+.,-]+, not "." or ".."): anything else
+ * is not a runtime's state. Whether ocibpf can monitor it (valid_id) is asked only of a
+ * container that has a policy: the others are left alone whatever their id.
+ */
+#define RUNTIME_ID_MAX 1024
+static bool runtime_id(const char *id)
+{
+	if (!*id || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+		return false;
+	size_t n = 0;
+	for (const char *p = id; *p; p++, n++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      strchr("_+.,-", *p)))
+			return false;
+	return n <= RUNTIME_ID_MAX;
+}
+
 static int state_fields(yajl_val root, bool need_pid, struct oci_state *s, struct error *err)
 {
 	int r;
@@ -146,11 +164,11 @@ static int state_fields(yajl_val root, bool need_pid, struct oci_state *s, struc
 	    (r = take_string(root, "bundle", true, &s->bundle, err)) < 0 ||
 	    (r = take_string(root, "root", false, &s->root, err)) < 0)
 		return r;
-	if (!valid_id(s->id)) {
+	if (!runtime_id(s->id)) {
 		_cleanup_free_ char *q = quote(s->id);
 		return err_msg(err, -EINVAL,
-			       "state: \"id\" %s is not a valid container id ([A-Za-z0-9][A-Za-z0-9_.-]*, at most %d characters)",
-			       q, ID_MAX);
+			       "state: \"id\" %s is not a valid container id (letters, digits and _+-.,, at most %d characters)",
+			       q, RUNTIME_ID_MAX);
 	}
 	if (s->bundle[0] != '/') {
 		_cleanup_free_ char *q = quote(s->bundle);

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
+#include <sys/file.h>
 
 #include "bpfset.h"
 #include "cli.h"
 #include "container.h"
-#include "lifecycle.h"
+#include "paths.h"
+#include "release.h"
 
 struct gc {
 	struct cli *cli;
@@ -15,6 +18,7 @@ struct gc {
 	yajl_gen g;            /* JSON output: array of removed things */
 	char **keep_sets;      /* sets live containers still use */
 	size_t n_keep;
+	char **keep_runs;      /* runs with a record: their link pins stay */
 	int failed;
 };
 
@@ -31,10 +35,13 @@ static void report(struct gc *gc, const char *what, const char *name, const char
 	}
 }
 
-static void keep_set(struct gc *gc, const char *set)
+/* A live run: its set and its link pins stay. */
+static void keep(struct gc *gc, const struct container *c)
 {
 	gc->keep_sets = xrealloc(gc->keep_sets, (gc->n_keep + 1) * sizeof(char *));
-	gc->keep_sets[gc->n_keep++] = xstrdup(set);
+	gc->keep_runs = xrealloc(gc->keep_runs, (gc->n_keep + 1) * sizeof(char *));
+	gc->keep_sets[gc->n_keep] = xstrdup(c->set);
+	gc->keep_runs[gc->n_keep++] = xstrdup(c->run);
 }
 
 static bool set_kept(struct gc *gc, const char *set)
@@ -45,47 +52,65 @@ static bool set_kept(struct gc *gc, const char *set)
 	return false;
 }
 
-static void gc_containers(struct gc *gc)
+/* One id, under its lock: a poststop or a starting hook of the id waits, or we wait. */
+static void gc_container(struct gc *gc, const char *id)
 {
-	char **ids = container_list(gc->cfg->state_dir);
-	for (char **id = ids; *id; id++) {
-		_cleanup_container_ struct container *c = NULL;
-		struct error err = { 0 };
-		if (container_read(gc->cfg->state_dir, *id, &c, &err) < 0) {
-			/* An unreadable record: drop it and whatever is pinned under its id. */
-			container_remove(gc->cfg->state_dir, *id);
-			bpfset_unpin(gc->cfg->bpffs_dir, *id);
-			report(gc, "record", *id, err.msg);
-			err_clear(&err);
-			continue;
+	struct error err = { 0 };
+	int lock = container_lock(gc->cfg->state_dir, id, &err);
+	if (lock < 0) {
+		log_error(id, "%s", err.msg);
+		gc->failed = 1;
+		err_clear(&err);
+		return;
+	}
+	_cleanup_container_ struct container *c = NULL;
+	if (container_read(gc->cfg->state_dir, id, &c, &err) < 0) {
+		_cleanup_free_ char *rec = path_record(gc->cfg->state_dir, id);
+		if (access(rec, F_OK) == 0) {
+			/* An unreadable record: dropped (its pins go with the runs no record names). */
+			container_remove(gc->cfg->state_dir, id);
+			report(gc, "record", id, err.msg);
 		}
-		if (container_alive(c)) {
-			keep_set(gc, c->set);
-			continue;
-		}
-		if (container_finish(gc->cfg, c, "gc", &err) < 0) {
+		err_clear(&err);
+	} else if (container_alive(c)) {
+		keep(gc, c);
+	} else {
+		if (container_release_open(gc->cfg, c, "gc", &err) < 0) {
 			log_error(c->id, "%s", err.msg);
 			gc->failed = 1;
 			err_clear(&err);
 		}
 		report(gc, "container", c->id, "its process is gone");
 	}
+	container_unlock(gc->cfg->state_dir, id, lock);
+}
+
+static void gc_containers(struct gc *gc)
+{
+	char **ids = container_list(gc->cfg->state_dir);
+	for (char **id = ids; *id; id++)
+		gc_container(gc, *id);
 	strv_free(ids);
 }
 
-/* Link pins of ids that have no record any more. */
+static bool run_kept(struct gc *gc, const char *run)
+{
+	for (size_t i = 0; i < gc->n_keep; i++)
+		if (strcmp(gc->keep_runs[i], run) == 0)
+			return true;
+	return false;
+}
+
+/* Link pins of runs that have no record any more. */
 static void gc_pins(struct gc *gc)
 {
-	_cleanup_free_ char *dir = path_join(gc->cfg->bpffs_dir, "containers");
+	_cleanup_free_ char *dir = path_links_dir(gc->cfg->bpffs_dir);
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		_cleanup_container_ struct container *c = NULL;
-		if (valid_id(de->d_name) && container_read(gc->cfg->state_dir, de->d_name, &c, NULL) == 0)
+		if (de->d_name[0] == '.' || run_kept(gc, de->d_name))
 			continue;
 		_cleanup_free_ char *p = path_join(dir, de->d_name);
 		rm_rf(p);
@@ -108,8 +133,8 @@ static void gc_sets(struct gc *gc, bool unload)
 	}
 	strv_free(sets);
 	if (unload && gc->n_keep == 0) {
-		_cleanup_free_ char *c = path_join(gc->cfg->bpffs_dir, "containers");
-		_cleanup_free_ char *s = path_join(gc->cfg->bpffs_dir, "sets");
+		_cleanup_free_ char *c = path_links_dir(gc->cfg->bpffs_dir);
+		_cleanup_free_ char *s = path_sets_dir(gc->cfg->bpffs_dir);
 		rmdir(c);
 		rmdir(s);
 		rmdir(gc->cfg->bpffs_dir);
@@ -125,6 +150,22 @@ static int gc_run(struct cli *cli, bool unload)
 	struct gc gc = { .cli = cli, .cfg = cfg, .g = g };
 	if (cli->json)
 		yajl_gen_array_open(g);
+	/*
+	 * Hooks hold the sets lock shared from opening a set until their run is recorded:
+	 * held exclusively, every run that uses a set is in a record we read below, so a
+	 * starting container never loses the set it attaches from.
+	 */
+	_cleanup_close_ int sets_lock = -1;
+	if (mkdir_p(cfg->state_dir, 0700) == 0) {
+		_cleanup_free_ char *path = path_sets_lock(cfg->state_dir);
+		sets_lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+		if (sets_lock >= 0)
+			flock(sets_lock, LOCK_EX);
+	}
+	if (sets_lock < 0) {
+		log_error(NULL, "cannot lock the BPF sets of %s: %s", cfg->state_dir, strerror(errno));
+		return 1;
+	}
 	gc_containers(&gc);
 	gc_pins(&gc);
 	gc_sets(&gc, unload);
@@ -132,9 +173,12 @@ static int gc_run(struct cli *cli, bool unload)
 		yajl_gen_array_close(g);
 		cli_print_json(g);
 	}
-	for (size_t i = 0; i < gc.n_keep; i++)
+	for (size_t i = 0; i < gc.n_keep; i++) {
 		free(gc.keep_sets[i]);
+		free(gc.keep_runs[i]);
+	}
 	free(gc.keep_sets);
+	free(gc.keep_runs);
 	return gc.failed;
 }
 

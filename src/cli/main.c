@@ -28,39 +28,6 @@ static int cmd_help(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-struct config *cli_config(struct cli *cli)
-{
-	struct config *cfg = NULL;
-	struct error err = { 0 };
-	if (config_load(cli->config_path, &cfg, &err) < 0) {
-		log_error(NULL, "%s", err.msg);
-		err_clear(&err);
-		return NULL;
-	}
-	return cfg;
-}
-
-int cli_take_json(struct cli *cli, int argc, char **argv)
-{
-	int w = 0;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0 && i > 0)
-			cli->json = true;
-		else
-			argv[w++] = argv[i];
-	}
-	argv[w] = NULL;
-	return w;
-}
-
-void cli_print_json(yajl_gen g)
-{
-	size_t len;
-	_cleanup_free_ char *s = json_gen_take(g, &len);
-	fwrite(s, 1, len, stdout);
-	putchar('\n');
-}
-
 int main(int argc, char **argv)
 {
 	program_name = "ocibpf";

@@ -38,7 +38,7 @@ static const struct {
 	{ "accept4", -1, 1 }, { "recvfrom", -1, 4 },
 };
 
-int audit_fill_argmap(int fd)
+static int fill_argmap(int fd)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(argmap); i++) {
 		int nr = seccomp_syscall_resolve_name(argmap[i].name);
@@ -51,6 +51,21 @@ int audit_fill_argmap(int fd)
 			return -errno;
 	}
 	return 0;
+}
+
+/* Which argument of a syscall is a path or a sockaddr: filled once per loaded set. */
+static int audit_setup_set(const char *maps_dir)
+{
+	_cleanup_free_ char *path = path_join(maps_dir, "ocibpf_argmap");
+	_cleanup_close_ int fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	return fill_argmap(fd);
+}
+
+__attribute__((constructor)) static void audit_register(void)
+{
+	bpfset_register_setup("audit", audit_setup_set);
 }
 
 int tracefs_events_dir(const char **ret, struct error *err)

@@ -18,8 +18,6 @@ struct policy;
  * syscall or audits them all.
  */
 
-/* Fill the per-syscall argument map (which argument is a path or a sockaddr); at load. */
-int audit_fill_argmap(int argmap_fd);
 /*
  * Enter a container's syscall selection; adds CF_AUDIT_RAW to *flags when the raw
  * programs must audit it ("all", or a syscall without its own tracepoint).

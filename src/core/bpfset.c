@@ -12,12 +12,11 @@
 
 #include "bpf_version.h"
 #include "bpfset.h"
+#include "paths.h"
 #include "cgroup.h"
 #include "cgtrack.skel.h"
 #include "net.skel.h"
 #include "audit.skel.h"
-#include "audit.h"
-#include "netpolicy.h"
 
 static const struct {
 	const char *name;              /* program (function) name = pin name */
@@ -162,6 +161,14 @@ static int open_pins(struct bpfset *s)
 	return 0;
 }
 
+bool bpfset_still_pinned(const struct bpfset *s)
+{
+	_cleanup_close_ int fd = open_pin(s->dir, "progs", progs[0].name);
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	return fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.id == s->prog_id[0];
+}
+
 static void close_pins(struct bpfset *s)
 {
 	for (int i = 0; i < P__COUNT; i++) {
@@ -219,6 +226,31 @@ static int attach_global(struct bpf_object *obj, const char *dir, struct error *
 	return 0;
 }
 
+/* What features fill in a set once, when it is loaded (see bpfset_register_setup). */
+static struct {
+	const char *what;
+	bpfset_setup_fn fn;
+} setups[8];
+static size_t n_setups;
+
+void bpfset_register_setup(const char *what, bpfset_setup_fn fn)
+{
+	if (n_setups == ARRAY_SIZE(setups))
+		abort();
+	setups[n_setups].what = what;
+	setups[n_setups++].fn = fn;
+}
+
+static int run_setups(const char *maps_dir, struct error *err)
+{
+	for (size_t i = 0; i < n_setups; i++) {
+		int r = setups[i].fn(maps_dir);
+		if (r < 0)
+			return err_errno(err, r, "cannot set up the BPF set for %s", setups[i].what);
+	}
+	return 0;
+}
+
 static int load_set(const char *dir, struct error *err)
 {
 	static const char *const subdirs[] = { "maps", "links", "progs" };
@@ -265,12 +297,12 @@ static int load_set(const char *dir, struct error *err)
 	r = audit_bpf__load(audit);
 	if (r < 0)
 		r = load_error(err, audit->obj, "audit", r);
-	else if ((r = audit_fill_argmap(bpf_map__fd(audit->maps.ocibpf_argmap))) < 0)
-		err_errno(err, r, "cannot fill the syscall argument map");
 	else if ((r = attach_global(audit->obj, dir, err)) == 0)
 		r = pin_programs(audit->obj, dir, err);
 	audit_bpf__destroy(audit);
-	return r;
+	if (r < 0)
+		return r;
+	return run_setups(maps, err);
 }
 
 static int lock_dir(const char *dir, struct error *err)
@@ -302,7 +334,7 @@ int bpfset_open(const char *bpffs_dir, const char *version, bool load, struct bp
 	struct bpfset *s = xcalloc(1, sizeof(*s));
 	s->bpffs_dir = xstrdup(bpffs_dir);
 	s->version = xstrdup(version);
-	s->dir = xasprintf("%s/sets/%s", bpffs_dir, version);
+	s->dir = path_set(bpffs_dir, version);
 	s->cgroups_fd = s->stats_fd = -1;
 	for (int i = 0; i < P__COUNT; i++)
 		s->prog_fd[i] = -1;
@@ -410,18 +442,13 @@ static bool prog_in_force(int cgfd, enum bpf_attach_type type, uint32_t prog_id)
 	return false;
 }
 
-static char *links_dir(const char *bpffs_dir, const char *id)
-{
-	return xasprintf("%s/containers/%s", bpffs_dir, id);
-}
-
-int bpfset_attach(struct bpfset *s, const char *id, const struct cgroup_ref *cg, uint32_t flags,
+int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg, uint32_t flags,
 		  struct error *err)
 {
 	struct container_info info = { .container_cgid = cg->id, .flags = flags };
 	uint32_t want = bpfset_progs_for(flags);
-	_cleanup_free_ char *parent = xasprintf("%s/containers", s->bpffs_dir);
-	_cleanup_free_ char *ldir = links_dir(s->bpffs_dir, id);
+	_cleanup_free_ char *parent = path_links_dir(s->bpffs_dir);
+	_cleanup_free_ char *ldir = path_links(s->bpffs_dir, run);
 	int r;
 
 	_cleanup_close_ int cgfd = open(cg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -470,14 +497,16 @@ int bpfset_attach(struct bpfset *s, const char *id, const struct cgroup_ref *cg,
 	}
 	return 0;
 fail:
-	bpfset_unpin(s->bpffs_dir, id);
+	bpfset_unpin(s->bpffs_dir, run);
 	bpfset_forget(s, cg->id);
 	return r;
 }
 
-int bpfset_unpin(const char *bpffs_dir, const char *id)
+int bpfset_unpin(const char *bpffs_dir, const char *run)
 {
-	_cleanup_free_ char *ldir = links_dir(bpffs_dir, id);
+	if (!run)
+		return 0;
+	_cleanup_free_ char *ldir = path_links(bpffs_dir, run);
 	return rm_rf(ldir);
 }
 
@@ -516,10 +545,6 @@ void bpfset_forget(struct bpfset *s, uint64_t container_cgid)
 {
 	map_delete_if(s->cgroups_fd, sizeof(uint64_t), of_container, &container_cgid);
 	bpf_map_delete_elem(s->stats_fd, &container_cgid);
-	audit_forget(s, container_cgid);
-	netpolicy_forget(s, container_cgid);
-	/* Detach the tracepoints no remaining container needs. */
-	audit_sync(s, NULL, NULL);
 }
 
 int bpfset_read_stats(struct bpfset *s, uint64_t container_cgid, struct container_stats *ret)
@@ -553,7 +578,7 @@ static char *set_name(const char *name)
 
 char **bpfset_list(const char *bpffs_dir)
 {
-	_cleanup_free_ char *dir = path_join(bpffs_dir, "sets");
+	_cleanup_free_ char *dir = path_sets_dir(bpffs_dir);
 	return dir_list(dir, set_name);
 }
 
@@ -561,6 +586,6 @@ int bpfset_remove(const char *bpffs_dir, const char *version)
 {
 	if (!valid_name(version))
 		return -EINVAL;
-	_cleanup_free_ char *dir = xasprintf("%s/sets/%s", bpffs_dir, version);
+	_cleanup_free_ char *dir = path_set(bpffs_dir, version);
 	return rm_rf(dir);
 }

@@ -53,6 +53,17 @@ void bpfset_close(struct bpfset *s);
 static inline void bpfset_closep(struct bpfset **s) { bpfset_close(*s); }
 #define _cleanup_bpfset_ _cleanup_(bpfset_closep)
 
+/*
+ * A feature's part in loading a set (e.g. a map it fills once): called with the directory
+ * of the set's pinned maps before the set is marked complete. Features register from a
+ * constructor, so whatever binary loads a set runs the setups of the features it holds.
+ */
+typedef int (*bpfset_setup_fn)(const char *maps_dir);
+void bpfset_register_setup(const char *what, bpfset_setup_fn fn);
+
+/* Is s still the set pinned under its version? (`gc --unload` then a load pins another.) */
+bool bpfset_still_pinned(const struct bpfset *s);
+
 /* Open one of the set's pinned maps by name (a new fd, or negative errno). */
 int bpfset_map_fd(const struct bpfset *s, const char *name);
 
@@ -64,14 +75,15 @@ uint32_t bpfset_progs_for(uint32_t flags);
 
 /*
  * Enter the container in the maps, attach its programs to its cgroup with bpf_link, pin
- * the links under <bpffs_dir>/containers/<id>/, and check with BPF_PROG_QUERY (effective)
- * that they are in force. On failure everything done is undone.
+ * the links under <bpffs_dir>/containers/<run>/, and check with BPF_PROG_QUERY
+ * (effective) that they are in force. On failure everything done is undone.
  */
-int bpfset_attach(struct bpfset *s, const char *id, const struct cgroup_ref *cg, uint32_t flags,
+int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg, uint32_t flags,
 		  struct error *err);
-/* Unpin the container's links (so they go away) and remove its pin directory. */
-int bpfset_unpin(const char *bpffs_dir, const char *id);
-/* Remove the container's entries (its cgroup and sub-cgroups) from the maps. */
+/* Unpin a run's links (so they go away) and remove its pin directory. */
+int bpfset_unpin(const char *bpffs_dir, const char *run);
+/* Remove the container's entries (its cgroup and sub-cgroups) from the set's own maps
+ * (features forget theirs: see container_release). */
 void bpfset_forget(struct bpfset *s, uint64_t container_cgid);
 /*
  * Delete the entries of map fd (keys of key_size bytes) for which match() is true;

@@ -12,10 +12,12 @@
 #include <sys/wait.h>
 
 #include "collector.h"
+#include "control-proto.h"
+#include "paths.h"
 
 char *collector_lock_path(const struct config *cfg)
 {
-	return path_join(cfg->state_dir, "ocibpfd.lock");
+	return path_collector(cfg->state_dir, "lock");
 }
 
 bool collector_running(const struct config *cfg)
@@ -27,16 +29,6 @@ bool collector_running(const struct config *cfg)
 	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK;
 	return false;
-}
-
-char *self_dir(void)
-{
-	char *exe = realpath("/proc/self/exe", NULL);
-	if (!exe)
-		return xstrdup(".");
-	char *d = xstrdup(dirname(exe));
-	free(exe);
-	return d;
 }
 
 int collector_spawn(const struct config *cfg, struct error *err)
@@ -60,7 +52,7 @@ int collector_spawn(const struct config *cfg, struct error *err)
 		if (null < 0)
 			_exit(1);
 		/* What it reports (a log it can't write, ...) goes to <state_dir>/ocibpfd.log. */
-		_cleanup_free_ char *logpath = path_join(cfg->state_dir, "ocibpfd.log");
+		_cleanup_free_ char *logpath = path_collector(cfg->state_dir, "log");
 		int logfd = mkdir_p(cfg->state_dir, 0700) < 0 ? -1 :
 			    open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 		dup2(null, 0);
@@ -86,7 +78,7 @@ int collector_spawn(const struct config *cfg, struct error *err)
 
 char *collector_socket_path(const struct config *cfg)
 {
-	return path_join(cfg->state_dir, "ocibpfd.sock");
+	return path_collector(cfg->state_dir, "sock");
 }
 
 static int connect_socket(const char *path)
@@ -116,14 +108,15 @@ static int ask(int fd, const char *request, int timeout_ms, struct error *err)
 	if (n <= 0)
 		return err_msg(err, n < 0 ? -errno : -ETIMEDOUT,
 			       "the collector did not answer \"%s\" within %d ms", request, timeout_ms);
-	char buf[512];
+	char buf[CTL_MSG_MAX];
 	ssize_t len = recv(fd, buf, sizeof(buf) - 1, 0);
 	if (len <= 0)
 		return err_msg(err, -ECONNRESET, "the collector closed the connection on \"%s\"", request);
 	buf[len] = '\0';
-	if (strcmp(buf, "ok") == 0)
+	if (strcmp(buf, CTL_OK) == 0)
 		return 0;
-	return err_msg(err, -EIO, "collector: %s", strncmp(buf, "error ", 6) == 0 ? buf + 6 : buf);
+	size_t skip = strncmp(buf, CTL_ERROR, strlen(CTL_ERROR)) == 0 ? strlen(CTL_ERROR) : 0;
+	return err_msg(err, -EIO, "collector: %s", buf + skip);
 }
 
 /* Connect to the collector, starting it when it isn't running; bounded by timeout_ms. */

@@ -23,14 +23,10 @@ char *collector_socket_path(const struct config *cfg);
 /*
  * Start the collector if it isn't running and connect to it (each bounded by
  * timeout_ms); with a request, ask it on that connection and wait for the answer:
- * "sync" (attach the tracepoints the containers need), "drain ID" (write every pending
- * record of that container). The answer "ok" is 0; "error MSG" is -EIO with MSG in err.
+ * a request of control-proto.h. The answer "ok" is 0; "error MSG" is -EIO with MSG in err.
  * A collector that exits as it is asked is replaced and asked again, once.
  */
 int collector_call(const struct config *cfg, const char *request, int timeout_ms,
 		   struct error *err);
-
-/* Directory of the running executable (for finding our sibling binaries). */
-char *self_dir(void);
 
 #endif

@@ -4,16 +4,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bpfset.h"
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/random.h>
+
 #include "container.h"
 #include "json.h"
-#include "stats.h"
+#include "paths.h"
 
 void container_free(struct container *c)
 {
 	if (!c)
 		return;
 	free(c->id);
+	free(c->run);
 	free(c->policy);
 	free(c->cgroup);
 	free(c->cgroup_dir);
@@ -25,14 +29,9 @@ void container_free(struct container *c)
 	free(c);
 }
 
-static char *record_path(const char *state_dir, const char *id)
-{
-	return xasprintf("%s/containers/%s.json", state_dir, id);
-}
-
 int container_write(const char *state_dir, const struct container *c, struct error *err)
 {
-	_cleanup_free_ char *dir = path_join(state_dir, "containers");
+	_cleanup_free_ char *dir = path_records_dir(state_dir);
 	int r = mkdir_p(dir, 0700);
 	if (r < 0)
 		return err_errno(err, r, "cannot create %s", dir);
@@ -42,6 +41,8 @@ int container_write(const char *state_dir, const struct container *c, struct err
 	format_rfc3339(c->started_ns, ts);
 	yajl_gen_map_open(g);
 	jg_key_str(g, "id", c->id);
+	jg_key_str(g, "run", c->run);
+	jg_key_bool(g, "start_logged", c->started);
 	jg_key_str(g, "policy", c->policy);
 	jg_key_int(g, "pid", c->pid);
 	jg_key_uint(g, "pid_start", c->pid_start);
@@ -59,7 +60,7 @@ int container_write(const char *state_dir, const struct container *c, struct err
 	yajl_gen_map_close(g);
 	size_t len;
 	_cleanup_free_ char *text = json_gen_take(g, &len);
-	_cleanup_free_ char *path = record_path(state_dir, c->id);
+	_cleanup_free_ char *path = path_record(state_dir, c->id);
 	r = write_file_atomic(path, text, len, 0600);
 	if (r < 0)
 		return err_errno(err, r, "cannot write %s", path);
@@ -88,6 +89,9 @@ int container_parse(const char *text, const char *what, struct container **ret, 
 		return r;
 	struct container *c = xcalloc(1, sizeof(*c));
 	c->id = dup_opt(root, "id");
+	c->run = dup_opt(root, "run");
+	yajl_val started = json_get(root, "start_logged");
+	c->started = started && YAJL_IS_TRUE(started);
 	c->policy = dup_opt(root, "policy");
 	c->cgroup = dup_opt(root, "cgroup");
 	c->cgroup_dir = dup_opt(root, "cgroup_dir");
@@ -101,7 +105,8 @@ int container_parse(const char *text, const char *what, struct container **ret, 
 	c->cgroup_id = get_u64(root, "cgroup_id");
 	c->flags = (uint32_t)get_u64(root, "flags");
 	c->started_ns = get_u64(root, "started_ns");
-	if (!valid_id(c->id) || !c->cgroup || !c->cgroup_dir || !c->set || !c->cgroup_id) {
+	if (!valid_id(c->id) || !valid_run(c->run) || !c->cgroup || !c->cgroup_dir || !c->set ||
+	    !c->cgroup_id) {
 		container_free(c);
 		return err_msg(err, -EINVAL, "%s: incomplete container record", what);
 	}
@@ -113,7 +118,7 @@ int container_read(const char *state_dir, const char *id, struct container **ret
 {
 	if (!valid_id(id))
 		return err_msg(err, -EINVAL, "invalid container id");
-	_cleanup_free_ char *path = record_path(state_dir, id);
+	_cleanup_free_ char *path = path_record(state_dir, id);
 	_cleanup_free_ char *text = NULL;
 	int r = read_file_nofollow(path, 1 << 20, &text, NULL);
 	if (r < 0)
@@ -123,10 +128,13 @@ int container_read(const char *state_dir, const char *id, struct container **ret
 
 int container_remove(const char *state_dir, const char *id)
 {
-	_cleanup_free_ char *path = record_path(state_dir, id);
+	_cleanup_free_ char *path = path_record(state_dir, id);
 	int r = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-	stats_remove(state_dir, id);   /* after the record: see sampler.c */
-	_cleanup_free_ char *lost = xasprintf("%s/lost/%s", state_dir, id);
+	_cleanup_free_ char *refused = path_refused(state_dir, id);
+	unlink(refused);
+	_cleanup_free_ char *stats = path_stats(state_dir, id);
+	unlink(stats);                 /* after the record: see sampler.c */
+	_cleanup_free_ char *lost = path_lost(state_dir, id);
 	unlink(lost);                  /* the collector's loss baseline (src/daemon/events.c) */
 	return r;
 }
@@ -149,7 +157,7 @@ static char *record_id(const char *name)
 
 char **container_list(const char *state_dir)
 {
-	_cleanup_free_ char *dir = path_join(state_dir, "containers");
+	_cleanup_free_ char *dir = path_records_dir(state_dir);
 	return dir_list(dir, record_id);
 }
 
@@ -192,4 +200,102 @@ bool container_alive(const struct container *c)
 	if (c->pid <= 0 || process_start_time(c->pid, &st) < 0)
 		return false;
 	return !c->pid_start || st == c->pid_start;
+}
+
+#define RUN_BYTES 16
+
+char *run_token_new(void)
+{
+	uint8_t b[RUN_BYTES];
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		abort();   /* a kernel with getrandom(2) and an initialised pool: always here */
+	char *s = xcalloc(1, 2 * RUN_BYTES + 1);
+	for (size_t i = 0; i < sizeof(b); i++)
+		sprintf(s + 2 * i, "%02x", b[i]);
+	return s;
+}
+
+bool valid_run(const char *s)
+{
+	if (!s || strlen(s) != 2 * RUN_BYTES)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+int container_lock(const char *state_dir, const char *id, struct error *err)
+{
+	if (!valid_id(id))
+		return err_msg(err, -EINVAL, "invalid container id");
+	_cleanup_free_ char *dir = path_records_dir(state_dir);
+	int r = mkdir_p(dir, 0700);
+	if (r < 0)
+		return err_errno(err, r, "cannot create %s", dir);
+	_cleanup_free_ char *path = path_record_lock(state_dir, id);
+	for (;;) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+		if (fd < 0)
+			return err_errno(err, -errno, "cannot open %s", path);
+		if (flock(fd, LOCK_EX) < 0) {
+			r = err_errno(err, -errno, "cannot lock %s", path);
+			close(fd);
+			return r;
+		}
+		/* The holder before us may have removed it: then lock the file there now. */
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return fd;
+		close(fd);
+	}
+}
+
+void container_unlock(const char *state_dir, const char *id, int fd)
+{
+	if (fd < 0)
+		return;
+	/* No run of the id left: the lock file goes too (those waiting on it look again). */
+	_cleanup_free_ char *rec = path_record(state_dir, id);
+	if (access(rec, F_OK) < 0 && errno == ENOENT) {
+		_cleanup_free_ char *path = path_record_lock(state_dir, id);
+		unlink(path);
+	}
+	close(fd);
+}
+
+/* The count of refused starts whose poststop has not come yet. */
+static unsigned refused_read(const char *path)
+{
+	_cleanup_free_ char *text = NULL;
+	if (read_file_nofollow(path, 32, &text, NULL) < 0)
+		return 0;
+	return (unsigned)strtoul(text, NULL, 10);
+}
+
+static void refused_write(const char *path, unsigned n)
+{
+	if (n == 0) {
+		unlink(path);
+		return;
+	}
+	_cleanup_free_ char *text = xasprintf("%u\n", n);
+	write_file_atomic(path, text, strlen(text), 0600);
+}
+
+void container_note_refused(const char *state_dir, const char *id)
+{
+	_cleanup_free_ char *path = path_refused(state_dir, id);
+	refused_write(path, refused_read(path) + 1);
+}
+
+bool container_take_refused(const char *state_dir, const char *id)
+{
+	_cleanup_free_ char *path = path_refused(state_dir, id);
+	unsigned n = refused_read(path);
+	if (n == 0)
+		return false;
+	refused_write(path, n - 1);
+	return true;
 }

@@ -15,6 +15,8 @@
  */
 struct container {
 	char *id;
+	char *run;              /* this run of the id: a random token (hex), names its pins */
+	bool started;           /* its `start` record is written: a `stop` record is due */
 	char *policy;           /* policy name */
 	pid_t pid;              /* the container's init as the hook saw it */
 	uint64_t pid_start;     /* its start time (clock ticks), against pid reuse */
@@ -41,6 +43,27 @@ bool container_alive(const struct container *c);
 void container_free(struct container *c);
 static inline void container_freep(struct container **c) { container_free(*c); }
 #define _cleanup_container_ _cleanup_(container_freep)
+
+/* A new run token; is s one? */
+char *run_token_new(void);
+bool valid_run(const char *s);
+
+/*
+ * Everything kept for a run is created and released under the id's lock, so a hook, a
+ * poststop and `ocibpf gc` never act on a run at the same time: returns the locked fd.
+ * container_unlock() removes the lock file when no record of the id is left.
+ */
+int container_lock(const char *state_dir, const char *id, struct error *err);
+void container_unlock(const char *state_dir, const char *id, int fd);
+
+/*
+ * A start refused while a run of the id is recorded: the runtime calls poststop for it
+ * too, and that poststop must leave the recorded run alone. Noted by the refused hook,
+ * taken (true, once per refusal) by the next poststop of the id; both under the id's
+ * lock. Released with the record.
+ */
+void container_note_refused(const char *state_dir, const char *id);
+bool container_take_refused(const char *state_dir, const char *id);
 
 /* Start time of a process (field 22 of /proc/PID/stat); -ESRCH when it is gone. */
 int process_start_time(pid_t pid, uint64_t *ret);

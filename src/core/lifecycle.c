@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "audit.h"
@@ -9,30 +11,22 @@
 #include "cgroup.h"
 #include "collector.h"
 #include "container.h"
+#include "control-proto.h"
 #include "json.h"
 #include "lifecycle.h"
 #include "netpolicy.h"
+#include "paths.h"
 #include "policy.h"
-#include "stats.h"
+#include "release.h"
 
 /* Bound on every wait for the collector in a hook. */
 #define COLLECTOR_TIMEOUT_MS 10000
 
 /* The policy name for a container, or NULL when it is to be left alone. */
-static int choose_policy(const struct config *cfg, const struct oci_state *st, const char **ret,
-			 struct annotation **bundle_ann, size_t *n_bundle_ann, struct error *err)
+static int choose_policy(const struct config *cfg, const struct run_request *rq,
+			 const char **ret, struct error *err)
 {
-	const char *name = oci_state_annotation(st, POLICY_ANNOTATION);
-	if (!name && st->n_annotations == 0) {
-		int r = oci_bundle_annotations(st->bundle, bundle_ann, n_bundle_ann, err);
-		if (r < 0)
-			return r;
-		for (size_t i = 0; i < *n_bundle_ann; i++)
-			if (strcmp((*bundle_ann)[i].key, POLICY_ANNOTATION) == 0)
-				name = (*bundle_ann)[i].value;
-	}
-	if (!name)
-		name = cfg->default_policy;
+	const char *name = rq->policy ? rq->policy : cfg->default_policy;
 	if (name && !valid_name(name)) {
 		/* Whoever creates the container wrote it: show it tamed. */
 		_cleanup_free_ char *shown = strndup(name, 64);
@@ -60,28 +54,10 @@ static uint32_t policy_flags(const struct policy *p)
 	return f;
 }
 
-static void free_annotations(struct annotation *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(a[i].key);
-		free(a[i].value);
-	}
-	free(a);
-}
-
 static char *v1_path(const char *proc_cgroup, const char *controller)
 {
 	char *p = NULL;
 	return cgroup1_path_from_proc(proc_cgroup, controller, &p) == 0 ? p : NULL;
-}
-
-void container_teardown(const struct config *cfg, const struct container *c)
-{
-	bpfset_unpin(cfg->bpffs_dir, c->id);
-	_cleanup_bpfset_ struct bpfset *set = NULL;
-	if (bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL) == 0)
-		bpfset_forget(set, c->cgroup_id);
-	container_remove(cfg->state_dir, c->id);
 }
 
 static int write_start(const struct config *cfg, const struct container *c, struct error *err)
@@ -104,44 +80,167 @@ static int write_start(const struct config *cfg, const struct container *c, stru
 	return 0;
 }
 
-/* A record left by an earlier container of the same id: live is an error, stale is cleaned. */
+/*
+ * A record left by an earlier run of the id (the id's lock is held): a live one refuses
+ * the new run and is left exactly as it is; a stale one (its poststop never came) is
+ * closed with a stop record, as `ocibpf gc` does.
+ */
 static int clear_previous(const struct config *cfg, const char *id, struct error *err)
 {
 	_cleanup_container_ struct container *old = NULL;
-	if (container_read(cfg->state_dir, id, &old, NULL) < 0) {
-		/* No record; pins without one are stale too. */
-		bpfset_unpin(cfg->bpffs_dir, id);
+	if (container_read(cfg->state_dir, id, &old, NULL) < 0)
 		return 0;
-	}
 	if (container_alive(old))
 		return err_msg(err, -EEXIST, "a container with this id is already monitored (pid %d)",
 			       (int)old->pid);
-	/* Its poststop never came: close its records with a stop, as `ocibpf gc` does. */
-	container_finish(cfg, old, "stale", NULL);
+	container_release_open(cfg, old, "stale", NULL);
 	return 0;
 }
 
-int hook_create(const struct config *cfg, const struct oci_state *st, struct error *err)
+/* Held shared while a hook uses a set until its run is recorded; `gc --unload` holds it
+ * exclusively, so it never removes a set a starting container is attaching from. */
+static int lock_sets(const struct config *cfg, struct error *err)
 {
-	struct annotation *bann = NULL;
-	size_t n_bann = 0;
-	const char *name = NULL;
-	_cleanup_policy_ struct policy *pol = NULL;
+	int r = mkdir_p(cfg->state_dir, 0700);
+	if (r < 0)
+		return err_errno(err, r, "cannot create %s", cfg->state_dir);
+	_cleanup_free_ char *path = path_sets_lock(cfg->state_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0)
+		return err_errno(err, -errno, "cannot open %s", path);
+	if (flock(fd, LOCK_SH) < 0) {
+		r = err_errno(err, -errno, "cannot lock %s", path);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* With the id locked: the run's record, pins, map entries and start record. */
+static int create_run(const struct config *cfg, const struct run_request *rq,
+		      const char *name, const struct policy *pol, struct error *err)
+{
 	_cleanup_bpfset_ struct bpfset *set = NULL;
+	_cleanup_close_ int sets_lock = -1;
+	_cleanup_free_ char *proc = NULL, *proc_text = NULL, *run = NULL;
 	struct cgroup_ref cg = { 0 };
 	struct container c = { 0 };
-	bool recorded = false, attached = false;
-	_cleanup_free_ char *proc = NULL, *proc_text = NULL;
+	bool recorded = false;
+	int r;
+
+	r = process_start_time(rq->pid, &c.pid_start);
+	if (r < 0) {
+		r = err_errno(err, r, "container process %d", (int)rq->pid);
+		goto out;
+	}
+	r = cgroup_of_pid(rq->pid, &cg, err);
+	if (r < 0)
+		goto out;
+	if (strcmp(cg.path, "/") == 0) {
+		r = err_msg(err, -EINVAL, "container process %d is in the root cgroup", (int)rq->pid);
+		goto out;
+	}
+	r = clear_previous(cfg, rq->id, err);
+	if (r < 0)
+		goto out;
+	sets_lock = lock_sets(cfg, err);
+	if (sets_lock < 0) {
+		r = sets_lock;
+		goto out;
+	}
+	r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, err);
+	if (r < 0)
+		goto out;
+
+	proc = xasprintf("/proc/%d/cgroup", (int)rq->pid);
+	if (read_file(proc, 1 << 20, &proc_text, NULL) == 0) {
+		c.cgroup_v1_memory = v1_path(proc_text, "memory");
+		c.cgroup_v1_cpuacct = v1_path(proc_text, "cpuacct");
+		c.cgroup_v1_pids = v1_path(proc_text, "pids");
+	}
+	run = run_token_new();
+	c.id = (char *)rq->id;
+	c.run = run;
+	c.policy = (char *)name;
+	c.pid = rq->pid;
+	c.cgroup = cg.path;
+	c.cgroup_dir = cg.dir;
+	c.cgroup_id = cg.id;
+	c.flags = policy_flags(pol);
+	c.set = set->version;
+	r = audit_prepare(set, cg.id, pol, &c.flags, err);
+	if (r < 0)
+		goto out;
+	c.bundle = (char *)rq->bundle;
+	c.started_ns = realtime_ns();
+
+	/* Recorded first, so that `ocibpf gc` finds whatever a killed hook leaves. */
+	r = container_write(cfg->state_dir, &c, err);
+	if (r < 0)
+		goto out;
+	recorded = true;
+	/* Recorded with its set: `gc --unload` sees that the set is used. */
+	sets_lock = (close(sets_lock), -1);
+	/* Rules in force before the programs that enforce them. */
+	if (pol->network) {
+		r = netpolicy_apply(set, cg.id, pol, err);
+		if (r < 0)
+			goto out;
+	}
+	r = bpfset_attach(set, c.run, &cg, c.flags, err);
+	if (r < 0)
+		goto out;
+	r = audit_sync(set, NULL, err);
+	if (r < 0)
+		goto out;
+	if (c.flags) {
+		/* The per-syscall tracepoints are held by the collector: in force before we
+		 * return. The sync also has it map the ring buffers at once. */
+		bool sync = c.flags & (CF_AUDIT | CF_NETWORK);
+		r = collector_call(cfg, sync ? CTL_SYNC : NULL, COLLECTOR_TIMEOUT_MS, err);
+		if (r < 0)
+			goto out;
+	}
+	/*
+	 * Last: a `start` record only for a container that is monitored. Whoever ends the
+	 * run writes a `stop` only after a `start` (a hook killed before this point leaves
+	 * neither); the record says `started` just before the start record is written.
+	 */
+	c.started = true;
+	r = container_write(cfg->state_dir, &c, err);
+	if (r == 0)
+		r = write_start(cfg, &c, err);
+out:
+	if (r < 0 && recorded) {
+		c.started = false;   /* no `stop` for a start refused before its `start` */
+		container_release(cfg, &c, set, NULL, NULL);
+	}
+	free(c.cgroup_v1_memory);
+	free(c.cgroup_v1_cpuacct);
+	free(c.cgroup_v1_pids);
+	cgroup_ref_done(&cg);
+	return r;
+}
+
+int hook_create(const struct config *cfg, const struct run_request *rq, struct error *err)
+{
+	_cleanup_policy_ struct policy *pol = NULL;
+	const char *name = NULL;
 	struct stat sb;
 	int r;
 
-	if (stat(st->bundle, &sb) < 0) {
-		r = err_errno(err, -errno, "cannot access bundle %s", st->bundle);
-		goto out;
-	}
-	r = choose_policy(cfg, st, &name, &bann, &n_bann, err);
+	if (stat(rq->bundle, &sb) < 0)
+		return err_errno(err, -errno, "cannot access bundle %s", rq->bundle);
+	r = choose_policy(cfg, rq, &name, err);
 	if (r < 0 || !name)
-		goto out;
+		return r;   /* no policy: left alone, whatever its id */
+	if (!valid_id(rq->id))
+		return err_msg(err, -EINVAL,
+			       "container id cannot be monitored: ocibpf takes ids of letters, digits and _+-., (not \".\" or \"..\"), at most %d characters",
+			       ID_MAX);
+	int lock = container_lock(cfg->state_dir, rq->id, err);
+	if (lock < 0)
+		return lock;
 	r = policy_load(cfg->policy_dir, name, &pol, err);
 	if (r < 0)
 		goto out;
@@ -152,173 +251,60 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	 * state alone, as before.) Telemetry alone promises nothing it could break.
 	 */
 	bool admin = false;
-	if ((pol->network || pol->audit) &&
-	    oci_bundle_host_capability(st->bundle, "CAP_SYS_ADMIN", &admin, NULL) == 0 && admin) {
+	if ((pol->network || pol->audit) && rq->host_capability &&
+	    rq->host_capability(rq, "CAP_SYS_ADMIN", &admin) == 0 && admin) {
 		r = err_msg(err, -EPERM,
 			    "the container has CAP_SYS_ADMIN in the host user namespace: it could detach its BPF programs and edit their maps (bpf(2)); give it a user namespace of its own, or drop CAP_SYS_ADMIN");
 		goto out;
 	}
-	r = process_start_time(st->pid, &c.pid_start);
-	if (r < 0) {
-		r = err_errno(err, r, "container process %d", (int)st->pid);
-		goto out;
-	}
-	r = cgroup_of_pid(st->pid, &cg, err);
-	if (r < 0)
-		goto out;
-	if (strcmp(cg.path, "/") == 0) {
-		r = err_msg(err, -EINVAL, "container process %d is in the root cgroup", (int)st->pid);
-		goto out;
-	}
-	r = clear_previous(cfg, st->id, err);
-	if (r < 0)
-		goto out;
-	r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, err);
-	if (r < 0)
-		goto out;
-
-	proc = xasprintf("/proc/%d/cgroup", (int)st->pid);
-	if (read_file(proc, 1 << 20, &proc_text, NULL) == 0) {
-		c.cgroup_v1_memory = v1_path(proc_text, "memory");
-		c.cgroup_v1_cpuacct = v1_path(proc_text, "cpuacct");
-		c.cgroup_v1_pids = v1_path(proc_text, "pids");
-	}
-	c.id = st->id;
-	c.policy = (char *)name;
-	c.pid = st->pid;
-	c.cgroup = cg.path;
-	c.cgroup_dir = cg.dir;
-	c.cgroup_id = cg.id;
-	c.flags = policy_flags(pol);
-	c.set = set->version;
-	r = audit_prepare(set, cg.id, pol, &c.flags, err);
-	if (r < 0)
-		goto out;
-	c.bundle = st->bundle;
-	c.started_ns = realtime_ns();
-
-	/* Recorded first, so that `ocibpf gc` finds whatever a killed hook leaves. */
-	r = container_write(cfg->state_dir, &c, err);
-	if (r < 0)
-		goto out;
-	recorded = true;
-	/* Rules in force before the programs that enforce them (rolled back by bpfset_forget). */
-	if (pol->network) {
-		r = netpolicy_apply(set, cg.id, pol, err);
-		if (r < 0)
-			goto out;
-	}
-	r = bpfset_attach(set, st->id, &cg, c.flags, err);
-	if (r < 0)
-		goto out;
-	attached = true;
-	r = audit_sync(set, NULL, err);
-	if (r < 0)
-		goto out;
-	if (c.flags) {
-		/* The per-syscall tracepoints are held by the collector: in force before we
-		 * return. The sync also has it map the ring buffers at once. */
-		bool sync = c.flags & (CF_AUDIT | CF_NETWORK);
-		r = collector_call(cfg, sync ? "sync" : NULL, COLLECTOR_TIMEOUT_MS, err);
-		if (r < 0)
-			goto out;
-	}
-	/* Last: a `start` record is only written for a container that is monitored. */
-	r = write_start(cfg, &c, err);
+	r = create_run(cfg, rq, name, pol, err);
 out:
+	/* Refused (or failed) while another run of the id is recorded: its poststop is not
+	 * that run's. (A failed run of ours left no record: create_run released it.) */
 	if (r < 0) {
-		if (attached)
-			bpfset_unpin(cfg->bpffs_dir, st->id);
-		if (set)
-			bpfset_forget(set, cg.id);
-		if (recorded)
-			container_remove(cfg->state_dir, st->id);
+		_cleanup_free_ char *rec = path_record(cfg->state_dir, rq->id);
+		if (access(rec, F_OK) == 0)
+			container_note_refused(cfg->state_dir, rq->id);
 	}
-	free(c.cgroup_v1_memory);
-	free(c.cgroup_v1_cpuacct);
-	free(c.cgroup_v1_pids);
-	cgroup_ref_done(&cg);
-	free_annotations(bann, n_bann);
+	container_unlock(cfg->state_dir, rq->id, lock);
 	return r;
 }
 
-static void gen_count(int nr, uint64_t count, void *ud)
+/*
+ * Is the record the run this poststop is for? The runtime calls poststop for a start it
+ * refused too (the same id under another runc --root or containerd namespace): such a
+ * poststop was noted by its refused hook, or comes from another bundle.
+ */
+static bool run_ended_here(const struct config *cfg, const struct container *c,
+			   const struct run_request *rq)
 {
-	const char *name = audit_syscall_name(nr);
-	_cleanup_free_ char *fallback = name ? NULL : xasprintf("%d", nr);
-	jg_key_uint(ud, name ? name : fallback, count);
+	if (c->bundle && strcmp(c->bundle, rq->bundle) != 0)
+		return false;
+	return !container_take_refused(cfg->state_dir, rq->id);
 }
 
-static int write_stop(const struct config *cfg, const struct container *c, struct bpfset *set,
-		      const struct stats *s, const char *reason, struct error *err)
+int hook_poststop(const struct config *cfg, const struct run_request *rq, struct error *err)
 {
-	_cleanup_auditlog_ struct auditlog *al = NULL;
-	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
-	if (r < 0)
-		return r;
-	r = auditlog_lock(al);
-	if (r < 0)
-		return err_errno(err, r, "cannot lock audit log %s", al->path);
-	yajl_gen g = auditlog_begin(al, "stop", realtime_ns());
-	if (reason)
-		jg_key_str(g, "reason", reason);
-	jg_key(g, "stats");
-	yajl_gen_map_open(g);
-	stats_gen_fields(g, c->id, s);
-	if (set && (c->flags & CF_SYSCOUNT)) {
-		/* Kept by name so `ocibpf seccomp` works after the container is gone. */
-		jg_key(g, "syscall_counts");
-		yajl_gen_map_open(g);
-		audit_syscall_counts(set, c->cgroup_id, gen_count, g);
-		yajl_gen_map_close(g);
-	}
-	yajl_gen_map_close(g);
-	auditlog_end(al);
-	r = auditlog_flush(al);
-	if (r < 0)
-		return err_errno(err, r, "cannot write audit log %s", al->path);
-	return 0;
-}
-
-/* container_finish with the container's set open already (NULL: it is gone). */
-static int finish(const struct config *cfg, const struct container *c, struct bpfset *set,
-		  const char *reason, struct error *err)
-{
-	struct stats s;
-	stats_collect(cfg->state_dir, c, set, &s);
-	int r = write_stop(cfg, c, set, &s, reason, err);
-	/* Tear down even when the log can't be written: the error is still reported. */
-	bpfset_unpin(cfg->bpffs_dir, c->id);
-	if (set)
-		bpfset_forget(set, c->cgroup_id);
-	container_remove(cfg->state_dir, c->id);
-	return r;
-}
-
-int container_finish(const struct config *cfg, const struct container *c, const char *reason,
-		     struct error *err)
-{
-	_cleanup_bpfset_ struct bpfset *set = NULL;
-	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
-	return finish(cfg, c, set, reason, err);
-}
-
-int hook_poststop(const struct config *cfg, const struct oci_state *st, struct error *err)
-{
+	if (!valid_id(rq->id))
+		return 0;   /* never monitored */
+	_cleanup_free_ char *rec = path_record(cfg->state_dir, rq->id);
+	if (access(rec, F_OK) < 0)
+		return 0;   /* not ours, or ended already: not even a lock file is made */
+	int lock = container_lock(cfg->state_dir, rq->id, err);
+	if (lock < 0)
+		return lock;
 	_cleanup_container_ struct container *c = NULL;
-	if (container_read(cfg->state_dir, st->id, &c, NULL) < 0) {
-		/* Not ours, or stopped already: nothing to do, but no stray pins either. */
-		bpfset_unpin(cfg->bpffs_dir, st->id);
-		return 0;
-	}
 	_cleanup_bpfset_ struct bpfset *set = NULL;
+	int r = 0;
+	if (container_read(cfg->state_dir, rq->id, &c, NULL) < 0 || !run_ended_here(cfg, c, rq))
+		goto out;
 	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
 	if (c->flags & (CF_AUDIT | CF_NETWORK)) {
 		/* Every record of the container goes before its `stop` record: no more folded
 		 * denials to come, then the collector writes out what is queued. */
 		if (set && (c->flags & CF_NETWORK))
 			netpolicy_quiesce(set, c->cgroup_id);
-		_cleanup_free_ char *req = xasprintf("drain %s", c->id);
+		_cleanup_free_ char *req = xasprintf(CTL_DRAIN "%s", c->run);
 		struct error derr = { 0 };
 		/* The collector may have gone with the container's last process: start it
 		 * for the drain; it exits again on its own. */
@@ -326,5 +312,8 @@ int hook_poststop(const struct config *cfg, const struct oci_state *st, struct e
 			log_warn(c->id, "%s (records still queued may follow the stop record)", derr.msg);
 		err_clear(&derr);
 	}
-	return finish(cfg, c, set, NULL, err);
+	r = container_release(cfg, c, set, NULL, err);
+out:
+	container_unlock(cfg->state_dir, rq->id, lock);
+	return r;
 }

@@ -2,29 +2,33 @@
 #ifndef OCIBPF_LIFECYCLE_H
 #define OCIBPF_LIFECYCLE_H
 
+#include <stdbool.h>
+#include <sys/types.h>
+
 #include "config.h"
-#include "state.h"
 
-struct container;
-
-/* The policy a container gets: its annotation, else default_policy; NULL: none. */
 #define POLICY_ANNOTATION "io.ocibpf.policy"
 
 /*
- * createRuntime/prestart: choose and load the policy, find the cgroup, attach and pin,
- * record the container, write the `start` record. All or nothing: on failure everything
- * done is undone and err says what failed.
+ * What the hook learned from the runtime (the OCI state and the bundle): the core knows
+ * nothing of OCI documents.
  */
-int hook_create(const struct config *cfg, const struct oci_state *st, struct error *err);
-/* poststop: the `stop` record, then unpin, forget, unrecord. Idempotent. */
-int hook_poststop(const struct config *cfg, const struct oci_state *st, struct error *err);
-/*
- * The end of a recorded container: the `stop` record (with `reason` when given, e.g. "gc"),
- * then unpin, forget, unrecord. Teardown happens even when the record can't be written.
- */
-int container_finish(const struct config *cfg, const struct container *c, const char *reason,
-		     struct error *err);
-/* Remove everything ocibpf holds for a recorded container (no log record). */
-void container_teardown(const struct config *cfg, const struct container *c);
+struct run_request {
+	const char *id;
+	pid_t pid;                  /* the container's init (createRuntime); 0 in poststop */
+	const char *bundle;
+	const char *policy;         /* the POLICY_ANNOTATION value, or NULL */
+	/*
+	 * Does the container's process hold cap in the host user namespace? Asked only for a
+	 * container with a policy that can be undone with it; -errno when it can't be told.
+	 */
+	int (*host_capability)(const struct run_request *rq, const char *cap, bool *ret);
+	void *opaque;
+};
+
+/* createRuntime/prestart: put the container's policy in force (a new run of its id). */
+int hook_create(const struct config *cfg, const struct run_request *rq, struct error *err);
+/* poststop: end the run that stopped; a run still running is never touched. */
+int hook_poststop(const struct config *cfg, const struct run_request *rq, struct error *err);
 
 #endif

@@ -128,24 +128,38 @@ char *path_join(const char *a, const char *b)
 	return xasprintf("%s%s%s", a, slash ? "" : "/", b);
 }
 
-static bool valid_token(const char *s, size_t max)
+static bool is_alnum(char c)
 {
-	if (!s || !*s)
-		return false;
-	size_t n = 0;
-	for (const char *p = s; *p; p++, n++) {
-		char c = *p;
-		bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		if (n == 0 && !alnum)
-			return false;
-		if (!alnum && c != '_' && c != '.' && c != '-')
-			return false;
-	}
-	return n <= max;
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-bool valid_id(const char *s) { return valid_token(s, ID_MAX); }
-bool valid_name(const char *s) { return valid_token(s, 64); }
+bool valid_name(const char *s)
+{
+	if (!s || !is_alnum(*s))
+		return false;
+	size_t n = 0;
+	for (const char *p = s; *p; p++, n++)
+		if (!is_alnum(*p) && *p != '_' && *p != '.' && *p != '-')
+			return false;
+	return n <= 64;
+}
+
+/*
+ * The ids runc and crun take ([A-Za-z0-9_+.,-]) that start with a letter or digit (no
+ * hidden log files, nothing read as an option), short enough that "<id>.jsonl" is a file
+ * name. Every character here is safe in a path component and in a JSON string; bpffs
+ * names use the run token instead (bpffs refuses '.').
+ */
+bool valid_id(const char *s)
+{
+	if (!s || !is_alnum(*s))
+		return false;
+	size_t n = 0;
+	for (const char *p = s; *p; p++, n++)
+		if (!is_alnum(*p) && !strchr("_+.,-", *p))
+			return false;
+	return n <= ID_MAX;
+}
 
 int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 {

@@ -53,8 +53,9 @@ char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t sz);
 void *xrealloc(void *p, size_t sz);
 
-/* Container ids and policy names: [A-Za-z0-9][A-Za-z0-9_.-]*, at most max chars. */
-#define ID_MAX 128
+/* Policy names: [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 chars. Container ids that can be
+ * monitored: [A-Za-z0-9][A-Za-z0-9_+.,-]*, at most ID_MAX (NAME_MAX less ".jsonl"). */
+#define ID_MAX 249
 bool valid_id(const char *s);
 bool valid_name(const char *s);
 

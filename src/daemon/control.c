@@ -6,6 +6,8 @@
 #include <sys/un.h>
 
 #include "collector.h"
+#include "container.h"
+#include "control-proto.h"
 #include "control.h"
 #include "events.h"
 
@@ -34,8 +36,8 @@ int control_listen(const struct config *cfg, struct error *err)
 
 static void reply(int fd, int r, const struct error *err)
 {
-	_cleanup_free_ char *msg = r < 0 ? xasprintf("error %s", err->msg ? err->msg : strerror(-r))
-					 : xstrdup("ok");
+	_cleanup_free_ char *msg = r < 0 ? xasprintf(CTL_ERROR "%s", err->msg ? err->msg : strerror(-r))
+					 : xstrdup(CTL_OK);
 	send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
@@ -52,17 +54,18 @@ void control_accept(int listen_fd, struct events *ev)
 			continue;
 		struct timeval tv = { .tv_sec = 1 };
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		char buf[256];
+		char buf[CTL_MSG_MAX];
 		ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
 		if (n <= 0)
 			continue;
 		buf[n] = '\0';
 		struct error err = { 0 };
 		int r;
-		if (strcmp(buf, "sync") == 0)
+		if (strcmp(buf, CTL_SYNC) == 0)
 			r = events_sync(ev, &err);
-		else if (strncmp(buf, "drain ", 6) == 0 && valid_id(buf + 6))
-			r = events_drain(ev, buf + 6, &err);
+		else if (strncmp(buf, CTL_DRAIN, strlen(CTL_DRAIN)) == 0 &&
+			 valid_run(buf + strlen(CTL_DRAIN)))
+			r = events_drain(ev, buf + strlen(CTL_DRAIN), &err);
 		else
 			r = err_msg(&err, -EINVAL, "unknown request");
 		reply(fd, r, &err);

@@ -6,7 +6,7 @@
 
 struct events;
 
-/* The control socket (<state_dir>/ocibpfd.sock, root only): "sync", "drain ID". */
+/* The control socket: the protocol is in control-proto.h. */
 int control_listen(const struct config *cfg, struct error *err);
 /* Serve one connection waiting on the listening socket. */
 void control_accept(int listen_fd, struct events *ev);

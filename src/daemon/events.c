@@ -11,6 +11,7 @@
 #include "container.h"
 #include "events.h"
 #include "json.h"
+#include "paths.h"
 
 #define FLUSH_BYTES (256 << 10)
 #define RING_LINGER_NS (10 * 1000000000ULL)
@@ -21,6 +22,7 @@
 
 struct ctr {
 	char *id;
+	char *run;              /* the run it serves: a new run of the id is a new ctr */
 	uint64_t cgid;
 	char *set;
 	uint32_t flags;
@@ -60,7 +62,7 @@ struct events {
  */
 static char *idle_marker(const struct config *cfg)
 {
-	return path_join(cfg->state_dir, "ocibpfd.idle");
+	return path_collector(cfg->state_dir, "idle");
 }
 
 static void update_clock(struct events *ev)
@@ -73,14 +75,15 @@ static void update_clock(struct events *ev)
 
 static char *lost_path(const struct config *cfg, const char *id)
 {
-	return xasprintf("%s/lost/%s", cfg->state_dir, id);
+	return path_lost(cfg->state_dir, id);
 }
 
 static void save_lost(struct events *ev, struct ctr *c)
 {
-	_cleanup_free_ char *dir = path_join(ev->cfg->state_dir, "lost");
+	_cleanup_free_ char *dir = path_lost_dir(ev->cfg->state_dir);
 	_cleanup_free_ char *path = lost_path(ev->cfg, c->id);
-	_cleanup_free_ char *text = xasprintf("%llu\n", (unsigned long long)c->lost_seen);
+	/* Of this run: a baseline a run of the id left behind is not ours. */
+	_cleanup_free_ char *text = xasprintf("%s %llu\n", c->run, (unsigned long long)c->lost_seen);
 	mkdir_p(dir, 0700);
 	write_file_atomic(path, text, strlen(text), 0600);
 }
@@ -95,9 +98,37 @@ static struct bpfset *set_of(struct events *ev, const char *version)
 
 static int handle_event(void *ctx, void *data, size_t size);
 
+/*
+ * Let go of sets no longer pinned as we opened them (`ocibpf gc --unload`; a later load
+ * pins a new set under the same version): what they queued is written first, and the
+ * tracepoints held from the current one go with it (they feed its maps, not the new
+ * set's).
+ */
+static void drop_unpinned_sets(struct events *ev)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < ev->n_sets; i++) {
+		struct bpfset *s = ev->sets[i];
+		if (bpfset_still_pinned(s)) {
+			ev->sets[w++] = s;
+			continue;
+		}
+		if (ev->rb)
+			ring_buffer__consume(ev->rb);
+		if (strcmp(s->version, bpfset_current_version()) == 0) {
+			tp_links_release(&ev->tp);
+			tp_links_init(&ev->tp);
+		}
+		bpfset_close(s);
+		ev->sets_changed = true;
+	}
+	ev->n_sets = w;
+}
+
 /* Open every pinned set (its ring buffer is mapped by update_ring). */
 static void refresh_sets(struct events *ev)
 {
+	drop_unpinned_sets(ev);
 	char **names = bpfset_list(ev->cfg->bpffs_dir);
 	for (char **n = names; *n; n++) {
 		if (set_of(ev, *n))
@@ -168,10 +199,10 @@ static struct ctr *find_ctr(struct events *ev, uint64_t cgid)
 	return NULL;
 }
 
-static struct ctr *find_id(struct events *ev, const char *id)
+static struct ctr *find_run(struct events *ev, const char *run)
 {
 	for (size_t i = 0; i < ev->n_ctrs; i++)
-		if (strcmp(ev->ctrs[i].id, id) == 0)
+		if (strcmp(ev->ctrs[i].run, run) == 0)
 			return &ev->ctrs[i];
 	return NULL;
 }
@@ -230,6 +261,7 @@ static void ctr_free(struct ctr *c)
 	flush_ctr(c);
 	auditlog_close(c->log);
 	free(c->id);
+	free(c->run);
 	free(c->set);
 }
 
@@ -237,8 +269,10 @@ static void load_lost(struct events *ev, struct ctr *c, bool *ret_known)
 {
 	_cleanup_free_ char *path = lost_path(ev->cfg, c->id);
 	_cleanup_free_ char *text = NULL;
-	*ret_known = read_file_nofollow(path, 64, &text, NULL) == 0;
-	c->lost_seen = *ret_known ? strtoull(text, NULL, 10) : 0;
+	size_t n = strlen(c->run);
+	*ret_known = read_file_nofollow(path, 128, &text, NULL) == 0 &&
+		     strncmp(text, c->run, n) == 0 && text[n] == ' ';
+	c->lost_seen = *ret_known ? strtoull(text + n + 1, NULL, 10) : 0;
 }
 
 static void write_gap(struct events *ev, struct ctr *c)
@@ -262,18 +296,20 @@ static void refresh_ctrs(struct events *ev)
 		ev->ctrs[i].seen = false;
 	char **ids = container_list(ev->cfg->state_dir);
 	for (char **id = ids; *id; id++) {
-		struct ctr *have = find_id(ev, *id);
+		_cleanup_container_ struct container *rec = NULL;
+		if (container_read(ev->cfg->state_dir, *id, &rec, NULL) < 0)
+			continue;
+		/* The id's current run; an earlier run of the id (not seen) is let go below. */
+		struct ctr *have = find_run(ev, rec->run);
 		if (have) {
 			have->seen = true;
 			continue;
 		}
-		_cleanup_container_ struct container *rec = NULL;
-		if (container_read(ev->cfg->state_dir, *id, &rec, NULL) < 0)
-			continue;
 		ev->ctrs = xrealloc(ev->ctrs, (ev->n_ctrs + 1) * sizeof(*ev->ctrs));
 		struct ctr *c = &ev->ctrs[ev->n_ctrs++];
-		*c = (struct ctr){ .id = xstrdup(rec->id), .cgid = rec->cgroup_id,
-				   .set = xstrdup(rec->set), .flags = rec->flags, .seen = true,
+		*c = (struct ctr){ .id = xstrdup(rec->id), .run = xstrdup(rec->run),
+				   .cgid = rec->cgroup_id, .set = xstrdup(rec->set),
+				   .flags = rec->flags, .seen = true,
 				   .pid = rec->pid, .pid_start = rec->pid_start };
 		bool known;
 		load_lost(ev, c, &known);
@@ -543,15 +579,15 @@ int events_tick(struct events *ev)
 	return live;
 }
 
-int events_drain(struct events *ev, const char *id, struct error *err)
+int events_drain(struct events *ev, const char *run, struct error *err)
 {
 	refresh_sets(ev);
-	if (!find_id(ev, id))
+	if (!find_run(ev, run))
 		refresh_ctrs(ev);   /* one that started and stopped between two ticks */
 	update_ring(ev);
 	if (ev->rb)
 		ring_buffer__consume(ev->rb);
-	struct ctr *c = find_id(ev, id);
+	struct ctr *c = find_run(ev, run);
 	if (c)
 		report_lost(ev, c);
 	flush_all(ev);

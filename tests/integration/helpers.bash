@@ -493,7 +493,28 @@ dead_pid() {
 
 audit_log() { echo "$LOG_DIR/$1.jsonl"; }
 state_file() { echo "$STATE_DIR/containers/$1.json"; }
-pins_dir() { echo "$BPFFS_DIR/containers/$1"; }
+# pins_dir ID: the link pins of ID's run. Pins are named by the run (a token in the state
+# record), not by the id; the run seen last is remembered for checks made after the stop.
+pins_dir() {
+	local run cache=$BATS_TEST_TMPDIR/run-of-$1
+	run=$(jq -r '.run // empty' "$(state_file "$1")" 2>/dev/null)
+	if [ -n "$run" ]; then
+		echo "$run" >"$cache"
+	else
+		run=$(cat "$cache" 2>/dev/null)
+	fi
+	echo "$BPFFS_DIR/containers/${run:-no-run-of-$1}"
+}
+
+# orphan_pins: pin directories whose run no state record names.
+orphan_pins() {
+	local d run
+	for d in "$BPFFS_DIR"/containers/*; do
+		[ -e "$d" ] || continue
+		run=$(basename "$d")
+		grep -qs "\"run\":\"$run\"" "$STATE_DIR"/containers/*.json || echo "$d"
+	done
+}
 
 # records ID [TYPE]: the audit log's records (compact JSON, one a line).
 records() {
@@ -614,6 +635,7 @@ assert_not_monitored() {
 	local id=$1
 	[ ! -e "$(state_file "$id")" ] || fail "state file left: $(state_file "$id")"
 	[ ! -e "$(pins_dir "$id")" ] || fail "pins left: $(ls -A "$(pins_dir "$id")" | tr '\n' ' ')"
+	[ -z "$(orphan_pins)" ] || fail "pins of no recorded run left: $(orphan_pins | tr '\n' ' ')"
 }
 
 # assert_nothing_left ID [CGROUP]: after a refused setup: no state, no pins, no

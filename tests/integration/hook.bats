@@ -266,7 +266,7 @@ monitored_lifecycle() {
 		local pid
 		pid=$(runtime_state runc "$CID-$i" pid)
 		[ -f "$(state_file "$CID-$i")" ]
-		[ -d "$bpffs/containers/$CID-$i" ]
+		[ -d "$bpffs/containers/$(jq -r .run "$(state_file "$CID-$i")")" ]
 		run attach_types "$(cgroup2_of "$pid")"
 		assert_line ingress
 		assert_line egress
@@ -276,8 +276,8 @@ monitored_lifecycle() {
 		assert_success
 		[ "$(tail -n 1 "$(audit_log "$CID-$i")" | jq -r .type)" = stop ]
 		[ ! -e "$(state_file "$CID-$i")" ]
-		[ ! -e "$bpffs/containers/$CID-$i" ]
 	done
+	[ -z "$(ls -A "$bpffs/containers" 2>/dev/null)" ] || fail "pins left: $(ls -A "$bpffs/containers")"
 	ocibpf gc --unload
 	assert_success
 	[ ! -e "$bpffs" ] || fail "$bpffs left after gc --unload: $(find "$bpffs")"
@@ -320,7 +320,7 @@ monitored_lifecycle() {
 	assert_success
 	assert_stopped "$CID-a"
 	[ -z "$(ls -A "$OCIBPF_TEST_ROOT/run-$BATS_TEST_NUMBER-2/containers" 2>/dev/null)" ]
-	[ ! -e "$bpffs2/containers/$CID-b" ]
+	[ -z "$(ls -A "$bpffs2/containers" 2>/dev/null)" ]
 	OCIBPF_CONFIG=$conf2 ocibpf gc --unload
 	assert_success
 	[ ! -e "$bpffs2" ] || fail "$bpffs2 left after gc --unload: $(find "$bpffs2")"

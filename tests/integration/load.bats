@@ -69,7 +69,8 @@ RSS_SLACK_KB=${OCIBPF_RSS_SLACK_KB:-2048}
 	[ "$running" -eq "$PARALLEL" ] || fail "$running of $PARALLEL running"
 	[ "$(state_count)" -eq "$PARALLEL" ] || fail "$(state_count) records for $PARALLEL containers"
 	local dirs keys ids missing
-	dirs=$(find "$BPFFS_DIR/containers" -mindepth 1 -maxdepth 1 -type d -name "$CID-*" | wc -l)
+	dirs=$(for r in $(jq -r .run "$STATE_DIR"/containers/"$CID"-*.json); do
+		[ -d "$BPFFS_DIR/containers/$r" ] && echo "$r"; done | wc -l)
 	[ "$dirs" -eq "$PARALLEL" ] || fail "$dirs pin directories for $PARALLEL containers"
 	keys=$(map_keys ocibpf_cgroups)
 	ids=$(jq -r .cgroup_id "$STATE_DIR"/containers/*.json | sort)

@@ -194,6 +194,21 @@ TEST(wrong_types)
 		  "state: \"root\" must be a string");
 }
 
+/* runc and crun take these (SPEC.md "Container identity"): a state, whoever can monitor it. */
+TEST(runtime_ids)
+{
+	static const char *const ids[] = { ".x", "-x", "a+b", "a,b", "a.b", "_x", "x.." };
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		char *json = NULL;
+		if (asprintf(&json, "{'ociVersion':'1','id':'%s','status':'creating','pid':1,'bundle':'/b'}", ids[i]) < 0)
+			abort();
+		struct oci_state *st = parse_ok(json, true);
+		CHECK(st && strcmp(st->id, ids[i]) == 0);
+		oci_state_free(st);
+		free(json);
+	}
+}
+
 TEST(bad_ids)
 {
 	CHECK_BAD("{'ociVersion':'1','id':'../../x','status':'creating','pid':1,'bundle':'/b'}", true,
@@ -202,15 +217,18 @@ TEST(bad_ids)
 		  "state: \"id\" \"\" is not a valid container id");
 	CHECK_BAD("{'ociVersion':'1','id':'a/b','status':'creating','pid':1,'bundle':'/b'}", true,
 		  "is not a valid container id");
-	CHECK_BAD("{'ociVersion':'1','id':'.x','status':'creating','pid':1,'bundle':'/b'}", true,
+	CHECK_BAD("{'ociVersion':'1','id':'..','status':'creating','pid':1,'bundle':'/b'}", true,
+		  "is not a valid container id");
+	CHECK_BAD("{'ociVersion':'1','id':'a;b','status':'creating','pid':1,'bundle':'/b'}", true,
 		  "is not a valid container id");
 	/* Control characters come out escaped. */
 	CHECK_BAD("{'ociVersion':'1','id':'x\\ny','status':'creating','pid':1,'bundle':'/b'}", true,
 		  "state: \"id\" \"x\\ny\" is not a valid container id");
 
-	char id[130];
-	memset(id, 'a', 129);
-	id[129] = '\0';
+	/* runc takes long ids (a file name: 255); the state parser stops at 1024. */
+	char id[1026];
+	memset(id, 'a', 1025);
+	id[1025] = '\0';
 	_cleanup_free_ char *json = xasprintf("{'ociVersion':'1','id':'%s','status':'creating','pid':1,'bundle':'/b'}", id);
 	CHECK_BAD(json, true, "is not a valid container id");
 	/* Overlong ids are shortened in the message. */
@@ -218,11 +236,11 @@ TEST(bad_ids)
 	CHECK(m && strlen(m) < 250);
 	CHECK_STR_CONTAINS(m, "...");
 	free(m);
-	id[128] = '\0';
+	id[1024] = '\0';
 	free(json);
 	json = xasprintf("{'ociVersion':'1','id':'%s','status':'creating','pid':1,'bundle':'/b'}", id);
 	struct oci_state *st = parse_ok(json, true);
-	CHECK(st && strlen(st->id) == 128);
+	CHECK(st && strlen(st->id) == 1024);
 	oci_state_free(st);
 }
 

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_CONTROL_PROTO_H
+#define OCIBPF_CONTROL_PROTO_H
+
+/*
+ * The collector's control socket (<state_dir>/ocibpfd.sock, SOCK_SEQPACKET, root only):
+ * one request per connection, one answer. Requests:
+ *   "sync"        attach the tracepoints the recorded containers need, map the rings
+ *   "drain RUN"   write out every queued record of that run: its `stop` record is next
+ * Answers: "ok", or "error MESSAGE".
+ */
+#define CTL_SYNC        "sync"
+#define CTL_DRAIN       "drain "
+#define CTL_OK          "ok"
+#define CTL_ERROR       "error "
+#define CTL_MSG_MAX     512
+
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_PATHS_H
+#define OCIBPF_PATHS_H
+
+#include "util.h"
+
+/*
+ * Every path ocibpf keeps under state_dir, log_dir and bpffs_dir is spelled here, and only
+ * here. All return malloc'ed strings. Layout:
+ *
+ *   <state_dir>/containers/<id>.json   the record of the container's current run
+ *   <state_dir>/containers/<id>.lock   held by whoever creates or releases a run of <id>
+ *   <state_dir>/containers/<id>.refused   starts refused while a run of <id> is recorded
+ *   <state_dir>/stats/<id>.json        last sampled counters (the collector's sampler)
+ *   <state_dir>/lost/<id>              kernel loss already reported (the collector)
+ *   <state_dir>/sets.lock              shared by hooks using a set, exclusive for unload
+ *   <state_dir>/ocibpfd.{lock,pid,sock,log,idle}   the collector
+ *   <log_dir>/<id>.jsonl               the audit log
+ *   <bpffs_dir>/sets/<version>/{progs,maps,links,complete}   a loaded BPF set
+ *   <bpffs_dir>/containers/<run>/      the bpf_link pins of one run
+ *
+ * Container ids may hold characters bpffs refuses ('.'): pins are named by the run, a
+ * random token of hex digits, never by the id.
+ */
+
+char *path_records_dir(const char *state_dir);
+char *path_record(const char *state_dir, const char *id);
+char *path_record_lock(const char *state_dir, const char *id);
+char *path_refused(const char *state_dir, const char *id);
+char *path_stats_dir(const char *state_dir);
+char *path_stats(const char *state_dir, const char *id);
+char *path_lost_dir(const char *state_dir);
+char *path_lost(const char *state_dir, const char *id);
+char *path_sets_lock(const char *state_dir);
+/* name: "lock", "pid", "sock", "log" or "idle". */
+char *path_collector(const char *state_dir, const char *name);
+char *path_audit_log(const char *log_dir, const char *id);
+char *path_sets_dir(const char *bpffs_dir);
+char *path_set(const char *bpffs_dir, const char *version);
+char *path_links_dir(const char *bpffs_dir);
+char *path_links(const char *bpffs_dir, const char *run);
+
+/* Directory of the running executable (the other binaries are installed beside it). */
+char *self_dir(void);
+
+#endif

@@ -1,0 +1,253 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+#
+# Container identity (SPEC.md, issue 11): what ocibpf keeps for a container belongs to
+# one run of it. A second container with the same id (another runc --root, the id
+# reused back to back), a hook killed half-way, `ocibpf gc` racing a poststop and
+# `ocibpf gc --unload` while containers start never touch another run, and every id
+# runc takes works.
+
+load helpers
+load net-helpers
+
+setup_file() {
+	ocibpf_setup_file
+	net_setup_file
+}
+
+teardown_file() {
+	ocibpf_teardown_file
+}
+
+setup() {
+	requires root cgroup2 bpf runc busybox jq bpftool
+	ocibpf_setup
+	net_setup
+	net_requires_nettool
+	setup_busybox_bundle
+	add_nettool
+	add_hooks
+	RUNC_ROOT2=$BATS_TEST_TMPDIR/runc-root-2
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+}
+
+teardown() {
+	local x
+	for x in "$RUNC_ROOT2"/*; do
+		[ -e "$x" ] && timeout 20 "$RUNC" --root "$RUNC_ROOT2" delete -f "$(basename "$x")" >/dev/null 2>&1
+	done
+	rm -rf "$RUNC_ROOT2"
+	if [ -n "${STOPPED_COLLECTOR:-}" ]; then
+		kill -CONT "$STOPPED_COLLECTOR" 2>/dev/null || true
+	fi
+	net_teardown
+	ocibpf_teardown
+}
+
+# runs_of ID: one line per run in ID's log: "start exec syscall ... stop" (the types in order).
+runs_of() {
+	jq -r -s '[foreach .[] as $r ([]; if $r.type == "start" then [$r.type] else . + [$r.type] end;
+		select($r.type == "stop") | join(" "))] | .[]' "$(audit_log "$1")"
+}
+
+# denied_policy PORT: deny TCP to 127.0.0.1:PORT, audit openat.
+denied_policy() {
+	write_policy locked "{\"audit\": {\"syscalls\": [\"openat\"]},
+		\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$1\"}]}}}"
+	set_policy locked
+}
+
+@test "a start refused for an id that runs under another runc root leaves the running container exactly as it was" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	denied_policy "$p"
+	use_host_network
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	assert_monitored "$CID" locked
+	local record_before pins log_before
+	record_before=$(cat "$(state_file "$CID")")
+	pins=$(pins_dir "$CID")
+	log_before=$(cat "$(audit_log "$CID")")
+
+	# The same id under a second root, from the same bundle (another cgroup), then from
+	# another bundle: both refused; the runtime runs their poststop.
+	update_config '.linux.cgroupsPath = $p' --arg p "/$CID-second"
+	run timeout 30 "$RUNC" --root "$RUNC_ROOT2" run -d -b "$BUNDLE" "$CID" </dev/null
+	echo "second root: status $status: $output" >&2
+	assert_failure
+	assert_output --partial "already monitored"
+	local other=$BATS_TEST_TMPDIR/bundle-2
+	cp -a "$BUNDLE" "$other"
+	run timeout 30 "$RUNC" --root "$RUNC_ROOT2" run -d -b "$other" "$CID" </dev/null
+	assert_failure
+	assert_output --partial "already monitored"
+	# a refused start with a policy that does not load either
+	update_config '.annotations[$k] = "nosuchpolicy"' --arg k "$POLICY_ANNOTATION"
+	run timeout 30 "$RUNC" --root "$RUNC_ROOT2" run -d -b "$BUNDLE" "$CID" </dev/null
+	assert_failure
+	assert_output --partial nosuchpolicy
+
+	# Nothing of the running container was touched.
+	[ "$(cat "$(state_file "$CID")")" = "$record_before" ] || fail "record changed"
+	[ -d "$pins" ] && [ -n "$(ls -A "$pins")" ] || fail "pins gone: $pins"
+	[ "$(cat "$(audit_log "$CID")")" = "$log_before" ] || fail "log changed: $(cat "$(audit_log "$CID")")"
+	run attach_types "$(jq -r .cgroup_dir <<<"$record_before")"
+	assert_line egress
+	assert_line connect4
+	# Its denied port is still denied.
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	echo "$output" >&2
+	assert_output --regexp '^EPERM [0-9]+ms$'
+
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	[ "$(grep -c '"type":"start"' "$(audit_log "$CID")")" -eq 1 ]
+}
+
+@test "the same id run 25 times back to back: every run logs its own records between its start and stop" {
+	set_policy audited
+	set_cmd sh -c 'cat /etc/hostname >/dev/null; cat /etc/passwd >/dev/null'
+	local i
+	for i in $(seq 25); do
+		runc_run "$CID"
+		assert_success
+	done
+	run runs_of "$CID"
+	echo "$output" >&2
+	[ "${#lines[@]}" -eq 25 ] || fail "${#lines[@]} runs logged"
+	local line
+	for line in "${lines[@]}"; do
+		[[ "$line" == "start exec "*" stop" ]] || fail "run without its exec records: $line"
+		[[ "$line" == *syscall* ]] || fail "run without its openat records: $line"
+		[[ "$line" != *lost* ]] || fail "records lost: $line"
+	done
+	assert_seq_contiguous "$CID"
+	assert_not_monitored "$CID"
+}
+
+@test "a createRuntime hook killed half-way leaves no stop without a start, and nothing behind" {
+	set_policy audited
+	set_cmd sleep 300
+	# A collector, then stopped: the hook waits in its sync request.
+	runc_run -d "$CID-first"
+	assert_success
+	runc_cmd delete -f "$CID-first"
+	assert_success
+	local cpid
+	cpid=$(collector_pids | head -n 1)
+	[ -n "$cpid" ] || fail "no collector"
+	kill -STOP "$cpid"
+	STOPPED_COLLECTOR=$cpid
+	(timeout 30 "$RUNC" --root "$RUNC_ROOT" run -d -b "$BUNDLE" "$CID" </dev/null >"$BATS_TEST_TMPDIR/run.out" 2>&1 || true) &
+	local runner=$! hook=
+	wait_for 100 0.05 eval '[ -n "$(pgrep -f "ocibpf-hook createRuntime" | head -n 1)" ]' || fail "no hook"
+	wait_for 100 0.05 eval '[ -f "$(state_file "$CID")" ]' || fail "no record"
+	hook=$(pgrep -f "ocibpf-hook createRuntime" | head -n 1)
+	kill -9 "$hook"
+	wait "$runner" || true
+	echo "runc: $(cat "$BATS_TEST_TMPDIR/run.out")" >&2
+	kill -CONT "$cpid"
+	STOPPED_COLLECTOR=
+	__runc delete -f "$CID" >/dev/null 2>&1 || true
+	ocibpf gc
+	assert_success
+	local log starts stops
+	log=$(audit_log "$CID")
+	starts=$(grep -c '"type":"start"' "$log" 2>/dev/null || true)
+	stops=$(grep -c '"type":"stop"' "$log" 2>/dev/null || true)
+	[ "${starts:-0}" -eq "${stops:-0}" ] || fail "$starts start and $stops stop records: $(cat "$log")"
+	assert_not_monitored "$CID"
+}
+
+@test "ocibpf gc racing poststop writes one stop record per run" {
+	set_policy audited
+	set_cmd sleep 300
+	local i
+	for i in 1 2 3 4 5; do
+		runc_run -d "$CID-$i"
+		assert_success
+		kill -9 "$(runtime_state runc "$CID-$i" pid)"
+		wait_status runc "$CID-$i" stopped
+		# poststop (runc delete) and two gc at once
+		__runc delete "$CID-$i" >/dev/null 2>&1 &
+		"$OCIBPF_CLI" gc >/dev/null 2>&1 &
+		"$OCIBPF_CLI" gc >/dev/null 2>&1 &
+		wait
+		[ "$(grep -c '"type":"stop"' "$(audit_log "$CID-$i")")" -eq 1 ] ||
+			fail "stop records: $(grep '"type":"stop"' "$(audit_log "$CID-$i")")"
+		assert_seq_contiguous "$CID-$i"
+		assert_not_monitored "$CID-$i"
+	done
+}
+
+@test "gc --unload while the collector runs: containers started after it are audited" {
+	set_policy audited
+	set_cmd sh -c 'cat /etc/hostname >/dev/null'
+	runc_run "$CID-a"
+	assert_success
+	[ -n "$(collector_pids)" ] || fail "no collector"
+	ocibpf gc --unload
+	assert_success
+	assert_output --partial "bpf-set"
+	runc_run "$CID-b"
+	assert_success
+	run runs_of "$CID-b"
+	[[ "$output" == "start exec syscall"*" stop" ]] || fail "after the unload: $output"
+}
+
+@test "gc --unload every 0.2 s while containers start: every start succeeds and is audited" {
+	set_policy audited
+	set_cmd sh -c 'cat /etc/hostname >/dev/null'
+	(for _ in $(seq 60); do "$OCIBPF_CLI" gc --unload >/dev/null 2>&1; sleep 0.2; done) &
+	local unloader=$! i failed=0
+	for i in $(seq 15); do
+		runc_run "$CID-$i"
+		[ "$status" -eq 0 ] || failed=$((failed + 1))
+	done
+	kill "$unloader" 2>/dev/null || true
+	wait "$unloader" || true
+	[ "$failed" -eq 0 ] || fail "$failed of 15 starts refused"
+	for i in $(seq 15); do
+		run runs_of "$CID-$i"
+		[[ "$output" == "start exec"*" stop" ]] || fail "$CID-$i: $output"
+		assert_not_monitored "$CID-$i"
+	done
+}
+
+@test "ids with . + , and long ids are monitored (runc and crun)" {
+	set_policy audited
+	set_cmd sh -c 'cat /etc/hostname >/dev/null'
+	local long id
+	long=$CID-$(printf 'x%.0s' {1..180})
+	for id in "$CID.a" "$CID+b,c" "$CID.1.2" "$long"; do
+		runc_run "$id"
+		assert_success
+		run runs_of "$id"
+		[[ "$output" == "start exec"*" stop" ]] || fail "$id: $output"
+		assert_not_monitored "$id"
+	done
+	requires crun
+	crun_run "$CID.crun"
+	assert_success
+	run runs_of "$CID.crun"
+	[[ "$output" == "start exec"*" stop" ]] || fail "crun: $output"
+}
+
+@test "ids ocibpf can't monitor are left alone without a policy, and refused clearly with one" {
+	set_cmd true
+	local id=".$CID"
+	runc_run "$id"
+	assert_success
+	[ ! -e "$(audit_log "$id")" ]
+	set_policy audited
+	runc_run "$id"
+	assert_failure
+	assert_output --partial "container id cannot be monitored"
+	[ ! -e "$(audit_log "$id")" ]
+	[ -z "$(orphan_pins)" ]
+}
