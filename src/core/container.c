@@ -4,10 +4,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bpfset.h"
 #include "container.h"
 #include "json.h"
-#include "stats.h"
+#include "stats-store.h"
 
 void container_free(struct container *c)
 {

@@ -8,66 +8,6 @@
 #include "container.h"
 #include "metrics.h"
 
-enum value_kind {
-	V_COUNT,     /* an integer */
-	V_SECONDS,   /* nanoseconds, printed as exact decimal seconds */
-};
-
-/* Families, in cAdvisor's names where cAdvisor has one (container_*). */
-static const struct family {
-	const char *name;
-	const char *type;
-	const char *help;
-	size_t off;              /* uint64_t in struct stats, or START_TIME */
-	enum value_kind kind;
-	bool syscalls_only;      /* only for containers whose syscalls are counted */
-} families[] = {
-#define START_TIME SIZE_MAX
-#define S(m) offsetof(struct stats, m)
-	{ "ocibpf_container_start_time_seconds", "gauge",
-	  "Start time of the container since unix epoch in seconds (when ocibpf attached to it).",
-	  START_TIME, V_SECONDS, false },
-	{ "ocibpf_container_cpu_usage_seconds_total", "counter",
-	  "Cumulative CPU time consumed by the container in seconds.", S(cpu_ns), V_SECONDS, false },
-	{ "ocibpf_container_memory_usage_bytes", "gauge",
-	  "Current memory usage of the container in bytes, including all memory regardless of when it was accessed.",
-	  S(memory_bytes), V_COUNT, false },
-	{ "ocibpf_container_memory_max_usage_bytes", "gauge",
-	  "Maximum memory usage of the container recorded in bytes.", S(memory_peak_bytes), V_COUNT,
-	  false },
-	{ "ocibpf_container_pids", "gauge",
-	  "Number of tasks (processes and threads) in the container's cgroup.", S(pids), V_COUNT,
-	  false },
-	{ "ocibpf_container_fs_reads_bytes_total", "counter",
-	  "Cumulative count of bytes read from block devices by the container.", S(io_read_bytes),
-	  V_COUNT, false },
-	{ "ocibpf_container_fs_writes_bytes_total", "counter",
-	  "Cumulative count of bytes written to block devices by the container.", S(io_write_bytes),
-	  V_COUNT, false },
-	{ "ocibpf_container_network_receive_bytes_total", "counter",
-	  "Cumulative count of bytes received by the container.", S(k.rx_bytes), V_COUNT, false },
-	{ "ocibpf_container_network_receive_packets_total", "counter",
-	  "Cumulative count of packets received by the container.", S(k.rx_packets), V_COUNT, false },
-	{ "ocibpf_container_network_transmit_bytes_total", "counter",
-	  "Cumulative count of bytes transmitted by the container.", S(k.tx_bytes), V_COUNT, false },
-	{ "ocibpf_container_network_transmit_packets_total", "counter",
-	  "Cumulative count of packets transmitted by the container.", S(k.tx_packets), V_COUNT,
-	  false },
-	{ "ocibpf_container_network_egress_denied_total", "counter",
-	  "Cumulative count of outgoing connections and packets the container's network policy denied.",
-	  S(k.egress_denied), V_COUNT, false },
-	{ "ocibpf_container_network_ingress_denied_total", "counter",
-	  "Cumulative count of incoming connections and packets the container's network policy denied.",
-	  S(k.ingress_denied), V_COUNT, false },
-	{ "ocibpf_container_execs_total", "counter",
-	  "Cumulative count of programs executed (execve) in the container.", S(k.execs), V_COUNT,
-	  false },
-	{ "ocibpf_container_syscalls_total", "counter",
-	  "Cumulative count of system calls made by the container (only when its policy counts them).",
-	  S(k.syscalls), V_COUNT, true },
-#undef S
-};
-
 void metrics_escape_label(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
@@ -80,21 +20,49 @@ void metrics_escape_label(FILE *f, const char *s)
 	}
 }
 
-static uint64_t value_of(const struct family *fam, const struct metrics_row *r)
+static void write_value(FILE *f, bool seconds, uint64_t v)
 {
-	if (fam->off == START_TIME)
-		return r->c->started_ns;
-	uint64_t v;   /* uint64_t and __u64 fields: not one type, so memcpy */
-	memcpy(&v, (const char *)&r->s + fam->off, sizeof(v));
-	return v;
-}
-
-static void write_value(FILE *f, enum value_kind kind, uint64_t v)
-{
-	if (kind == V_SECONDS)
+	if (seconds)
 		fprintf(f, "%" PRIu64 ".%09" PRIu64 "\n", v / 1000000000, v % 1000000000);
 	else
 		fprintf(f, "%" PRIu64 "\n", v);
+}
+
+static void write_labels(FILE *f, const struct container *c)
+{
+	fputs("{container_id=\"", f);
+	metrics_escape_label(f, c->id);
+	fputs("\",policy=\"", f);
+	metrics_escape_label(f, c->policy);
+	fputs("\"} ", f);
+}
+
+static void write_header(FILE *f, const char *name, const char *help, const char *type)
+{
+	fprintf(f, "# HELP ocibpf_container_%s %s\n# TYPE ocibpf_container_%s %s\n", name, help,
+		name, type);
+}
+
+/*
+ * A family of counters.h: cAdvisor's names where cAdvisor has one (container_*). Every
+ * container has a series, but those whose value is only counted for some (syscalls).
+ */
+static void write_family(FILE *f, const struct stats_value *v, const struct metrics_row *rows,
+			 size_t n)
+{
+	bool header = false;
+	for (size_t j = 0; j < n; j++) {
+		const struct metrics_row *r = &rows[j];
+		if ((v->flags & CV_SYSCOUNT) && !r->s.syscalls_counted)
+			continue;
+		if (!header) {
+			write_header(f, v->metric, v->help, v->kind == CK_COUNTER ? "counter" : "gauge");
+			header = true;
+		}
+		fprintf(f, "ocibpf_container_%s", v->metric);
+		write_labels(f, r->c);
+		write_value(f, v->flags & CV_SECONDS, stats_value_get(&r->s, v));
+	}
 }
 
 void metrics_write(FILE *f, const struct metrics_row *rows, size_t n)
@@ -102,26 +70,18 @@ void metrics_write(FILE *f, const struct metrics_row *rows, size_t n)
 	fputs("# HELP ocibpf_containers Number of containers ocibpf monitors.\n"
 	      "# TYPE ocibpf_containers gauge\n", f);
 	fprintf(f, "ocibpf_containers %zu\n", n);
-	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
-		const struct family *fam = &families[i];
-		bool header = false;
+	if (n) {
+		write_header(f, "start_time_seconds",
+			     "Start time of the container since unix epoch in seconds (when ocibpf attached to it).",
+			     "gauge");
 		for (size_t j = 0; j < n; j++) {
-			const struct metrics_row *r = &rows[j];
-			if (fam->syscalls_only && !r->s.syscalls_counted)
-				continue;
-			if (!header) {
-				fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fam->name, fam->help,
-					fam->name, fam->type);
-				header = true;
-			}
-			fprintf(f, "%s{container_id=\"", fam->name);
-			metrics_escape_label(f, r->c->id);
-			fputs("\",policy=\"", f);
-			metrics_escape_label(f, r->c->policy);
-			fputs("\"} ", f);
-			write_value(f, fam->kind, value_of(fam, r));
+			fputs("ocibpf_container_start_time_seconds", f);
+			write_labels(f, rows[j].c);
+			write_value(f, true, rows[j].c->started_ns);
 		}
 	}
+	for (size_t i = 0; i < stats_n_values; i++)
+		write_family(f, &stats_values[i], rows, n);
 }
 
 int metrics_text(const struct config *cfg, char **ret, size_t *ret_len)
