@@ -4,6 +4,7 @@
 # the collector, `ocibpf audit`, `ocibpf seccomp`.
 
 load helpers
+load reliability-helpers
 
 setup_file() {
 	ocibpf_setup_file
@@ -160,6 +161,37 @@ run_audited() {
 	runc_cmd delete "$CID"
 	assert_success
 	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .ret >= 0)'
+}
+
+@test "a process in a sub-cgroup made before the hook ran (cgtrack never saw it) is audited" {
+	# cgtrack enters a sub-cgroup when it is made below a known container: one made
+	# before the hook enters the container is never entered. Exec and syscall auditing
+	# must find the container through the parent cgroup, as network policy does.
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	update_config --arg p "/$CID" '.linux.cgroupsPath = $p'
+	mkdir -p "$CGROUP2/$CID/early"
+	set_cmd sh -c 'i=0; while [ ! -e /go ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; : </etc/group; /bin/busybox true early-exec'
+	runc_run -d "$CID"
+	assert_success
+	local pid early_id
+	pid=$(runtime_state runc "$CID" pid)
+	[ "$(cgroup2_of "$pid")" = "$CGROUP2/$CID" ] || fail "not in $CGROUP2/$CID: $(cat "/proc/$pid/cgroup")"
+	echo "$pid" >"$CGROUP2/$CID/early/cgroup.procs"
+	grep -q "^0::/$CID/early\$" "/proc/$pid/cgroup"
+	# the gap this is about: the tracker has no entry for it
+	early_id=$(stat -c %i "$CGROUP2/$CID/early")
+	cgroup_map_has "$(stat -c %i "$CGROUP2/$CID")" || fail "the container's own cgroup is not in ocibpf_cgroups"
+	! cgroup_map_has "$early_id" || fail "cgtrack entered the early sub-cgroup: this test does not test the gap"
+	touch "$BUNDLE/rootfs/go"
+	wait_for 100 0.1 sh -c "[ \"\$(timeout 5 $RUNC --root $RUNC_ROOT state $CID 2>/dev/null | jq -r .status)\" = stopped ]"
+	runc_cmd delete "$CID"
+	assert_success
+	rmdir "$CGROUP2/$CID/early" "$CGROUP2/$CID" 2>/dev/null || true
+	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .ret >= 0)' >/dev/null ||
+		fail "no openat record from the early sub-cgroup: $(records "$CID" syscall)"
+	records "$CID" exec | jq -e -s 'any(.[]; .argv == ["/bin/busybox", "true", "early-exec"])' >/dev/null ||
+		fail "no exec record from the early sub-cgroup: $(records "$CID" exec)"
 }
 
 @test "two containers audited for different syscalls don't see each other's records" {
