@@ -196,6 +196,11 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 		goto out;
 	c.bundle = st->bundle;
 	c.started_ns = realtime_ns();
+	/* The engine's names for it, for metrics labels (borrowed, like the rest of c). */
+	for (size_t i = 0; i < st->n_annotations; i++)
+		container_label_from_annotation(&c, st->annotations[i].key, st->annotations[i].value);
+	for (size_t i = 0; i < n_bann; i++)
+		container_label_from_annotation(&c, bann[i].key, bann[i].value);
 
 	/* Recorded first, so that `ocibpf gc` finds whatever a killed hook leaves. */
 	r = container_write(cfg->state_dir, &c, err);
