@@ -12,7 +12,7 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 
 VMLINUX_H ?= $(BUILD)/vmlinux.h
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 
-PKGS      := libbpf yajl libseccomp libcgroup
+PKGS      := libbpf yajl libseccomp
 ifeq ($(V),1)
 Q =
 msg =
@@ -103,7 +103,7 @@ $(BUILD)/ocibpf-runtime: $(SHIM_OBJS) $(BUILD)/libocibpf.a
 # ~1.9 ms. HOOK_STATIC=0 links them as shared libraries.
 HOOK_STATIC ?= 1
 ifeq ($(HOOK_STATIC),1)
-$(BUILD)/ocibpf-hook: LDLIBS := -Wl,-Bstatic -lbpf -lelf -lz -lyajl_s -lseccomp -lcgroup -Wl,-Bdynamic
+$(BUILD)/ocibpf-hook: LDLIBS := -Wl,-Bstatic -lbpf -lelf -lz -lyajl_s -lseccomp -Wl,-Bdynamic
 endif
 $(BINS):
 	$(call msg,LINK,$@)

@@ -16,7 +16,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 
-#include "maps.bpf.h"
+#include "container.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -61,11 +61,6 @@ struct {
 	__type(value, struct pending);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_pending SEC(".maps");
-
-static __always_inline struct container_info *current_container(void)
-{
-	return container_of_cgroup(bpf_get_current_cgroup_id());
-}
 
 static __always_inline bool selected(const struct container_info *c, __s32 nr)
 {

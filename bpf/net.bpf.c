@@ -23,7 +23,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "maps.bpf.h"
+#include "container.bpf.h"
 #include "net.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -43,8 +43,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define IP_OFFSET_MASK	0x1fff
 #define CLOCK_MONOTONIC	1
 
-/* How far up the hierarchy a socket's cgroup is looked for when its own isn't known. */
-#define MAX_CGROUP_LEVEL	32
 /* Denials of the same (direction, protocol, address, port) are folded over this window. */
 #define AGG_WINDOW_NS	(1000ULL * 1000 * 1000)
 /* How long a datagram sent lets the answers in. */
@@ -192,22 +190,6 @@ static __always_inline struct container_info *skb_container(struct __sk_buff *sk
 		return c;
 	for (int l = MAX_CGROUP_LEVEL; l > 0; l--) {
 		__u64 id = bpf_skb_ancestor_cgroup_id(skb, l);
-		if (!id)
-			continue;
-		c = container_of_cgroup(id);
-		if (c)
-			return c;
-	}
-	return NULL;
-}
-
-static __always_inline struct container_info *current_container(void)
-{
-	struct container_info *c = container_of_cgroup(bpf_get_current_cgroup_id());
-	if (c)
-		return c;
-	for (int l = MAX_CGROUP_LEVEL; l > 0; l--) {
-		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
 		if (!id)
 			continue;
 		c = container_of_cgroup(id);

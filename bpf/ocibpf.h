@@ -7,6 +7,8 @@
 #include <linux/types.h>
 #endif
 
+#include "counters.h"
+
 /* What a container's policy turned on (struct container_info.flags). */
 #define CF_TELEMETRY	(1U << 0)
 #define CF_NETWORK	(1U << 1)
@@ -28,18 +30,12 @@ struct container_info {
 	__u32 pad;
 };
 
-/* ocibpf_stats (per-CPU): per-container counters, keyed by container_cgid. */
+/* ocibpf_stats (per-CPU): per-container counters, keyed by container_cgid (counters.h). */
+#define OCIBPF_KERNEL_MEMBER_(name, kind, src, flags, metric, help) __u64 name;
 struct container_stats {
-	__u64 rx_bytes;
-	__u64 rx_packets;
-	__u64 tx_bytes;
-	__u64 tx_packets;
-	__u64 egress_denied;
-	__u64 ingress_denied;
-	__u64 execs;
-	__u64 syscalls;
-	__u64 lost;		/* events the ring buffer had no room for */
+	OCIBPF_KERNEL_COUNTERS(OCIBPF_KERNEL_MEMBER_)
 };
+#undef OCIBPF_KERNEL_MEMBER_
 
 /*
  * Events from the kernel to the collector, through the ocibpf_events ring buffer. Every

@@ -21,6 +21,7 @@
 struct request_data {
 	struct annotation *bundle_ann;
 	size_t n_bundle_ann;
+	struct run_annotation *all;
 };
 
 static int host_capability(const struct run_request *rq, const char *cap, bool *ret)
@@ -46,6 +47,15 @@ static int request_from_state(const struct oci_state *st, struct request_data *d
 			if (strcmp(d->bundle_ann[i].key, POLICY_ANNOTATION) == 0)
 				rq->policy = d->bundle_ann[i].value;
 	}
+	size_t n = st->n_annotations + d->n_bundle_ann;
+	d->all = xcalloc(n ? n : 1, sizeof(*d->all));
+	for (size_t i = 0; i < st->n_annotations; i++)
+		d->all[i] = (struct run_annotation){ st->annotations[i].key, st->annotations[i].value };
+	for (size_t i = 0; i < d->n_bundle_ann; i++)
+		d->all[st->n_annotations + i] =
+			(struct run_annotation){ d->bundle_ann[i].key, d->bundle_ann[i].value };
+	rq->annotations = d->all;
+	rq->n_annotations = n;
 	return 0;
 }
 
@@ -56,6 +66,7 @@ static void request_data_done(struct request_data *d)
 		free(d->bundle_ann[i].value);
 	}
 	free(d->bundle_ann);
+	free(d->all);
 }
 
 static int usage(void)

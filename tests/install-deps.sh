@@ -19,7 +19,6 @@ PACKAGES=(
 	libelf-dev zlib1g-dev # libbpf's link dependencies
 	libseccomp-dev        # syscall names
 	libyajl-dev           # JSON
-	libcgroup-dev
 	libmicrohttpd-dev prometheus curl # telemetry: ocibpfd --metrics-listen; promtool, curl in tests
 	# unit tests
 	libcmocka-dev

@@ -556,17 +556,11 @@ int bpfset_read_stats(struct bpfset *s, uint64_t container_cgid, struct containe
 	if (bpf_map_lookup_elem(s->stats_fd, &container_cgid, v) < 0)
 		return -errno;
 	struct container_stats sum = { 0 };
+#define SUM_(name, kind, src, flags, metric, help) sum.name += v[c].name;
 	for (int c = 0; c < ncpu; c++) {
-		sum.rx_bytes += v[c].rx_bytes;
-		sum.rx_packets += v[c].rx_packets;
-		sum.tx_bytes += v[c].tx_bytes;
-		sum.tx_packets += v[c].tx_packets;
-		sum.egress_denied += v[c].egress_denied;
-		sum.ingress_denied += v[c].ingress_denied;
-		sum.execs += v[c].execs;
-		sum.syscalls += v[c].syscalls;
-		sum.lost += v[c].lost;
+		OCIBPF_KERNEL_COUNTERS(SUM_)
 	}
+#undef SUM_
 	*ret = sum;
 	return 0;
 }

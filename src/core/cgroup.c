@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -25,8 +26,11 @@ static void unescape_octal(char *s)
 
 /*
  * mountinfo line: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER
+ * The mount point of the first filesystem of type fstype mounted from its root ("/") whose
+ * super options hold `option` (NULL: any).
  */
-int cgroup2_mount_from_mountinfo(const char *mountinfo, char **ret)
+static int mount_from_mountinfo(const char *mountinfo, const char *want_fstype,
+				const char *option, char **ret)
 {
 	_cleanup_free_ char *copy = xstrdup(mountinfo);
 	char *save = NULL;
@@ -43,13 +47,33 @@ int cgroup2_mount_from_mountinfo(const char *mountinfo, char **ret)
 		if (!tok)
 			continue;
 		char *fstype = strtok_r(NULL, " ", &s2);
-		if (!fstype || strcmp(fstype, "cgroup2") != 0 || strcmp(fields[3], "/") != 0)
+		if (!fstype || strcmp(fstype, want_fstype) != 0 || strcmp(fields[3], "/") != 0)
 			continue;
+		if (option) {
+			(void)strtok_r(NULL, " ", &s2);   /* source */
+			char *super = strtok_r(NULL, " ", &s2), *s3 = NULL;
+			bool found = false;
+			for (char *o = super ? strtok_r(super, ",", &s3) : NULL; o && !found;
+			     o = strtok_r(NULL, ",", &s3))
+				found = strcmp(o, option) == 0;
+			if (!found)
+				continue;
+		}
 		unescape_octal(fields[4]);
 		*ret = xstrdup(fields[4]);
 		return 0;
 	}
 	return -ENOENT;
+}
+
+int cgroup2_mount_from_mountinfo(const char *mountinfo, char **ret)
+{
+	return mount_from_mountinfo(mountinfo, "cgroup2", NULL, ret);
+}
+
+int cgroup1_mount_from_mountinfo(const char *mountinfo, const char *controller, char **ret)
+{
+	return mount_from_mountinfo(mountinfo, "cgroup", controller, ret);
 }
 
 static int cgroup_line(const char *proc_cgroup, const char *want_hier, const char *controller,
@@ -155,4 +179,28 @@ void cgroup_ref_done(struct cgroup_ref *c)
 	free(c->path);
 	free(c->dir);
 	c->path = c->dir = NULL;
+}
+
+/* The v1 controllers ocibpf reads, found once (hybrid hosts; none on pure v2 ones). */
+static const char *const v1_controllers[] = { "cpu", "cpuacct", "memory", "pids", "blkio" };
+static char *v1_mounts[ARRAY_SIZE(v1_controllers)];
+static pthread_once_t v1_once = PTHREAD_ONCE_INIT;
+
+static void v1_find_mounts(void)
+{
+	_cleanup_free_ char *mi = NULL;
+	if (read_file("/proc/self/mountinfo", 16 << 20, &mi, NULL) < 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(v1_controllers); i++)
+		if (cgroup1_mount_from_mountinfo(mi, v1_controllers[i], &v1_mounts[i]) < 0)
+			v1_mounts[i] = NULL;
+}
+
+const char *cgroup1_mount(const char *controller)
+{
+	pthread_once(&v1_once, v1_find_mounts);
+	for (size_t i = 0; i < ARRAY_SIZE(v1_controllers); i++)
+		if (strcmp(v1_controllers[i], controller) == 0)
+			return v1_mounts[i];
+	return NULL;
 }

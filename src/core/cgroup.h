@@ -13,6 +13,15 @@
  * hybrid: /sys/fs/cgroup/unified). Octal escapes (\040) are decoded. -ENOENT if none.
  */
 int cgroup2_mount_from_mountinfo(const char *mountinfo, char **ret);
+/*
+ * Where the v1 hierarchy of controller ("memory", "cpu", ...) is mounted, from mountinfo
+ * text: the mount point of the "cgroup" filesystem whose super options name it (so
+ * co-mounted "cpu,cpuacct" and hierarchies mounted elsewhere are found). -ENOENT if none.
+ */
+int cgroup1_mount_from_mountinfo(const char *mountinfo, const char *controller, char **ret);
+/* The same for this system, found once: "cpu", "cpuacct", "memory", "pids", "blkio"; NULL
+ * when that controller has no v1 hierarchy. */
+const char *cgroup1_mount(const char *controller);
 /* The "0::" path from /proc/PID/cgroup text (e.g. "/user.slice/x"); -ENOENT if none. */
 int cgroup2_path_from_proc(const char *proc_cgroup, char **ret);
 /* The v1 path of a controller ("memory", "cpuacct", ...) from /proc/PID/cgroup text. */

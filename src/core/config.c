@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "listen.h"
 
 void config_free(struct config *c)
 {
@@ -15,6 +16,7 @@ void config_free(struct config *c)
 	free(c->bpffs_dir);
 	free(c->policy_dir);
 	free(c->default_policy);
+	free(c->metrics_listen);
 	free(c);
 }
 
@@ -53,7 +55,7 @@ static int take_dir(yajl_val root, const char *key, const char *def, const char 
 int config_parse(const char *text, const char *path, struct config **ret, struct error *err)
 {
 	static const char *const keys[] = { "log_dir", "state_dir", "bpffs_dir", "policy_dir",
-					    "default_policy", "fail_open", NULL };
+					    "default_policy", "fail_open", "metrics_listen", NULL };
 	_cleanup_json_ yajl_val root = NULL;
 	int r = json_parse(text, path, &root, err);
 	if (r < 0)
@@ -88,6 +90,20 @@ int config_parse(const char *text, const char *path, struct config **ret, struct
 			goto fail;
 		}
 		c->fail_open = YAJL_IS_TRUE(v);
+	}
+	v = json_get(root, "metrics_listen");
+	if (v && !YAJL_IS_NULL(v)) {
+		const char *s = YAJL_GET_STRING(v);
+		_cleanup_free_ char *host = NULL, *port = NULL;
+		_cleanup_free_ char *what = xasprintf("%s: \"metrics_listen\"", path);
+		if (!s) {
+			r = err_msg(err, -EINVAL, "%s must be a string ADDR:PORT", what);
+			goto fail;
+		}
+		r = listen_split(what, s, &host, &port, err);
+		if (r < 0)
+			goto fail;
+		c->metrics_listen = xstrdup(s);
 	}
 	*ret = c;
 	return 0;

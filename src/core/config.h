@@ -17,6 +17,7 @@ struct config {
 	char *policy_dir;
 	char *default_policy; /* NULL: containers naming none are left alone */
 	bool fail_open;
+	char *metrics_listen; /* ADDR:PORT where every collector serves /metrics; NULL: none */
 };
 
 /* Parse config JSON text (every key optional, unknown keys rejected, dirs absolute). */

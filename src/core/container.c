@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -26,6 +27,10 @@ void container_free(struct container *c)
 	free(c->cgroup_v1_pids);
 	free(c->set);
 	free(c->bundle);
+	free(c->name);
+	free(c->image);
+	free(c->pod);
+	free(c->namespace);
 	free(c);
 }
 
@@ -57,6 +62,13 @@ int container_write(const char *state_dir, const struct container *c, struct err
 	jg_key_str(g, "bundle", c->bundle);
 	jg_key_str(g, "started", ts);
 	jg_key_uint(g, "started_ns", c->started_ns);
+	const struct { const char *key, *value; } labels[] = {
+		{ "name", c->name }, { "image", c->image }, { "pod", c->pod },
+		{ "namespace", c->namespace },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(labels); i++)
+		if (labels[i].value)
+			jg_key_str(g, labels[i].key, labels[i].value);
 	yajl_gen_map_close(g);
 	size_t len;
 	_cleanup_free_ char *text = json_gen_take(g, &len);
@@ -100,6 +112,10 @@ int container_parse(const char *text, const char *what, struct container **ret, 
 	c->cgroup_v1_pids = dup_opt(root, "cgroup_v1_pids");
 	c->set = dup_opt(root, "set");
 	c->bundle = dup_opt(root, "bundle");
+	c->name = dup_opt(root, "name");
+	c->image = dup_opt(root, "image");
+	c->pod = dup_opt(root, "pod");
+	c->namespace = dup_opt(root, "namespace");
 	c->pid = (pid_t)get_u64(root, "pid");
 	c->pid_start = get_u64(root, "pid_start");
 	c->cgroup_id = get_u64(root, "cgroup_id");
@@ -137,6 +153,35 @@ int container_remove(const char *state_dir, const char *id)
 	_cleanup_free_ char *lost = path_lost(state_dir, id);
 	unlink(lost);                  /* the collector's loss baseline (src/daemon/events.c) */
 	return r;
+}
+
+void container_label_from_annotation(struct container *c, const char *key, const char *value)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+#define L(k, m) { k, offsetof(struct container, m) }
+		L("io.kubernetes.cri.container-name", name),
+		L("io.kubernetes.container.name", name),
+		L("io.kubernetes.cri.image-name", image),
+		L("io.kubernetes.cri-o.ImageName", image),
+		L("io.kubernetes.cri.sandbox-name", pod),
+		L("io.kubernetes.pod.name", pod),
+		L("io.kubernetes.cri.sandbox-namespace", namespace),
+		L("io.kubernetes.pod.namespace", namespace),
+#undef L
+	};
+	if (!key || !value || !*value)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (strcmp(keys[i].key, key) != 0)
+			continue;
+		const char **label = (const char **)((char *)c + keys[i].off);
+		if (!*label)
+			*label = value;
+		return;
+	}
 }
 
 /* "ID.json" -> ID, for valid ids only. */

@@ -30,6 +30,11 @@ struct container {
 	char *set;              /* version of the pinned BPF set it is attached from */
 	char *bundle;
 	uint64_t started_ns;    /* realtime */
+	/* What the engine calls it, from its annotations (NULL: not given); metrics labels. */
+	char *name;             /* container name */
+	char *image;
+	char *pod;              /* Kubernetes pod (sandbox) name */
+	char *namespace;        /* Kubernetes namespace */
 };
 
 int container_write(const char *state_dir, const struct container *c, struct error *err);
@@ -64,6 +69,15 @@ void container_unlock(const char *state_dir, const char *id, int fd);
  */
 void container_note_refused(const char *state_dir, const char *id);
 bool container_take_refused(const char *state_dir, const char *id);
+/*
+ * Take a label (name, image, pod, namespace) from one of the container's annotations when
+ * key is one the engines use for it: CRI-O (io.kubernetes.container.name, .pod.name,
+ * .pod.namespace, io.kubernetes.cri-o.ImageName), containerd's CRI plugin
+ * (io.kubernetes.cri.container-name, .sandbox-name, .sandbox-namespace, .image-name).
+ * The value is borrowed (the caller keeps it alive while c is used); the first key that
+ * names a label wins. Podman 4 puts none of these in config.json.
+ */
+void container_label_from_annotation(struct container *c, const char *key, const char *value);
 
 /* Start time of a process (field 22 of /proc/PID/stat); -ESRCH when it is gone. */
 int process_start_time(pid_t pid, uint64_t *ret);

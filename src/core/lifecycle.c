@@ -173,6 +173,9 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 		goto out;
 	c.bundle = (char *)rq->bundle;
 	c.started_ns = realtime_ns();
+	/* The engine's names for it, for metrics labels (borrowed, like the rest of c). */
+	for (size_t i = 0; i < rq->n_annotations; i++)
+		container_label_from_annotation(&c, rq->annotations[i].key, rq->annotations[i].value);
 
 	/* Recorded first, so that `ocibpf gc` finds whatever a killed hook leaves. */
 	r = container_write(cfg->state_dir, &c, err);
@@ -271,16 +274,18 @@ out:
 }
 
 /*
- * Is the record the run this poststop is for? The runtime calls poststop for a start it
- * refused too (the same id under another runc --root or containerd namespace): such a
- * poststop was noted by its refused hook, or comes from another bundle.
+ * Is the record the run this poststop is for? The runtime may call poststop for a start
+ * it refused too (the same id under another runc --root or containerd namespace): such a
+ * poststop comes from another bundle, or, while the recorded run still runs, was noted
+ * by its refused hook. (Once the recorded run's init is gone, ending it is right
+ * whoever asks.)
  */
 static bool run_ended_here(const struct config *cfg, const struct container *c,
 			   const struct run_request *rq)
 {
 	if (c->bundle && strcmp(c->bundle, rq->bundle) != 0)
 		return false;
-	return !container_take_refused(cfg->state_dir, rq->id);
+	return !(container_alive(c) && container_take_refused(cfg->state_dir, rq->id));
 }
 
 int hook_poststop(const struct config *cfg, const struct run_request *rq, struct error *err)

@@ -18,6 +18,10 @@ struct run_request {
 	pid_t pid;                  /* the container's init (createRuntime); 0 in poststop */
 	const char *bundle;
 	const char *policy;         /* the POLICY_ANNOTATION value, or NULL */
+	const struct run_annotation {
+		const char *key, *value;
+	} *annotations;             /* the state's, else the bundle's (engine names: labels) */
+	size_t n_annotations;
 	/*
 	 * Does the container's process hold cap in the host user namespace? Asked only for a
 	 * container with a policy that can be undone with it; -errno when it can't be told.

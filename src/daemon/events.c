@@ -54,6 +54,8 @@ struct events {
 	bool fresh;             /* first tick after start */
 	unsigned ticks;
 	bool clean_start;       /* the last collector left when no container ran: no gap */
+	uint64_t written;       /* records written to the logs since we started */
+	uint64_t lost;          /* records lost since we started (kernel ring full, failed writes) */
 };
 
 /*
@@ -207,12 +209,17 @@ static struct ctr *find_run(struct events *ev, const char *run)
 	return NULL;
 }
 
-static void flush_ctr(struct ctr *c)
+static void flush_ctr(struct events *ev, struct ctr *c)
 {
 	if (!c->log || !c->locked)
 		return;
 	uint64_t dropped = c->log->dropped;
+	uint64_t batch = c->log->seq - c->log->seq_locked;
 	int r = auditlog_flush(c->log);
+	if (r == 0)
+		ev->written += batch;
+	else if (c->log->dropped > dropped)
+		ev->lost += c->log->dropped - dropped;
 	/* Said once when writing starts failing (e.g. log_dir full), once when it works again. */
 	if (r < 0 && !c->write_failing)
 		log_error(c->id, "cannot write audit log %s: %s (records are counted as lost until it can be written)",
@@ -231,7 +238,7 @@ static void flush_ctr(struct ctr *c)
 static void flush_all(struct events *ev)
 {
 	for (size_t i = 0; i < ev->n_ctrs; i++)
-		flush_ctr(&ev->ctrs[i]);
+		flush_ctr(ev, &ev->ctrs[i]);
 }
 
 /* Lock the container's log for this batch (opening it on first use). */
@@ -256,9 +263,9 @@ static struct auditlog *log_of(struct events *ev, struct ctr *c)
 	return c->log;
 }
 
-static void ctr_free(struct ctr *c)
+static void ctr_free(struct events *ev, struct ctr *c)
 {
-	flush_ctr(c);
+	flush_ctr(ev, c);
 	auditlog_close(c->log);
 	free(c->id);
 	free(c->run);
@@ -326,7 +333,7 @@ static void refresh_ctrs(struct events *ev)
 		if (ev->ctrs[i].seen)
 			ev->ctrs[w++] = ev->ctrs[i];
 		else
-			ctr_free(&ev->ctrs[i]);
+			ctr_free(ev, &ev->ctrs[i]);
 	}
 	ev->n_ctrs = w;
 	ev->last = NULL;
@@ -462,7 +469,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		break;
 	}
 	if (al->out_len >= FLUSH_BYTES)
-		flush_ctr(c);
+		flush_ctr(ev, c);
 	return 0;
 }
 
@@ -500,13 +507,19 @@ void events_free(struct events *ev)
 	flush_all(ev);
 	ring_buffer__free(ev->rb);
 	for (size_t i = 0; i < ev->n_ctrs; i++)
-		ctr_free(&ev->ctrs[i]);
+		ctr_free(ev, &ev->ctrs[i]);
 	free(ev->ctrs);
 	tp_links_release(&ev->tp);
 	for (size_t i = 0; i < ev->n_sets; i++)
 		bpfset_close(ev->sets[i]);
 	free(ev->sets);
 	free(ev);
+}
+
+void events_health(const struct events *ev, uint64_t *ret_written, uint64_t *ret_lost)
+{
+	*ret_written = ev->written;
+	*ret_lost = ev->lost;
 }
 
 int events_fd(struct events *ev, unsigned *ret_generation)
@@ -535,6 +548,7 @@ static void report_lost(struct events *ev, struct ctr *c)
 		return;
 	yajl_gen g = auditlog_begin(al, "lost", realtime_ns());
 	jg_key_uint(g, "count", k.lost - c->lost_seen);
+	ev->lost += k.lost - c->lost_seen;
 	jg_key_str(g, "reason", "kernel ring buffer full");
 	auditlog_end(al);
 	c->lost_seen = k.lost;

@@ -2,6 +2,8 @@
 #ifndef OCIBPFD_EVENTS_H
 #define OCIBPFD_EVENTS_H
 
+#include <stdint.h>
+
 #include "config.h"
 
 /*
@@ -32,6 +34,12 @@ int events_drain(struct events *ev, const char *run, struct error *err);
  * when its next record comes (SIGHUP, after logrotate renamed the files).
  */
 void events_reopen(struct events *ev);
+/*
+ * The collector's own health: records written to the audit logs and records lost (the
+ * counts of the `lost` records it wrote: kernel ring buffer full, failed writes) since it
+ * started.
+ */
+void events_health(const struct events *ev, uint64_t *ret_written, uint64_t *ret_lost);
 /* Attach/detach the per-syscall tracepoints the containers need (held by us). */
 int events_sync(struct events *ev, struct error *err);
 

@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 
 #include "httpd.h"
+#include "listen.h"
 #include "metrics.h"
 
 #define HTTPD_CONNECTION_LIMIT 32
@@ -21,33 +22,13 @@ struct httpd {
 int httpd_parse_listen(const char *spec, struct sockaddr_storage *ret, socklen_t *ret_len,
 		       struct error *err)
 {
-	_cleanup_free_ char *host = NULL;
-	const char *port;
-	if (spec[0] == '[') {
-		const char *end = strchr(spec, ']');
-		if (!end || end[1] != ':')
-			return err_msg(err, -EINVAL, "--metrics-listen %s: want [ADDR]:PORT", spec);
-		host = strndup(spec + 1, end - spec - 1);
-		port = end + 2;
-	} else {
-		const char *colon = strrchr(spec, ':');
-		if (!colon || strchr(spec, ':') != colon)
-			return err_msg(err, -EINVAL,
-				       "--metrics-listen %s: want ADDR:PORT (IPv6 as [ADDR]:PORT)", spec);
-		host = strndup(spec, colon - spec);
-		port = colon + 1;
-	}
-	if (!host)
-		abort();
-	char *end;
-	errno = 0;
-	unsigned long p = strtoul(port, &end, 10);
-	if (!*host || !*port || *end || errno || p == 0 || p > 65535)
-		return err_msg(err, -EINVAL, "--metrics-listen %s: want ADDR:PORT with a port 1-65535",
-			       spec);
+	_cleanup_free_ char *host = NULL, *port = NULL;
+	int r = listen_split("--metrics-listen", spec, &host, &port, err);
+	if (r < 0)
+		return r;
 	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE,
 				  .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	int r = getaddrinfo(host, port, &hints, &ai);
+	r = getaddrinfo(host, port, &hints, &ai);
 	if (r != 0)
 		return err_msg(err, -EINVAL, "--metrics-listen %s: %s", spec, gai_strerror(r));
 	if (ai->ai_addrlen > sizeof(*ret)) {

@@ -23,6 +23,7 @@
 #include "control.h"
 #include "events.h"
 #include "httpd.h"
+#include "metrics.h"
 #include "sampler.h"
 
 #define TICK_MS 250
@@ -43,14 +44,31 @@ struct daemon {
 	struct httpd *httpd;
 	struct events *events;
 	int ctl_fd;
+	uint64_t health_written, health_lost;   /* what ocibpfd.health says */
+	bool health_saved;
 };
+
+/* The collector's health for `ocibpf metrics` and /metrics, when it changed. */
+static void save_health(struct daemon *d)
+{
+	uint64_t w, l;
+	events_health(d->events, &w, &l);
+	if (d->health_saved && w == d->health_written && l == d->health_lost)
+		return;
+	if (metrics_health_save(d->cfg, w, l) == 0) {
+		d->health_written = w;
+		d->health_lost = l;
+		d->health_saved = true;
+	}
+}
 
 static int usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: ocibpfd [--config FILE] [--foreground] [--metrics-listen ADDR:PORT]\n"
 		"  Collects audit records and counters of the containers ocibpf monitors.\n"
-		"  --metrics-listen  serve `ocibpf metrics` at http://ADDR:PORT/metrics\n");
+		"  --metrics-listen  serve `ocibpf metrics` at http://ADDR:PORT/metrics\n"
+		"                    (default: metrics_listen of the host configuration)\n");
 	return status;
 }
 
@@ -123,6 +141,7 @@ static int run(struct daemon *d)
 				(void)!read(timer, &ticks, sizeof(ticks));
 				int live = events_tick(d->events);
 				sampler_tick(d->sampler);
+				save_health(d);
 				idle = live ? 0 : idle + 1;
 				if (!d->foreground && idle >= IDLE_EXIT_TICKS)
 					return 0;
@@ -210,6 +229,17 @@ int main(int argc, char **argv)
 		unlink(d.pid_path);
 		return 1;
 	}
+	/*
+	 * metrics_listen of the host configuration: every collector serves metrics, the ones
+	 * the hook starts too. Audit records matter more than metrics: a listener that can't
+	 * start (the port taken) is said once, and the collector works on without it.
+	 */
+	if (!metrics_listen && d.cfg->metrics_listen &&
+	    httpd_start(d.cfg, d.cfg->metrics_listen, &d.httpd, &err) < 0) {
+		log_error(NULL, "%s: metrics_listen: %s", d.cfg->path, err.msg);
+		err_clear(&err);
+	}
+	save_health(&d);
 	d.sampler = sampler_new(d.cfg);
 	r = run(&d);
 	httpd_stop(d.httpd);
@@ -220,6 +250,8 @@ int main(int argc, char **argv)
 	unlink(sock);
 	if (r < 0)
 		log_error(NULL, "collector failed: %s", strerror(-r));
+	_cleanup_free_ char *health = metrics_health_path(d.cfg);
+	unlink(health);
 	/* Give up the pid file before the lock so a new collector can't see ours. */
 	unlink(d.pid_path);
 	free(d.pid_path);

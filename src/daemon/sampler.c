@@ -110,15 +110,6 @@ static void drop_entry(struct sampler *s, struct entry *e)
 	*e = s->v[--s->n];
 }
 
-/* Did anything worth a write change? (sampled_ns alone is not worth one.) */
-static bool changed(const struct stats *a, const struct stats *b)
-{
-	return a->cpu_ns != b->cpu_ns || a->memory_bytes != b->memory_bytes ||
-	       a->memory_peak_bytes != b->memory_peak_bytes || a->pids != b->pids ||
-	       a->io_read_bytes != b->io_read_bytes || a->io_write_bytes != b->io_write_bytes ||
-	       memcmp(&a->k, &b->k, sizeof(a->k)) != 0;
-}
-
 #define SAMPLE_FORCE 1     /* write even when nothing changed */
 /*
  * The cgroup just emptied: the counters are final, and no task is alive, whatever
@@ -178,7 +169,7 @@ static void sample(struct sampler *s, struct entry *e, unsigned flags)
 		st.sampled_ns = now_ns();
 	if (e->saved) {
 		stats_merge(&st, &e->last);
-		if (!(flags & SAMPLE_FORCE) && !changed(&st, &e->last))
+		if (!(flags & SAMPLE_FORCE) && !stats_differ(&st, &e->last))
 			return;
 	}
 	if (stats_save(s->cfg->state_dir, e->c, &st) < 0)

@@ -4,6 +4,7 @@
 # the collector, `ocibpf audit`, `ocibpf seccomp`.
 
 load helpers
+load reliability-helpers
 
 setup_file() {
 	ocibpf_setup_file
@@ -160,6 +161,40 @@ run_audited() {
 	runc_cmd delete "$CID"
 	assert_success
 	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .ret >= 0)'
+}
+
+@test "a process in a sub-cgroup nobody entered in ocibpf_cgroups is audited (nearest ancestor)" {
+	# The hook enters the sub-cgroups that exist when it runs, 33 levels deep, and cgtrack
+	# those made later below a known one: a pre-existing tree deeper than that has
+	# cgroups neither entered. Network policy found a process there through its parent
+	# cgroups; exec and syscall auditing looked at the leaf only and missed it.
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	update_config --arg p "/$CID" '.linux.cgroupsPath = $p'
+	local deep=$CGROUP2/$CID i
+	for i in $(seq 34); do deep+=/d; done
+	mkdir -p "$deep"
+	set_cmd sh -c 'i=0; while [ ! -e /go ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; : </etc/group; /bin/busybox true deep-exec'
+	runc_run -d "$CID"
+	assert_success
+	local pid
+	pid=$(runtime_state runc "$CID" pid)
+	[ "$(cgroup2_of "$pid")" = "$CGROUP2/$CID" ] || fail "not in $CGROUP2/$CID: $(cat "/proc/$pid/cgroup")"
+	echo "$pid" >"$deep/cgroup.procs"
+	[ "$(cgroup2_of "$pid")" = "$deep" ] || fail "not moved: $(cat "/proc/$pid/cgroup")"
+	# the gap this is about: the container's cgroup is entered, the leaf is not
+	cgroup_map_has "$(stat -c %i "$CGROUP2/$CID")" || fail "the container's own cgroup is not in ocibpf_cgroups"
+	! cgroup_map_has "$(stat -c %i "$deep")" || fail "the leaf is in ocibpf_cgroups: this test does not test the gap"
+	touch "$BUNDLE/rootfs/go"
+	wait_for 100 0.1 sh -c "[ \"\$(timeout 5 $RUNC --root $RUNC_ROOT state $CID 2>/dev/null | jq -r .status)\" = stopped ]"
+	runc_cmd delete "$CID"
+	assert_success
+	[ ! -d "$CGROUP2/$CID" ] || find "$CGROUP2/$CID" -depth -type d -exec rmdir {} +
+	# (runc's init opens /etc/group too, before the exec of sh: the shell's open is wanted)
+	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .comm == "sh" and .ret >= 0)' >/dev/null ||
+		fail "no openat record from the deep sub-cgroup: $(records "$CID" syscall)"
+	records "$CID" exec | jq -e -s 'any(.[]; .argv == ["/bin/busybox", "true", "deep-exec"])' >/dev/null ||
+		fail "no exec record from the deep sub-cgroup: $(records "$CID" exec)"
 }
 
 @test "two containers audited for different syscalls don't see each other's records" {

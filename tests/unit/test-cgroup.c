@@ -122,3 +122,24 @@ TEST(cgroup_of_this_process)
 	CHECK_STR_CONTAINS(err.msg, "/proc/2147483632/cgroup");
 	err_clear(&err);
 }
+
+TEST(mountinfo_v1_controllers)
+{
+	/* Co-mounted cpu,cpuacct, a hierarchy mounted elsewhere, a named one; v2 is not v1. */
+	static const char mi[] =
+		"26 25 0:23 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
+		"27 25 0:24 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n"
+		"30 25 0:27 /sub /mnt/cpu-sub rw - cgroup cgroup rw,cpu,cpuacct\n"
+		"31 25 0:27 / /sys/fs/cgroup/cpu,cpuacct rw shared:14 - cgroup cgroup rw,cpu,cpuacct\n"
+		"32 25 0:28 / /srv/mem\\040cg rw - cgroup cgroup rw,memory\n";
+	_cleanup_free_ char *cpu = NULL, *cpuacct = NULL, *mem = NULL, *pids = NULL;
+	CHECK_INT_EQ(cgroup1_mount_from_mountinfo(mi, "cpu", &cpu), 0);
+	CHECK_STR_EQ(cpu, "/sys/fs/cgroup/cpu,cpuacct");
+	CHECK_INT_EQ(cgroup1_mount_from_mountinfo(mi, "cpuacct", &cpuacct), 0);
+	CHECK_STR_EQ(cpuacct, "/sys/fs/cgroup/cpu,cpuacct");
+	CHECK_INT_EQ(cgroup1_mount_from_mountinfo(mi, "memory", &mem), 0);
+	CHECK_STR_EQ(mem, "/srv/mem cg");
+	CHECK_INT_EQ(cgroup1_mount_from_mountinfo(mi, "pids", &pids), -ENOENT);
+	CHECK_INT_EQ(cgroup1_mount_from_mountinfo(mi, "nsdelegate", &pids), -ENOENT);
+	CHECK(pids == NULL);
+}

@@ -207,3 +207,30 @@ TEST(load_default_missing_means_defaults)
 	if (saved)
 		setenv("OCIBPF_CONFIG", saved, 1);
 }
+
+TEST(metrics_listen)
+{
+	struct config *c = parse_ok("{'metrics_listen': '127.0.0.1:9464'}");
+	CHECK(c && c->metrics_listen && strcmp(c->metrics_listen, "127.0.0.1:9464") == 0);
+	config_free(c);
+	c = parse_ok("{'metrics_listen': '[::1]:9464'}");
+	CHECK(c && c->metrics_listen && strcmp(c->metrics_listen, "[::1]:9464") == 0);
+	config_free(c);
+	c = parse_ok("{'metrics_listen': 'localhost:9100'}");   /* a name: looked up by the collector */
+	CHECK(c && c->metrics_listen);
+	config_free(c);
+	c = parse_ok("{'metrics_listen': null}");
+	CHECK(c && !c->metrics_listen);
+	config_free(c);
+	c = parse_ok("{}");
+	CHECK(c && !c->metrics_listen);
+	config_free(c);
+	CHECK_BAD("{'metrics_listen': 9464}", "\"metrics_listen\" must be a string");
+	CHECK_BAD("{'metrics_listen': '127.0.0.1'}", "\"metrics_listen\" 127.0.0.1: want ADDR:PORT");
+	CHECK_BAD("{'metrics_listen': '::1:9100'}", "want ADDR:PORT (IPv6 as [ADDR]:PORT)");
+	CHECK_BAD("{'metrics_listen': '[::1]'}", "want [ADDR]:PORT");
+	CHECK_BAD("{'metrics_listen': '127.0.0.1:0'}", "a port 1-65535");
+	CHECK_BAD("{'metrics_listen': '127.0.0.1:70000'}", "a port 1-65535");
+	CHECK_BAD("{'metrics_listen': '127.0.0.1:+80'}", "a port 1-65535");
+	CHECK_BAD("{'metrics_listen': ':9100'}", "a port 1-65535");
+}

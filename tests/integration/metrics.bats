@@ -1,0 +1,191 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+#
+# Metrics people can use (issue 14): `metrics_listen` in the host configuration makes the
+# collector the hook starts serve /metrics, scraped here by a real Prometheus server and
+# queried through its HTTP API; the engine's names as labels; working set, OOM kills and
+# CFS throttling; the collector's own health.
+
+load helpers
+load telemetry-helpers
+
+# 16 MiB that dd allocates as its buffer.
+MEMORY_WORK='dd if=/dev/zero of=/dev/null bs=16M count=1 2>/dev/null'
+
+setup_file() {
+	ocibpf_setup_file
+}
+
+teardown_file() {
+	ocibpf_teardown_file
+}
+
+setup() {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	command -v curl >/dev/null || skip "test requires curl"
+	ocibpf_setup
+	setup_busybox_bundle
+}
+
+teardown() {
+	telemetry_teardown
+	ocibpf_teardown
+}
+
+# start_prometheus TARGET: a Prometheus server on a free loopback port scraping TARGET
+# (ADDR:PORT) every second, with its config and storage in the test's temp dir, until
+# the test ends. Sets PROM_URL.
+start_prometheus() {
+	local dir=$BATS_TEST_TMPDIR/prometheus port
+	mkdir -p "$dir/data"
+	cat >"$dir/prometheus.yml" <<-EOF2
+		global:
+		  scrape_interval: 1s
+		  scrape_timeout: 1s
+		scrape_configs:
+		  - job_name: ocibpf
+		    static_configs:
+		      - targets: ["$1"]
+	EOF2
+	port=$(free_port)
+	PROM_URL=http://127.0.0.1:$port
+	prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+		--web.listen-address="127.0.0.1:$port" </dev/null >"$dir/log" 2>&1 3>&- &
+	track_pid $!
+	wait_for 300 0.1 curl -sf -o /dev/null "$PROM_URL/-/ready" ||
+		fail "prometheus did not start: $(tail -20 "$dir/log")"
+}
+
+# prom_query PROMQL: the result vector of an instant query, as JSON.
+prom_query() {
+	curl -sf --get --data-urlencode "query=$1" "$PROM_URL/api/v1/query" |
+		jq -ce 'select(.status == "success") | .data.result'
+}
+
+# prom_value PROMQL: the value of the query's single series (fails without exactly one).
+prom_value() {
+	prom_query "$1" | jq -re 'if length == 1 then .[0].value[1] else error("want 1 series, got \(length)") end'
+}
+
+# prom_has PROMQL: the query returns at least one series.
+prom_has() {
+	local r
+	r=$(prom_query "$1") && [ "$(jq length <<<"$r")" -ge 1 ]
+}
+
+@test "metrics_listen: the collector the hook starts serves /metrics, Prometheus scrapes it with the engine's labels" {
+	command -v prometheus >/dev/null || skip "test requires prometheus (Debian package prometheus)"
+	local port
+	port=$(free_port)
+	update_host_config --arg l "127.0.0.1:$port" '.metrics_listen = $l'
+	# containerd's CRI plugin's annotations (CRI-O's are the same idea, other keys)
+	update_config '.annotations += {
+		"io.kubernetes.cri.container-name": "web",
+		"io.kubernetes.cri.sandbox-name": "web-7d4b9c-x2x",
+		"io.kubernetes.cri.sandbox-namespace": "shop",
+		"io.kubernetes.cri.image-name": "docker.io/library/busybox:1.36"}'
+	no_collector || fail "a collector runs before the container: $(collector_pids)"
+	phased_container runc "$MEMORY_WORK; /bin/busybox true; /bin/busybox true" ":"
+	phase 1
+
+	# no ocibpfd --metrics-listen: the collector the hook started serves them
+	local pid
+	pid=$(collector_pids)
+	[ -n "$pid" ] || fail "no collector"
+	! grep -q -- --metrics-listen "/proc/$pid/cmdline" || fail "started with --metrics-listen"
+	wait_for 50 0.1 curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" ||
+		fail "the collector does not serve 127.0.0.1:$port: $(cat "$STATE_DIR/ocibpfd.log" 2>/dev/null)"
+
+	start_prometheus "127.0.0.1:$port"
+	local sel="container_id=\"$CID\",name=\"web\",pod=\"web-7d4b9c-x2x\",namespace=\"shop\",image=\"docker.io/library/busybox:1.36\",policy=\"telemetry\""
+	wait_for 300 0.1 prom_has "ocibpf_container_execs_total{$sel}" ||
+		fail "Prometheus has no ocibpf series: $(prom_query "{job=\"ocibpf\"}") targets: $(curl -s "$PROM_URL/api/v1/targets")"
+	[ "$(prom_value 'up{job="ocibpf"}')" = 1 ]
+	# what Prometheus stored is what ocibpf stats says
+	local s
+	s=$(stats_json "$CID")
+	echo "stats: $s" >&2
+	[ "$(prom_value "ocibpf_container_execs_total{$sel}")" = "$(jq .execs <<<"$s")" ]
+	[ "$(jq .execs <<<"$s")" -ge 3 ]
+	local ws mem
+	ws=$(prom_value "ocibpf_container_memory_working_set_bytes{$sel}")
+	mem=$(prom_value "ocibpf_container_memory_usage_bytes{$sel}")
+	echo "working set $ws, usage $mem" >&2
+	[ "$ws" -gt 0 ] && [ "$ws" -le "$mem" ]
+	[ "$(prom_value "ocibpf_container_oom_events_total{$sel}")" = 0 ]
+	prom_has "ocibpf_container_cpu_cfs_throttled_periods_total{$sel}"
+	prom_has "ocibpf_container_ringbuf_drops_total{$sel}"
+	# the collector's health
+	[ "$(prom_value 'ocibpf_build_info{job="ocibpf"}')" = 1 ]
+	prom_value 'ocibpf_build_info' >/dev/null
+	[ "$(prom_query 'ocibpf_build_info' | jq -r '.[0].metric.version')" = "$("$OCIBPF_CLI" version --json | jq -r .version)" ]
+	prom_has 'ocibpf_collector_records_written_total{job="ocibpf"}'
+	prom_has 'ocibpf_collector_records_lost_total{job="ocibpf"}'
+	# and the CLI says the same families
+	ocibpf metrics
+	assert_success
+	promtool check metrics <<<"$output" || fail "promtool rejects: $output"
+	assert_line --regexp "^ocibpf_container_memory_working_set_bytes\{container_id=\"$CID\",policy=\"telemetry\",name=\"web\",image=\"docker.io/library/busybox:1.36\",pod=\"web-7d4b9c-x2x\",namespace=\"shop\"\} [0-9]+\$"
+
+	# the container goes, the collector goes (and with it the listener)
+	go
+	wait_stopped runc "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	wait_for 100 0.1 no_collector || fail "the collector stays: $(collector_pids)"
+	run curl -sf -o /dev/null "http://127.0.0.1:$port/metrics"
+	assert_failure
+}
+
+@test "metrics_listen: bad values refuse the configuration; a port in use costs the collector its listener, not its records" {
+	local bad
+	for bad in '"nonsense"' '"127.0.0.1"' '"127.0.0.1:0"' '"[::1]"' '"::1:9100"' '9100' '"127.0.0.1:x"'; do
+		update_host_config --argjson l "$bad" '.metrics_listen = $l'
+		run --separate-stderr "$OCIBPF_CLI" ps
+		[ "$status" -eq 1 ] || fail "metrics_listen $bad: status $status"
+		[[ "$stderr" == *"\"metrics_listen\""* ]] || fail "metrics_listen $bad: $stderr"
+	done
+
+	# taken by another process: the container is audited all the same
+	start_blob_server
+	update_host_config --arg l "127.0.0.1:$BLOB_PORT" '.metrics_listen = $l'
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sh -c ': </etc/group'
+	add_hooks
+	runc_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group")' >/dev/null
+	grep -q "metrics_listen: cannot serve metrics on 127.0.0.1:$BLOB_PORT" "$STATE_DIR/ocibpfd.log" ||
+		fail "not said: $(cat "$STATE_DIR/ocibpfd.log" 2>/dev/null)"
+}
+
+@test "OOM kills, working set and CFS throttling are counted from the cgroup" {
+	# 32 MiB of memory, dd asks for a 64 MiB buffer: the OOM killer takes it; a tenth of a
+	# CPU and a busy loop: throttled.
+	update_config '.linux.resources.memory = {"limit": 33554432}
+		| .linux.resources.cpu = {"quota": 10000, "period": 100000}'
+	phased_container runc \
+		'dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; i=0; while [ $i -lt 20000 ]; do i=$((i + 1)); done' \
+		":"
+	phase 1
+	local s
+	wait_for 50 0.1 eval 's=$(stats_json "$CID") && jq -e ".oom_kills >= 1 and .cpu_throttled_periods >= 1" <<<"$s" >/dev/null' ||
+		fail "not counted: $s"
+	echo "stats: $s" >&2
+	check_stats "$s" '.oom_kills >= 1 and .cpu_periods >= .cpu_throttled_periods
+		and .cpu_throttled_ns > 0 and .memory_working_set_bytes <= .memory_bytes
+		and .memory_working_set_bytes > 0'
+	ocibpf metrics
+	assert_success
+	assert_line --regexp "^ocibpf_container_oom_events_total\{container_id=\"$CID\",policy=\"telemetry\"\} [1-9][0-9]*\$"
+	assert_line --regexp "^ocibpf_container_cpu_cfs_throttled_periods_total\{container_id=\"$CID\",policy=\"telemetry\"\} [1-9][0-9]*\$"
+	assert_line --regexp "^ocibpf_container_cpu_cfs_throttled_seconds_total\{container_id=\"$CID\",policy=\"telemetry\"\} [0-9]+\.[0-9]{9}\$"
+	go
+	wait_stopped runc "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	# kept in the stop record
+	check_stats "$(stop_stats "$CID")" '.oom_kills >= 1 and .cpu_throttled_periods >= 1'
+}
