@@ -9,11 +9,12 @@
 
 #include "container.h"
 #include "json.h"
+#include "paths.h"
 #include "stats.h"
 
 char *stats_path(const char *state_dir, const char *id)
 {
-	return xasprintf("%s/stats/%s.json", state_dir, id);
+	return path_stats(state_dir, id);
 }
 
 int stats_save(const char *state_dir, const struct container *c, const struct stats *s)
@@ -33,7 +34,7 @@ int stats_save(const char *state_dir, const struct container *c, const struct st
 	if (r == -ENOENT) {
 		/* The first one: make the directory (not on every write: the collector's are
 		 * many). */
-		_cleanup_free_ char *dir = path_join(state_dir, "stats");
+		_cleanup_free_ char *dir = path_stats_dir(state_dir);
 		r = mkdir_p(dir, 0700);
 		if (r == 0)
 			r = write_file_atomic(path, text, len, 0600);
