@@ -659,6 +659,40 @@ static __always_inline bool is_udp(const struct bpf_sock *sk)
 	       (sk->protocol == IPPROTO_UDP || sk->protocol == IPPROTO_UDPLITE);
 }
 
+/*
+ * Does the packet go to the socket's peer, the address connect4/6 checked? Not always:
+ * a routing header (IPV6_RTHDR, which needs no capability) or an IPv4 source route
+ * (IP_OPTIONS) sends it to a first hop of the socket's choosing. Such packets are
+ * checked on their own destination.
+ */
+static __always_inline bool to_peer(struct __sk_buff *skb, const struct bpf_sock *sk)
+{
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		__u32 d;
+		return bpf_skb_load_bytes(skb, 16, &d, sizeof(d)) == 0 && d == sk->dst_ip4;
+	}
+	__u32 d6[4];
+	if (skb->protocol != bpf_htons(ETH_P_IPV6) || bpf_skb_load_bytes(skb, 24, d6, sizeof(d6)) < 0)
+		return false;
+	return d6[0] == sk->dst_ip6[0] && d6[1] == sk->dst_ip6[1] && d6[2] == sk->dst_ip6[2] &&
+	       d6[3] == sk->dst_ip6[3];
+}
+
+/*
+ * No IPv4 option, no IPv6 extension header: an unconnected socket's datagram goes to
+ * the address sendmsg4/6 checked (a source route would send it elsewhere, see to_peer).
+ */
+static __always_inline bool plain_ip(struct __sk_buff *skb)
+{
+	__u8 b;
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		return bpf_skb_load_bytes(skb, 0, &b, 1) == 0 && b == 0x45;
+	if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		return bpf_skb_load_bytes(skb, 6, &b, 1) == 0 &&
+		       (b == IPPROTO_UDP || b == IPPROTO_UDPLITE);
+	return false;
+}
+
 static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct container_info *c)
 {
 	struct bpf_sock *sk = skb->sk;
@@ -667,8 +701,9 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 		sk = bpf_sk_fullsock(sk);
 
 	if (sk && is_tcp(sk)) {
+		bool peer = to_peer(skb, sk);
 		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
-		if (sn && sn->egress == SKE_ALLOWED)
+		if (peer && sn && sn->egress == SKE_ALLOWED)
 			return true;	/* fast path: connect4/6 checked it, or accepted */
 		struct net_meta *m = meta_of(c);
 		if (m && !active(m, NET_EGRESS))
@@ -676,6 +711,8 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 		/* A connection the socket hooks did not see (made before the attach). */
 		bool ok = parse_skb(skb, NET_EGRESS, &q) ? packet_allowed(skb, c, m, &q)
 							 : opaque_allowed(c, m, &q);
+		if (!peer)
+			return ok;	/* says nothing about the connection's peer */
 		sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (sn)
 			sn->egress = ok ? SKE_ALLOWED : SKE_DENIED;
@@ -683,11 +720,14 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 	}
 	if (sk && is_udp(sk)) {
 		/* Unconnected sends all went through sendmsg4/6; connected ones through connect. */
-		if (sk->state != BPF_TCP_ESTABLISHED)
-			return true;
-		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
-		if (sn && sn->egress == SKE_ALLOWED)
-			return true;
+		if (sk->state != BPF_TCP_ESTABLISHED) {
+			if (plain_ip(skb))
+				return true;
+		} else {
+			struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
+			if (sn && sn->egress == SKE_ALLOWED && to_peer(skb, sk))
+				return true;
+		}
 	}
 
 	struct net_meta *m = meta_of(c);

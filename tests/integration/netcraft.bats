@@ -284,3 +284,44 @@ sum_counts() {
 	run jq -e -s '.[-1].stats.egress_denied == 0' "$(audit_log "$CID")"
 	assert_success
 }
+
+@test "egress: a source route can't take a packet to a denied address (IPV6_RTHDR, IP_OPTIONS)" {
+	# connect/sendmsg see the final address; a routing header (IPv6: no capability
+	# needed) or a loose source route (IPv4: CAP_NET_RAW) sends the packet to its first hop
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"$PEER4B/32\"},
+		{\"action\": \"deny\", \"cidr\": \"$PEER6B/128\"}]}}}"
+	add_nettool
+	local sniff=$BATS_TEST_TMPDIR/sniff.out
+	bg_pkttool "$sniff" "$NET_PEER" sniff "$PEER_IF"
+	set_cmd sh -c "for a in $PEER4B:$PEER4 $PEER4:$PEER4 $PEER6B/$PEER6 $PEER6/$PEER6; do
+		case \$a in */*) hop=\${a%/*} final=\${a#*/} ;; *) hop=\${a%:*} final=\${a#*:} ;; esac
+		nettool via \$hop \$final 7000 | sed \"s/^/\$hop /\"; done
+		echo \"direct: \$(nettool udp $PEER6B 7000 100)\""
+	runc_run "$CID"
+	assert_success
+	local m
+	for m in udp udpc; do
+		assert_line --regexp "^$PEER4 $m: ok "
+		assert_line --regexp "^$PEER6 $m: ok "
+		# dropped on the way out, which the sender sees
+		assert_line --regexp "^$PEER4B $m: EPERM "
+		assert_line --regexp "^$PEER6B $m: EPERM "
+	done
+	assert_line --regexp '^direct: EPERM '
+	wait_for 50 0.1 grep -q "^got via-$PEER6-tcp" "$sniff"
+	sleep 0.5
+	for m in udp udpc tcp; do
+		grep -qx "got via-$PEER4-$m" "$sniff" || fail "via $PEER4 ($m) did not arrive: $(cat "$sniff")"
+		grep -qx "got via-$PEER6-$m" "$sniff" || fail "via $PEER6 ($m) did not arrive: $(cat "$sniff")"
+	done
+	! grep -q "via-$PEER4B\|via-$PEER6B" "$sniff" || fail "source-routed to a denied address: $(cat "$sniff")"
+	assert_stopped "$CID"
+	# the 6 source-routed sends and the direct one (a dropped fast-open SYN is followed
+	# by the kernel's plain SYN, also dropped)
+	run jq -e -s --arg a "$PEER4B" --arg b "$PEER6B" '.[-1].stats.egress_denied >= 7
+		and any(.[]; .type == "net" and .addr == $a and .protocol == "tcp" and .port == 7000)
+		and any(.[]; .type == "net" and .addr == $b and .protocol == "udp" and .port == 7000)' \
+		"$(audit_log "$CID")"
+	assert_success
+}

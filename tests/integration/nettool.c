@@ -17,6 +17,12 @@
  *   nettool uring-connect ADDR PORT [T]     connect through io_uring (IORING_OP_CONNECT)
  *   nettool uring-sendmsg ADDR PORT [T]     unconnected UDP send through io_uring
  *                                           (IORING_OP_SENDMSG), wait for the echo
+ *   nettool via HOP FINAL PORT              source-routed sends to FINAL through HOP (IPv4:
+ *                                           IP_OPTIONS LSRR; IPv6: IPV6_RTHDR segment routing
+ *                                           header), none of which needs a capability: an
+ *                                           unconnected and a connected UDP datagram, a TCP
+ *                                           fast-open SYN with data, each carrying
+ *                                           "PKT:via-HOP-udp|udpc|tcp"; prints "udp|udpc|tcp: WORD"
  *
  * ADDR with a ':' is IPv6 (so "::ffff:127.0.0.1" is an IPv4-mapped address on an IPv6
  * socket), else IPv4. Clients bind to the address in $NETTOOL_SRC when it is set. Listeners print "listening" once bound (stdout, flushed).
@@ -27,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,6 +453,67 @@ static int cmd_uring(const char *addr, const char *port, int timeout_ms, int sen
 	return report(0, t0);
 }
 
+/* Source routing through hop on fd (family of final): 0 or errno. */
+static int set_via(int fd, const struct sockaddr_storage *hop, const struct sockaddr_storage *final)
+{
+	if (final->ss_family == AF_INET) {
+		/* LSRR with one address: the kernel sends to it, the final address goes last */
+		uint8_t opt[8] = { 1, 131, 7, 4 };
+		memcpy(opt + 4, &((const struct sockaddr_in *)hop)->sin_addr, 4);
+		return setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opt, sizeof(opt)) < 0 ? errno : 0;
+	}
+	/* SRH: segments[0] is the final address (the kernel writes it), segments[1] the hop */
+	uint8_t srh[8 + 32] = { 0, 4, 4, 1, 1 };	/* next, hdrlen, type 4, segleft 1, last 1 */
+	memcpy(srh + 8, &((const struct sockaddr_in6 *)final)->sin6_addr, 16);
+	memcpy(srh + 24, &((const struct sockaddr_in6 *)hop)->sin6_addr, 16);
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_RTHDR, srh, sizeof(srh)) < 0 ? errno : 0;
+}
+
+static int cmd_via(const char *hop, const char *final, const char *port)
+{
+	struct sockaddr_storage h, f;
+	socklen_t hl, fl;
+	if (parse_addr(hop, port, &h, &hl) < 0 || parse_addr(final, port, &f, &fl) < 0 ||
+	    h.ss_family != f.ss_family)
+		return E_OTHER;
+	static const char *const mode[] = { "udp", "udpc", "tcp" };
+	for (int m = 0; m < 3; m++) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "PKT:via-%s-%s", hop, mode[m]);
+		double t0 = now_ms();
+		int fd = socket(f.ss_family, m == 2 ? SOCK_STREAM : SOCK_DGRAM, 0), one = 1, e;
+		printf("%s: ", mode[m]);
+		if (fd < 0) {
+			report(errno, t0);
+			continue;
+		}
+		if ((e = set_via(fd, &h, &f))) {
+			report(e, t0);
+			close(fd);
+			continue;
+		}
+		ssize_t r;
+		if (m == 0) {
+			r = sendto(fd, msg, strlen(msg) + 1, 0, (struct sockaddr *)&f, fl);
+		} else if (m == 1) {
+			r = connect(fd, (struct sockaddr *)&f, fl);
+			if (r == 0)
+				r = send(fd, msg, strlen(msg) + 1, 0);
+		} else {
+			/* the data goes in the SYN */
+			setsockopt(fd, IPPROTO_TCP, 34 /* TCP_FASTOPEN_NO_COOKIE */, &one, sizeof(one));
+			fcntl(fd, F_SETFL, O_NONBLOCK);
+			r = sendto(fd, msg, strlen(msg) + 1, MSG_FASTOPEN, (struct sockaddr *)&f, fl);
+			if (r < 0 && errno == EINPROGRESS)
+				r = 0;
+		}
+		report(r < 0 ? errno : 0, t0);
+		fflush(stdout);
+		close(fd);
+	}
+	return OK;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -471,6 +539,8 @@ int main(int argc, char **argv)
 		return cmd_sink(addr, port);
 	if (strcmp(cmd, "loop") == 0)
 		return cmd_loop(addr, port, arg < 0 ? 1000 : arg);
+	if (strcmp(cmd, "via") == 0 && argc > 4)
+		return cmd_via(addr, port, argv[4]);
 	if (strcmp(cmd, "tfo") == 0)
 		return cmd_tfo(addr, port, timeout_ms);
 	if (strcmp(cmd, "sendmmsg") == 0)
