@@ -325,3 +325,25 @@ sum_counts() {
 		"$(audit_log "$CID")"
 	assert_success
 }
+
+@test "datagrams larger than the MTU still pass: the kernel fragments after the check and reassembles before it" {
+	net_policy net "{\"network\": {
+		\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"$PEER4B/32\"}, {\"action\": \"deny\", \"cidr\": \"$PEER6B/128\"}]},
+		\"ingress\": {\"default\": \"deny\"}}}"
+	set_cmd sh -c "
+		ping -c 1 -W 2 -s 4000 $PEER4 >/dev/null 2>&1; echo \"ping: \$?\"
+		ping6 -c 1 -W 2 -s 4000 $PEER6 >/dev/null 2>&1; echo \"ping6: \$?\"
+		ping -c 1 -W 1 -s 4000 $PEER4B >/dev/null 2>&1; echo \"ping denied: \$?\""
+	runc_run "$CID"
+	assert_success
+	assert_line "ping: 0"
+	assert_line "ping6: 0"
+	assert_line "ping denied: 1"
+	assert_stopped "$CID"
+	# one denial (the ping to the denied address), nothing dropped as a fragment
+	run jq -e -s '.[-1].stats | .egress_denied == 1 and .ingress_denied == 0' "$(audit_log "$CID")"
+	assert_success
+	run jq -e -s 'any(.[]; .type == "net" and .protocol == 44)' "$(audit_log "$CID")"
+	assert_failure
+}
