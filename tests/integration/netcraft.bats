@@ -292,14 +292,23 @@ sum_counts() {
 		{\"action\": \"deny\", \"cidr\": \"$PEER4B/32\"},
 		{\"action\": \"deny\", \"cidr\": \"$PEER6B/128\"}]}}}"
 	add_nettool
+	# IPv6 from a user without any capability (su needs these to get there)
+	add_cap CAP_SETUID
+	add_cap CAP_SETGID
+	echo 'nobody:x:65534:65534::/:/bin/sh' >>"$BUNDLE/rootfs/etc/passwd"
+	echo 'nobody:x:65534:' >>"$BUNDLE/rootfs/etc/group"
 	local sniff=$BATS_TEST_TMPDIR/sniff.out
 	bg_pkttool "$sniff" "$NET_PEER" sniff "$PEER_IF"
-	set_cmd sh -c "for a in $PEER4B:$PEER4 $PEER4:$PEER4 $PEER6B/$PEER6 $PEER6/$PEER6; do
-		case \$a in */*) hop=\${a%/*} final=\${a#*/} ;; *) hop=\${a%:*} final=\${a#*:} ;; esac
-		nettool via \$hop \$final 7000 | sed \"s/^/\$hop /\"; done
+	set_cmd sh -c "
+		for hop in $PEER4B $PEER4; do nettool via \$hop $PEER4 7000 | sed \"s/^/\$hop /\"; done
+		su nobody -s /bin/sh -c 'grep CapEff /proc/self/status; nettool via $PEER4 $PEER4 7000 | sed s/^/unprivileged-v4\\ /
+			for hop in $PEER6B $PEER6; do nettool via \$hop $PEER6 7000 | sed \"s/^/\$hop /\"; done'
 		echo \"direct: \$(nettool udp $PEER6B 7000 100)\""
 	runc_run "$CID"
 	assert_success
+	# the IPv6 sends had no capability (IPv4 source routes need CAP_NET_RAW)
+	assert_line --regexp '^CapEff:[[:space:]]+0+$'
+	assert_line --regexp '^unprivileged-v4 udp: EPERM '
 	local m
 	for m in udp udpc; do
 		assert_line --regexp "^$PEER4 $m: ok "
