@@ -498,73 +498,125 @@ int sock_sendmsg6(struct bpf_sock_addr *ctx)
 #define NEXTHDR_HOP	0
 #define NEXTHDR_ROUTING	43
 #define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_ESP	50
 #define NEXTHDR_AUTH	51
 #define NEXTHDR_DEST	60
-#define IPV6_EXT_MAX	6
+/* Extension headers walked; a chain longer than this is opaque (see parse_skb). */
+#define IPV6_EXT_MAX	8
+
+/* IPv6 extension headers that parse_skb walks through. */
+static __always_inline bool ext_walked(__u8 p)
+{
+	return p == NEXTHDR_HOP || p == NEXTHDR_ROUTING || p == NEXTHDR_DEST ||
+	       p == NEXTHDR_FRAGMENT;
+}
 
 /*
- * Parse the IP and transport headers (cgroup_skb data starts at the network header).
- * 0, or -1 when the packet is not IP or too short to say (let through: the socket layer
- * has it, and there is nothing to match).
+ * Headers behind which the transport header can't be read: IPsec (ESP encrypts it, AH
+ * is left to the host's IPsec), and the IPv6 extension headers that are not walked
+ * (mobility 135, HIP 139, shim6 140, experimental 253 and 254).
  */
-static __always_inline int parse_skb(struct __sk_buff *skb, __u8 dir, struct query *q)
+static __always_inline bool hdr_opaque(__u8 p)
+{
+	return p == NEXTHDR_ESP || p == NEXTHDR_AUTH || p == 135 || p == 139 || p == 140 ||
+	       p == 253 || p == 254;
+}
+
+/*
+ * Parse the IP and transport headers (cgroup_skb data starts at the network header) into
+ * q. True when the packet's transport header was reached (or it has none to reach: ICMP
+ * and protocols without ports). False when it is opaque: not IPv4 or IPv6, truncated, a
+ * fragment other than the first, IPsec, an extension header that is not walked, or an
+ * IPv6 chain longer than IPV6_EXT_MAX. q->proto then names the header the walk stopped
+ * at (NEXTHDR_FRAGMENT for a later fragment, in IPv4 as well) and q->port is 0; the
+ * caller gives it the fail-closed verdict (opaque_allowed).
+ */
+static __always_inline bool parse_skb(struct __sk_buff *skb, __u8 dir, struct query *q)
 {
 	__u32 off;
-	__u8 proto;
-	bool first_frag = true;
+	__u8 proto = 0;
 
 	q->dir = dir;
+	q->slot = NP_OTHER;
+	q->port = q->rport = 0;
+	q->proto = 0;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip;
+		q->family = NF_INET;
 		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) < 0)
-			return -1;
+			return false;
 		set_addr4(q, dir == NET_EGRESS ? ip.daddr : ip.saddr);
+		q->proto = ip.protocol;
+		if (ip.version != 4 || ip.ihl < 5)
+			return false;
+		if (bpf_ntohs(ip.frag_off) & IP_OFFSET_MASK) {
+			q->proto = NEXTHDR_FRAGMENT;
+			return false;
+		}
 		proto = ip.protocol;
 		off = ip.ihl * 4;
-		first_frag = (bpf_ntohs(ip.frag_off) & IP_OFFSET_MASK) == 0;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) < 0)
-			return -1;
-		__builtin_memcpy(q->addr, dir == NET_EGRESS ? &ip6.daddr : &ip6.saddr, 16);
 		q->family = NF_INET6;
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) < 0)
+			return false;
+		__builtin_memcpy(q->addr, dir == NET_EGRESS ? &ip6.daddr : &ip6.saddr, 16);
 		proto = ip6.nexthdr;
+		q->proto = proto;
+		if (ip6.version != 6)
+			return false;
 		off = sizeof(ip6);
 		for (int i = 0; i < IPV6_EXT_MAX; i++) {
-			__u8 ext[8];
-			if (proto != NEXTHDR_HOP && proto != NEXTHDR_ROUTING && proto != NEXTHDR_DEST &&
-			    proto != NEXTHDR_FRAGMENT && proto != NEXTHDR_AUTH)
+			__u8 ext[4];
+			if (!ext_walked(proto))
 				break;
 			if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)) < 0)
-				return -1;
+				return false;
 			if (proto == NEXTHDR_FRAGMENT) {
-				__u16 fo = ((__u16)ext[2] << 8 | ext[3]) & 0xfff8;
-				if (fo)
-					first_frag = false;
+				/* the first fragment has the transport header; later ones don't */
+				if (((__u16)ext[2] << 8 | ext[3]) & 0xfff8)
+					return false;
 				off += 8;
-			} else if (proto == NEXTHDR_AUTH) {
-				off += ((__u32)ext[1] + 2) * 4;
 			} else {
 				off += ((__u32)ext[1] + 1) * 8;
 			}
 			proto = ext[0];
+			q->proto = proto;
 		}
+		if (ext_walked(proto))
+			return false;	/* longer than the bound */
 	} else {
-		return -1;
+		return false;
 	}
 	q->proto = proto;
+	if (hdr_opaque(proto))
+		return false;
 	q->slot = slot_of(proto);
-	q->port = q->rport = 0;
-	/* Later fragments carry no ports: they decide as port 0 (ports rules don't match). */
-	if (first_frag && (q->slot == NP_TCP || q->slot == NP_UDP)) {
+	if (q->slot == NP_TCP || q->slot == NP_UDP) {
 		__be16 ports[2];
 		if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)) < 0)
-			return -1;
+			return false;
 		__u16 sport = bpf_ntohs(ports[0]), dport = bpf_ntohs(ports[1]);
 		q->port = dport;	/* egress: the remote port; ingress: ours */
 		q->rport = dir == NET_EGRESS ? dport : sport;
 	}
-	return 0;
+	return true;
+}
+
+/*
+ * The fail-closed verdict for an opaque packet (parse_skb false): it could be anything,
+ * so only a direction that allows everything lets it through. Denials are counted and
+ * reported like any other.
+ */
+static __always_inline bool opaque_allowed(const struct container_info *c,
+					   const struct net_meta *m, struct query *q)
+{
+	if (m && !active(m, q->dir))
+		return true;
+	q->slot = NP_OTHER;
+	q->port = q->rport = 0;
+	report_deny(c, q, false);
+	return false;
 }
 
 /* Check a packet in full; on a deny, count and report it. */
@@ -589,6 +641,40 @@ static __always_inline bool is_udp(const struct bpf_sock *sk)
 	       (sk->protocol == IPPROTO_UDP || sk->protocol == IPPROTO_UDPLITE);
 }
 
+/*
+ * Does the packet go to the socket's peer, the address connect4/6 checked? Not always:
+ * a routing header (IPV6_RTHDR, which needs no capability) or an IPv4 source route
+ * (IP_OPTIONS) sends it to a first hop of the socket's choosing. Such packets are
+ * checked on their own destination.
+ */
+static __always_inline bool to_peer(struct __sk_buff *skb, const struct bpf_sock *sk)
+{
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		__u32 d;
+		return bpf_skb_load_bytes(skb, 16, &d, sizeof(d)) == 0 && d == sk->dst_ip4;
+	}
+	__u32 d6[4];
+	if (skb->protocol != bpf_htons(ETH_P_IPV6) || bpf_skb_load_bytes(skb, 24, d6, sizeof(d6)) < 0)
+		return false;
+	return d6[0] == sk->dst_ip6[0] && d6[1] == sk->dst_ip6[1] && d6[2] == sk->dst_ip6[2] &&
+	       d6[3] == sk->dst_ip6[3];
+}
+
+/*
+ * No IPv4 option, no IPv6 extension header: an unconnected socket's datagram goes to
+ * the address sendmsg4/6 checked (a source route would send it elsewhere, see to_peer).
+ */
+static __always_inline bool plain_ip(struct __sk_buff *skb)
+{
+	__u8 b;
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		return bpf_skb_load_bytes(skb, 0, &b, 1) == 0 && b == 0x45;
+	if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		return bpf_skb_load_bytes(skb, 6, &b, 1) == 0 &&
+		       (b == IPPROTO_UDP || b == IPPROTO_UDPLITE);
+	return false;
+}
+
 static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct container_info *c)
 {
 	struct bpf_sock *sk = skb->sk;
@@ -597,16 +683,18 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 		sk = bpf_sk_fullsock(sk);
 
 	if (sk && is_tcp(sk)) {
+		bool peer = to_peer(skb, sk);
 		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
-		if (sn && sn->egress == SKE_ALLOWED)
+		if (peer && sn && sn->egress == SKE_ALLOWED)
 			return true;	/* fast path: connect4/6 checked it, or accepted */
 		struct net_meta *m = meta_of(c);
 		if (m && !active(m, NET_EGRESS))
 			return true;
 		/* A connection the socket hooks did not see (made before the attach). */
-		if (parse_skb(skb, NET_EGRESS, &q) < 0)
-			return true;
-		bool ok = packet_allowed(skb, c, m, &q);
+		bool ok = parse_skb(skb, NET_EGRESS, &q) ? packet_allowed(skb, c, m, &q)
+							 : opaque_allowed(c, m, &q);
+		if (!peer)
+			return ok;	/* says nothing about the connection's peer */
 		sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (sn)
 			sn->egress = ok ? SKE_ALLOWED : SKE_DENIED;
@@ -614,18 +702,21 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 	}
 	if (sk && is_udp(sk)) {
 		/* Unconnected sends all went through sendmsg4/6; connected ones through connect. */
-		if (sk->state != BPF_TCP_ESTABLISHED)
-			return true;
-		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
-		if (sn && sn->egress == SKE_ALLOWED)
-			return true;
+		if (sk->state != BPF_TCP_ESTABLISHED) {
+			if (plain_ip(skb))
+				return true;
+		} else {
+			struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
+			if (sn && sn->egress == SKE_ALLOWED && to_peer(skb, sk))
+				return true;
+		}
 	}
 
 	struct net_meta *m = meta_of(c);
 	if (m && !active(m, NET_EGRESS) && !active(m, NET_INGRESS))
 		return true;
-	if (parse_skb(skb, NET_EGRESS, &q) < 0)
-		return true;
+	if (!parse_skb(skb, NET_EGRESS, &q))
+		return opaque_allowed(c, m, &q);
 	/* No full socket: TCP the kernel sends for a connection (SYN-ACK, TIME_WAIT). */
 	if (!sk && q.slot == NP_TCP)
 		return true;
@@ -660,8 +751,8 @@ static __always_inline bool ingress_allowed(struct __sk_buff *skb, const struct 
 		struct net_meta *m = meta_of(c);
 		if (m && !active(m, NET_INGRESS) && !active(m, NET_EGRESS))
 			return true;
-		if (parse_skb(skb, NET_INGRESS, &q) < 0)
-			return true;
+		if (!parse_skb(skb, NET_INGRESS, &q))
+			return opaque_allowed(c, m, &q);
 		if (!packet_allowed(skb, c, m, &q))
 			return false;
 		/* The accepted socket inherits this (BPF_F_CLONE): its replies are allowed. */
@@ -683,8 +774,8 @@ static __always_inline bool ingress_allowed(struct __sk_buff *skb, const struct 
 	struct net_meta *m = meta_of(c);
 	if (m && !active(m, NET_INGRESS) && !active(m, NET_EGRESS))
 		return true;
-	if (parse_skb(skb, NET_INGRESS, &q) < 0)
-		return true;
+	if (!parse_skb(skb, NET_INGRESS, &q))
+		return opaque_allowed(c, m, &q);
 	if (!sk && q.slot == NP_TCP)
 		return true;
 	bool datagram = sk && (q.slot == NP_UDP || q.slot == NP_ICMP);

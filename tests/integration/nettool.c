@@ -12,20 +12,36 @@
  *   nettool sink ADDR PORT                   accept connections, print "received N" per read
  *   nettool flood-udp ADDR PORT N            N unconnected sends; prints "EPERM K" (K refused)
  *   nettool loop ADDR PORT N                N connect()/close(); prints connects per second
+ *   nettool tfo ADDR PORT [TIMEOUT_MS]      TCP fast open: sendto(MSG_FASTOPEN), read the banner
+ *   nettool sendmmsg ADDR PORT [TIMEOUT_MS] three datagrams in one sendmmsg(), wait for an echo
+ *   nettool uring-connect ADDR PORT [T]     connect through io_uring (IORING_OP_CONNECT)
+ *   nettool uring-sendmsg ADDR PORT [T]     unconnected UDP send through io_uring
+ *                                           (IORING_OP_SENDMSG), wait for the echo
+ *   nettool via HOP FINAL PORT              source-routed sends to FINAL through HOP (IPv4:
+ *                                           IP_OPTIONS LSRR; IPv6: IPV6_RTHDR segment routing
+ *                                           header), none of which needs a capability: an
+ *                                           unconnected and a connected UDP datagram, a TCP
+ *                                           fast-open SYN with data, each carrying
+ *                                           "PKT:via-HOP-udp|udpc|tcp"; prints "udp|udpc|tcp: WORD"
  *
  * ADDR with a ':' is IPv6 (so "::ffff:127.0.0.1" is an IPv4-mapped address on an IPv6
  * socket), else IPv4. Clients bind to the address in $NETTOOL_SRC when it is set. Listeners print "listening" once bound (stdout, flushed).
  * Clients print one word and exit with: 0 ok, 1 EPERM, 2 timeout, 3 refused, 4 other.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/io_uring.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -285,10 +301,223 @@ static int cmd_loop(const char *addr, const char *port, long n)
 	return OK;
 }
 
+/* TCP fast open: the connect happens in sendto(MSG_FASTOPEN), data in the SYN. */
+static int cmd_tfo(const char *addr, const char *port, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	double t0 = now_ms();
+	if (parse_addr(addr, port, &ss, &len) < 0)
+		return report(EINVAL, t0);
+	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return report(errno, t0);
+	if (sendto(fd, "hi\n", 3, MSG_FASTOPEN, (struct sockaddr *)&ss, len) < 0)
+		return report(errno, t0);
+	char buf[64];
+	int e = wait_fd(fd, POLLIN, timeout_ms);
+	if (e)
+		return report(e, t0);
+	if (read(fd, buf, sizeof(buf)) < 0)
+		return report(errno, t0);
+	close(fd);
+	return report(0, t0);
+}
+
+/* Three datagrams in one sendmmsg() on an unconnected socket; "ok" when echoed. */
+static int cmd_sendmmsg(const char *addr, const char *port, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	double t0 = now_ms();
+	if (parse_addr(addr, port, &ss, &len) < 0)
+		return report(EINVAL, t0);
+	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return report(errno, t0);
+	char msg[] = "ping";
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+	struct mmsghdr m[3];
+	memset(m, 0, sizeof(m));
+	for (int i = 0; i < 3; i++) {
+		m[i].msg_hdr.msg_name = &ss;
+		m[i].msg_hdr.msg_namelen = len;
+		m[i].msg_hdr.msg_iov = &iov;
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	int n = sendmmsg(fd, m, 3, 0);
+	if (n < 0)
+		return report(errno, t0);
+	if (n != 3)
+		return report(EIO, t0);
+	int e = wait_fd(fd, POLLIN, timeout_ms);
+	if (e)
+		return report(e, t0);
+	char buf[64];
+	if (recv(fd, buf, sizeof(buf), 0) < 0)
+		return report(errno, t0);
+	return report(0, t0);
+}
+
+/* --- io_uring, by raw syscalls (no liburing): one submission, one completion --------- */
+
+struct uring {
+	int fd;
+	unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+};
+
+static int uring_init(struct uring *u)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	u->fd = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (u->fd < 0)
+		return -errno;
+	size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	char *sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+			IORING_OFF_SQ_RING);
+	char *cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+			IORING_OFF_CQ_RING);
+	u->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, u->fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || u->sqes == MAP_FAILED)
+		return -errno;
+	u->sq_tail = (unsigned *)(sq + p.sq_off.tail);
+	u->sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
+	u->sq_array = (unsigned *)(sq + p.sq_off.array);
+	u->cq_head = (unsigned *)(cq + p.cq_off.head);
+	u->cq_tail = (unsigned *)(cq + p.cq_off.tail);
+	u->cq_mask = (unsigned *)(cq + p.cq_off.ring_mask);
+	u->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	return 0;
+}
+
+/* Submit *sqe and wait for its completion: its result (>= 0, or -errno). */
+static int uring_run(struct uring *u, const struct io_uring_sqe *sqe)
+{
+	unsigned tail = *u->sq_tail, idx = tail & *u->sq_mask;
+	u->sqes[idx] = *sqe;
+	u->sq_array[idx] = idx;
+	__atomic_store_n(u->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, u->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return -errno;
+	unsigned head = *u->cq_head;
+	if (head == __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE))
+		return -EIO;
+	int res = u->cqes[head & *u->cq_mask].res;
+	__atomic_store_n(u->cq_head, head + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
+static int cmd_uring(const char *addr, const char *port, int timeout_ms, int sendmsg)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	double t0 = now_ms();
+	if (parse_addr(addr, port, &ss, &len) < 0)
+		return report(EINVAL, t0);
+	struct uring u = { .fd = -1 };
+	int r = uring_init(&u);
+	if (r < 0)
+		return report(-r, t0);
+	int fd = socket(ss.ss_family, sendmsg ? SOCK_DGRAM : SOCK_STREAM, 0);
+	if (fd < 0)
+		return report(errno, t0);
+	struct io_uring_sqe sqe;
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.fd = fd;
+	char msg[] = "ping";
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+	struct msghdr mh = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 };
+	if (sendmsg) {
+		sqe.opcode = IORING_OP_SENDMSG;
+		sqe.addr = (unsigned long)&mh;
+		sqe.len = 1;
+	} else {
+		sqe.opcode = IORING_OP_CONNECT;
+		sqe.addr = (unsigned long)&ss;
+		sqe.off = len;
+	}
+	r = uring_run(&u, &sqe);
+	if (r < 0)
+		return report(-r, t0);
+	int e = wait_fd(fd, POLLIN, timeout_ms);
+	if (e)
+		return report(e, t0);
+	char buf[64];
+	if (recv(fd, buf, sizeof(buf), 0) < 0)
+		return report(errno, t0);
+	return report(0, t0);
+}
+
+/* Source routing through hop on fd (family of final): 0 or errno. */
+static int set_via(int fd, const struct sockaddr_storage *hop, const struct sockaddr_storage *final)
+{
+	if (final->ss_family == AF_INET) {
+		/* LSRR with one address: the kernel sends to it, the final address goes last */
+		uint8_t opt[8] = { 1, 131, 7, 4 };
+		memcpy(opt + 4, &((const struct sockaddr_in *)hop)->sin_addr, 4);
+		return setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opt, sizeof(opt)) < 0 ? errno : 0;
+	}
+	/* SRH: segments[0] is the final address (the kernel writes it), segments[1] the hop */
+	uint8_t srh[8 + 32] = { 0, 4, 4, 1, 1 };	/* next, hdrlen, type 4, segleft 1, last 1 */
+	memcpy(srh + 8, &((const struct sockaddr_in6 *)final)->sin6_addr, 16);
+	memcpy(srh + 24, &((const struct sockaddr_in6 *)hop)->sin6_addr, 16);
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_RTHDR, srh, sizeof(srh)) < 0 ? errno : 0;
+}
+
+static int cmd_via(const char *hop, const char *final, const char *port)
+{
+	struct sockaddr_storage h, f;
+	socklen_t hl, fl;
+	if (parse_addr(hop, port, &h, &hl) < 0 || parse_addr(final, port, &f, &fl) < 0 ||
+	    h.ss_family != f.ss_family)
+		return E_OTHER;
+	static const char *const mode[] = { "udp", "udpc", "tcp" };
+	for (int m = 0; m < 3; m++) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "PKT:via-%s-%s", hop, mode[m]);
+		double t0 = now_ms();
+		int fd = socket(f.ss_family, m == 2 ? SOCK_STREAM : SOCK_DGRAM, 0), one = 1, e;
+		printf("%s: ", mode[m]);
+		if (fd < 0) {
+			report(errno, t0);
+			continue;
+		}
+		if ((e = set_via(fd, &h, &f))) {
+			report(e, t0);
+			close(fd);
+			continue;
+		}
+		ssize_t r;
+		if (m == 0) {
+			r = sendto(fd, msg, strlen(msg) + 1, 0, (struct sockaddr *)&f, fl);
+		} else if (m == 1) {
+			r = connect(fd, (struct sockaddr *)&f, fl);
+			if (r == 0)
+				r = send(fd, msg, strlen(msg) + 1, 0);
+		} else {
+			/* the data goes in the SYN */
+			setsockopt(fd, IPPROTO_TCP, 34 /* TCP_FASTOPEN_NO_COOKIE */, &one, sizeof(one));
+			fcntl(fd, F_SETFL, O_NONBLOCK);
+			r = sendto(fd, msg, strlen(msg) + 1, MSG_FASTOPEN, (struct sockaddr *)&f, fl);
+			if (r < 0 && errno == EINPROGRESS)
+				r = 0;
+		}
+		report(r < 0 ? errno : 0, t0);
+		fflush(stdout);
+		close(fd);
+	}
+	return OK;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: nettool tcp|udp|udpc|listen-tcp|listen-udp|sink|flood-udp|loop ADDR PORT [ARG]\n");
+		fprintf(stderr, "usage: nettool COMMAND ADDR PORT [ARG] (see nettool.c)\n");
 		return E_OTHER;
 	}
 	const char *cmd = argv[1], *addr = argv[2], *port = argv[3];
@@ -310,6 +539,16 @@ int main(int argc, char **argv)
 		return cmd_sink(addr, port);
 	if (strcmp(cmd, "loop") == 0)
 		return cmd_loop(addr, port, arg < 0 ? 1000 : arg);
+	if (strcmp(cmd, "via") == 0 && argc > 4)
+		return cmd_via(addr, port, argv[4]);
+	if (strcmp(cmd, "tfo") == 0)
+		return cmd_tfo(addr, port, timeout_ms);
+	if (strcmp(cmd, "sendmmsg") == 0)
+		return cmd_sendmmsg(addr, port, timeout_ms);
+	if (strcmp(cmd, "uring-connect") == 0)
+		return cmd_uring(addr, port, timeout_ms, 0);
+	if (strcmp(cmd, "uring-sendmsg") == 0)
+		return cmd_uring(addr, port, timeout_ms, 1);
 	fprintf(stderr, "nettool: unknown command %s\n", cmd);
 	return E_OTHER;
 }

@@ -4,7 +4,8 @@
 # to listeners on 127.0.0.1/::1 that the test starts, and containers in a network
 # namespace of their own talking to a test host in another namespace (veth pair, see
 # net-helpers.bash). Egress: EPERM from connect/sendmsg, drops at the packet hook (ICMP).
-# Ingress: drops at the packet hook. Counters, `net` records, cleanup.
+# Ingress: drops at the packet hook. Counters, `net` records, cleanup. Crafted packets
+# (extension headers, fragments, IPsec): netcraft.bats.
 
 load helpers
 load net-helpers
@@ -210,6 +211,120 @@ assert_result() {
 	assert_stopped "$CID"
 	run jq -e -s '.[-1].stats.egress_denied == 4' "$(audit_log "$CID")"
 	assert_success
+}
+
+@test "egress: io_uring connect and sendmsg are decided like the syscalls" {
+	local p
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	host_listen udp ::1 "$p"
+	host_listen udp ::1 $((p + 1))
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\"},
+		{\"action\": \"deny\", \"cidr\": \"::1\", \"protocol\": \"udp\", \"ports\": \"$((p + 1))\"}]}}}"
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)); do
+		echo \"connect \$port: \$(nettool uring-connect 127.0.0.1 \$port)\"
+		echo \"sendmsg \$port: \$(nettool uring-sendmsg ::1 \$port)\"; done"
+	runc_run "$CID"
+	assert_success
+	assert_result "connect $p" ok
+	assert_result "connect $((p + 1))" EPERM
+	assert_result "sendmsg $p" ok
+	assert_result "sendmsg $((p + 1))" EPERM
+	assert_stopped "$CID"
+	run jq -e -s --argjson port $((p + 1)) '[.[] | select(.type == "net")] as $n
+		| ($n | length == 2) and ($n | any(.protocol == "tcp" and .addr == "127.0.0.1" and .port == $port))
+		and ($n | any(.protocol == "udp" and .addr == "::1" and .port == $port))
+		and .[-1].stats.egress_denied == 2' "$(audit_log "$CID")"
+	assert_success
+}
+
+@test "egress: sendmmsg and TCP fast open are decided like sendto and connect" {
+	local p
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	host_listen udp 127.0.0.1 "$p"
+	host_listen udp 127.0.0.1 $((p + 1))
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.0/8\", \"ports\": \"$((p + 1))\"}]}}}"
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)); do
+		echo \"sendmmsg \$port: \$(nettool sendmmsg 127.0.0.1 \$port)\"
+		echo \"tfo \$port: \$(nettool tfo 127.0.0.1 \$port)\"; done"
+	runc_run "$CID"
+	assert_success
+	assert_result "sendmmsg $p" ok
+	assert_result "sendmmsg $((p + 1))" EPERM
+	assert_result "tfo $p" ok
+	assert_result "tfo $((p + 1))" EPERM
+	assert_stopped "$CID"
+	# sendmmsg stops at the first refused datagram: one denial each
+	run jq -e -s '.[-1].stats.egress_denied == 2' "$(audit_log "$CID")"
+	assert_success
+}
+
+@test "cidr edges: /0 covers its own family only, /32 and /128 one address" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp ::1 "$p"
+	host_listen udp 127.0.0.1 "$p"
+	host_listen udp ::1 "$p"
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"deny\", \"rules\": [
+		{\"action\": \"allow\", \"cidr\": \"::/0\", \"protocol\": \"tcp\"},
+		{\"action\": \"allow\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"udp\"},
+		{\"action\": \"allow\", \"cidr\": \"::1/128\", \"protocol\": \"udp\"}]}}}"
+	use_host_network
+	set_cmd sh -c "
+		echo \"tcp ::1: \$(nettool tcp ::1 $p)\"
+		echo \"tcp 127.0.0.1: \$(nettool tcp 127.0.0.1 $p)\"
+		echo \"tcp mapped: \$(nettool tcp ::ffff:127.0.0.1 $p)\"
+		echo \"udp 127.0.0.1: \$(nettool udp 127.0.0.1 $p)\"
+		echo \"udp 127.0.0.2: \$(nettool udp 127.0.0.2 $p)\"
+		echo \"udp ::1: \$(nettool udp ::1 $p)\"
+		echo \"udp ::2: \$(nettool udp ::2 $p)\""
+	runc_run "$CID"
+	assert_success
+	assert_result "tcp ::1" ok
+	# ::/0 is IPv6 only: IPv4, mapped or not, falls to the default
+	assert_result "tcp 127.0.0.1" EPERM
+	assert_result "tcp mapped" EPERM
+	assert_result "udp 127.0.0.1" ok
+	assert_result "udp 127.0.0.2" EPERM
+	assert_result "udp ::1" ok
+	assert_result "udp ::2" EPERM
+	assert_stopped "$CID"
+}
+
+@test "cidr edges: a deny of 0.0.0.0/0 covers all IPv4 (mapped too) and no IPv6, a /128 deny one address" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp ::1 "$p"
+	host_listen udp 127.0.0.1 "$p"
+	host_listen udp ::1 "$p"
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"allow\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\"},
+		{\"action\": \"deny\", \"cidr\": \"0.0.0.0/0\", \"protocol\": \"tcp\"},
+		{\"action\": \"deny\", \"cidr\": \"::1/128\", \"protocol\": \"udp\"}]}}}"
+	use_host_network
+	set_cmd sh -c "
+		echo \"tcp 127.0.0.1: \$(nettool tcp 127.0.0.1 $p)\"
+		echo \"tcp mapped: \$(nettool tcp ::ffff:127.0.0.1 $p)\"
+		echo \"tcp ::1: \$(nettool tcp ::1 $p)\"
+		echo \"udp ::1: \$(nettool udp ::1 $p)\"
+		echo \"udp 127.0.0.1: \$(nettool udp 127.0.0.1 $p)\""
+	runc_run "$CID"
+	assert_success
+	# deny beats the narrower allow
+	assert_result "tcp 127.0.0.1" EPERM
+	assert_result "tcp mapped" EPERM
+	assert_result "tcp ::1" ok
+	assert_result "udp ::1" EPERM
+	assert_result "udp 127.0.0.1" ok
+	assert_stopped "$CID"
 }
 
 @test "egress: a process that moves itself into a sub-cgroup is still bound" {
