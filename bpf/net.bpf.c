@@ -80,6 +80,7 @@ struct {
 	__uint(max_entries, NET_OUTER_MAX);
 	__type(key, __u64);
 	__type(value, struct net_meta);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* created in µs, not ms */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_net_meta SEC(".maps");
 

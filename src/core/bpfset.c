@@ -13,9 +13,7 @@
 #include "bpf_version.h"
 #include "bpfset.h"
 #include "cgroup.h"
-#include "cgtrack.skel.h"
-#include "net.skel.h"
-#include "audit.skel.h"
+#include "ocibpf.skel.h"
 #include "audit.h"
 #include "netpolicy.h"
 
@@ -234,42 +232,18 @@ static int load_set(const char *dir, struct error *err)
 	libbpf_last[0] = '\0';
 	libbpf_failed_prog[0] = '\0';
 
-	int r;
-	struct cgtrack_bpf *cgt = cgtrack_bpf__open_opts(&opts);
-	if (!cgt)
-		return err_errno(err, -errno, "cannot open BPF object cgtrack");
-	r = cgtrack_bpf__load(cgt);
+	/* One object (the bpf/ objects linked): one parse of the kernel BTF. */
+	struct ocibpf_bpf *o = ocibpf_bpf__open_opts(&opts);
+	if (!o)
+		return err_errno(err, -errno, "cannot open the BPF object");
+	int r = ocibpf_bpf__load(o);
 	if (r < 0)
-		r = load_error(err, cgt->obj, "cgtrack", r);
-	else
-		r = attach_global(cgt->obj, dir, err);
-	cgtrack_bpf__destroy(cgt);
-	if (r < 0)
-		return r;
-
-	struct net_bpf *net = net_bpf__open_opts(&opts);
-	if (!net)
-		return err_errno(err, -errno, "cannot open BPF object net");
-	r = net_bpf__load(net);
-	if (r < 0)
-		r = load_error(err, net->obj, "net", r);
-	else
-		r = pin_programs(net->obj, dir, err);
-	net_bpf__destroy(net);
-	if (r < 0)
-		return r;
-
-	struct audit_bpf *audit = audit_bpf__open_opts(&opts);
-	if (!audit)
-		return err_errno(err, -errno, "cannot open BPF object audit");
-	r = audit_bpf__load(audit);
-	if (r < 0)
-		r = load_error(err, audit->obj, "audit", r);
-	else if ((r = audit_fill_argmap(bpf_map__fd(audit->maps.ocibpf_argmap))) < 0)
+		r = load_error(err, o->obj, "ocibpf", r);
+	else if ((r = audit_fill_argmap(bpf_map__fd(o->maps.ocibpf_argmap))) < 0)
 		err_errno(err, r, "cannot fill the syscall argument map");
-	else if ((r = attach_global(audit->obj, dir, err)) == 0)
-		r = pin_programs(audit->obj, dir, err);
-	audit_bpf__destroy(audit);
+	else if ((r = attach_global(o->obj, dir, err)) == 0)
+		r = pin_programs(o->obj, dir, err);
+	ocibpf_bpf__destroy(o);
 	return r;
 }
 

@@ -203,6 +203,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 
+	/* `ocibpf load`: the programs pinned, so that no container start loads them. */
+	{
+		_cleanup_bpfset_ struct bpfset *set = NULL;
+		struct error lerr = { 0 };
+		if (bpfset_open(d.cfg->bpffs_dir, NULL, true, &set, &lerr) < 0)
+			log_warn(NULL, "the BPF programs are not loaded: %s", lerr.msg);
+		err_clear(&lerr);
+	}
+
 	d.ctl_fd = control_listen(d.cfg, &err);
 	if (d.ctl_fd < 0 || events_new(d.cfg, &d.events, &err) < 0 ||
 	    (metrics_listen && httpd_start(d.cfg, metrics_listen, &d.httpd, &err) < 0)) {
