@@ -215,13 +215,15 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	r = audit_sync(set, NULL, err);
 	if (r < 0)
 		goto out;
-	if (c.flags) {
+	if (c.flags & CF_AUDIT) {
 		/* The per-syscall tracepoints are held by the collector: in force before we
-		 * return. The sync also has it map the ring buffers at once. */
-		bool sync = c.flags & (CF_AUDIT | CF_NETWORK);
-		r = collector_call(cfg, sync ? "sync" : NULL, COLLECTOR_TIMEOUT_MS, err);
+		 * return. */
+		r = collector_call(cfg, "sync", COLLECTOR_TIMEOUT_MS, err);
 		if (r < 0)
 			goto out;
+	} else if (c.flags) {
+		/* Nothing to wait for: the collector finds the container by its record. */
+		collector_ensure(cfg);
 	}
 	/* Last: a `start` record is only written for a container that is monitored. */
 	r = write_start(cfg, &c, err);

@@ -152,9 +152,11 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "metrics-listen", required_argument, NULL, 'm' },
+		{ "ready-fd", required_argument, NULL, 'r' },
 		{ 0 },
 	};
 	const char *config_path = NULL, *metrics_listen = NULL;
+	int ready_fd = -1;	/* written to once we listen (the hook that started us waits) */
 	struct daemon d = { .lock_fd = -1, .sig_fd = -1, .ctl_fd = -1 };
 	int c;
 	while ((c = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
@@ -163,6 +165,7 @@ int main(int argc, char **argv)
 		case 'f': d.foreground = true; break;
 		case 'h': return usage(0);
 		case 'm': metrics_listen = optarg; break;
+		case 'r': ready_fd = atoi(optarg) > 2 ? atoi(optarg) : -1; break;
 		default: return usage(2);
 		}
 	}
@@ -218,6 +221,10 @@ int main(int argc, char **argv)
 		log_error(NULL, "%s", err.msg);
 		unlink(d.pid_path);
 		return 1;
+	}
+	if (ready_fd >= 0) {
+		(void)!write(ready_fd, "r", 1);
+		close(ready_fd);
 	}
 	d.sampler = sampler_new(d.cfg);
 	r = run(&d);
