@@ -132,11 +132,13 @@ static bool count_of(int fd, const void *key, void *ud)
 	return ((const struct syscount_key *)key)->container_cgid == *(uint64_t *)ud;
 }
 
-void audit_forget(struct bpfset *set, uint64_t cgid)
+void audit_forget(struct bpfset *set, uint64_t cgid, uint32_t flags)
 {
 	_cleanup_close_ int sel = bpfset_map_fd(set, "ocibpf_audit_sel");
 	if (sel >= 0)
 		bpf_map_delete_elem(sel, &cgid);
+	if (!(flags & CF_SYSCOUNT))
+		return;
 	_cleanup_close_ int cnt = bpfset_map_fd(set, "ocibpf_syscall_counts");
 	if (cnt >= 0)
 		map_delete_if(cnt, sizeof(struct syscount_key), count_of, &cgid);
@@ -303,6 +305,16 @@ int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err)
 	if (r < 0 || !held)
 		return r;
 	return sync_tracepoints(set, &n, held, err);
+}
+
+int audit_attach(struct bpfset *set, uint32_t flags, struct error *err)
+{
+	if (!(flags & (CF_SYSCOUNT | CF_AUDIT_RAW)))
+		return 0;
+	_cleanup_close_ int lock = open(set->bpffs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return err_errno(err, -errno, "cannot lock %s", set->bpffs_dir);
+	return sync_raw(set, true, err);
 }
 
 int audit_syscall_counts(struct bpfset *set, uint64_t cgid,

@@ -479,6 +479,65 @@ size_t map_delete_if(int fd, size_t key_size, bool (*match)(int fd, const void *
 	return deleted;
 }
 
+/* Delete the entries of the sub-cgroups under dirfd that belong to the container. */
+static void forget_subcgroups(struct bpfset *s, int dirfd, uint64_t container_cgid, int depth)
+{
+	if (depth > 32)
+		return;
+	DIR *d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct stat st;
+		if (sub < 0)
+			continue;
+		if (fstat(sub, &st) < 0) {
+			close(sub);
+			continue;
+		}
+		uint64_t id = st.st_ino;
+		struct container_info info;
+		if (bpf_map_lookup_elem(s->cgroups_fd, &id, &info) == 0 &&
+		    info.container_cgid == container_cgid)
+			bpf_map_delete_elem(s->cgroups_fd, &id);
+		forget_subcgroups(s, sub, container_cgid, depth + 1);
+	}
+	closedir(d);
+}
+
+#ifndef FILEID_KERNFS
+#define FILEID_KERNFS 0xfe
+#endif
+
+/*
+ * The container's cgroup directory, from its id (a cgroup2 file handle); -ESTALE or
+ * -ENOENT when it is gone, another negative errno when it can't be told. No walk of the map: sub-cgroups removed before were deleted from it by the
+ * tracker (cgtrack_rmdir), and a cgroup that is gone has none left.
+ */
+static int open_cgroup_by_id(uint64_t cgid)
+{
+	const char *mnt;
+	int r = cgroup2_mount(&mnt, NULL);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int root = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -errno;
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS } };
+	memcpy(h.fh.f_handle, &cgid, sizeof(cgid));
+	int fd = open_by_handle_at(root, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 /* A cgroups map entry of the container (its own, or one of its sub-cgroups). */
 static bool of_container(int fd, const void *key, void *ud)
 {
@@ -488,12 +547,23 @@ static bool of_container(int fd, const void *key, void *ud)
 
 void bpfset_forget(struct bpfset *s, uint64_t container_cgid)
 {
-	map_delete_if(s->cgroups_fd, sizeof(uint64_t), of_container, &container_cgid);
+	struct container_info info;
+	uint32_t flags = UINT32_MAX;	/* unknown: assume anything */
+	if (bpf_map_lookup_elem(s->cgroups_fd, &container_cgid, &info) == 0)
+		flags = info.flags;
+	int dirfd = open_cgroup_by_id(container_cgid);
+	if (dirfd >= 0)
+		forget_subcgroups(s, dirfd, container_cgid, 0);
+	else if (dirfd != -ESTALE && dirfd != -ENOENT)
+		/* No file handles here (no CAP_DAC_READ_SEARCH): the whole map, as before. */
+		map_delete_if(s->cgroups_fd, sizeof(uint64_t), of_container, &container_cgid);
+	bpf_map_delete_elem(s->cgroups_fd, &container_cgid);
 	bpf_map_delete_elem(s->stats_fd, &container_cgid);
-	audit_forget(s, container_cgid);
+	audit_forget(s, container_cgid, flags);
 	netpolicy_forget(s, container_cgid);
-	/* Detach the tracepoints no remaining container needs. */
-	audit_sync(s, NULL, NULL);
+	/* Detach the raw tracepoints if this container may have been the last to need them. */
+	if (flags & (CF_SYSCOUNT | CF_AUDIT_RAW))
+		audit_sync(s, NULL, NULL);
 }
 
 int bpfset_read_stats(struct bpfset *s, uint64_t container_cgid, struct container_stats *ret)

@@ -212,7 +212,7 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	if (r < 0)
 		goto out;
 	attached = true;
-	r = audit_sync(set, NULL, err);
+	r = audit_attach(set, c.flags, err);
 	if (r < 0)
 		goto out;
 	if (c.flags & CF_AUDIT) {
