@@ -307,6 +307,35 @@ int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err)
 	return sync_tracepoints(set, &n, held, err);
 }
 
+int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_t flags,
+	       struct error *err)
+{
+	if (!(flags & CF_AUDIT) || (flags & CF_AUDIT_RAW))
+		return 0;
+	_cleanup_close_ int sel_fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	struct syscall_sel sel;
+	if (sel_fd < 0 || bpf_map_lookup_elem(sel_fd, &cgid, &sel) < 0)
+		return 0;	/* nothing selected */
+	const char *events = NULL;
+	for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
+		if (!(sel.bits[nr / 64] & (1ULL << (nr % 64))))
+			continue;
+		held->unneeded_since[nr] = 0;
+		for (int e = 0; e < 2; e++) {
+			if (held->fd[e][nr] >= 0)
+				continue;
+			int r = events ? 0 : tracefs_events_dir(&events, err);
+			if (r < 0)
+				return r;
+			r = attach_syscall(set, events, nr, e, err);
+			if (r < 0)
+				return r;
+			held->fd[e][nr] = r;
+		}
+	}
+	return 0;
+}
+
 int audit_attach(struct bpfset *set, uint32_t flags, struct error *err)
 {
 	if (!(flags & (CF_SYSCOUNT | CF_AUDIT_RAW)))

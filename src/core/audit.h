@@ -56,6 +56,12 @@ void tp_links_release(struct tp_links *t);
  */
 int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err);
 /*
+ * The per-syscall tracepoints one container (cgid, CF_* flags) needs, attached into held
+ * (nothing detached; no look at the other containers): the collector's "sync ID".
+ */
+int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_t flags,
+	       struct error *err);
+/*
  * For a container starting with these CF_* flags: the raw sys_enter/sys_exit links
  * attached if it needs them (no look at the other containers: detaching what none needs
  * is for the stop of a container that needed them, and for the collector's sweep).

@@ -24,9 +24,10 @@ void collector_ensure(const struct config *cfg);
 char *collector_socket_path(const struct config *cfg);
 /*
  * Start the collector if it isn't running (waiting for its word that it listens, not
- * polling) and connect to it (each bounded by timeout_ms); with a request, ask it on that connection and wait for the answer:
- * "sync" (attach the tracepoints the containers need), "drain ID" (write every pending
- * record of that container). The answer "ok" is 0; "error MSG" is -EIO with MSG in err.
+ * polling) and connect to it (each bounded by timeout_ms); with a request, ask it on
+ * that connection and wait for the answer: "sync" (attach the tracepoints the
+ * containers need), "sync ID" (those container ID needs, reading its record only),
+ * "drain ID" (write every pending record of that container). The answer "ok" is 0; "error MSG" is -EIO with MSG in err.
  * A collector that exits as it is asked is replaced and asked again, once.
  */
 int collector_call(const struct config *cfg, const char *request, int timeout_ms,

@@ -218,7 +218,8 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	if (c.flags & CF_AUDIT) {
 		/* The per-syscall tracepoints are held by the collector: in force before we
 		 * return. */
-		r = collector_call(cfg, "sync", COLLECTOR_TIMEOUT_MS, err);
+		_cleanup_free_ char *req = xasprintf("sync %s", c.id);
+		r = collector_call(cfg, req, COLLECTOR_TIMEOUT_MS, err);
 		if (r < 0)
 			goto out;
 	} else if (c.flags) {

@@ -61,6 +61,8 @@ void control_accept(int listen_fd, struct events *ev)
 		int r;
 		if (strcmp(buf, "sync") == 0)
 			r = events_sync(ev, &err);
+		else if (strncmp(buf, "sync ", 5) == 0 && valid_id(buf + 5))
+			r = events_sync_id(ev, buf + 5, &err);
 		else if (strncmp(buf, "drain ", 6) == 0 && valid_id(buf + 6))
 			r = events_drain(ev, buf + 6, &err);
 		else

@@ -34,5 +34,7 @@ int events_drain(struct events *ev, const char *id, struct error *err);
 void events_reopen(struct events *ev);
 /* Attach/detach the per-syscall tracepoints the containers need (held by us). */
 int events_sync(struct events *ev, struct error *err);
+/* events_sync for one new container (its record only, its tracepoints only): "sync ID". */
+int events_sync_id(struct events *ev, const char *id, struct error *err);
 
 #endif
