@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "container.h"
 #include "lifecycle.h"
+#include "netshare.h"
 
 struct gc {
 	struct cli *cli;
@@ -94,6 +95,25 @@ static void gc_pins(struct gc *gc)
 	closedir(d);
 }
 
+static void policy_removed(uint32_t id, void *ud)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "%08x", id);
+	report(ud, "network-policy", name, "no container uses it");
+}
+
+/* Network policies of the sets in use: counts put right, unused ones removed. */
+static void gc_policies(struct gc *gc)
+{
+	char **sets = bpfset_list(gc->cfg->bpffs_dir);
+	for (char **s = sets; *s; s++) {
+		_cleanup_bpfset_ struct bpfset *set = NULL;
+		if (bpfset_open(gc->cfg->bpffs_dir, *s, false, &set, NULL) == 0)
+			netshare_gc(set, policy_removed, gc);
+	}
+	strv_free(sets);
+}
+
 static void gc_sets(struct gc *gc, bool unload)
 {
 	char **sets = bpfset_list(gc->cfg->bpffs_dir);
@@ -127,6 +147,7 @@ static int gc_run(struct cli *cli, bool unload)
 		yajl_gen_array_open(g);
 	gc_containers(&gc);
 	gc_pins(&gc);
+	gc_policies(&gc);
 	gc_sets(&gc, unload);
 	if (cli->json) {
 		yajl_gen_array_close(g);

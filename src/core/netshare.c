@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
@@ -200,4 +202,96 @@ void netshare_release(struct bpfset *set, int trie, int reg, uint32_t id)
 	remove_policy(set, trie, id);
 	if (known)
 		bpf_map_delete_elem(reg, &id);
+}
+
+struct id_count {
+	uint32_t id, n;
+};
+
+static struct id_count *count_of(struct id_count *v, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id)
+			return &v[i];
+	return NULL;
+}
+
+void netshare_gc(struct bpfset *set, void (*removed)(uint32_t id, void *ud), void *ud)
+{
+	_cleanup_close_ int trie = bpfset_map_fd(set, "ocibpf_net_policy");
+	_cleanup_close_ int reg = bpfset_map_fd(set, "ocibpf_net_registry");
+	_cleanup_close_ int meta_fd = bpfset_map_fd(set, "ocibpf_net_meta");
+	if (trie < 0 || reg < 0 || meta_fd < 0)
+		return;
+	_cleanup_close_ int lock = netshare_lock(set, NULL);
+	if (lock < 0)
+		return;
+
+	/* Users by policy id, from the summaries. */
+	_cleanup_free_ struct id_count *users = NULL;
+	size_t n_users = 0;
+	uint64_t key, next;
+	void *prev = NULL;
+	while (bpf_map_get_next_key(meta_fd, prev, &next) == 0) {
+		struct net_meta m;
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(meta_fd, &next, &m) < 0 || !m.policy)
+			continue;
+		struct id_count *c = count_of(users, n_users, m.policy);
+		if (!c) {
+			users = xrealloc(users, (n_users + 1) * sizeof(*users));
+			c = &users[n_users++];
+			*c = (struct id_count){ m.policy, 0 };
+		}
+		c->n++;
+	}
+
+	/* Registered policies: counts put right, those without users removed. */
+	_cleanup_free_ uint32_t *gone = NULL;
+	size_t n_gone = 0;
+	uint32_t id, nid;
+	void *iprev = NULL;
+	while (bpf_map_get_next_key(reg, iprev, &nid) == 0) {
+		struct net_registry r;
+		id = nid;
+		iprev = &id;
+		if (bpf_map_lookup_elem(reg, &nid, &r) < 0)
+			continue;
+		struct id_count *c = count_of(users, n_users, nid);
+		if (!c) {
+			gone = xrealloc(gone, (n_gone + 1) * sizeof(*gone));
+			gone[n_gone++] = nid;
+		} else if (r.refs != c->n) {
+			r.refs = c->n;
+			bpf_map_update_elem(reg, &nid, &r, BPF_EXIST);
+		}
+	}
+	for (size_t i = 0; i < n_gone; i++) {
+		remove_policy(set, trie, gone[i]);
+		bpf_map_delete_elem(reg, &gone[i]);
+		if (removed)
+			removed(gone[i], ud);
+	}
+
+	/* Key lists without a registration: entries a killed hook wrote. */
+	_cleanup_free_ char *dir = policies_dir(set);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long v = strtoul(de->d_name, &end, 16);
+		if (de->d_name[0] == '.' || *end || v == 0 || v > UINT32_MAX)
+			continue;
+		uint32_t pid = (uint32_t)v;
+		struct net_registry r;
+		if (bpf_map_lookup_elem(reg, &pid, &r) == 0 || count_of(users, n_users, pid))
+			continue;
+		remove_policy(set, trie, pid);
+		if (removed)
+			removed(pid, ud);
+	}
+	closedir(d);
 }

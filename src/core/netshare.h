@@ -36,4 +36,12 @@ int netshare_acquire(struct bpfset *set, int trie, int reg, const struct netpoli
 /* One user less of policy id; its entries go with the last. */
 void netshare_release(struct bpfset *set, int trie, int reg, uint32_t id);
 
+/*
+ * `ocibpf gc`: put the registry right from the summaries (a hook killed half-way may
+ * leave a count too high, or entries without a registration): counts set to the number
+ * of summaries naming each policy, policies none names removed (removed() is told their
+ * ids). Walks the maps: not for a hook's path.
+ */
+void netshare_gc(struct bpfset *set, void (*removed)(uint32_t id, void *ud), void *ud);
+
 #endif

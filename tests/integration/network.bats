@@ -615,6 +615,30 @@ exec_tcp() {
 	[ "$(jq length <<<"$output")" = 0 ] || fail "ocibpf_net_registry not empty: $output"
 }
 
+@test "ocibpf gc removes a policy whose count a killed hook left too high" {
+	net_policy net '{"network": {"egress": {"default": "deny"}}}'
+	use_host_network
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	local cgid
+	cgid=$(jq -r .cgroup_id "$(state_file "$CID")")
+	[ "$(trie_entries)" -gt 0 ] || fail "no entries in the trie"
+	# as if a hook was killed between counting itself in and writing the summary
+	set_maps_dir
+	bpftool map delete pinned "$SET_MAPS/ocibpf_net_meta" key $(u64_bytes "$cgid")
+	runc_cmd delete -f "$CID"
+	assert_success
+	[ "$(trie_entries)" -gt 0 ] || fail "expected the leak this test makes"
+	ocibpf gc --json
+	assert_success
+	jq -e 'any(.[]; .removed == "network-policy")' <<<"$output"
+	[ "$(trie_entries)" = 0 ] || fail "entries left after gc: $(trie_entries)"
+	run bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_registry"
+	assert_success
+	[ "$(jq length <<<"$output")" = 0 ] || fail "ocibpf_net_registry not empty: $output"
+}
+
 @test "fail closed: when the rules can't be put in force the container is refused" {
 	update_host_config '.bpffs_dir = $d' --arg d "$(new_bpffs_dir)"
 	local bpffs
