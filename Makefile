@@ -110,6 +110,10 @@ $(BUILD)/ocibpf-runtime: $(SHIM_OBJS) $(BUILD)/libocibpf.a
 HOOK_STATIC ?= 1
 ifeq ($(HOOK_STATIC),1)
 $(BUILD)/ocibpf-hook: LDLIBS := -Wl,-Bstatic -lbpf -lelf -lz -lyajl_s -lseccomp -lcgroup -Wl,-Bdynamic
+# The collector too, when a hook has to wait for it to start (an audited container and no
+# collector running): ~20 shared libraries took ~3.6 ms to load.
+$(BUILD)/ocibpfd: LDLIBS := -Wl,-Bstatic -lbpf -lelf -lz -lyajl_s -lseccomp -lcgroup -lmicrohttpd \
+	-Wl,-Bdynamic -lgnutls -lpthread
 endif
 $(BINS):
 	$(call msg,LINK,$@)
