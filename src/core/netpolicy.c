@@ -727,5 +727,7 @@ void netpolicy_forget(struct bpfset *set, uint64_t cgid)
 		    m.policy && trie >= 0 && reg >= 0)
 			netshare_release(set, trie, reg, m.policy);
 	}
-	netpolicy_quiesce(set, cgid);
+	/* No netpolicy_quiesce (a walk of ocibpf_net_agg): poststop did it before the stop
+	 * record; elsewhere a late folded denial names a container the collector no longer
+	 * knows, and is dropped; its LRU entry goes with time. */
 }

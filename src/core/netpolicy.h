@@ -56,7 +56,7 @@ int netpolicy_eval(const struct netpolicy_compiled *c, int dir, int family, cons
  */
 int netpolicy_apply(struct bpfset *set, uint64_t cgid, const struct policy *p, struct error *err);
 /* Remove the container's summary, and its policy's entries if it was the last user
- * (no error when there are none); quiesces too. */
+ * (no error when there are none). */
 void netpolicy_forget(struct bpfset *set, uint64_t cgid);
 /*
  * Drop the container's pending folded denials, so that no `net` event for it is queued
