@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Maps shared by every BPF object of ocibpf. Each object declares them; libbpf pins them
- * by name under the set's maps/ directory on first load and every later object reuses
- * the pins, so all programs of a set see the same maps.
+ * Maps shared by every BPF object of ocibpf. Each object declares them (weak: the objects
+ * are linked into one, build/bpf/ocibpf.bpf.o, which is what is loaded, so that libbpf
+ * parses the kernel's BTF once for all programs), pinned by name under the set's maps/.
  */
 #ifndef OCIBPF_MAPS_BPF_H
 #define OCIBPF_MAPS_BPF_H
@@ -14,16 +14,18 @@ struct {
 	__uint(max_entries, MAX_CGROUPS);
 	__type(key, __u64);
 	__type(value, struct container_info);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* created in µs, not ms */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} ocibpf_cgroups SEC(".maps");
+} ocibpf_cgroups SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, MAX_CONTAINERS);
 	__type(key, __u64);
 	__type(value, struct container_stats);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* created in µs, not ms */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} ocibpf_stats SEC(".maps");
+} ocibpf_stats SEC(".maps") __weak;
 
 static __always_inline struct container_info *container_of_cgroup(__u64 cgid)
 {
@@ -42,7 +44,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} ocibpf_events SEC(".maps");
+} ocibpf_events SEC(".maps") __weak;
 
 /*
  * Reserve an event of `size` bytes for container c and fill its header; NULL (and the

@@ -53,27 +53,32 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 _Static_assert(sizeof(struct net_addr_key) == sizeof(struct net_port_key),
 	       "address and port entries share one trie");
 
-struct net_policy_inner {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(key_size, sizeof(struct net_addr_key));
-	__uint(value_size, sizeof(struct net_addr_val));
-};
-
+/* Every policy's entries, keyed by policy id first (see net.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, NET_OUTER_MAX);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, NET_TRIE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct net_addr_key);
+	__type(value, struct net_addr_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct net_policy_inner);
 } ocibpf_net_policy SEC(".maps");
+
+/* Which policies are in the trie (user space only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NET_OUTER_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct net_registry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ocibpf_net_registry SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, NET_OUTER_MAX);
 	__type(key, __u64);
 	__type(value, struct net_meta);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* created in µs, not ms */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_net_meta SEC(".maps");
 
@@ -211,22 +216,18 @@ static __always_inline bool active(const struct net_meta *m, __u8 dir)
 	return m->flags[dir & 1] & NM_ACTIVE;
 }
 
-/* NV_ALLOW or NV_DENY for q under the container's rules. Anything missing denies. */
-static __always_inline int policy_lookup(const struct container_info *c, const struct query *q)
+/* NV_ALLOW or NV_DENY for q under the rules of the container's policy. Anything missing denies. */
+static __always_inline int policy_lookup(const struct net_meta *m, const struct query *q)
 {
-	__u64 cgid = c->container_cgid;
-	void *trie = bpf_map_lookup_elem(&ocibpf_net_policy, &cgid);
-	if (!trie)
-		return NV_DENY;
-
 	struct net_addr_key k = {};
 	k.prefixlen = NET_ADDR_KEY_FIXED_BITS + (q->family == NF_INET ? 32 : 128);
+	k.policy = m->policy;
 	k.dir = q->dir;
 	k.family = q->family;
 	__builtin_memcpy(k.addr, q->addr, sizeof(k.addr));
-	struct net_addr_val *v = bpf_map_lookup_elem(trie, &k);
+	struct net_addr_val *v = bpf_map_lookup_elem(&ocibpf_net_policy, &k);
 	if (!v)
-		return NV_DENY;	/* every family has a /0 entry */
+		return NV_DENY;	/* every family of a policy has a /0 entry */
 	__u8 slot = q->slot & (NP__COUNT - 1);
 	__u8 verdict = v->v[slot];
 	if (verdict != NV_PORTS)
@@ -234,13 +235,14 @@ static __always_inline int policy_lookup(const struct container_info *c, const s
 
 	struct net_port_key pk = {
 		.prefixlen = NET_PORT_KEY_FIXED_BITS + 16,
+		.policy = m->policy,
 		.dir = q->dir,
 		.family = NF_PORT,
 		.proto = slot,
 		.cls = v->cls,
 		.port = bpf_htons(q->port),
 	};
-	struct net_addr_val *pv = bpf_map_lookup_elem(trie, &pk);
+	struct net_addr_val *pv = bpf_map_lookup_elem(&ocibpf_net_policy, &pk);
 	return pv && pv->v[0] == NV_ALLOW ? NV_ALLOW : NV_DENY;
 }
 
@@ -252,7 +254,7 @@ static __always_inline int decide(const struct container_info *c, const struct n
 		return NV_DENY;
 	if (!active(m, q->dir))
 		return NV_ALLOW;
-	return policy_lookup(c, q);
+	return policy_lookup(m, q);
 }
 
 /* --- denials: counters and events ---------------------------------------------------- */

@@ -3,16 +3,20 @@
  * Network policy: the maps bpf/net.bpf.c looks policy up in, shared with
  * src/core/netpolicy.c which compiles a policy into them.
  *
- * A container's policy is compiled in user space into one LPM trie of its own, found
- * through a hash-of-maps keyed by the container's cgroup id (container_info.container_cgid):
+ * A policy is compiled in user space into entries of one LPM trie that every policy shares,
+ * each entry's key prefixed by the id of its policy; a container's summary names the id:
  *
- *   ocibpf_net_policy[cgid] -> LPM, two kinds of entries told apart by their family byte:
- *        (direction, family, address prefix)            -> struct net_addr_val
- *        (direction, NF_PORT, protocol, class, port prefix) -> verdict in v[0]
- *   ocibpf_net_meta[cgid]   -> struct net_meta (per-direction summary)
+ *   ocibpf_net_meta[cgid]   -> struct net_meta (per-direction summary, policy id)
+ *   ocibpf_net_policy (LPM), two kinds of entries told apart by their family byte:
+ *        (policy, direction, family, address prefix)             -> struct net_addr_val
+ *        (policy, direction, NF_PORT, protocol, class, port prefix) -> verdict in v[0]
+ *   ocibpf_net_registry[policy] -> struct net_registry (user space only: which policies
+ *        are in the trie, their content digest and how many containers use them)
  *
- * One trie, not one per kind: every update or delete of a hash-of-maps entry waits for
- * an RCU grace period (about a millisecond), paid in the hooks of every container.
+ * A distinct policy is written once, by the first container that uses it, and removed by
+ * the last (src/core/netshare.c). Starting a container whose policy is in the trie writes
+ * one hash entry (its summary): no map-of-maps, whose every update or delete waits for an
+ * RCU grace period (~10 ms).
  *
  * Every distinct rule prefix P of a direction (plus the /0 of each family) has one entry
  * in the address trie, whose value is the verdict of *all* rules whose prefix covers P,
@@ -48,15 +52,16 @@
 #define NF_INET6	6
 #define NF_PORT		0xff	/* port entries of the same trie */
 
-/* Address trie key. prefixlen counts the bits of dir, family, pad, then addr. */
+/* Address trie key. prefixlen counts the bits of policy, dir, family, pad, then addr. */
 struct net_addr_key {
 	__u32 prefixlen;
+	__u32 policy;		/* policy id (net_meta.policy); 0 while compiling */
 	__u8 dir;		/* NET_EGRESS / NET_INGRESS */
 	__u8 family;		/* NF_INET / NF_INET6 */
 	__u8 pad[2];
 	__u8 addr[16];		/* IPv4 in the first 4 bytes */
 };
-#define NET_ADDR_KEY_FIXED_BITS	32	/* dir, family, pad */
+#define NET_ADDR_KEY_FIXED_BITS	64	/* policy, dir, family, pad */
 
 struct net_addr_val {
 	__u32 cls;		/* class in the port trie when some v[] is NV_PORTS */
@@ -65,10 +70,11 @@ struct net_addr_val {
 
 /*
  * Port entry key, the same size as an address key (they share the trie). prefixlen
- * counts the bits of dir, family, proto, pad, cls, then port.
+ * counts the bits of policy, dir, family, proto, pad, cls, then port.
  */
 struct net_port_key {
 	__u32 prefixlen;
+	__u32 policy;
 	__u8 dir;
 	__u8 family;		/* NF_PORT */
 	__u8 proto;		/* NP_TCP / NP_UDP */
@@ -77,14 +83,21 @@ struct net_port_key {
 	__u16 port;		/* network byte order */
 	__u8 pad2[10];
 };
-#define NET_PORT_KEY_FIXED_BITS	64	/* dir, family, proto, pad, cls */
+#define NET_PORT_KEY_FIXED_BITS	96	/* policy, dir, family, proto, pad, cls */
 
 /* Per-direction summary. */
 #define NM_ACTIVE	(1U << 0)	/* something in this direction can be denied */
 struct net_meta {
 	__u8 flags[2];		/* NM_* by direction */
 	__u8 def[2];		/* default verdict by direction (NV_DENY / NV_ALLOW) */
-	__u32 pad;
+	__u32 policy;		/* id of its entries in ocibpf_net_policy */
+};
+
+/* ocibpf_net_registry[policy id]: a policy whose entries are in ocibpf_net_policy. */
+struct net_registry {
+	__u8 digest[32];	/* SHA-256 of the compiled policy (entries with policy 0, meta) */
+	__u32 refs;		/* containers whose summary names it */
+	__u32 n_entries;	/* entries in the trie (and in its key list) */
 };
 
 /*
@@ -101,7 +114,9 @@ struct net_agg_key {
 	__u8 pad[3];
 };
 
-/* Size of the outer map (user space creates the inner ones). */
-#define NET_OUTER_MAX	16384	/* containers with a network policy (MAX_CONTAINERS) */
+/* Containers with a network policy (MAX_CONTAINERS), and distinct policies. */
+#define NET_OUTER_MAX	16384
+/* Bound of the shared trie (BPF_F_NO_PREALLOC: memory is taken per entry). */
+#define NET_TRIE_MAX	(16U << 20)
 
 #endif

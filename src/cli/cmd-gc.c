@@ -9,6 +9,7 @@
 #include "bpfset.h"
 #include "cli.h"
 #include "container.h"
+#include "netshare.h"
 #include "paths.h"
 #include "release.h"
 
@@ -119,6 +120,25 @@ static void gc_pins(struct gc *gc)
 	closedir(d);
 }
 
+static void policy_removed(uint32_t id, void *ud)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "%08x", id);
+	report(ud, "network-policy", name, "no container uses it");
+}
+
+/* Network policies of the sets in use: counts put right, unused ones removed. */
+static void gc_policies(struct gc *gc)
+{
+	char **sets = bpfset_list(gc->cfg->bpffs_dir);
+	for (char **s = sets; *s; s++) {
+		_cleanup_bpfset_ struct bpfset *set = NULL;
+		if (bpfset_open(gc->cfg->bpffs_dir, *s, false, &set, NULL) == 0)
+			netshare_gc(set, policy_removed, gc);
+	}
+	strv_free(sets);
+}
+
 static void gc_sets(struct gc *gc, bool unload)
 {
 	char **sets = bpfset_list(gc->cfg->bpffs_dir);
@@ -168,6 +188,7 @@ static int gc_run(struct cli *cli, bool unload)
 	}
 	gc_containers(&gc);
 	gc_pins(&gc);
+	gc_policies(&gc);
 	gc_sets(&gc, unload);
 	if (cli->json) {
 		yajl_gen_array_close(g);

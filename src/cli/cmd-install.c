@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bpfset.h"
 #include "cli.h"
 
 #define HOOK_TIMEOUT_S 30
@@ -761,6 +762,20 @@ static int install_run(struct install *in)
 			if (!in->files[i].unchanged && (r = write_one(&in->files[i], &err)) < 0)
 				goto fail;
 		}
+	}
+	/* `ocibpf load`: the programs pinned now, so that no container start loads them. Not
+	 * for another root (an image being prepared); a failure is the first container's. */
+	static char load_note[600];
+	if (!in->dry_run && !in->root) {
+		_cleanup_bpfset_ struct bpfset *set = NULL;
+		struct error lerr = { 0 };
+		if (bpfset_open(in->cfg->bpffs_dir, NULL, true, &set, &lerr) < 0) {
+			snprintf(load_note, sizeof(load_note),
+				 "the BPF programs were not loaded (the first container will load them): %s",
+				 lerr.msg);
+			add_note(in, load_note);
+		}
+		err_clear(&lerr);
 	}
 	print_result(in);
 	return 0;

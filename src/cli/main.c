@@ -12,6 +12,7 @@ static const struct cli_cmd commands[] = {
 	{ "audit", cmd_audit, "review a container's audit log" },
 	{ "policy", cmd_policy, "policy check FILE: validate a policy file" },
 	{ "seccomp", cmd_seccomp, "an OCI seccomp profile from the syscalls a container made" },
+	{ "load", cmd_load, "load and pin the BPF programs now (no container start pays for it)" },
 	{ "gc", cmd_gc, "remove what is left of containers that are gone" },
 	{ "install", cmd_install, "configure podman, crio, containerd or docker to use ocibpf" },
 	{ "version", cmd_version, "print the version" },

@@ -147,11 +147,13 @@ static bool count_of(int fd, const void *key, void *ud)
 	return ((const struct syscount_key *)key)->container_cgid == *(uint64_t *)ud;
 }
 
-void audit_forget(struct bpfset *set, uint64_t cgid)
+void audit_forget(struct bpfset *set, uint64_t cgid, uint32_t flags)
 {
 	_cleanup_close_ int sel = bpfset_map_fd(set, "ocibpf_audit_sel");
 	if (sel >= 0)
 		bpf_map_delete_elem(sel, &cgid);
+	if (!(flags & CF_SYSCOUNT))
+		return;
 	_cleanup_close_ int cnt = bpfset_map_fd(set, "ocibpf_syscall_counts");
 	if (cnt >= 0)
 		map_delete_if(cnt, sizeof(struct syscount_key), count_of, &cgid);
@@ -318,6 +320,45 @@ int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err)
 	if (r < 0 || !held)
 		return r;
 	return sync_tracepoints(set, &n, held, err);
+}
+
+int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_t flags,
+	       struct error *err)
+{
+	if (!(flags & CF_AUDIT) || (flags & CF_AUDIT_RAW))
+		return 0;
+	_cleanup_close_ int sel_fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	struct syscall_sel sel;
+	if (sel_fd < 0 || bpf_map_lookup_elem(sel_fd, &cgid, &sel) < 0)
+		return 0;	/* nothing selected */
+	const char *events = NULL;
+	for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
+		if (!(sel.bits[nr / 64] & (1ULL << (nr % 64))))
+			continue;
+		held->unneeded_since[nr] = 0;
+		for (int e = 0; e < 2; e++) {
+			if (held->fd[e][nr] >= 0)
+				continue;
+			int r = events ? 0 : tracefs_events_dir(&events, err);
+			if (r < 0)
+				return r;
+			r = attach_syscall(set, events, nr, e, err);
+			if (r < 0)
+				return r;
+			held->fd[e][nr] = r;
+		}
+	}
+	return 0;
+}
+
+int audit_attach(struct bpfset *set, uint32_t flags, struct error *err)
+{
+	if (!(flags & (CF_SYSCOUNT | CF_AUDIT_RAW)))
+		return 0;
+	_cleanup_close_ int lock = open(set->bpffs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return err_errno(err, -errno, "cannot lock %s", set->bpffs_dir);
+	return sync_raw(set, true, err);
 }
 
 int audit_syscall_counts(struct bpfset *set, uint64_t cgid,

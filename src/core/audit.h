@@ -24,8 +24,11 @@ struct policy;
  */
 int audit_prepare(struct bpfset *set, uint64_t container_cgid, const struct policy *p,
 		  uint32_t *flags, struct error *err);
-/* Remove a container's selection and syscall counts. */
-void audit_forget(struct bpfset *set, uint64_t container_cgid);
+/*
+ * Remove a container's selection and syscall counts. flags: the container's CF_* (only a
+ * CF_SYSCOUNT container has counts to look for; UINT32_MAX: unknown, look).
+ */
+void audit_forget(struct bpfset *set, uint64_t container_cgid, uint32_t flags);
 /*
  * Links to the per-syscall tracepoints. Perf-event links can't be pinned on every kernel
  * configuration (EPERM here), so the collector holds them: it re-attaches what the
@@ -50,6 +53,18 @@ void tp_links_release(struct tp_links *t);
  * when `held` is given, the per-syscall tracepoint links it holds.
  */
 int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err);
+/*
+ * The per-syscall tracepoints one container (cgid, CF_* flags) needs, attached into held
+ * (nothing detached; no look at the other containers): the collector's "sync ID".
+ */
+int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_t flags,
+	       struct error *err);
+/*
+ * For a container starting with these CF_* flags: the raw sys_enter/sys_exit links
+ * attached if it needs them (no look at the other containers: detaching what none needs
+ * is for the stop of a container that needed them, and for the collector's sweep).
+ */
+int audit_attach(struct bpfset *set, uint32_t flags, struct error *err);
 
 /* The native name of syscall nr (NULL when libseccomp knows none); resolved once. */
 const char *audit_syscall_name(int nr);

@@ -14,9 +14,7 @@
 #include "bpfset.h"
 #include "paths.h"
 #include "cgroup.h"
-#include "cgtrack.skel.h"
-#include "net.skel.h"
-#include "audit.skel.h"
+#include "ocibpf.skel.h"
 
 static const struct {
 	const char *name;              /* program (function) name = pin name */
@@ -266,40 +264,16 @@ static int load_set(const char *dir, struct error *err)
 	libbpf_last[0] = '\0';
 	libbpf_failed_prog[0] = '\0';
 
-	int r;
-	struct cgtrack_bpf *cgt = cgtrack_bpf__open_opts(&opts);
-	if (!cgt)
-		return err_errno(err, -errno, "cannot open BPF object cgtrack");
-	r = cgtrack_bpf__load(cgt);
+	/* One object (the bpf/ objects linked): one parse of the kernel BTF. */
+	struct ocibpf_bpf *o = ocibpf_bpf__open_opts(&opts);
+	if (!o)
+		return err_errno(err, -errno, "cannot open the BPF object");
+	int r = ocibpf_bpf__load(o);
 	if (r < 0)
-		r = load_error(err, cgt->obj, "cgtrack", r);
-	else
-		r = attach_global(cgt->obj, dir, err);
-	cgtrack_bpf__destroy(cgt);
-	if (r < 0)
-		return r;
-
-	struct net_bpf *net = net_bpf__open_opts(&opts);
-	if (!net)
-		return err_errno(err, -errno, "cannot open BPF object net");
-	r = net_bpf__load(net);
-	if (r < 0)
-		r = load_error(err, net->obj, "net", r);
-	else
-		r = pin_programs(net->obj, dir, err);
-	net_bpf__destroy(net);
-	if (r < 0)
-		return r;
-
-	struct audit_bpf *audit = audit_bpf__open_opts(&opts);
-	if (!audit)
-		return err_errno(err, -errno, "cannot open BPF object audit");
-	r = audit_bpf__load(audit);
-	if (r < 0)
-		r = load_error(err, audit->obj, "audit", r);
-	else if ((r = attach_global(audit->obj, dir, err)) == 0)
-		r = pin_programs(audit->obj, dir, err);
-	audit_bpf__destroy(audit);
+		r = load_error(err, o->obj, "ocibpf", r);
+	else if ((r = attach_global(o->obj, dir, err)) == 0)
+		r = pin_programs(o->obj, dir, err);
+	ocibpf_bpf__destroy(o);
 	if (r < 0)
 		return r;
 	return run_setups(maps, err);
@@ -534,6 +508,65 @@ size_t map_delete_if(int fd, size_t key_size, bool (*match)(int fd, const void *
 	return deleted;
 }
 
+/* Delete the entries of the sub-cgroups under dirfd that belong to the container. */
+static void forget_subcgroups(struct bpfset *s, int dirfd, uint64_t container_cgid, int depth)
+{
+	if (depth > 32)
+		return;
+	DIR *d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct stat st;
+		if (sub < 0)
+			continue;
+		if (fstat(sub, &st) < 0) {
+			close(sub);
+			continue;
+		}
+		uint64_t id = st.st_ino;
+		struct container_info info;
+		if (bpf_map_lookup_elem(s->cgroups_fd, &id, &info) == 0 &&
+		    info.container_cgid == container_cgid)
+			bpf_map_delete_elem(s->cgroups_fd, &id);
+		forget_subcgroups(s, sub, container_cgid, depth + 1);
+	}
+	closedir(d);
+}
+
+#ifndef FILEID_KERNFS
+#define FILEID_KERNFS 0xfe
+#endif
+
+/*
+ * The container's cgroup directory, from its id (a cgroup2 file handle); -ESTALE or
+ * -ENOENT when it is gone, another negative errno when it can't be told. No walk of the map: sub-cgroups removed before were deleted from it by the
+ * tracker (cgtrack_rmdir), and a cgroup that is gone has none left.
+ */
+static int open_cgroup_by_id(uint64_t cgid)
+{
+	const char *mnt;
+	int r = cgroup2_mount(&mnt, NULL);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int root = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -errno;
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS } };
+	memcpy(h.fh.f_handle, &cgid, sizeof(cgid));
+	int fd = open_by_handle_at(root, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 /* A cgroups map entry of the container (its own, or one of its sub-cgroups). */
 static bool of_container(int fd, const void *key, void *ud)
 {
@@ -543,7 +576,13 @@ static bool of_container(int fd, const void *key, void *ud)
 
 void bpfset_forget(struct bpfset *s, uint64_t container_cgid)
 {
-	map_delete_if(s->cgroups_fd, sizeof(uint64_t), of_container, &container_cgid);
+	int dirfd = open_cgroup_by_id(container_cgid);
+	if (dirfd >= 0)
+		forget_subcgroups(s, dirfd, container_cgid, 0);
+	else if (dirfd != -ESTALE && dirfd != -ENOENT)
+		/* No file handles here (no CAP_DAC_READ_SEARCH): the whole map, as before. */
+		map_delete_if(s->cgroups_fd, sizeof(uint64_t), of_container, &container_cgid);
+	bpf_map_delete_elem(s->cgroups_fd, &container_cgid);
 	bpf_map_delete_elem(s->stats_fd, &container_cgid);
 }
 

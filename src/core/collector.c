@@ -31,16 +31,29 @@ bool collector_running(const struct config *cfg)
 	return false;
 }
 
-int collector_spawn(const struct config *cfg, struct error *err)
+/*
+ * Start the collector; with ready, *ready is the read end of a pipe the collector writes
+ * to (or closes, when it exits) once it listens (--ready-fd): no polling for its socket.
+ */
+static int spawn(const struct config *cfg, int *ready, struct error *err)
 {
 	_cleanup_free_ char *dir = self_dir();
 	_cleanup_free_ char *exe = path_join(dir, "ocibpfd");
 	if (access(exe, X_OK) < 0)
 		return err_errno(err, -errno, "cannot run the collector %s", exe);
+	int pfd[2] = { -1, -1 };
+	if (ready && pipe2(pfd, O_CLOEXEC) < 0)
+		return err_errno(err, -errno, "cannot make a pipe for the collector");
 
 	pid_t pid = fork();
-	if (pid < 0)
-		return err_errno(err, -errno, "cannot fork the collector");
+	if (pid < 0) {
+		int r = err_errno(err, -errno, "cannot fork the collector");
+		if (ready) {
+			close(pfd[0]);
+			close(pfd[1]);
+		}
+		return r;
+	}
 	if (pid == 0) {
 		/* Middle child: new session, fork again so the collector is not our child. */
 		if (setsid() < 0)
@@ -58,22 +71,45 @@ int collector_spawn(const struct config *cfg, struct error *err)
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(logfd >= 0 ? logfd : null, 2);
-		closefrom(3);
+		if (ready)
+			dup2(pfd[1], 3);	/* the only descriptor of ours it keeps, until it listens */
+		closefrom(ready ? 4 : 3);
 		sigset_t all;
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		if (chdir("/") < 0)
 			_exit(1);
 		umask(0022);
-		execl(exe, "ocibpfd", "--config", cfg->path, (char *)NULL);
+		if (ready)
+			execl(exe, "ocibpfd", "--config", cfg->path, "--ready-fd", "3", (char *)NULL);
+		else
+			execl(exe, "ocibpfd", "--config", cfg->path, (char *)NULL);
 		_exit(127);
 	}
+	if (ready)
+		close(pfd[1]);
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (ready)
+			close(pfd[0]);
 		return err_msg(err, -ECHILD, "cannot start the collector %s", exe);
+	}
+	if (ready)
+		*ready = pfd[0];
 	return 0;
+}
+
+int collector_spawn(const struct config *cfg, struct error *err)
+{
+	return spawn(cfg, NULL, err);
+}
+
+void collector_ensure(const struct config *cfg)
+{
+	if (!collector_running(cfg))
+		spawn(cfg, NULL, NULL);
 }
 
 char *collector_socket_path(const struct config *cfg)
@@ -124,8 +160,25 @@ static int connect_collector(const struct config *cfg, int timeout_ms, struct er
 {
 	_cleanup_free_ char *path = collector_socket_path(cfg);
 	unsigned long long now = now_ns(), deadline = now + timeout_ms * 1000000ULL, spawned = 0;
+	/* Not running: start one and wait for it to say it listens (no sleeping). */
+	int fd = connect_socket(path);
+	if (fd >= 0)
+		return fd;
+	if (!collector_running(cfg)) {
+		_cleanup_close_ int ready = -1;
+		int r = spawn(cfg, &ready, err);
+		if (r < 0)
+			return r;
+		spawned = now_ns();
+		struct pollfd pfd = { .fd = ready, .events = POLLIN };
+		char c;
+		if (poll(&pfd, 1, timeout_ms) > 0 && read(ready, &c, 1) == 1 &&
+		    (fd = connect_socket(path)) >= 0)
+			return fd;
+		/* It exited (another one won the lock as it started): find that one below. */
+	}
 	for (unsigned delay = 1; ; delay = delay < 20 ? delay * 2 : 20) {
-		int fd = connect_socket(path);
+		fd = connect_socket(path);
 		if (fd >= 0)
 			return fd;
 		/* (Re)start it when it isn't running (one that was exiting for lack of

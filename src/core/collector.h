@@ -18,12 +18,15 @@ bool collector_running(const struct config *cfg);
  * of ours, so the runtime never waits on it.
  */
 int collector_spawn(const struct config *cfg, struct error *err);
+/* Start the collector when none runs, without waiting for it (it finds the containers). */
+void collector_ensure(const struct config *cfg);
 /* Path of the collector's control socket. */
 char *collector_socket_path(const struct config *cfg);
 /*
- * Start the collector if it isn't running and connect to it (each bounded by
- * timeout_ms); with a request, ask it on that connection and wait for the answer:
- * a request of control-proto.h. The answer "ok" is 0; "error MSG" is -EIO with MSG in err.
+ * Start the collector if it isn't running (waiting for its word that it listens, not
+ * polling) and connect to it (each bounded by timeout_ms); with a request, ask it on
+ * that connection and wait for the answer: a request of control-proto.h. The answer
+ * "ok" is 0; "error MSG" is -EIO with MSG in err.
  * A collector that exits as it is asked is replaced and asked again, once.
  */
 int collector_call(const struct config *cfg, const char *request, int timeout_ms,

@@ -6,10 +6,12 @@
  * The collector's control socket (<state_dir>/ocibpfd.sock, SOCK_SEQPACKET, root only):
  * one request per connection, one answer. Requests:
  *   "sync"        attach the tracepoints the recorded containers need, map the rings
+ *   "sync ID"     the same for one container, reading its record only
  *   "drain RUN"   write out every queued record of that run: its `stop` record is next
  * Answers: "ok", or "error MESSAGE".
  */
 #define CTL_SYNC        "sync"
+#define CTL_SYNC_ID     "sync "
 #define CTL_DRAIN       "drain "
 #define CTL_OK          "ok"
 #define CTL_ERROR       "error "

@@ -97,8 +97,8 @@ static int clear_previous(const struct config *cfg, const char *id, struct error
 	return 0;
 }
 
-/* Held shared while a hook uses a set until its run is recorded; `gc --unload` holds it
- * exclusively, so it never removes a set a starting container is attaching from. */
+/* Held shared while a hook sets a run up; `ocibpf gc` holds it exclusively, so it never
+ * unloads a set, nor counts a shared policy's users, while a container is attaching. */
 static int lock_sets(const struct config *cfg, struct error *err)
 {
 	int r = mkdir_p(cfg->state_dir, 0700);
@@ -182,8 +182,6 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	if (r < 0)
 		goto out;
 	recorded = true;
-	/* Recorded with its set: `gc --unload` sees that the set is used. */
-	sets_lock = (close(sets_lock), -1);
 	/* Rules in force before the programs that enforce them. */
 	if (pol->network) {
 		r = netpolicy_apply(set, cg.id, pol, err);
@@ -193,16 +191,19 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	r = bpfset_attach(set, c.run, &cg, c.flags, err);
 	if (r < 0)
 		goto out;
-	r = audit_sync(set, NULL, err);
+	r = audit_attach(set, c.flags, err);
 	if (r < 0)
 		goto out;
-	if (c.flags) {
+	if (c.flags & CF_AUDIT) {
 		/* The per-syscall tracepoints are held by the collector: in force before we
-		 * return. The sync also has it map the ring buffers at once. */
-		bool sync = c.flags & (CF_AUDIT | CF_NETWORK);
-		r = collector_call(cfg, sync ? CTL_SYNC : NULL, COLLECTOR_TIMEOUT_MS, err);
+		 * return. */
+		_cleanup_free_ char *req = xasprintf(CTL_SYNC_ID "%s", c.id);
+		r = collector_call(cfg, req, COLLECTOR_TIMEOUT_MS, err);
 		if (r < 0)
 			goto out;
+	} else if (c.flags) {
+		/* Nothing to wait for: the collector finds the container by its record. */
+		collector_ensure(cfg);
 	}
 	/*
 	 * Last: a `start` record only for a container that is monitored. Whoever ends the

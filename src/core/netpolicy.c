@@ -24,11 +24,8 @@
 
 #include "bpfset.h"
 #include "netpolicy.h"
+#include "netshare.h"
 #include "policy.h"
-
-#ifndef ENOTSUPP
-#define ENOTSUPP 524	/* the kernel's, for a missing map operation */
-#endif
 
 /* Upper bounds of what one container's policy may compile to. */
 #define NP_ADDR_MAX	(2u * 65536 + 4)
@@ -656,56 +653,6 @@ int netpolicy_eval(const struct netpolicy_compiled *c, int dir, int family, cons
 
 /* --- maps ---------------------------------------------------------------------------- */
 
-/* Fill a map: one batch update when the kernel has it for the map type, else one by one. */
-static int fill_map(int fd, const void *keys, size_t key_size, const void *vals, size_t val_size,
-		    size_t n)
-{
-	const size_t chunk = 65536;
-	for (size_t done = 0; done < n;) {
-		uint32_t count = (uint32_t)(n - done < chunk ? n - done : chunk);
-		LIBBPF_OPTS(bpf_map_batch_opts, opts, .flags = BPF_ANY);
-		int r = bpf_map_update_batch(fd, (const char *)keys + done * key_size,
-					     (const char *)vals + done * val_size, &count, &opts);
-		if (r == 0) {
-			done += count;
-			continue;
-		}
-		if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP && errno != ENOTSUP)
-			return -errno;
-		/* No batch ops for this map type: one by one. */
-		for (; done < n; done++)
-			if (bpf_map_update_elem(fd, (const char *)keys + done * key_size,
-						(const char *)vals + done * val_size, BPF_ANY) < 0)
-				return -errno;
-	}
-	return 0;
-}
-
-/* The container's trie: address entries, then port entries (verdict in v[0]). */
-static int make_trie(const struct netpolicy_compiled *c, struct error *err)
-{
-	size_t n = c->n_addr + c->n_port;
-	_cleanup_free_ struct net_addr_key *keys = xcalloc(n ? n : 1, sizeof(*keys));
-	_cleanup_free_ struct net_addr_val *vals = xcalloc(n ? n : 1, sizeof(*vals));
-	memcpy(keys, c->akeys, c->n_addr * sizeof(*keys));
-	memcpy(vals, c->avals, c->n_addr * sizeof(*vals));
-	for (size_t i = 0; i < c->n_port; i++) {
-		memcpy(&keys[c->n_addr + i], &c->pkeys[i], sizeof(*keys));
-		vals[c->n_addr + i].v[0] = (uint8_t)c->pvals[i];
-	}
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
-	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "ocibpf_npolicy", sizeof(*keys), sizeof(*vals),
-				(uint32_t)(n ? n : 1), &opts);
-	if (fd < 0)
-		return err_errno(err, -errno, "cannot create the network policy map");
-	int r = fill_map(fd, keys, sizeof(*keys), vals, sizeof(*vals), n);
-	if (r < 0) {
-		close(fd);
-		return err_errno(err, r, "cannot fill the network policy map (%zu entries)", n);
-	}
-	return fd;
-}
-
 static int open_map(struct bpfset *set, const char *name, struct error *err)
 {
 	int fd = bpfset_map_fd(set, name);
@@ -720,33 +667,38 @@ _Static_assert(sizeof(struct net_addr_key) == sizeof(struct net_port_key),
 int netpolicy_apply(struct bpfset *set, uint64_t cgid, const struct policy *p, struct error *err)
 {
 	_cleanup_netpolicy_ struct netpolicy_compiled *c = NULL;
-	_cleanup_close_ int outer = -1, meta_fd = -1, trie = -1;
+	_cleanup_close_ int trie = -1, reg = -1, meta_fd = -1, lock = -1;
 	int r;
 
 	r = netpolicy_compile(p, &c, err);
 	if (r < 0)
 		return r;
-	if ((outer = open_map(set, "ocibpf_net_policy", err)) < 0)
-		return outer;
+	if ((trie = open_map(set, "ocibpf_net_policy", err)) < 0)
+		return trie;
+	if ((reg = open_map(set, "ocibpf_net_registry", err)) < 0)
+		return reg;
 	if ((meta_fd = open_map(set, "ocibpf_net_meta", err)) < 0)
 		return meta_fd;
-	trie = make_trie(c, err);
-	if (trie < 0)
-		return trie;
+	if ((lock = netshare_lock(set, err)) < 0)
+		return lock;
 
-	/* The trie is complete; publish it, the summary last (it turns lookups on). */
-	if (bpf_map_update_elem(outer, &cgid, &trie, BPF_ANY) < 0) {
-		r = err_errno(err, -errno, "cannot enter the network policy");
-		goto fail;
-	}
+	/* The policy's entries are complete in the trie; the summary last (it turns lookups on). */
+	uint32_t id;
+	r = netshare_acquire(set, trie, reg, c, &id, err);
+	if (r < 0)
+		return r;
+	struct net_meta old;
+	bool had = bpf_map_lookup_elem(meta_fd, &cgid, &old) == 0;
+	c->meta.policy = id;
 	if (bpf_map_update_elem(meta_fd, &cgid, &c->meta, BPF_ANY) < 0) {
 		r = err_errno(err, -errno, "cannot enter the network policy (summary)");
-		goto fail;
+		netshare_release(set, trie, reg, id);
+		return r;
 	}
+	/* A summary left by an earlier container of this cgroup: its user goes. */
+	if (had && old.policy)
+		netshare_release(set, trie, reg, old.policy);
 	return 0;
-fail:
-	netpolicy_forget(set, cgid);
-	return r;
 }
 
 static bool agg_of(int fd, const void *key, void *ud)
@@ -763,14 +715,19 @@ void netpolicy_quiesce(struct bpfset *set, uint64_t cgid)
 
 void netpolicy_forget(struct bpfset *set, uint64_t cgid)
 {
-	/* The summary first: without it the container's lookups deny, never half-allow. */
-	static const char *const names[] = { "ocibpf_net_meta", "ocibpf_net_policy" };
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		int fd = bpfset_map_fd(set, names[i]);
-		if (fd < 0)
-			continue;	/* a set from before network policy: nothing to remove */
-		bpf_map_delete_elem(fd, &cgid);
-		close(fd);
+	_cleanup_close_ int trie = bpfset_map_fd(set, "ocibpf_net_policy");
+	_cleanup_close_ int reg = bpfset_map_fd(set, "ocibpf_net_registry");
+	_cleanup_close_ int meta_fd = bpfset_map_fd(set, "ocibpf_net_meta");
+	struct net_meta m;
+	/* Nothing to remove: a set from before network policy, or no policy for cgid. */
+	if (meta_fd >= 0 && bpf_map_lookup_elem(meta_fd, &cgid, &m) == 0) {
+		_cleanup_close_ int lock = netshare_lock(set, NULL);
+		/* The summary first: without it the container's lookups deny, never half-allow. */
+		if (bpf_map_lookup_elem(meta_fd, &cgid, &m) == 0 && bpf_map_delete_elem(meta_fd, &cgid) == 0 &&
+		    m.policy && trie >= 0 && reg >= 0)
+			netshare_release(set, trie, reg, m.policy);
 	}
-	netpolicy_quiesce(set, cgid);
+	/* No netpolicy_quiesce (a walk of ocibpf_net_agg): poststop did it before the stop
+	 * record; elsewhere a late folded denial names a container the collector no longer
+	 * knows, and is dropped; its LRU entry goes with time. */
 }

@@ -49,12 +49,14 @@ int netpolicy_eval(const struct netpolicy_compiled *c, int dir, int family, cons
 		   int slot, uint16_t port);
 
 /*
- * Put the network rules of p in force for the container whose cgroup id is cgid: build
- * its tries, then make them visible atomically (outer map entries, then its summary).
+ * Put the network rules of p in force for the container whose cgroup id is cgid: the
+ * entries of its policy in the shared trie (written unless another container uses the
+ * same policy, see netshare.h), then its summary, which names them and turns lookups on.
  * On failure nothing of it is left in the maps. Call before the programs are attached.
  */
 int netpolicy_apply(struct bpfset *set, uint64_t cgid, const struct policy *p, struct error *err);
-/* Remove the container's rules (no error when there are none); quiesces too. */
+/* Remove the container's summary, and its policy's entries if it was the last user
+ * (no error when there are none). */
 void netpolicy_forget(struct bpfset *set, uint64_t cgid);
 /*
  * Drop the container's pending folded denials, so that no `net` event for it is queued

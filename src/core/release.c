@@ -57,10 +57,11 @@ int container_release(const struct config *cfg, const struct container *c, struc
 	bpfset_unpin(cfg->bpffs_dir, c->run);
 	if (set) {
 		bpfset_forget(set, c->cgroup_id);
-		audit_forget(set, c->cgroup_id);
+		audit_forget(set, c->cgroup_id, c->flags);
 		netpolicy_forget(set, c->cgroup_id);
-		/* Detach the tracepoints no remaining container needs. */
-		audit_sync(set, NULL, NULL);
+		/* Detach the raw tracepoints if this run may have been the last to need them. */
+		if (c->flags & (CF_SYSCOUNT | CF_AUDIT_RAW))
+			audit_sync(set, NULL, NULL);
 	}
 	container_remove(cfg->state_dir, c->id);
 	return r;

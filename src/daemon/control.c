@@ -63,6 +63,9 @@ void control_accept(int listen_fd, struct events *ev)
 		int r;
 		if (strcmp(buf, CTL_SYNC) == 0)
 			r = events_sync(ev, &err);
+		else if (strncmp(buf, CTL_SYNC_ID, strlen(CTL_SYNC_ID)) == 0 &&
+			 valid_id(buf + strlen(CTL_SYNC_ID)))
+			r = events_sync_id(ev, buf + strlen(CTL_SYNC_ID), &err);
 		else if (strncmp(buf, CTL_DRAIN, strlen(CTL_DRAIN)) == 0 &&
 			 valid_run(buf + strlen(CTL_DRAIN)))
 			r = events_drain(ev, buf + strlen(CTL_DRAIN), &err);

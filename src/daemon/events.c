@@ -297,6 +297,26 @@ static void write_gap(struct events *ev, struct ctr *c)
 }
 
 /* Re-read the container records: new ones are added, gone ones dropped. */
+/* Enter a run from its record. */
+static struct ctr *add_ctr(struct events *ev, const struct container *rec)
+{
+	ev->ctrs = xrealloc(ev->ctrs, (ev->n_ctrs + 1) * sizeof(*ev->ctrs));
+	ev->last = NULL;
+	struct ctr *c = &ev->ctrs[ev->n_ctrs++];
+	*c = (struct ctr){ .id = xstrdup(rec->id), .run = xstrdup(rec->run), .cgid = rec->cgroup_id,
+			   .set = xstrdup(rec->set), .flags = rec->flags, .seen = true,
+			   .pid = rec->pid, .pid_start = rec->pid_start };
+	bool known;
+	load_lost(ev, c, &known);
+	/* Served by an earlier collector: the tracepoints were gone until now. */
+	if (known && ev->fresh && !ev->clean_start && (c->flags & CF_AUDIT) &&
+	    !(c->flags & CF_AUDIT_RAW))
+		write_gap(ev, c);
+	if (!known)
+		save_lost(ev, c);
+	return c;
+}
+
 static void refresh_ctrs(struct events *ev)
 {
 	for (size_t i = 0; i < ev->n_ctrs; i++)
@@ -308,24 +328,10 @@ static void refresh_ctrs(struct events *ev)
 			continue;
 		/* The id's current run; an earlier run of the id (not seen) is let go below. */
 		struct ctr *have = find_run(ev, rec->run);
-		if (have) {
+		if (have)
 			have->seen = true;
-			continue;
-		}
-		ev->ctrs = xrealloc(ev->ctrs, (ev->n_ctrs + 1) * sizeof(*ev->ctrs));
-		struct ctr *c = &ev->ctrs[ev->n_ctrs++];
-		*c = (struct ctr){ .id = xstrdup(rec->id), .run = xstrdup(rec->run),
-				   .cgid = rec->cgroup_id, .set = xstrdup(rec->set),
-				   .flags = rec->flags, .seen = true,
-				   .pid = rec->pid, .pid_start = rec->pid_start };
-		bool known;
-		load_lost(ev, c, &known);
-		/* Served by an earlier collector: the tracepoints were gone until now. */
-		if (known && ev->fresh && !ev->clean_start && (c->flags & CF_AUDIT) &&
-		    !(c->flags & CF_AUDIT_RAW))
-			write_gap(ev, c);
-		if (!known)
-			save_lost(ev, c);
+		else
+			add_ctr(ev, rec);
 	}
 	strv_free(ids);
 	size_t w = 0;
@@ -636,4 +642,24 @@ int events_sync(struct events *ev, struct error *err)
 	/* A hook waits for this: attach only (detaching waits for the tracepoint's
 	 * unregistration, ~100 ms); what none needs goes in a later tick. */
 	return hold_tracepoints(ev, UINT64_MAX, err);
+}
+
+int events_sync_id(struct events *ev, const char *id, struct error *err)
+{
+	refresh_sets(ev);
+	/* Only this container's record is read, and only what it needs is attached: what
+	 * the others need is held already (and the sweep detaches what none needs). */
+	_cleanup_container_ struct container *rec = NULL;
+	if (container_read(ev->cfg->state_dir, id, &rec, NULL) < 0)
+		return err_msg(err, -ENOENT, "no record of container %s", id);
+	struct ctr *c = find_run(ev, rec->run);
+	if (!c)
+		c = add_ctr(ev, rec);
+	uint64_t cgid = c->cgid;
+	uint32_t flags = c->flags;
+	struct bpfset *set = set_of(ev, c->set);
+	update_ring(ev);
+	if (!set)
+		return err_msg(err, -ENOENT, "BPF set %s of container %s is not pinned", c->set, id);
+	return audit_hold(set, &ev->tp, cgid, flags, err);
 }

@@ -42,5 +42,7 @@ void events_reopen(struct events *ev);
 void events_health(const struct events *ev, uint64_t *ret_written, uint64_t *ret_lost);
 /* Attach/detach the per-syscall tracepoints the containers need (held by us). */
 int events_sync(struct events *ev, struct error *err);
+/* events_sync for one new container (its record only, its tracepoints only): "sync ID". */
+int events_sync_id(struct events *ev, const char *id, struct error *err);
 
 #endif

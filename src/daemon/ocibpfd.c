@@ -171,9 +171,11 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "metrics-listen", required_argument, NULL, 'm' },
+		{ "ready-fd", required_argument, NULL, 'r' },
 		{ 0 },
 	};
 	const char *config_path = NULL, *metrics_listen = NULL;
+	int ready_fd = -1;	/* written to once we listen (the hook that started us waits) */
 	struct daemon d = { .lock_fd = -1, .sig_fd = -1, .ctl_fd = -1 };
 	int c;
 	while ((c = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
@@ -182,6 +184,7 @@ int main(int argc, char **argv)
 		case 'f': d.foreground = true; break;
 		case 'h': return usage(0);
 		case 'm': metrics_listen = optarg; break;
+		case 'r': ready_fd = atoi(optarg) > 2 ? atoi(optarg) : -1; break;
 		default: return usage(2);
 		}
 	}
@@ -222,6 +225,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 
+	/* `ocibpf load`: the programs pinned, so that no container start loads them. */
+	{
+		_cleanup_bpfset_ struct bpfset *set = NULL;
+		struct error lerr = { 0 };
+		if (bpfset_open(d.cfg->bpffs_dir, NULL, true, &set, &lerr) < 0)
+			log_warn(NULL, "the BPF programs are not loaded: %s", lerr.msg);
+		err_clear(&lerr);
+	}
+
 	d.ctl_fd = control_listen(d.cfg, &err);
 	if (d.ctl_fd < 0 || events_new(d.cfg, &d.events, &err) < 0 ||
 	    (metrics_listen && httpd_start(d.cfg, metrics_listen, &d.httpd, &err) < 0)) {
@@ -240,6 +252,10 @@ int main(int argc, char **argv)
 		err_clear(&err);
 	}
 	save_health(&d);
+	if (ready_fd >= 0) {
+		(void)!write(ready_fd, "r", 1);
+		close(ready_fd);
+	}
 	d.sampler = sampler_new(d.cfg);
 	r = run(&d);
 	httpd_stop(d.httpd);

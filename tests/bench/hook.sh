@@ -1,69 +1,176 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# Hook latency (issue 2): `runc run` of /bin/true with the ocibpf hooks and a policy that
-# uses audit, network and telemetry, against the same bundle without hooks.
-#  - warm: the programs are pinned already; RUNS runs of each (default 21), interleaved;
-#  - cold: the first container of a bpffs_dir (programs loaded and verified); COLD runs
-#    (default 7), each after `ocibpf gc --unload`, interleaved with runs without hooks.
-# Prints the medians and their ratios (goal: warm ratio <= 1.10). A third bundle whose two
-# hooks are /bin/true shows what runc itself spends on running two hooks, which no hook can
-# go below.
+# Container start cost of the hooks (issues 2 and 13). Everything timed side by side, in
+# shuffled order (a run right after another's heavy teardown is slower: never "A then B").
+#  1. `runc run /bin/true`, warm (programs pinned): RUNS rounds (default 21), each running
+#     every bundle once in a shuffled order: no hooks, two /bin/true hooks (runc's own cost
+#     of running hooks, which no hook can go below), ocibpf with a telemetry, an audit, a
+#     network and a full (audit + network + telemetry) policy. Medians and ratios to none.
+#  2. The hook pair's own time: `ocibpf-hook createRuntime` then `poststop`, run directly
+#     (as runc runs them: a process each) on a sleeping process in a cgroup of its own.
+#  3. `ocibpf load` (after `ocibpf gc --unload`), then the first container after it: COLD
+#     rounds (default 7), the hooked and the plain run in shuffled order.
+#  4. The hook pair again with N_MONITORED (default 1000) monitored containers: sleeping
+#     processes in cgroups of their own, entered with the hook (telemetry policy).
+# Targets (issue 13): full policy warm <= 1.10x; hook pair <= 2.5 ms (<= 3 ms with 1,000
+# containers); ocibpf load <= 60 ms; first container after load <= 1.10x.
 
 . "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-21}
 COLD=${COLD:-7}
+PAIRS=${PAIRS:-31}
+N_MONITORED=${N_MONITORED:-1000}
 
-write_policy full '{
-  "audit": { "syscalls": ["execve", "openat", "connect"] },
-  "network": {
+CGROUP2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
+	if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
+[ -n "$CGROUP2" ] || die "no cgroup2 mount"
+
+NET='"network": {
     "egress":  { "default": "allow",
                  "rules": [ { "action": "deny", "cidr": "10.0.0.0/8", "protocol": "tcp", "ports": "22,6000-6100" } ] },
     "ingress": { "default": "deny",
-                 "rules": [ { "action": "allow", "cidr": "0.0.0.0/0", "protocol": "tcp", "ports": "8080" } ] }
-  },
-  "telemetry": true
-}'
+                 "rules": [ { "action": "allow", "cidr": "0.0.0.0/0", "protocol": "tcp", "ports": "8080" } ] } }'
+AUDIT='"audit": { "syscalls": ["execve", "openat", "connect"] }'
+write_policy telemetry '{ "telemetry": true }'
+write_policy audit "{ $AUDIT }"
+write_policy network "{ $NET }"
+write_policy full "{ $AUDIT, $NET, \"telemetry\": true }"
+
+KINDS=(plain noop telemetry audit network full)
 make_bundle "$BENCH_TMP/plain" "" /bin/true
-make_bundle "$BENCH_TMP/hooked" full /bin/true
+for p in telemetry audit network full; do make_bundle "$BENCH_TMP/$p" "$p" /bin/true; done
 make_bundle "$BENCH_TMP/noop" full /bin/true
 jq '.hooks.createRuntime[0].path = "/bin/true" | .hooks.poststop[0].path = "/bin/true"' \
 	"$BENCH_TMP/noop/config.json" >"$BENCH_TMP/c" && mv "$BENCH_TMP/c" "$BENCH_TMP/noop/config.json"
 
 run_once() { runc --root "$RUNC_ROOT" run -b "$BENCH_TMP/$1" "bench-$1"; }
 
-# one of each first: page cache, runc's own first-run costs
-run_once plain >/dev/null 2>&1 || die "runc run without hooks failed"
-run_once hooked >/dev/null 2>&1 || die "runc run with hooks failed: $(run_once hooked 2>&1)"
+# --- stand-in containers: a sleeping process in a cgroup of its own ------------------
+SLEEPERS=()
+CGS=()
+IDS=()
+stand_in() {	# stand_in NAME: sets PID
+	local cg=$CGROUP2/ocibpf-bench-$$-$1
+	mkdir "$cg"
+	CGS+=("$cg")
+	# shellcheck disable=SC2016
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 3600' sh "$cg" </dev/null >/dev/null 2>&1 &
+	local pid=$!
+	SLEEPERS+=("$pid")
+	for _ in $(seq 200); do grep -qx "$pid" "$cg/cgroup.procs" 2>/dev/null && break; sleep 0.005; done
+	PID=$pid
+}
+state_files() {	# state_files ID PID POLICY: the states the hooks read, made beforehand
+	jq -cn --arg id "$1" --argjson pid "$2" --arg b "$BENCH_TMP/plain" --arg p "$3" \
+		'{ociVersion: "1.0.2", id: $id, status: "creating", pid: $pid, bundle: $b,
+		  annotations: {"io.ocibpf.policy": $p}}' >"$BENCH_TMP/state-$1.json"
+	jq -cn --arg id "$1" --arg b "$BENCH_TMP/plain" \
+		'{ociVersion: "1.0.2", id: $id, status: "stopped", bundle: $b}' >"$BENCH_TMP/stop-$1.json"
+}
+hook_create() {	# hook_create ID PID POLICY
+	state_files "$@"
+	"$HOOK" createRuntime <"$BENCH_TMP/state-$1.json"
+}
+hook_stop() {	# hook_stop ID
+	"$HOOK" poststop <"$BENCH_TMP/stop-$1.json"
+}
+stand_in_cleanup() {
+	set +e
+	local id cg p
+	for id in "${IDS[@]}"; do hook_stop "$id" >/dev/null 2>&1; done
+	for p in "${SLEEPERS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${SLEEPERS[@]}"; do wait "$p" 2>/dev/null; done
+	for cg in "${CGS[@]}"; do rmdir "$cg" 2>/dev/null; done
+	bench_cleanup
+}
+trap stand_in_cleanup EXIT
 
-: >"$BENCH_TMP/plain.ms"
-: >"$BENCH_TMP/hooked.ms"
-: >"$BENCH_TMP/noop.ms"
+# pair_times ID PID POLICY: both hooks, as runc runs them (a process each), states
+# written beforehand: "WALL_MS CPU_MS" (CPU: user + system of the two processes).
+CPUTIME=$BENCH_TMP/cputime
+gcc -O2 -o "$CPUTIME" tests/bench/cputime.c || die "cannot build cputime"
+pair_times() {
+	state_files "$1" "$2" "$3"
+	{
+		"$CPUTIME" "$HOOK" createRuntime <"$BENCH_TMP/state-$1.json" 3>&1 >/dev/null 2>&1 || true
+		"$CPUTIME" "$HOOK" poststop <"$BENCH_TMP/stop-$1.json" 3>&1 >/dev/null 2>&1 || true
+	} | awk '{ w += $1; c += $2 } END { printf "%.2f %.2f\n", w / 1000, c / 1000 }'
+}
+# hook_pairs LABEL: medians of PAIRS pairs per policy, policies shuffled, on one stand-in.
+hook_pairs() {
+	local label=$1 pid k i
+	stand_in "pair-${label// /-}"
+	pid=$PID
+	for k in telemetry audit network full; do : >"$BENCH_TMP/pair-$k.ms"; done
+	for ((i = 0; i < PAIRS; i++)); do
+		for k in $(printf '%s\n' telemetry audit network full | shuf); do
+			pair_times "bench-pair-$$" "$pid" "$k" >>"$BENCH_TMP/pair-$k.ms"
+		done
+	done
+	echo "createRuntime + poststop, $label, medians of $PAIRS (goal <= 2.5 ms; <= 3 with 1,000):"
+	for k in telemetry audit network full; do
+		printf '  %-10s wall %7.2f ms   cpu %6.2f ms\n' "$k" \
+			"$(cut -d' ' -f1 <"$BENCH_TMP/pair-$k.ms" | median)" \
+			"$(cut -d' ' -f2 <"$BENCH_TMP/pair-$k.ms" | median)"
+	done
+}
+
+# --- 1. runc run, warm ------------------------------------------------------------------
+"$CLI" load >/dev/null || die "ocibpf load failed"
+for k in "${KINDS[@]}"; do
+	run_once "$k" >/dev/null 2>&1 || die "runc run $k failed: $(run_once "$k" 2>&1)"
+	: >"$BENCH_TMP/$k.ms"
+done
 for ((i = 0; i < RUNS; i++)); do
-	ms_of run_once plain >>"$BENCH_TMP/plain.ms"
-	ms_of run_once hooked >>"$BENCH_TMP/hooked.ms"
-	ms_of run_once noop >>"$BENCH_TMP/noop.ms"
+	for k in $(printf '%s\n' "${KINDS[@]}" | shuf); do
+		ms_of run_once "$k" >>"$BENCH_TMP/$k.ms"
+	done
 done
 plain=$(median <"$BENCH_TMP/plain.ms")
-hooked=$(median <"$BENCH_TMP/hooked.ms")
-noop=$(median <"$BENCH_TMP/noop.ms")
+echo "runc run /bin/true, warm, medians of $RUNS shuffled rounds:"
+for k in "${KINDS[@]}"; do
+	m=$(median <"$BENCH_TMP/$k.ms")
+	printf '  %-10s %7.2f ms  %sx\n' "$k" "$m" "$(ratio "$m" "$plain")"
+done
+echo "  (goal: full <= 1.10x; noop is runc's own cost of two hooks)"
 
-: >"$BENCH_TMP/cold.ms"
-: >"$BENCH_TMP/cold-plain.ms"
+# --- 2. the hook pair ---------------------------------------------------------------------
+echo
+hook_pairs "warm"
+
+# --- 3. ocibpf load, and the first container after it ----------------------------------
+: >"$BENCH_TMP/load.ms"
+: >"$BENCH_TMP/first.ms"
+: >"$BENCH_TMP/first-plain.ms"
 for ((i = 0; i < COLD; i++)); do
 	"$CLI" gc --unload >/dev/null
-	ms_of run_once hooked >>"$BENCH_TMP/cold.ms"
-	ms_of run_once plain >>"$BENCH_TMP/cold-plain.ms"
+	"$CPUTIME" "$CLI" load 3>&1 >/dev/null | awk '{ printf "%.2f %.2f\n", $1 / 1000, $2 / 1000 }' >>"$BENCH_TMP/load.ms"
+	for k in $(printf '%s\n' full plain | shuf); do
+		if [ "$k" = full ]; then
+			ms_of run_once full >>"$BENCH_TMP/first.ms"
+		else
+			ms_of run_once plain >>"$BENCH_TMP/first-plain.ms"
+		fi
+	done
 done
-cold=$(median <"$BENCH_TMP/cold.ms")
-cold_plain=$(median <"$BENCH_TMP/cold-plain.ms")
+echo
+first=$(median <"$BENCH_TMP/first.ms")
+first_plain=$(median <"$BENCH_TMP/first-plain.ms")
+printf 'ocibpf load (after gc --unload), median of %d: wall %.2f ms, cpu %.2f ms (goal <= 60)\n' "$COLD" \
+	"$(cut -d' ' -f1 <"$BENCH_TMP/load.ms" | median)" "$(cut -d' ' -f2 <"$BENCH_TMP/load.ms" | median)"
+printf 'first container after it (full policy): %.2f ms, no hooks %.2f ms: %sx (goal <= 1.10)\n' \
+	"$first" "$first_plain" "$(ratio "$first" "$first_plain")"
 
-echo "runc run /bin/true, medians in ms (audit + network + telemetry policy):"
-printf '  %-38s %8s ms\n' "warm, no hooks ($RUNS runs)" "$plain" \
-	"warm, two /bin/true hooks ($RUNS runs)" "$noop" \
-	"warm, ocibpf hooks ($RUNS runs)" "$hooked" \
-	"cold, no hooks ($COLD runs)" "$cold_plain" \
-	"cold, ocibpf hooks ($COLD runs)" "$cold"
-echo "  warm ratio: $(ratio "$hooked" "$plain") (goal <= 1.10)"
-echo "  runc's own cost of two hooks (/bin/true): $(ratio "$noop" "$plain"); ocibpf over it: $(ratio "$hooked" "$noop")"
-echo "  cold ratio: $(ratio "$cold" "$cold_plain")"
+# --- 4. with N_MONITORED monitored containers --------------------------------------------
+"$CLI" load >/dev/null
+t0=$(date +%s%N)
+for ((i = 0; i < N_MONITORED; i++)); do
+	stand_in "m$i"
+	hook_create "bench-m-$$-$i" "$PID" telemetry >/dev/null || die "createRuntime failed for stand-in $i"
+	IDS+=("bench-m-$$-$i")
+done
+t1=$(date +%s%N)
+echo
+echo "$N_MONITORED stand-in containers monitored in $(((t1 - t0) / 1000000)) ms"
+hook_pairs "with $N_MONITORED monitored containers"

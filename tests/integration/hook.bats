@@ -283,6 +283,49 @@ monitored_lifecycle() {
 	[ ! -e "$bpffs" ] || fail "$bpffs left after gc --unload: $(find "$bpffs")"
 }
 
+# set_pins DIR: the set's pins of maps and programs as "inode path", and the ids of its
+# programs: what a load makes anew.
+set_pins() {
+	find "$1"/sets/*/maps "$1"/sets/*/progs -type f -printf '%i %p\n' | sort
+	local p
+	for p in "$1"/sets/*/progs/*; do
+		bpftool -j prog show pinned "$p" | jq -r '"prog \(.name) \(.id)"'
+	done
+}
+
+@test "ocibpf load pins the set once; a second run and the containers after it load nothing" {
+	requires runc
+	local bpffs before
+	bpffs=$(new_bpffs_dir)
+	update_host_config '.bpffs_dir = $d' --arg d "$bpffs"
+	ocibpf load
+	assert_success
+	assert_output --partial "loaded BPF set"
+	[ -e "$bpffs"/sets/*/complete ] || fail "no complete set in $bpffs: $(find "$bpffs")"
+	before=$(set_pins "$bpffs")
+	[ "$(grep -c '^prog ' <<<"$before")" -ge 6 ] || fail "programs not pinned: $before"
+
+	# idempotent: nothing loaded, the same pins
+	ocibpf load --json
+	assert_success
+	jq -e '.loaded == false' <<<"$output"
+	[ "$(set_pins "$bpffs")" = "$before" ] || fail "a second load changed the set"
+
+	# a container (every program: audit, network, telemetry) uses the set as it is
+	set_policy full
+	set_cmd true
+	add_hooks
+	runc_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	[ "$(set_pins "$bpffs")" = "$before" ] || fail "a container start loaded the set again"
+	[ "$(ls "$bpffs"/sets | wc -l)" -eq 1 ] || fail "more than one set: $(ls "$bpffs"/sets)"
+
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$bpffs" ] || fail "$bpffs left after gc --unload: $(find "$bpffs")"
+}
+
 @test "two configurations run side by side" {
 	requires runc
 	local conf2=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-2.json bpffs2

@@ -630,6 +630,130 @@ assert_result() {
 	[ "$(jq length <<<"$output")" = 0 ] || fail "ocibpf_net_policy not empty: $output"
 }
 
+# policy_id_of CGROUP-ID: the policy id in the container's summary (ocibpf_net_meta).
+policy_id_of() {
+	set_maps_dir
+	bpftool -j map lookup pinned "$SET_MAPS/ocibpf_net_meta" key $(u64_bytes "$1") |
+		jq -r '(.formatted.value // .value).policy'
+}
+
+# trie_entries: how many entries the shared policy trie holds.
+trie_entries() {
+	set_maps_dir
+	bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_policy" | jq length
+}
+
+# exec_tcp ID PORT: connect from inside running container ID to 127.0.0.1:PORT.
+exec_tcp() {
+	__runc exec "$1" nettool tcp 127.0.0.1 "$2" 5000
+}
+
+@test "containers with the same policy share its entries; one stopping leaves the other enforced" {
+	local p
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	write_policy deny-a "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$p\"}]}}}"
+	write_policy deny-b "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\"}]}}}"
+	use_host_network
+	set_cmd sleep 300
+	local id n1 n2 n3
+	declare -A cg pid
+
+	set_policy deny-a
+	runc_run -d "$CID-a1"
+	assert_success
+	cg[a1]=$(jq -r .cgroup_id "$(state_file "$CID-a1")")
+	n1=$(trie_entries)
+	[ "$n1" -gt 0 ] || fail "no entries in the trie"
+	runc_run -d "$CID-a2"
+	assert_success
+	cg[a2]=$(jq -r .cgroup_id "$(state_file "$CID-a2")")
+	# the same policy: the same id, nothing written again
+	pid[a1]=$(policy_id_of "${cg[a1]}")
+	pid[a2]=$(policy_id_of "${cg[a2]}")
+	[ "${pid[a1]}" != 0 ] && [ "${pid[a1]}" = "${pid[a2]}" ] ||
+		fail "policy ids ${pid[a1]} and ${pid[a2]} for the same policy"
+	[ "$(trie_entries)" = "$n1" ] || fail "the second container wrote entries again: $n1 -> $(trie_entries)"
+
+	set_policy deny-b
+	runc_run -d "$CID-b"
+	assert_success
+	cg[b]=$(jq -r .cgroup_id "$(state_file "$CID-b")")
+	pid[b]=$(policy_id_of "${cg[b]}")
+	[ "${pid[b]}" != "${pid[a1]}" ] || fail "two policies share id ${pid[b]}"
+	n2=$(trie_entries)
+	[ "$n2" -gt "$n1" ] || fail "no entries for the second policy"
+
+	# each enforces its own policy
+	for id in a1 a2; do
+		run exec_tcp "$CID-$id" "$p"
+		assert_output --regexp '^EPERM'
+		run exec_tcp "$CID-$id" $((p + 1))
+		assert_output --regexp '^ok'
+	done
+	run exec_tcp "$CID-b" "$p"
+	assert_output --regexp '^ok'
+	run exec_tcp "$CID-b" $((p + 1))
+	assert_output --regexp '^EPERM'
+
+	# one user of deny-a stops: the other is still held to it, its entries stay
+	runc_cmd delete -f "$CID-a1"
+	assert_success
+	assert_stopped "$CID-a1"
+	[ "$(trie_entries)" = "$n2" ] || fail "entries removed while a container uses them"
+	run exec_tcp "$CID-a2" "$p"
+	assert_output --regexp '^EPERM'
+	run exec_tcp "$CID-a2" $((p + 1))
+	assert_output --regexp '^ok'
+
+	# the last user of deny-a stops: its entries go, deny-b's stay and hold
+	runc_cmd delete -f "$CID-a2"
+	assert_success
+	assert_stopped "$CID-a2"
+	n3=$(trie_entries)
+	[ "$n3" -eq $((n2 - n1)) ] || fail "after deny-a's last user: $n3 entries, want $((n2 - n1))"
+	run exec_tcp "$CID-b" $((p + 1))
+	assert_output --regexp '^EPERM'
+	run exec_tcp "$CID-b" "$p"
+	assert_output --regexp '^ok'
+
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	assert_stopped "$CID-b"
+	[ "$(trie_entries)" = 0 ] || fail "entries left after the last container: $(trie_entries)"
+	set_maps_dir
+	run bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_registry"
+	assert_success
+	[ "$(jq length <<<"$output")" = 0 ] || fail "ocibpf_net_registry not empty: $output"
+}
+
+@test "ocibpf gc removes a policy whose count a killed hook left too high" {
+	net_policy net '{"network": {"egress": {"default": "deny"}}}'
+	use_host_network
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	local cgid
+	cgid=$(jq -r .cgroup_id "$(state_file "$CID")")
+	[ "$(trie_entries)" -gt 0 ] || fail "no entries in the trie"
+	# as if a hook was killed between counting itself in and writing the summary
+	set_maps_dir
+	bpftool map delete pinned "$SET_MAPS/ocibpf_net_meta" key $(u64_bytes "$cgid")
+	runc_cmd delete -f "$CID"
+	assert_success
+	[ "$(trie_entries)" -gt 0 ] || fail "expected the leak this test makes"
+	ocibpf gc --json
+	assert_success
+	jq -e 'any(.[]; .removed == "network-policy")' <<<"$output"
+	[ "$(trie_entries)" = 0 ] || fail "entries left after gc: $(trie_entries)"
+	run bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_registry"
+	assert_success
+	[ "$(jq length <<<"$output")" = 0 ] || fail "ocibpf_net_registry not empty: $output"
+}
+
 @test "fail closed: when the rules can't be put in force the container is refused" {
 	update_host_config '.bpffs_dir = $d' --arg d "$(new_bpffs_dir)"
 	local bpffs

@@ -1,0 +1,1 @@
+#define OCIBPF_BPF_VERSION "eb53621a743be51d"

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+
+#include "bpfset.h"
+#include "netpolicy.h"
+#include "netshare.h"
+#include "sha256.h"
+
+/* How many ids to try after the digest's own (distinct policies with equal first bytes). */
+#define ID_PROBES 64
+
+/* A key of the trie, as kept in a policy's key list (array elements are 8-byte aligned). */
+struct key_slot {
+	struct net_addr_key k;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct key_slot) == 32, "key list elements are 32 bytes");
+
+void netshare_digest(const struct netpolicy_compiled *c, uint8_t out[32])
+{
+	struct sha256 s;
+	uint64_t n[2] = { c->n_addr, c->n_port };
+	struct net_meta m = c->meta;
+	m.policy = 0;
+	sha256_init(&s);
+	sha256_update(&s, n, sizeof(n));
+	sha256_update(&s, &m, sizeof(m));
+	sha256_update(&s, c->akeys, c->n_addr * sizeof(*c->akeys));
+	sha256_update(&s, c->avals, c->n_addr * sizeof(*c->avals));
+	sha256_update(&s, c->pkeys, c->n_port * sizeof(*c->pkeys));
+	sha256_update(&s, c->pvals, c->n_port * sizeof(*c->pvals));
+	sha256_final(&s, out);
+}
+
+static char *policies_dir(struct bpfset *set)
+{
+	return path_join(set->dir, "netpolicy");
+}
+
+static char *keys_pin(struct bpfset *set, uint32_t id)
+{
+	return xasprintf("%s/netpolicy/%08x", set->dir, id);
+}
+
+int netshare_lock(struct bpfset *set, struct error *err)
+{
+	_cleanup_free_ char *dir = policies_dir(set);
+	int r = mkdir_p(dir, 0700);
+	if (r < 0)
+		return err_errno(err, r, "cannot create %s", dir);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(err, -errno, "cannot open %s", dir);
+	if (flock(fd, LOCK_EX) < 0) {
+		r = err_errno(err, -errno, "cannot lock %s", dir);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Entries of c under policy id, in trie order (addresses, then ports with the verdict in v[0]). */
+static void entries(const struct netpolicy_compiled *c, uint32_t id, struct key_slot *keys,
+		    struct net_addr_val *vals)
+{
+	for (size_t i = 0; i < c->n_addr; i++) {
+		keys[i].k = c->akeys[i];
+		keys[i].k.policy = id;
+		vals[i] = c->avals[i];
+	}
+	for (size_t i = 0; i < c->n_port; i++) {
+		struct key_slot *k = &keys[c->n_addr + i];
+		memcpy(&k->k, &c->pkeys[i], sizeof(k->k));
+		((struct net_port_key *)&k->k)->policy = id;
+		vals[c->n_addr + i].v[0] = (uint8_t)c->pvals[i];
+	}
+}
+
+static void delete_keys(int trie, const struct key_slot *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(trie, &keys[i].k);
+}
+
+/* The key list of a policy: an mmap-able array map, pinned (replacing a stale pin). */
+static int pin_keys(struct bpfset *set, uint32_t id, const struct key_slot *keys, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	_cleanup_close_ int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ocibpf_np_keys", sizeof(uint32_t),
+						sizeof(*keys), (uint32_t)n, &opts);
+	if (fd < 0)
+		return -errno;
+	size_t len = n * sizeof(*keys);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	memcpy(p, keys, len);
+	munmap(p, len);
+	_cleanup_free_ char *pin = keys_pin(set, id);
+	unlink(pin);
+	return bpf_obj_pin(fd, pin) < 0 ? -errno : 0;
+}
+
+/* Write c's entries under id; on failure none is left. */
+static int write_policy(struct bpfset *set, int trie, uint32_t id,
+			const struct netpolicy_compiled *c, struct error *err)
+{
+	size_t n = c->n_addr + c->n_port;
+	_cleanup_free_ struct key_slot *keys = xcalloc(n ? n : 1, sizeof(*keys));
+	_cleanup_free_ struct net_addr_val *vals = xcalloc(n ? n : 1, sizeof(*vals));
+	entries(c, id, keys, vals);
+	int r = pin_keys(set, id, keys, n);
+	if (r < 0)
+		return err_errno(err, r, "cannot pin the key list of network policy %08x", id);
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_update_elem(trie, &keys[i].k, &vals[i], BPF_ANY) < 0) {
+			r = err_errno(err, -errno, "cannot fill the network policy map (%zu entries)", n);
+			delete_keys(trie, keys, i);
+			_cleanup_free_ char *pin = keys_pin(set, id);
+			unlink(pin);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int netshare_acquire(struct bpfset *set, int trie, int reg, const struct netpolicy_compiled *c,
+		     uint32_t *ret_id, struct error *err)
+{
+	struct net_registry want = { .refs = 1, .n_entries = (uint32_t)(c->n_addr + c->n_port) };
+	netshare_digest(c, want.digest);
+	uint32_t id;
+	memcpy(&id, want.digest, sizeof(id));
+	for (int probe = 0; probe <= ID_PROBES; probe++, id++) {
+		if (id == 0)
+			id = 1;	/* 0: no policy */
+		struct net_registry have;
+		if (bpf_map_lookup_elem(reg, &id, &have) == 0) {
+			if (memcmp(have.digest, want.digest, sizeof(want.digest)) != 0)
+				continue;
+			/* In the trie already: one user more. */
+			have.refs++;
+			if (bpf_map_update_elem(reg, &id, &have, BPF_EXIST) < 0)
+				return err_errno(err, -errno, "cannot count a user of network policy %08x", id);
+			*ret_id = id;
+			return 0;
+		}
+		if (errno != ENOENT)
+			return err_errno(err, -errno, "cannot look network policy %08x up", id);
+		int r = write_policy(set, trie, id, c, err);
+		if (r < 0)
+			return r;
+		if (bpf_map_update_elem(reg, &id, &want, BPF_NOEXIST) < 0) {
+			r = err_errno(err, -errno, "cannot register network policy %08x", id);
+			netshare_release(set, trie, reg, id);
+			return r;
+		}
+		*ret_id = id;
+		return 0;
+	}
+	return err_msg(err, -ENOSPC, "no free network policy id near %08x", id);
+}
+
+/* Remove the entries of policy id, from its key list. */
+static void remove_policy(struct bpfset *set, int trie, uint32_t id)
+{
+	_cleanup_free_ char *pin = keys_pin(set, id);
+	_cleanup_close_ int fd = bpf_obj_get(pin);
+	if (fd < 0)
+		return;
+	struct bpf_map_info info = { 0 };
+	uint32_t ilen = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) == 0 && info.max_entries &&
+	    info.value_size == sizeof(struct key_slot)) {
+		size_t len = (size_t)info.max_entries * sizeof(struct key_slot);
+		void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+		if (p != MAP_FAILED) {
+			delete_keys(trie, p, info.max_entries);
+			munmap(p, len);
+		}
+	}
+	unlink(pin);
+}
+
+void netshare_release(struct bpfset *set, int trie, int reg, uint32_t id)
+{
+	struct net_registry have;
+	bool known = bpf_map_lookup_elem(reg, &id, &have) == 0;
+	if (known && have.refs > 1) {
+		have.refs--;
+		bpf_map_update_elem(reg, &id, &have, BPF_EXIST);
+		return;
+	}
+	/* The last user (or a policy half-written): its entries, then its registration. */
+	remove_policy(set, trie, id);
+	if (known)
+		bpf_map_delete_elem(reg, &id);
+}
+
+struct id_count {
+	uint32_t id, n;
+};
+
+static struct id_count *count_of(struct id_count *v, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id)
+			return &v[i];
+	return NULL;
+}
+
+void netshare_gc(struct bpfset *set, void (*removed)(uint32_t id, void *ud), void *ud)
+{
+	_cleanup_close_ int trie = bpfset_map_fd(set, "ocibpf_net_policy");
+	_cleanup_close_ int reg = bpfset_map_fd(set, "ocibpf_net_registry");
+	_cleanup_close_ int meta_fd = bpfset_map_fd(set, "ocibpf_net_meta");
+	if (trie < 0 || reg < 0 || meta_fd < 0)
+		return;
+	_cleanup_close_ int lock = netshare_lock(set, NULL);
+	if (lock < 0)
+		return;
+
+	/* Users by policy id, from the summaries. */
+	_cleanup_free_ struct id_count *users = NULL;
+	size_t n_users = 0;
+	uint64_t key, next;
+	void *prev = NULL;
+	while (bpf_map_get_next_key(meta_fd, prev, &next) == 0) {
+		struct net_meta m;
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(meta_fd, &next, &m) < 0 || !m.policy)
+			continue;
+		struct id_count *c = count_of(users, n_users, m.policy);
+		if (!c) {
+			users = xrealloc(users, (n_users + 1) * sizeof(*users));
+			c = &users[n_users++];
+			*c = (struct id_count){ m.policy, 0 };
+		}
+		c->n++;
+	}
+
+	/* Registered policies: counts put right, those without users removed. */
+	_cleanup_free_ uint32_t *gone = NULL;
+	size_t n_gone = 0;
+	uint32_t id, nid;
+	void *iprev = NULL;
+	while (bpf_map_get_next_key(reg, iprev, &nid) == 0) {
+		struct net_registry r;
+		id = nid;
+		iprev = &id;
+		if (bpf_map_lookup_elem(reg, &nid, &r) < 0)
+			continue;
+		struct id_count *c = count_of(users, n_users, nid);
+		if (!c) {
+			gone = xrealloc(gone, (n_gone + 1) * sizeof(*gone));
+			gone[n_gone++] = nid;
+		} else if (r.refs != c->n) {
+			r.refs = c->n;
+			bpf_map_update_elem(reg, &nid, &r, BPF_EXIST);
+		}
+	}
+	for (size_t i = 0; i < n_gone; i++) {
+		remove_policy(set, trie, gone[i]);
+		bpf_map_delete_elem(reg, &gone[i]);
+		if (removed)
+			removed(gone[i], ud);
+	}
+
+	/* Key lists without a registration: entries a killed hook wrote. */
+	_cleanup_free_ char *dir = policies_dir(set);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long v = strtoul(de->d_name, &end, 16);
+		if (de->d_name[0] == '.' || *end || v == 0 || v > UINT32_MAX)
+			continue;
+		uint32_t pid = (uint32_t)v;
+		struct net_registry r;
+		if (bpf_map_lookup_elem(reg, &pid, &r) == 0 || count_of(users, n_users, pid))
+			continue;
+		remove_policy(set, trie, pid);
+		if (removed)
+			removed(pid, ud);
+	}
+	closedir(d);
+}
