@@ -54,7 +54,8 @@ requires_built() {
 @test "install podman: one hooks.d 1.0.0 file (createRuntime and poststop) for annotated containers, atomic and idempotent" {
 	requires jq
 	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK"
-	local d=$INSTALL_ROOT/etc/containers/oci/hooks.d f
+	# no containers.conf under the root: Podman 4's default hooks directory
+	local d=$INSTALL_ROOT/usr/share/containers/oci/hooks.d f
 	f=$d/ocibpf.json
 
 	# --dry-run writes nothing and prints the file as it is (its path on stderr)
@@ -62,7 +63,7 @@ requires_built() {
 	assert_success
 	jq -e . <<<"$output" >/dev/null || fail "--dry-run did not print JSON: $output"
 	[[ "$stderr" == *"$f"* ]] || fail "no path on stderr: $stderr"
-	[ ! -e "$INSTALL_ROOT/etc" ] || fail "--dry-run wrote $(find "$INSTALL_ROOT" -type f)"
+	[ -z "$(ls -A "$INSTALL_ROOT")" ] || fail "--dry-run wrote $(find "$INSTALL_ROOT" -type f)"
 	local printed=$output
 
 	ocibpf install podman --root "$INSTALL_ROOT"
@@ -98,6 +99,53 @@ requires_built() {
 	assert_success
 }
 
+@test "install podman: the hooks directory is the one containers.conf names (hooks_dir: /usr/share, /etc, containers.conf.d in order; the last directory)" {
+	requires jq
+	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK"
+	local r=$INSTALL_ROOT
+	mkdir -p "$r/usr/share/containers" "$r/etc/containers/containers.conf.d"
+	# the package's file, with its commented-out default
+	printf '[engine]\n#hooks_dir = [\n#  "/usr/share/containers/oci/hooks.d",\n#]\n' \
+		>"$r/usr/share/containers/containers.conf"
+	cat >"$r/etc/containers/containers.conf" <<-'EOF'
+		[containers]
+		hooks_dir = ["/not/the/engine/table"]
+		[engine]
+		# a multi-line array, comments inside
+		hooks_dir = [
+		  "/etc/a/hooks.d", # first
+		  '/etc/b/hooks.d',
+		]
+		[engine.runtimes]
+		hooks_dir = ["/not/engine/either"]
+	EOF
+	ocibpf install podman --root "$r"
+	assert_success
+	assert_line "$r/etc/b/hooks.d/ocibpf.json: written"
+	[[ "$stderr" == *"hooks_dir in /etc/containers/containers.conf"* ]] || fail "no note: $stderr"
+	[[ "$stderr" == *"--root: not checked"* ]] || fail "no note on the check: $stderr"
+
+	# a drop-in replaces it (files in name order, the last one wins)
+	printf '[engine]\nhooks_dir = ["/d1"]\n' >"$r/etc/containers/containers.conf.d/10-a.conf"
+	printf '[engine]\nhooks_dir = ["/d2", "/d3"]\n' >"$r/etc/containers/containers.conf.d/20-b.conf"
+	printf '[engine]\nhooks_dir = ["/ignored"]\n' >"$r/etc/containers/containers.conf.d/30-c.conf.bak"
+	ocibpf install podman --root "$r"
+	assert_success
+	assert_line "$r/d3/ocibpf.json: written"
+
+	# $CONTAINERS_CONF alone, as podman reads it
+	printf '[engine]\nhooks_dir = ["/only/this"]\n' >"$r/cc.conf"
+	run --separate-stderr env CONTAINERS_CONF=/cc.conf "$OCIBPF_CLI" install podman --root "$r"
+	assert_success
+	assert_line "$r/only/this/ocibpf.json: written"
+
+	# a hooks_dir that is not an array of strings: exit 1, nothing written
+	printf '[engine]\nhooks_dir = "/x"\n' >"$r/etc/containers/containers.conf.d/40-bad.conf"
+	ocibpf install podman --root "$r" --dry-run
+	assert_failure 1
+	[[ "$stderr" == *"40-bad.conf: hooks_dir in [engine] is not an array of strings"* ]] || fail "$stderr"
+}
+
 @test "ocibpf-hook without a stage tells it from the state's status; refuses a status it can't place" {
 	requires jq
 	requires_built "$OCIBPF_HOOK"
@@ -124,7 +172,7 @@ requires_built() {
 	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK"
 	write_policy base "$BASE_POLICY"
 	update_host_config '.default_policy = "base"'
-	local d=$INSTALL_ROOT/etc/containers/oci/hooks.d
+	local d=$INSTALL_ROOT/usr/share/containers/oci/hooks.d
 	ocibpf install podman --root "$INSTALL_ROOT"
 	assert_success
 	run jq -e '.when == {always: true}' "$d/ocibpf.json"
@@ -208,27 +256,119 @@ requires_built() {
 	[ "$(stat -c '%i %y' "$dropin")" = "$before" ]
 }
 
-@test "install containerd: refused when the main config.toml configures the CRI plugin (containerd 1.x would drop it); --dry-run still prints" {
+# containerd_dump_runtimes CONFIG: the CRI runtimes that containerd reads from CONFIG, one
+# a line, and its default runtime.
+containerd_dump_runtimes() {
+	containerd --config "$1" config dump |
+		sed -nE 's/^ *\[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.([a-z]+)\]$/runtime \1/p;
+			s/^ *default_runtime_name = "(.*)"$/default \1/p; s/^ *BinaryName = "(.+)"$/binary \1/p' | sort
+}
+
+@test "install containerd: Debian's stock config.toml (CRI cni section) gets the runtime merged in; runc stays; idempotent; --dry-run prints the whole file" {
+	requires jq
+	engine_requires tomllib containerd
 	requires_built "$OCIBPF_CLI" "$OCIBPF_BUILD/ocibpf-runtime"
+	# the file the containerd package ships, as shipped (dpkg knows its checksum)
+	local stock=/etc/containerd/config.toml sum
+	sum=$(dpkg-query -W -f='${Conffiles}\n' containerd | awk -v f="$stock" '$1 == f { print $2 }')
+	[ -n "$sum" ] || fail "$stock is not a conffile of the containerd package"
+	[ "$(md5sum <"$stock" | cut -d' ' -f1)" = "$sum" ] || fail "$stock is not the file the package ships"
+	local main=$INSTALL_ROOT/etc/containerd/config.toml rt=$OCIBPF_BUILD/ocibpf-runtime
 	mkdir -p "$INSTALL_ROOT/etc/containerd"
-	cat >"$INSTALL_ROOT/etc/containerd/config.toml" <<-'EOF'
+	cp "$stock" "$main"
+	chmod 0600 "$main"
+	run containerd_dump_runtimes "$main"
+	assert_output "$(printf 'default runc\nruntime runc')"
+
+	ocibpf install containerd --root "$INSTALL_ROOT"
+	assert_success
+	assert_line "$main: written"
+	assert_line "containerd reads the ocibpf runtime from $main: checked (containerd config dump)"
+	[ ! -e "$INSTALL_ROOT/etc/containerd/conf.d" ] || fail "a drop-in was written"
+	cmp "$main.bak" "$stock" || fail "config.toml.bak is not the old file"
+	[ "$(stat -c %a "$main")" = 600 ] || fail "mode not kept: $(stat -c %a "$main")"
+	# every line of the stock file is still there, in order, and the rest is our block
+	diff <(head -n "$(wc -l <"$stock")" "$main") "$stock" || fail "the stock lines changed"
+	# containerd reads it: runc still the default and declared, ocibpf beside it
+	run containerd_dump_runtimes "$main"
+	assert_output "$(printf 'binary %s\ndefault runc\nruntime ocibpf\nruntime runc' "$rt")"
+	# one version key, at the top (no stray version = 2 in a table)
+	run python3 -c 'import sys, tomllib, json; print(json.dumps(tomllib.load(open(sys.argv[1], "rb"))))' "$main"
+	assert_success
+	run jq -e --arg rt "$rt" '.version == 2 and
+		.plugins["io.containerd.grpc.v1.cri"].cni.bin_dir == "/usr/lib/cni" and
+		.plugins["io.containerd.grpc.v1.cri"].containerd.runtimes == {
+		  runc: {runtime_type: "io.containerd.runc.v2"},
+		  ocibpf: {runtime_type: "io.containerd.runc.v2",
+		           pod_annotations: ["io.ocibpf.policy"],
+		           container_annotations: ["io.ocibpf.policy"],
+		           options: {BinaryName: $rt}}}' <<<"$output"
+	assert_success
+	[ "$(grep -c '^ *version *=' "$main")" = 1 ] || fail "more than one version key: $(cat "$main")"
+
+	# idempotent
+	local before
+	before=$(stat -c '%i %y' "$main")
+	ocibpf install containerd --root "$INSTALL_ROOT"
+	assert_success
+	assert_line "$main: unchanged"
+	[ "$(stat -c '%i %y' "$main")" = "$before" ]
+
+	# the block is replaced in place when the runtime moves; lines after it are kept
+	printf '[plugins."io.containerd.internal.v1.restart"]\n  interval = "10s"\n' >>"$main"
+	cp "$main" "$BATS_TEST_TMPDIR/with-tail.toml"
+	sed -i "s|$rt|/old/ocibpf-runtime|" "$main"
+	ocibpf install containerd --root "$INSTALL_ROOT"
+	assert_success
+	cmp "$main" "$BATS_TEST_TMPDIR/with-tail.toml" || fail "the block was not replaced in place: $(diff "$main" "$BATS_TEST_TMPDIR/with-tail.toml")"
+
+	# --dry-run: the whole merged file on stdout (what it says on stderr), nothing written;
+	# redirected into place as told, containerd reads it
+	cp "$stock" "$main"
+	run --separate-stderr "$OCIBPF_CLI" install containerd --dry-run --root "$INSTALL_ROOT"
+	assert_success
+	cmp "$main" "$stock" || fail "--dry-run wrote"
+	[[ "$stderr" == *"the whole of /etc/containerd/config.toml"* ]] || fail "$stderr"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/new.toml"
+	mv "$BATS_TEST_TMPDIR/new.toml" "$main"
+	run containerd_dump_runtimes "$main"
+	assert_output "$(printf 'binary %s\ndefault runc\nruntime ocibpf\nruntime runc' "$rt")"
+}
+
+@test "install containerd: a config.toml with its own runc options keeps them; one defining ocibpf itself, or of version 1, is left alone (exit 1)" {
+	engine_requires containerd
+	requires_built "$OCIBPF_CLI" "$OCIBPF_BUILD/ocibpf-runtime"
+	local main=$INSTALL_ROOT/etc/containerd/config.toml rt=$OCIBPF_BUILD/ocibpf-runtime
+	mkdir -p "$INSTALL_ROOT/etc/containerd"
+	cat >"$main" <<-'EOF'
 		version = 2
 		imports = ["/etc/containerd/conf.d/*.toml"]
-		# [plugins."io.containerd.grpc.v1.cri"] in a comment does not count
+		# [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ocibpf] in a comment does not count
 		[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
 		  SystemdCgroup = true
 	EOF
 	ocibpf install containerd --root "$INSTALL_ROOT"
-	assert_failure 1
-	[ "${#stderr_lines[@]}" -eq 1 ] || fail "want one line on stderr: $stderr"
-	[[ "$stderr" == "ocibpf: cannot install for containerd: $INSTALL_ROOT/etc/containerd/config.toml configures the CRI plugin"* ]] ||
-		fail "unexpected error: $stderr"
-	[ ! -e "$INSTALL_ROOT/etc/containerd/conf.d" ] || fail "the drop-in was written"
-
-	ocibpf install containerd --root "$INSTALL_ROOT" --dry-run
 	assert_success
-	assert_line --partial '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ocibpf]'
-	[[ "$stderr" == *"put the ocibpf runtime tables into that file"* ]] || fail "no note: $stderr"
+	[ ! -e "$INSTALL_ROOT/etc/containerd/conf.d" ] || fail "a drop-in was written"
+	run containerd_dump_runtimes "$main"
+	assert_output "$(printf 'binary %s\ndefault runc\nruntime ocibpf\nruntime runc' "$rt")"
+	run containerd --config "$main" config dump
+	assert_line --regexp '^ *SystemdCgroup = true$'
+	rm "$main.bak"
+
+	local bad
+	for bad in 'version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ocibpf]
+  runtime_type = "io.containerd.runc.v2"' '[plugins.cri]
+  sandbox_image = "pause"'; do
+		printf '%s\n' "$bad" >"$main"
+		ocibpf install containerd --root "$INSTALL_ROOT"
+		assert_failure 1
+		[ "${#stderr_lines[@]}" -eq 1 ] || fail "want one line on stderr: $stderr"
+		[[ "$stderr" == "ocibpf: cannot install for containerd: $main "* ]] || fail "unexpected error: $stderr"
+		[ "$(cat "$main")" = "$bad" ] || fail "config.toml changed"
+		[ ! -e "$main.bak" ]
+	done
 }
 
 @test "install docker: runtimes.ocibpf merged into daemon.json, other keys kept, backup, idempotent" {
