@@ -181,10 +181,22 @@ podman_setup() {
 	__podman import -q "$BATS_FILE_TMPDIR/rootfs.tar" "$ENGINES_IMAGE" >/dev/null
 }
 
+# podman_setup_stock: the same, but Podman reads the host's containers.conf files and
+# its hooks from where they say (no --hooks-dir, no CONTAINERS_CONF): what `ocibpf
+# install podman` is for. Storage and run root stay in the temp dir.
+podman_setup_stock() {
+	PODMAN_DIR=$BATS_TEST_TMPDIR/podman
+	HOOKS_DIR=
+	mkdir -p "$PODMAN_DIR/tmp"
+	unset CONTAINERS_CONF
+	__podman import -q "$BATS_FILE_TMPDIR/rootfs.tar" "$ENGINES_IMAGE" >/dev/null
+}
+
 __podman() {
 	timeout --kill-after=10 "$RUNTIME_TIMEOUT" podman --root "$PODMAN_DIR/root" \
 		--runroot "$PODMAN_DIR/runroot" --tmpdir "$PODMAN_DIR/tmp" --storage-driver vfs \
-		--runtime "$RUNC" --cgroup-manager cgroupfs --hooks-dir "$HOOKS_DIR" "$@" 3>&-
+		--runtime "$RUNC" --cgroup-manager cgroupfs --events-backend none \
+		${HOOKS_DIR:+--hooks-dir "$HOOKS_DIR"} "$@" 3>&-
 }
 
 # podman_cmd ARGS: podman through bats' run.
@@ -225,6 +237,38 @@ podman_teardown() {
 	done
 	rm -rf "$PODMAN_DIR"
 	unset CONTAINERS_CONF
+	return $rc
+}
+
+# --- the host's engine configuration ----------------------------------------------------
+
+# host_save PATH...: PATH (a file or a directory of the host's, under /etc or /usr/share)
+# is put back as it is now by host_restore (teardown): removed when it does not exist now.
+host_save() {
+	local p b
+	mkdir -p "$BATS_TEST_TMPDIR/host-save"
+	for p in "$@"; do
+		case $p in
+		/etc/?* | /usr/share/?*) ;;
+		*) fail "host_save: $p is not under /etc or /usr/share" ;;
+		esac
+		b=$BATS_TEST_TMPDIR/host-save/$(tr / _ <<<"$p")
+		[ ! -e "$p" ] || cp -a "$p" "$b"
+		echo "$p" >>"$BATS_TEST_TMPDIR/host-saved"
+	done
+}
+
+host_restore() {
+	[ -f "$BATS_TEST_TMPDIR/host-saved" ] || return 0
+	local p b rc=0
+	while read -r p; do
+		b=$BATS_TEST_TMPDIR/host-save/$(tr / _ <<<"$p")
+		rm -rf "$p"
+		if [ -e "$b" ]; then
+			cp -a "$b" "$p" || rc=1
+		fi
+	done < <(tac "$BATS_TEST_TMPDIR/host-saved")
+	rm -f "$BATS_TEST_TMPDIR/host-saved"
 	return $rc
 }
 

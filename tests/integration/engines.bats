@@ -38,6 +38,7 @@ teardown() {
 	# The engines first (their containers' poststop hooks run), then the leak check.
 	podman_teardown || rc=1
 	containerd_teardown || rc=1
+	host_restore || rc=1
 	ocibpf_teardown || rc=1
 	return $rc
 }
@@ -506,6 +507,55 @@ containerd_dump_runtimes() {
 	podman_cmd rm -f -t 0 "$CID"
 	assert_success
 	assert_stopped "$id"
+}
+
+# podman_monitored_run: an annotated container under the Podman of this test, monitored;
+# then removed: stopped, nothing left.
+podman_monitored_run() {
+	podman_run -d --name "$CID" --annotation io.ocibpf.policy=full "$ENGINES_IMAGE" \
+		sh -c 'cat /etc/passwd >/dev/null; exec sleep 300'
+	assert_success
+	local id=${lines[-1]} pid
+	[[ "$id" =~ ^[0-9a-f]{64}$ ]] || fail "no container id: $output"
+	pid=$(__podman inspect -f '{{.State.Pid}}' "$CID")
+	assert_monitored "$id" "$pid" full
+	podman_cmd rm -f -t 0 "$CID"
+	assert_success
+	assert_stopped "$id"
+}
+
+@test "podman as installed: 'ocibpf install podman' writes where the stock Podman reads (no --hooks-dir), says it checked; and where a containers.conf.d drop-in points" {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	engine_requires podman
+	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK" "$OCIBPFD"
+	local stock_dir=/usr/share/containers/oci/hooks.d
+	host_save /usr/share/containers/oci /etc/containers/oci /etc/containers/containers.conf.d
+	# a file left where Podman 4 does not look must not count
+	rm -rf /etc/containers/oci /usr/share/containers/oci
+	podman_setup_stock
+	run podman --help
+	assert_line --regexp "--hooks-dir .*\\(default \\[$stock_dir\\]\\)"
+
+	# the README's command, as root, with this test's configuration in the environment
+	ocibpf install podman
+	assert_success
+	assert_line "$stock_dir/ocibpf.json: written"
+	assert_line "podman reads hooks from $stock_dir: checked (podman --help)"
+	[ ! -e /etc/containers/oci/hooks.d/ocibpf.json ] || fail "written where Podman 4 does not read"
+	podman_monitored_run
+
+	# hooks_dir set by an administrator's drop-in: the file goes there, Podman runs it
+	rm -rf /usr/share/containers/oci
+	local mine=$BATS_TEST_TMPDIR/admin-hooks.d
+	mkdir -p /etc/containers/containers.conf.d
+	printf '[engine]\nhooks_dir = ["%s"]\n' "$mine" >/etc/containers/containers.conf.d/50-ocibpf-test.conf
+	ocibpf install podman
+	assert_success
+	assert_line "$mine/ocibpf.json: written"
+	assert_line "podman reads hooks from $mine: checked (podman --help)"
+	[[ "$stderr" == *"hooks_dir in /etc/containers/containers.conf.d/50-ocibpf-test.conf"* ]] || fail "$stderr"
+	[ ! -e "$stock_dir/ocibpf.json" ]
+	podman_monitored_run
 }
 
 @test "podman: a container without the annotation is not touched" {
