@@ -38,6 +38,7 @@ teardown() {
 	# The engines first (their containers' poststop hooks run), then the leak check.
 	podman_teardown || rc=1
 	containerd_teardown || rc=1
+	docker_teardown || rc=1
 	host_restore || rc=1
 	ocibpf_teardown || rc=1
 	return $rc
@@ -621,6 +622,60 @@ podman_monitored_run() {
 	assert_output --partial "Connection refused"
 	[ ! -e "$(audit_log "$CID-plain")" ] || fail "an audit log for a plain container"
 	assert_not_monitored "$CID-plain"
+}
+
+# --- Docker --------------------------------------------------------------------------------
+
+@test "docker (Debian's 20.10): --runtime ocibpf -e OCIBPF_POLICY=NAME picks the policy per container: audited, policed, cleaned up; without it: untouched" {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	engine_requires docker
+	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK" "$OCIBPFD" "$OCIBPF_BUILD/ocibpf-runtime"
+	docker_start
+	# Docker 20.10 has no --annotation, and passes no label to config.json
+	docker_cmd run --rm --runtime ocibpf --annotation io.ocibpf.policy=full "$ENGINES_IMAGE" true
+	assert_failure
+	assert_output --partial "unknown flag: --annotation"
+
+	# README: docker run --rm --runtime ocibpf -e OCIBPF_POLICY=web busybox id
+	docker_cmd run -d --runtime ocibpf -e OCIBPF_POLICY=full --network host \
+		--cgroup-parent "/$CID" --name "$CID" "$ENGINES_IMAGE" \
+		sh -c 'cat /etc/passwd >/dev/null; nc -w 1 127.0.0.1 9 </dev/null; echo nc=$?; exec sleep 300'
+	assert_success
+	local id=${lines[-1]} pid
+	[[ "$id" =~ ^[0-9a-f]{64}$ ]] || fail "no container id: $output"
+	pid=$(__docker inspect -f '{{.State.Pid}}' "$CID")
+	assert_monitored "$id" "$pid" full
+	wait_for 50 0.1 eval '__docker logs "$CID" 2>&1 | grep -q nc=' || fail "output: $(__docker logs "$CID" 2>&1)"
+	docker_cmd logs "$CID"
+	assert_output --partial "Operation not permitted"
+	assert_line "nc=1"
+	wait_for 50 0.1 eval '[ -n "$(records "$id" net)" ]'
+	run records "$id" exec
+	assert_line --index 0 --partial '"filename":"/bin/sh"'
+	run records "$id" net
+	assert_line --partial '"action":"deny","direction":"egress","protocol":"tcp","addr":"127.0.0.1","port":9'
+	# the variable is the container's, as set (nothing hidden)
+	docker_cmd exec "$CID" sh -c 'echo $OCIBPF_POLICY'
+	assert_output full
+	docker_cmd rm -f "$CID"
+	assert_success
+	wait_for 50 0.1 eval '[ "$(records "$id" stop)" ]' || fail "no stop record"
+	assert_stopped "$id"
+
+	# the same runtime without the variable: runs, nothing attached, no log
+	docker_cmd run --rm --runtime ocibpf --network host --cgroup-parent "/$CID" "$ENGINES_IMAGE" \
+		sh -c 'nc -w 1 127.0.0.1 9 </dev/null; echo nc=$?'
+	assert_success
+	assert_output --partial "Connection refused"
+	[ -z "$(ls -A "$STATE_DIR/containers" 2>/dev/null)" ] || fail "monitored: $(ls "$STATE_DIR/containers")"
+	[ "$(ls "$LOG_DIR" | wc -l)" = 1 ] || fail "another audit log: $(ls "$LOG_DIR")"
+
+	# a policy that does not exist refuses the container, with the hook's message
+	docker_cmd run --rm --runtime ocibpf -e OCIBPF_POLICY=nope --network none --cgroup-parent "/$CID" \
+		"$ENGINES_IMAGE" true
+	assert_failure
+	assert_output --partial "ocibpf-hook:"
+	assert_output --partial "policy nope"
 }
 
 # --- ocibpf-runtime the way containerd's shim runs runc ------------------------------------
