@@ -22,6 +22,7 @@ void container_free(struct container *c)
 	free(c->cgroup_v1_pids);
 	free(c->set);
 	free(c->bundle);
+	free(c->name);
 	free(c);
 }
 
@@ -56,6 +57,8 @@ int container_write(const char *state_dir, const struct container *c, struct err
 	jg_key_str(g, "bundle", c->bundle);
 	jg_key_str(g, "started", ts);
 	jg_key_uint(g, "started_ns", c->started_ns);
+	if (c->name)
+		jg_key_str(g, "name", c->name);
 	yajl_gen_map_close(g);
 	size_t len;
 	_cleanup_free_ char *text = json_gen_take(g, &len);
@@ -96,6 +99,7 @@ int container_parse(const char *text, const char *what, struct container **ret, 
 	c->cgroup_v1_pids = dup_opt(root, "cgroup_v1_pids");
 	c->set = dup_opt(root, "set");
 	c->bundle = dup_opt(root, "bundle");
+	c->name = dup_opt(root, "name");
 	c->pid = (pid_t)get_u64(root, "pid");
 	c->pid_start = get_u64(root, "pid_start");
 	c->cgroup_id = get_u64(root, "cgroup_id");

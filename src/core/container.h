@@ -28,6 +28,7 @@ struct container {
 	char *set;              /* version of the pinned BPF set it is attached from */
 	char *bundle;
 	uint64_t started_ns;    /* realtime */
+	char *name;             /* the engine's name for it (annotations), or NULL */
 };
 
 int container_write(const char *state_dir, const struct container *c, struct error *err);

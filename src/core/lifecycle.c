@@ -46,6 +46,27 @@ static int choose_policy(const struct config *cfg, const struct oci_state *st, c
 	return 0;
 }
 
+/*
+ * The engine's name for the container, from the annotations where engines put it:
+ * containerd's CRI plugin, CRI-O, nerdctl. (Podman 4 and Docker 20.10 put none in the
+ * OCI config; their containers are found by id prefix.)
+ */
+static const char *engine_name(const struct oci_state *st, const struct annotation *bann,
+			       size_t n_bann)
+{
+	static const char *const keys[] = { "io.kubernetes.cri.container-name",
+					    "io.kubernetes.container.name", "nerdctl/name" };
+	for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+		const char *v = oci_state_annotation(st, keys[k]);
+		for (size_t i = 0; !v && i < n_bann; i++)
+			if (strcmp(bann[i].key, keys[k]) == 0)
+				v = bann[i].value;
+		if (v && *v)
+			return v;
+	}
+	return NULL;
+}
+
 static uint32_t policy_flags(const struct policy *p)
 {
 	uint32_t f = 0;
@@ -195,6 +216,7 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	if (r < 0)
 		goto out;
 	c.bundle = st->bundle;
+	c.name = (char *)engine_name(st, bann, n_bann);
 	c.started_ns = realtime_ns();
 
 	/* Recorded first, so that `ocibpf gc` finds whatever a killed hook leaves. */
