@@ -233,20 +233,20 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	_cleanup_config_ struct config *cfg = cli_config(cli);
 	if (!cfg)
 		return 1;
-	/* Every ID as people name it (id, name, prefix); any that names none: the errors
-	 * alone, no table. */
+	/* Every ID as people name it (id, name, prefix); those that name none are reported
+	 * (exit 1), the others shown; none left: the errors alone, no header. */
 	_cleanup_(strv_freep) char **named = w > 1 ? xcalloc(w, sizeof(char *)) : NULL;
-	int bad = 0;
-	for (int i = 1, n = 0; i < w; i++)
+	int bad = 0, n = 0;
+	for (int i = 1; i < w; i++)
 		if (resolve_id_or_report(cfg, argv[i], RESOLVE_MONITORED, &named[n]) < 0)
 			bad = 1;
 		else
 			n++;
-	if (bad)
+	if (bad && n == 0)
 		return 1;
 
 	struct frame cur = { 0 }, old = { 0 };
-	int ret = read_frame(cfg, named, true, &cur) < 0 ? 1 : 0;
+	int ret = read_frame(cfg, named, true, &cur) < 0 || bad ? 1 : 0;
 	if (!cli->json) {
 		bool again = false;
 		for (size_t i = 0; i < cur.n; i++) {
