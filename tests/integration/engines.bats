@@ -624,6 +624,55 @@ podman_monitored_run() {
 	assert_not_monitored "$CID-plain"
 }
 
+# --- rootless ------------------------------------------------------------------------------
+
+# Rootless Podman needs newuidmap (uidmap) and a user with subordinate ids, which this
+# machine does not have: the hook is run the two ways a rootless engine runs it, as a
+# non-root user, and as root of a user namespace that maps only one id.
+@test "rootless: the hook says plainly that rootless containers are not supported, and why; one without a policy is left alone; fail_open lets it run" {
+	requires root jq busybox
+	requires_built "$OCIBPF_HOOK"
+	command -v setpriv >/dev/null && command -v unshare >/dev/null || fail "setpriv and unshare (util-linux) are needed"
+	setup_busybox_bundle
+	set_policy full
+	local state as
+	# the annotations in the state, as runc and crun pass them
+	state=$(make_state "$CID" $$ "$BUNDLE" full)
+	local -a nonroot=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	local -a userns=(unshare --user --map-root-user)
+	for as in nonroot userns; do
+		local -n wrap=$as
+		run --separate-stderr "${wrap[@]}" env OCIBPF_CONFIG="$OCIBPF_CONFIG" "$OCIBPF_HOOK" createRuntime <<<"$state"
+		log_run "$as" ocibpf-hook createRuntime
+		assert_hook_error --id "$CID" "rootless containers are not supported" \
+			"CAP_BPF and CAP_SYS_ADMIN in the host user namespace"
+		if [ "$as" = nonroot ]; then
+			[[ "$stderr" == *"runs as uid 65534, not root"* ]] || fail "$stderr"
+		else
+			[[ "$stderr" == *'runs in a user namespace that maps uids "0 0 1"'* ]] || fail "$stderr"
+		fi
+		assert_nothing_left "$CID"
+		# poststop of such a container: nothing to do
+		run --separate-stderr "${wrap[@]}" env OCIBPF_CONFIG="$OCIBPF_CONFIG" "$OCIBPF_HOOK" poststop \
+			<<<"$(jq -c '.status = "stopped" | del(.pid)' <<<"$state")"
+		assert_success
+	done
+
+	# no policy asked for (none in the state, none in config.json): left alone, silently
+	update_config 'del(.annotations)'
+	state=$(make_state "$CID" $$ "$BUNDLE")
+	run --separate-stderr "${userns[@]}" env OCIBPF_CONFIG="$OCIBPF_CONFIG" "$OCIBPF_HOOK" createRuntime <<<"$state"
+	assert_success
+	[ -z "$stderr" ] || fail "$stderr"
+	# fail_open: runs unmonitored, with the reason
+	update_host_config '.fail_open = true'
+	state=$(make_state "$CID" $$ "$BUNDLE" full)
+	run --separate-stderr "${userns[@]}" env OCIBPF_CONFIG="$OCIBPF_CONFIG" "$OCIBPF_HOOK" createRuntime <<<"$state"
+	assert_success
+	[[ "$stderr" == *"rootless containers are not supported"*"fail_open: the container runs unmonitored"* ]] || fail "$stderr"
+	assert_nothing_left "$CID"
+}
+
 # --- Docker --------------------------------------------------------------------------------
 
 @test "docker (Debian's 20.10): --runtime ocibpf -e OCIBPF_POLICY=NAME picks the policy per container: audited, policed, cleaned up; without it: untouched" {
