@@ -249,8 +249,9 @@ podman_teardown() {
 # --- Docker ---------------------------------------------------------------------------
 
 # docker_start: a dockerd of this test, Debian's docker.io as installed, with the runtime
-# that `ocibpf install docker --root` merged into a daemon.json of its own (the only other
-# key keeps dockerd's trust key out of /etc/docker); data root, exec root, pid file and
+# that `ocibpf install docker --root` merged into a daemon.json of its own (its other keys
+# keep dockerd's trust key out of /etc/docker and put containers under the cgroup /$CID,
+# for the leak check); data root, exec root, pid file and
 # socket in the temp dir, no bridge, no iptables; this test's OCIBPF_CONFIG in its
 # environment (ocibpf-runtime runs under the shims of dockerd's containerd and sees it);
 # the image imported from the busybox rootfs tar. Sets DOCKER_DIR, DOCKER_SOCK, DOCKER_PID.
@@ -258,8 +259,8 @@ docker_start() {
 	DOCKER_DIR=$BATS_TEST_TMPDIR/docker
 	DOCKER_SOCK=$DOCKER_DIR/docker.sock
 	mkdir -p "$DOCKER_DIR/root/etc/docker"
-	jq -n --arg k "$DOCKER_DIR/key.json" '{"deprecated-key-path": $k}' \
-		>"$DOCKER_DIR/root/etc/docker/daemon.json"
+	jq -n --arg k "$DOCKER_DIR/key.json" --arg cg "/$CID" \
+		'{"deprecated-key-path": $k, "cgroup-parent": $cg}' >"$DOCKER_DIR/root/etc/docker/daemon.json"
 	"$OCIBPF_CLI" install docker --root "$DOCKER_DIR/root" >/dev/null 2>&1 ||
 		fail "ocibpf install docker failed"
 	OCIBPF_CONFIG=$OCIBPF_CONFIG /usr/sbin/dockerd --config-file "$DOCKER_DIR/root/etc/docker/daemon.json" \

@@ -679,15 +679,29 @@ podman_monitored_run() {
 	requires root cgroup2 bpf bpftool jq busybox runc
 	engine_requires docker
 	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK" "$OCIBPFD" "$OCIBPF_BUILD/ocibpf-runtime"
+	# audit logs of this test alone
+	LOG_DIR=$BATS_TEST_TMPDIR/log
+	update_host_config '.log_dir = $d' --arg d "$LOG_DIR"
 	docker_start
 	# Docker 20.10 has no --annotation, and passes no label to config.json
 	docker_cmd run --rm --runtime ocibpf --annotation io.ocibpf.policy=full "$ENGINES_IMAGE" true
 	assert_failure
 	assert_output --partial "unknown flag: --annotation"
 
-	# README: docker run --rm --runtime ocibpf -e OCIBPF_POLICY=web busybox id
+	# the README's command (policy and image of this test): monitored from start to stop
+	docker_cmd run --rm --runtime ocibpf -e OCIBPF_POLICY=full "$ENGINES_IMAGE" id
+	assert_success
+	assert_output --partial "uid=0(root)"
+	local log
+	log=$(ls "$LOG_DIR"/*.jsonl)
+	[ "$(wc -l <<<"$log")" = 1 ] || fail "want one audit log: $log"
+	run jq -s -e '.[0].type == "start" and .[0].policy == "full" and .[-1].type == "stop"
+		and any(.[]; .type == "exec" and .argv == ["id"])' "$log"
+	assert_success
+	rm "$log"
+
 	docker_cmd run -d --runtime ocibpf -e OCIBPF_POLICY=full --network host \
-		--cgroup-parent "/$CID" --name "$CID" "$ENGINES_IMAGE" \
+		--name "$CID" "$ENGINES_IMAGE" \
 		sh -c 'cat /etc/passwd >/dev/null; nc -w 1 127.0.0.1 9 </dev/null; echo nc=$?; exec sleep 300'
 	assert_success
 	local id=${lines[-1]} pid
@@ -712,7 +726,7 @@ podman_monitored_run() {
 	assert_stopped "$id"
 
 	# the same runtime without the variable: runs, nothing attached, no log
-	docker_cmd run --rm --runtime ocibpf --network host --cgroup-parent "/$CID" "$ENGINES_IMAGE" \
+	docker_cmd run --rm --runtime ocibpf --network host "$ENGINES_IMAGE" \
 		sh -c 'nc -w 1 127.0.0.1 9 </dev/null; echo nc=$?'
 	assert_success
 	assert_output --partial "Connection refused"
@@ -720,8 +734,7 @@ podman_monitored_run() {
 	[ "$(ls "$LOG_DIR" | wc -l)" = 1 ] || fail "another audit log: $(ls "$LOG_DIR")"
 
 	# a policy that does not exist refuses the container, with the hook's message
-	docker_cmd run --rm --runtime ocibpf -e OCIBPF_POLICY=nope --network none --cgroup-parent "/$CID" \
-		"$ENGINES_IMAGE" true
+	docker_cmd run --rm --runtime ocibpf -e OCIBPF_POLICY=nope "$ENGINES_IMAGE" true
 	assert_failure
 	assert_output --partial "ocibpf-hook:"
 	assert_output --partial "policy nope"
