@@ -8,6 +8,7 @@
 #include "bpfset.h"
 #include "cgroup.h"
 #include "collector.h"
+#include "conmon.h"
 #include "container.h"
 #include "json.h"
 #include "lifecycle.h"
@@ -48,8 +49,8 @@ static int choose_policy(const struct config *cfg, const struct oci_state *st, c
 
 /*
  * The engine's name for the container, from the annotations where engines put it:
- * containerd's CRI plugin, CRI-O, nerdctl. (Podman 4 and Docker 20.10 put none in the
- * OCI config; their containers are found by id prefix.)
+ * containerd's CRI plugin, CRI-O, nerdctl; else Podman's, from its conmon (oci/conmon.h).
+ * (Docker 20.10 gives none: its containers are found by id prefix.)
  */
 static const char *engine_name(const struct oci_state *st, const struct annotation *bann,
 			       size_t n_bann)
@@ -152,7 +153,7 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 	struct cgroup_ref cg = { 0 };
 	struct container c = { 0 };
 	bool recorded = false, attached = false;
-	_cleanup_free_ char *proc = NULL, *proc_text = NULL;
+	_cleanup_free_ char *proc = NULL, *proc_text = NULL, *conmon_name = NULL;
 	struct stat sb;
 	int r;
 
@@ -217,6 +218,8 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 		goto out;
 	c.bundle = st->bundle;
 	c.name = (char *)engine_name(st, bann, n_bann);
+	if (!c.name)
+		c.name = conmon_name = conmon_container_name(st->id);
 	c.started_ns = realtime_ns();
 
 	/* Recorded first, so that `ocibpf gc` finds whatever a killed hook leaves. */

@@ -520,9 +520,19 @@ podman_monitored_run() {
 	[[ "$id" =~ ^[0-9a-f]{64}$ ]] || fail "no container id: $output"
 	pid=$(__podman inspect -f '{{.State.Pid}}' "$CID")
 	assert_monitored "$id" "$pid" full
+	# found the way podman ps shows it: by its name, by the 12-character id
+	ocibpf ps --no-trunc "$CID"
+	assert_success
+	assert_line --index 1 --regexp "^$id +$CID +full "
+	ocibpf audit --type start "${id:0:12}"
+	assert_success
+	assert_line --partial "policy full"
 	podman_cmd rm -f -t 0 "$CID"
 	assert_success
 	assert_stopped "$id"
+	ocibpf audit --type stop "${id:0:12}"
+	assert_success
+	assert_line --partial " stop "
 }
 
 @test "podman as installed: 'ocibpf install podman' writes where the stock Podman reads (no --hooks-dir), says it checked; and where a containers.conf.d drop-in points" {
