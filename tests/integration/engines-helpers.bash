@@ -292,8 +292,10 @@ docker_teardown() {
 	[ -n "${DOCKER_DIR:-}" ] && [ -d "$DOCKER_DIR" ] || return 0
 	local rc=0 m p
 	if [ -n "${DOCKER_PID:-}" ] && kill -0 "$DOCKER_PID" 2>/dev/null; then
-		if [ -n "$(__docker ps -a -q 2>/dev/null)" ]; then
-			__docker rm -f $(__docker ps -a -q) >/dev/null 2>&1 || rc=1
+		local ids
+		mapfile -t ids < <(__docker ps -a -q 2>/dev/null)
+		if [ ${#ids[@]} -gt 0 ]; then
+			__docker rm -f "${ids[@]}" >/dev/null 2>&1 || rc=1
 		fi
 		kill "$DOCKER_PID"
 		# shellcheck disable=SC2016 # (expanded by eval)

@@ -648,6 +648,7 @@ podman_monitored_run() {
 	local state as
 	# the annotations in the state, as runc and crun pass them
 	state=$(make_state "$CID" $$ "$BUNDLE" full)
+	# shellcheck disable=SC2034 # (used through local -n)
 	local -a nonroot=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 	local -a userns=(unshare --user --map-root-user)
 	for as in nonroot userns; do
