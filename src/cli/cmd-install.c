@@ -17,13 +17,15 @@
  * changes nothing. --dry-run prints a lone file as it is (ready to be redirected into
  * place), several each after a "# PATH" line. --root DIR prefixes every path written or
  * read (tests, images); the paths inside the files (the hook, the runtime, OCIBPF_CONFIG)
- * are the real ones, and nothing is checked against the running engine.
+ * are the real ones. Without --dry-run, the engine itself is asked whether it reads what
+ * was written (install.h, verify): podman --help for Podman (not with --root: it reads
+ * the host's files), containerd config dump of the file for containerd.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
