@@ -48,6 +48,22 @@ static int choose_policy(const struct config *cfg, const struct oci_state *st, c
 }
 
 /*
+ * A name kept for `ocibpf` to find the container by: what engines allow (Kubernetes,
+ * Podman and nerdctl names are printable ASCII without spaces), nothing a terminal or a
+ * JSON reader could trip on.
+ */
+static bool name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 253)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return false;
+	return true;
+}
+
+/*
  * The engine's name for the container, from the annotations where engines put it:
  * containerd's CRI plugin, CRI-O, nerdctl; else Podman's, from its conmon (oci/conmon.h).
  * (Docker 20.10 gives none: its containers are found by id prefix.)
@@ -62,7 +78,7 @@ static const char *engine_name(const struct oci_state *st, const struct annotati
 		for (size_t i = 0; !v && i < n_bann; i++)
 			if (strcmp(bann[i].key, keys[k]) == 0)
 				v = bann[i].value;
-		if (v && *v)
+		if (name_ok(v))
 			return v;
 	}
 	return NULL;
@@ -218,8 +234,8 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 		goto out;
 	c.bundle = st->bundle;
 	c.name = (char *)engine_name(st, bann, n_bann);
-	if (!c.name)
-		c.name = conmon_name = conmon_container_name(st->id);
+	if (!c.name && name_ok(conmon_name = conmon_container_name(st->id)))
+		c.name = conmon_name;
 	c.started_ns = realtime_ns();
 
 	/* Recorded first, so that `ocibpf gc` finds whatever a killed hook leaves. */

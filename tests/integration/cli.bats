@@ -183,4 +183,15 @@ column_starts() {
 	[[ "${lines[1]}" == "$b "* ]] || fail "the id did not count: $output"
 	runc_cmd delete -f "$a"
 	runc_cmd delete -f "$b"
+
+	# a name no engine allows (control bytes, spaces) is not kept; the container is
+	# monitored and torn down as any other
+	local c=$CID-c
+	start_named "$c" base "$(printf 'bad name\033[2J')"
+	ocibpf ps --json
+	run jq -e --arg c "$c" 'map(select(.id == $c)) | length == 1 and .[0].name == null' <<<"$output"
+	assert_success
+	runc_cmd delete -f "$c"
+	assert_success
+	assert_stopped "$c"
 }
