@@ -14,7 +14,11 @@
 
 #include "lifecycle.h"
 #include "config.h"
+#include "conmon.h"
+#include "rootless.h"
 #include "state.h"
+
+#define POLICY_KEY "io.ocibpf.policy"
 
 #define STATE_MAX (1 << 20)
 
@@ -22,6 +26,7 @@ struct request_data {
 	struct annotation *bundle_ann;
 	size_t n_bundle_ann;
 	struct run_annotation *all;
+	char *conmon_name;
 };
 
 static int host_capability(const struct run_request *rq, const char *cap, bool *ret)
@@ -67,6 +72,7 @@ static void request_data_done(struct request_data *d)
 	}
 	free(d->bundle_ann);
 	free(d->all);
+	free(d->conmon_name);
 }
 
 static int usage(void)
@@ -88,6 +94,45 @@ static int stage_of(const char *text, bool *ret_create)
 		log_error(st ? st->id : NULL, "%s%s", st ? "" : "invalid OCI state on stdin: ", why);
 		err_clear(&err);
 	}
+	return r;
+}
+
+/*
+ * A rootless container that asks for a policy (annotation or default_policy) can't have
+ * one: refused with the reason (fail_open: runs unmonitored); one that asks for none is
+ * left alone, as always. Returns the exit status.
+ */
+static int refuse_rootless(const struct oci_state *st, const char *why)
+{
+	_cleanup_config_ struct config *cfg = NULL;
+	struct error err = { 0 };
+	if (config_load(NULL, &cfg, &err) < 0)
+		err_clear(&err);   /* the container still can't be monitored */
+	const char *policy = oci_state_annotation(st, POLICY_KEY);
+	struct annotation *ann = NULL;
+	size_t n = 0;
+	if (!policy && st->n_annotations == 0 && oci_bundle_annotations(st->bundle, &ann, &n, &err) < 0)
+		err_clear(&err);
+	for (size_t i = 0; i < n; i++) {
+		if (!policy && strcmp(ann[i].key, POLICY_KEY) == 0)
+			policy = ann[i].value;
+	}
+	if (!policy && cfg)
+		policy = cfg->default_policy;
+	int r = 0;
+	if (policy && cfg && cfg->fail_open) {
+		log_warn(st->id, "rootless containers are not supported: %s; loading BPF programs and attaching them to cgroups needs CAP_BPF and CAP_SYS_ADMIN in the host user namespace (fail_open: the container runs unmonitored)",
+			 why);
+	} else if (policy) {
+		log_error(st->id, "rootless containers are not supported: %s; loading BPF programs and attaching them to cgroups needs CAP_BPF and CAP_SYS_ADMIN in the host user namespace (run the container with rootful Podman or as root)",
+			  why);
+		r = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(ann[i].key);
+		free(ann[i].value);
+	}
+	free(ann);
 	return r;
 }
 
@@ -124,6 +169,10 @@ int main(int argc, char **argv)
 		err_clear(&err);
 		return 1;
 	}
+	/* Rootless: nothing can have been set up, so poststop has nothing to do. */
+	_cleanup_free_ char *rootless = NULL;
+	if (hook_is_rootless(&rootless))
+		return create ? refuse_rootless(st, rootless) : 0;
 	_cleanup_config_ struct config *cfg = NULL;
 	if (config_load(NULL, &cfg, &err) < 0) {
 		log_error(st->id, "%s", err.msg);
@@ -138,6 +187,9 @@ int main(int argc, char **argv)
 		r = hook_poststop(cfg, &rq, &err);
 	} else {
 		r = request_from_state(st, &data, &rq, &err);
+		/* Podman gives its name for the container to conmon only. */
+		if (r == 0 && (rq.policy || cfg->default_policy))
+			rq.name = data.conmon_name = conmon_container_name(st->id);
 		if (r == 0)
 			r = hook_create(cfg, &rq, &err);
 	}

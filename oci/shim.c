@@ -263,6 +263,37 @@ static int parse_config(const char *text, yajl_val *ret, struct error *err)
 	return 0;
 }
 
+/*
+ * The policy asked for with OCIBPF_POLICY=NAME in process.env (the first one, as getenv
+ * sees it), when the config has no policy annotation: NULL otherwise.
+ */
+static const char *env_policy(yajl_val root)
+{
+	yajl_val ann = json_get(root, "annotations");
+	if (json_get(ann, SHIM_POLICY_ANNOTATION))
+		return NULL;
+	yajl_val env = json_get(json_get(root, "process"), "env");
+	static const char prefix[] = SHIM_POLICY_ENV "=";
+	for (size_t i = 0; YAJL_IS_ARRAY(env) && i < env->u.array.len; i++) {
+		const char *e = YAJL_GET_STRING(env->u.array.values[i]);
+		if (e && strncmp(e, prefix, sizeof(prefix) - 1) == 0)
+			return e[sizeof(prefix) - 1] ? e + sizeof(prefix) - 1 : NULL;
+	}
+	return NULL;
+}
+
+/* The annotations object (NULL or null: none) with the policy annotation added. */
+static void gen_annotations(yajl_gen g, yajl_val ann, const char *policy)
+{
+	yajl_gen_map_open(g);
+	for (size_t i = 0; YAJL_IS_OBJECT(ann) && i < ann->u.object.len; i++) {
+		jg_key(g, ann->u.object.keys[i]);
+		jg_value(g, ann->u.object.values[i]);
+	}
+	jg_key_str(g, SHIM_POLICY_ANNOTATION, policy);
+	yajl_gen_map_close(g);
+}
+
 int shim_rewrite_config(const char *text, const struct shim_hook *hook, char **ret,
 			size_t *ret_len, struct error *err)
 {
@@ -285,7 +316,12 @@ int shim_rewrite_config(const char *text, const struct shim_hook *hook, char **r
 		need[s] = !list_has_path(list, hook->path);
 		any |= need[s];
 	}
-	if (!any)
+	ssize_t ai = member_index(root, "annotations");
+	yajl_val ann = ai >= 0 ? root->u.object.values[ai] : NULL;
+	if (ann && !YAJL_IS_NULL(ann) && !YAJL_IS_OBJECT(ann))
+		return err_msg(err, -EINVAL, "\"annotations\" is not an object");
+	const char *policy = env_policy(root);
+	if (!any && !policy)
 		return 0;
 
 	_cleanup_json_gen_ yajl_gen g = json_gen_new(true);
@@ -295,12 +331,18 @@ int shim_rewrite_config(const char *text, const struct shim_hook *hook, char **r
 		jg_key(g, root->u.object.keys[i]);
 		if ((ssize_t)i == hi)
 			gen_hooks(g, hooks, hook, need);
+		else if ((ssize_t)i == ai && policy)
+			gen_annotations(g, ann, policy);
 		else
 			jg_value(g, root->u.object.values[i]);
 	}
 	if (hi < 0) {
 		jg_key(g, "hooks");
 		gen_hooks(g, NULL, hook, need);
+	}
+	if (ai < 0 && policy) {
+		jg_key(g, "annotations");
+		gen_annotations(g, NULL, policy);
 	}
 	yajl_gen_map_close(g);
 

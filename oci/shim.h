@@ -46,13 +46,24 @@ struct shim_hook {
 };
 
 /*
+ * Docker before 24 can't set annotations: `docker run -e OCIBPF_POLICY=NAME` asks for a
+ * policy instead, and the shim turns it into the policy annotation (unless the config
+ * has that annotation already: then the annotation counts). Whoever can set a
+ * container's environment picks its policy, as whoever can set its annotations can; the
+ * hook reads only the annotation.
+ */
+#define SHIM_POLICY_ENV "OCIBPF_POLICY"
+#define SHIM_POLICY_ANNOTATION "io.ocibpf.policy"
+
+/*
  * Add {"path": PATH, "args": ["ocibpf-hook", STAGE], "env": [...]} to hooks.createRuntime
  * and hooks.poststop of the config.json text, after the hooks already there, unless that
- * list already has an entry with the same path. Everything else is carried over as it was
- * (key order, numbers as written). Returns 1 with the new text in ret (malloc'ed,
- * NUL-terminated), or 0 with ret untouched when both lists have the hook already.
- * Errors (-EINVAL): invalid JSON, not an object, "hooks" not an object, a hook list not
- * an array, and what could not be carried over faithfully (nesting deeper than 100,
+ * list already has an entry with the same path, and the policy annotation from
+ * OCIBPF_POLICY (above). Everything else is carried over as it was (key order, numbers as
+ * written). Returns 1 with the new text in ret (malloc'ed, NUL-terminated), or 0 with ret
+ * untouched when there is nothing to add.
+ * Errors (-EINVAL): invalid JSON, not an object, "hooks" or "annotations" not an object,
+ * a hook list not an array, and what could not be carried over faithfully (nesting deeper than 100,
  * "\u0000" in a string); err->msg says why without naming the file.
  */
 int shim_rewrite_config(const char *text, const struct shim_hook *hook, char **ret,

@@ -32,6 +32,7 @@ PACKAGES=(
 	procps                # ps, pgrep
 	iproute2              # ip netns, veth
 	podman containerd     # engines.bats: hooks.d with Podman, ocibpf-runtime under containerd
+	docker.io             # engines.bats: dockerd 20.10 with ocibpf-runtime as a runtime
 	scdoc man-db          # man pages (build/man), rendered by man -l in engines.bats
 	python3-yaml          # engines.bats: the Kubernetes and Vector YAML parsed
 	logrotate             # engines.bats: contrib/logrotate/ocibpf run for real

@@ -17,6 +17,7 @@ struct cli_cmd {
 	const char *name;
 	int (*run)(struct cli *cli, int argc, char **argv);   /* argv[0] is the verb */
 	const char *summary;
+	const char *usage;   /* printed on --help; NULL: the command handles --help itself */
 };
 
 /* Load the configuration or print the error; NULL on failure. */

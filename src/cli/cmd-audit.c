@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "resolve.h"
 
 struct filter {
 	const char *type;
@@ -158,10 +159,13 @@ static void show_line(struct cli *cli, const struct filter *f, const char *line,
 		print_plain(rec);
 }
 
-static int audit_show(struct cli *cli, const struct filter *f, const char *id, bool follow)
+static int audit_show(struct cli *cli, const struct filter *f, const char *arg, bool follow)
 {
 	_cleanup_config_ struct config *cfg = cli_config(cli);
 	if (!cfg)
+		return 1;
+	_cleanup_free_ char *id = NULL;
+	if (resolve_id_or_report(cfg, arg, RESOLVE_LOGS, &id) < 0)
 		return 1;
 	_cleanup_free_ char *name = xasprintf("%s.jsonl", id);
 	_cleanup_free_ char *path = path_join(cfg->log_dir, name);
@@ -258,10 +262,6 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		goto usage;
-	if (!valid_id(argv[optind])) {
-		fprintf(stderr, "ocibpf: invalid container id \"%s\"\n", argv[optind]);
-		return 2;
-	}
 	return audit_show(cli, &f, argv[optind], follow);
 usage:
 	fprintf(stderr, "usage: ocibpf audit [--json] [--follow] [--type TYPE] [--syscall NAME] [--since TIME] ID\n");

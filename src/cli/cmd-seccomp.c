@@ -12,6 +12,7 @@
 #include "bpfset.h"
 #include "cli.h"
 #include "container.h"
+#include "resolve.h"
 
 struct names {
 	char **v;
@@ -105,13 +106,15 @@ static void print_profile(struct names *ns)
 
 int cmd_seccomp(struct cli *cli, int argc, char **argv)
 {
-	if (argc != 2 || !valid_id(argv[1])) {
+	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: ocibpf seccomp ID\n");
 		return 2;
 	}
-	const char *id = argv[1];
 	_cleanup_config_ struct config *cfg = cli_config(cli);
 	if (!cfg)
+		return 1;
+	_cleanup_free_ char *id = NULL;
+	if (resolve_id_or_report(cfg, argv[1], RESOLVE_LOGS, &id) < 0)
 		return 1;
 	struct names ns = { 0 };
 	bool counted = false;

@@ -14,6 +14,7 @@
 #include "bpfset.h"
 #include "cli.h"
 #include "container.h"
+#include "resolve.h"
 #include "stats.h"
 
 #define WATCH_INTERVAL_NS 1000000000ULL
@@ -39,6 +40,11 @@ static void frame_done(struct frame *f)
 	free(f->rows);
 	f->rows = NULL;
 	f->n = 0;
+}
+
+static void strv_freep(char ***v)
+{
+	strv_free(*v);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -143,40 +149,46 @@ static const char *human(char buf[static 16], uint64_t v, bool binary)
 	return buf;
 }
 
-enum { C_ID, C_CPU, C_MEM, C_PIDS, C_NET, C_BLOCK, C_DENIED, C_EXECS, C__COUNT };
+/* Wide enough for any id (ID_MAX) whole. */
+#define CELL 256
+_Static_assert(ID_MAX < CELL, "a cell holds an id");
+
+enum { C_ID, C_NAME, C_CPU, C_MEM, C_PIDS, C_NET, C_BLOCK, C_DENIED, C_EXECS, C__COUNT };
 static const char *const headers[C__COUNT] = {
-	"ID", "CPU %", "MEM USAGE / PEAK", "PIDS", "NET RX / TX", "BLOCK I/O", "DENIED EG / IN",
+	"ID", "NAME", "CPU %", "MEM USAGE / PEAK", "PIDS", "NET RX / TX", "BLOCK I/O", "DENIED EG / IN",
 	"EXECS",
 };
 
-static void cells_of(const struct row *row, char cells[C__COUNT][64])
+static void cells_of(const struct row *row, char cells[C__COUNT][CELL])
 {
 	char a[16], b[16];
 	const struct stats *s = &row->s;
-	snprintf(cells[C_ID], 64, "%s", row->c->id);
+	_cleanup_free_ char *name = resolve_printable(row->c->name ? row->c->name : "-");
+	snprintf(cells[C_ID], CELL, "%s", row->c->id);
+	snprintf(cells[C_NAME], CELL, "%s", name);
 	if (row->have_prev && s->sampled_ns > row->prev_ns && s->cpu_ns >= row->prev_cpu_ns)
-		snprintf(cells[C_CPU], 64, "%.2f%%",
+		snprintf(cells[C_CPU], CELL, "%.2f%%",
 			 100.0 * (double)(s->cpu_ns - row->prev_cpu_ns) / (double)(s->sampled_ns - row->prev_ns));
 	else
-		snprintf(cells[C_CPU], 64, "--");
-	snprintf(cells[C_MEM], 64, "%s / %s", human(a, s->memory_bytes, true),
+		snprintf(cells[C_CPU], CELL, "--");
+	snprintf(cells[C_MEM], CELL, "%s / %s", human(a, s->memory_bytes, true),
 		 human(b, s->memory_peak_bytes, true));
-	snprintf(cells[C_PIDS], 64, "%llu", (unsigned long long)s->pids);
-	snprintf(cells[C_NET], 64, "%s / %s", human(a, s->k.rx_bytes, false),
+	snprintf(cells[C_PIDS], CELL, "%llu", (unsigned long long)s->pids);
+	snprintf(cells[C_NET], CELL, "%s / %s", human(a, s->k.rx_bytes, false),
 		 human(b, s->k.tx_bytes, false));
-	snprintf(cells[C_BLOCK], 64, "%s / %s", human(a, s->io_read_bytes, false),
+	snprintf(cells[C_BLOCK], CELL, "%s / %s", human(a, s->io_read_bytes, false),
 		 human(b, s->io_write_bytes, false));
-	snprintf(cells[C_DENIED], 64, "%llu / %llu", (unsigned long long)s->k.egress_denied,
+	snprintf(cells[C_DENIED], CELL, "%llu / %llu", (unsigned long long)s->k.egress_denied,
 		 (unsigned long long)s->k.ingress_denied);
-	snprintf(cells[C_EXECS], 64, "%llu", (unsigned long long)s->k.execs);
+	snprintf(cells[C_EXECS], CELL, "%llu", (unsigned long long)s->k.execs);
 }
 
 static void print_table(const struct frame *f)
 {
-	char (*cells)[C__COUNT][64] = xcalloc(f->n + 1, sizeof(*cells));
+	char (*cells)[C__COUNT][CELL] = xcalloc(f->n + 1, sizeof(*cells));
 	int width[C__COUNT];
 	for (int c = 0; c < C__COUNT; c++) {
-		snprintf(cells[0][c], 64, "%s", headers[c]);
+		snprintf(cells[0][c], CELL, "%s", headers[c]);
 		width[c] = (int)strlen(headers[c]);
 	}
 	for (size_t i = 0; i < f->n; i++) {
@@ -217,14 +229,24 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 			argv[w++] = argv[i];
 	}
 	argv[w] = NULL;
-	char **named = w > 1 ? argv + 1 : NULL;
 
 	_cleanup_config_ struct config *cfg = cli_config(cli);
 	if (!cfg)
 		return 1;
+	/* Every ID as people name it (id, name, prefix); those that name none are reported
+	 * (exit 1), the others shown; none left: the errors alone, no header. */
+	_cleanup_(strv_freep) char **named = w > 1 ? xcalloc(w, sizeof(char *)) : NULL;
+	int bad = 0, n = 0;
+	for (int i = 1; i < w; i++)
+		if (resolve_id_or_report(cfg, argv[i], RESOLVE_MONITORED, &named[n]) < 0)
+			bad = 1;
+		else
+			n++;
+	if (bad && n == 0)
+		return 1;
 
 	struct frame cur = { 0 }, old = { 0 };
-	int ret = read_frame(cfg, named, true, &cur) < 0 ? 1 : 0;
+	int ret = read_frame(cfg, named, true, &cur) < 0 || bad ? 1 : 0;
 	if (!cli->json) {
 		bool again = false;
 		for (size_t i = 0; i < cur.n; i++) {

@@ -155,6 +155,22 @@ int container_remove(const char *state_dir, const char *id)
 	return r;
 }
 
+/*
+ * A label kept for `ocibpf` to find and show the container by: what engines allow
+ * (Kubernetes, Podman and nerdctl names are printable ASCII without spaces), nothing a
+ * terminal or a JSON reader could trip on.
+ */
+bool container_label_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 253)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return false;
+	return true;
+}
+
 void container_label_from_annotation(struct container *c, const char *key, const char *value)
 {
 	static const struct {
@@ -164,6 +180,7 @@ void container_label_from_annotation(struct container *c, const char *key, const
 #define L(k, m) { k, offsetof(struct container, m) }
 		L("io.kubernetes.cri.container-name", name),
 		L("io.kubernetes.container.name", name),
+		L("nerdctl/name", name),
 		L("io.kubernetes.cri.image-name", image),
 		L("io.kubernetes.cri-o.ImageName", image),
 		L("io.kubernetes.cri.sandbox-name", pod),
@@ -172,7 +189,7 @@ void container_label_from_annotation(struct container *c, const char *key, const
 		L("io.kubernetes.pod.namespace", namespace),
 #undef L
 	};
-	if (!key || !value || !*value)
+	if (!key || !container_label_ok(value))
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (strcmp(keys[i].key, key) != 0)

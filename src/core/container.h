@@ -78,6 +78,8 @@ bool container_take_refused(const char *state_dir, const char *id);
  * names a label wins. Podman 4 puts none of these in config.json.
  */
 void container_label_from_annotation(struct container *c, const char *key, const char *value);
+/* Printable ASCII, no spaces, 1-253 characters: safe to keep and show. */
+bool container_label_ok(const char *s);
 
 /* Start time of a process (field 22 of /proc/PID/stat); -ESRCH when it is gone. */
 int process_start_time(pid_t pid, uint64_t *ret);

@@ -176,6 +176,8 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	/* The engine's names for it, for metrics labels (borrowed, like the rest of c). */
 	for (size_t i = 0; i < rq->n_annotations; i++)
 		container_label_from_annotation(&c, rq->annotations[i].key, rq->annotations[i].value);
+	if (!c.name && container_label_ok(rq->name))
+		c.name = (char *)rq->name;
 
 	/* Recorded first, so that `ocibpf gc` finds whatever a killed hook leaves. */
 	r = container_write(cfg->state_dir, &c, err);

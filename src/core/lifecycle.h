@@ -22,6 +22,7 @@ struct run_request {
 		const char *key, *value;
 	} *annotations;             /* the state's, else the bundle's (engine names: labels) */
 	size_t n_annotations;
+	const char *name;           /* the engine's name when no annotation gives one, or NULL */
 	/*
 	 * Does the container's process hold cap in the host user namespace? Asked only for a
 	 * container with a policy that can be undone with it; -errno when it can't be told.

@@ -27,6 +27,10 @@ engine_requires() {
 			command -v podman >/dev/null && command -v conmon >/dev/null ||
 				skip_me="test requires podman (Debian package podman)"
 			;;
+		docker)
+			[ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] && command -v containerd >/dev/null ||
+				skip_me="test requires dockerd and docker (Debian package docker.io)"
+			;;
 		containerd)
 			command -v containerd >/dev/null && command -v ctr >/dev/null &&
 				command -v containerd-shim-runc-v2 >/dev/null ||
@@ -58,7 +62,7 @@ note_preexisting() {
 	local p
 	: >"$BATS_FILE_TMPDIR/preexisting"
 	for p in /var/lib/containers /var/lib/containers/cache /run/containerd \
-		/run/containerd/s /run/containerd/fifo /run/runc; do
+		/run/containerd/s /run/containerd/fifo /run/runc /run/docker /run/docker/plugins; do
 		if [ -e "$p" ]; then
 			echo "$p" >>"$BATS_FILE_TMPDIR/preexisting"
 		fi
@@ -85,6 +89,8 @@ engines_teardown_file() {
 	remove_if_ours /run/containerd/fifo
 	remove_if_ours /run/containerd
 	remove_if_ours /run/runc
+	remove_if_ours /run/docker/plugins
+	remove_if_ours /run/docker
 }
 
 # make_rootfs_tar OUT: the busybox rootfs as a tar, owned by root.
@@ -181,10 +187,22 @@ podman_setup() {
 	__podman import -q "$BATS_FILE_TMPDIR/rootfs.tar" "$ENGINES_IMAGE" >/dev/null
 }
 
+# podman_setup_stock: the same, but Podman reads the host's containers.conf files and
+# its hooks from where they say (no --hooks-dir, no CONTAINERS_CONF): what `ocibpf
+# install podman` is for. Storage and run root stay in the temp dir.
+podman_setup_stock() {
+	PODMAN_DIR=$BATS_TEST_TMPDIR/podman
+	HOOKS_DIR=
+	mkdir -p "$PODMAN_DIR/tmp"
+	unset CONTAINERS_CONF
+	__podman import -q "$BATS_FILE_TMPDIR/rootfs.tar" "$ENGINES_IMAGE" >/dev/null
+}
+
 __podman() {
 	timeout --kill-after=10 "$RUNTIME_TIMEOUT" podman --root "$PODMAN_DIR/root" \
 		--runroot "$PODMAN_DIR/runroot" --tmpdir "$PODMAN_DIR/tmp" --storage-driver vfs \
-		--runtime "$RUNC" --cgroup-manager cgroupfs --hooks-dir "$HOOKS_DIR" "$@" 3>&-
+		--runtime "$RUNC" --cgroup-manager cgroupfs --events-backend none \
+		${HOOKS_DIR:+--hooks-dir "$HOOKS_DIR"} "$@" 3>&-
 }
 
 # podman_cmd ARGS: podman through bats' run.
@@ -225,6 +243,114 @@ podman_teardown() {
 	done
 	rm -rf "$PODMAN_DIR"
 	unset CONTAINERS_CONF
+	return $rc
+}
+
+# --- Docker ---------------------------------------------------------------------------
+
+# docker_start: a dockerd of this test, Debian's docker.io as installed, with the runtime
+# that `ocibpf install docker --root` merged into a daemon.json of its own (its other keys
+# keep dockerd's trust key out of /etc/docker and put containers under the cgroup /$CID,
+# for the leak check); data root, exec root, pid file and
+# socket in the temp dir, no bridge, no iptables; this test's OCIBPF_CONFIG in its
+# environment (ocibpf-runtime runs under the shims of dockerd's containerd and sees it);
+# the image imported from the busybox rootfs tar. Sets DOCKER_DIR, DOCKER_SOCK, DOCKER_PID.
+docker_start() {
+	DOCKER_DIR=$BATS_TEST_TMPDIR/docker
+	DOCKER_SOCK=$DOCKER_DIR/docker.sock
+	mkdir -p "$DOCKER_DIR/root/etc/docker"
+	jq -n --arg k "$DOCKER_DIR/key.json" --arg cg "/$CID" \
+		'{"deprecated-key-path": $k, "cgroup-parent": $cg}' >"$DOCKER_DIR/root/etc/docker/daemon.json"
+	"$OCIBPF_CLI" install docker --root "$DOCKER_DIR/root" >/dev/null 2>&1 ||
+		fail "ocibpf install docker failed"
+	OCIBPF_CONFIG=$OCIBPF_CONFIG /usr/sbin/dockerd --config-file "$DOCKER_DIR/root/etc/docker/daemon.json" \
+		--data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" --pidfile "$DOCKER_DIR/dockerd.pid" \
+		-H "unix://$DOCKER_SOCK" --iptables=false --ip6tables=false --bridge=none --ip-forward=false \
+		--ip-masq=false --storage-driver vfs --exec-opt native.cgroupdriver=cgroupfs \
+		</dev/null >"$DOCKER_DIR/dockerd.log" 2>&1 3>&- &
+	DOCKER_PID=$!
+	if ! wait_for 150 0.1 __docker version >/dev/null 2>&1; then
+		cat "$DOCKER_DIR/dockerd.log" >&2
+		fail "dockerd did not start"
+	fi
+	__docker import "$BATS_FILE_TMPDIR/rootfs.tar" "$ENGINES_IMAGE" >/dev/null
+}
+
+# Debian's docker client (/usr/local/bin may hold another one).
+__docker() {
+	timeout --kill-after=10 "$RUNTIME_TIMEOUT" /usr/bin/docker -H "unix://$DOCKER_SOCK" "$@" 3>&-
+}
+
+docker_cmd() {
+	run __docker "$@"
+	log_run docker "$@"
+}
+
+# docker_teardown: remove every container (poststop runs), stop dockerd (it stops its
+# containerd), check that nothing is left running or mounted, remove its directory.
+docker_teardown() {
+	[ -n "${DOCKER_DIR:-}" ] && [ -d "$DOCKER_DIR" ] || return 0
+	local rc=0 m p
+	if [ -n "${DOCKER_PID:-}" ] && kill -0 "$DOCKER_PID" 2>/dev/null; then
+		local ids
+		mapfile -t ids < <(__docker ps -a -q 2>/dev/null)
+		if [ ${#ids[@]} -gt 0 ]; then
+			__docker rm -f "${ids[@]}" >/dev/null 2>&1 || rc=1
+		fi
+		kill "$DOCKER_PID"
+		# shellcheck disable=SC2016 # (expanded by eval)
+		wait_for 150 0.1 eval '! kill -0 "$DOCKER_PID" 2>/dev/null' || {
+			kill -9 "$DOCKER_PID"
+			rc=1
+		}
+		wait "$DOCKER_PID" 2>/dev/null
+	fi
+	for p in $(pgrep -f "$DOCKER_DIR" 2>/dev/null); do
+		echo "left running by dockerd: $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" >&2
+		kill -9 "$p"
+		rc=1
+	done
+	remove_engine_cgroups || rc=1
+	# libnetwork's mount of the host's network namespace, which dockerd 20.10 leaves
+	umount "$DOCKER_DIR/exec/netns/default" 2>/dev/null
+	for m in $(mounts_under "$DOCKER_DIR" | sort -r); do
+		echo "mount left by dockerd: $m" >&2
+		umount -l "$m"
+		rc=1
+	done
+	rm -rf "$DOCKER_DIR"
+	return $rc
+}
+
+# --- the host's engine configuration ----------------------------------------------------
+
+# host_save PATH...: PATH (a file or a directory of the host's, under /etc or /usr/share)
+# is put back as it is now by host_restore (teardown): removed when it does not exist now.
+host_save() {
+	local p b
+	mkdir -p "$BATS_TEST_TMPDIR/host-save"
+	for p in "$@"; do
+		case $p in
+		/etc/?* | /usr/share/?*) ;;
+		*) fail "host_save: $p is not under /etc or /usr/share" ;;
+		esac
+		b=$BATS_TEST_TMPDIR/host-save/$(tr / _ <<<"$p")
+		[ ! -e "$p" ] || cp -a "$p" "$b"
+		echo "$p" >>"$BATS_TEST_TMPDIR/host-saved"
+	done
+}
+
+host_restore() {
+	[ -f "$BATS_TEST_TMPDIR/host-saved" ] || return 0
+	local p b rc=0
+	while read -r p; do
+		b=$BATS_TEST_TMPDIR/host-save/$(tr / _ <<<"$p")
+		rm -rf "$p"
+		if [ -e "$b" ]; then
+			cp -a "$b" "$p" || rc=1
+		fi
+	done < <(tac "$BATS_TEST_TMPDIR/host-saved")
+	rm -f "$BATS_TEST_TMPDIR/host-saved"
 	return $rc
 }
 

@@ -38,6 +38,8 @@ teardown() {
 	# The engines first (their containers' poststop hooks run), then the leak check.
 	podman_teardown || rc=1
 	containerd_teardown || rc=1
+	docker_teardown || rc=1
+	host_restore || rc=1
 	ocibpf_teardown || rc=1
 	return $rc
 }
@@ -54,7 +56,8 @@ requires_built() {
 @test "install podman: one hooks.d 1.0.0 file (createRuntime and poststop) for annotated containers, atomic and idempotent" {
 	requires jq
 	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK"
-	local d=$INSTALL_ROOT/etc/containers/oci/hooks.d f
+	# no containers.conf under the root: Podman 4's default hooks directory
+	local d=$INSTALL_ROOT/usr/share/containers/oci/hooks.d f
 	f=$d/ocibpf.json
 
 	# --dry-run writes nothing and prints the file as it is (its path on stderr)
@@ -62,7 +65,7 @@ requires_built() {
 	assert_success
 	jq -e . <<<"$output" >/dev/null || fail "--dry-run did not print JSON: $output"
 	[[ "$stderr" == *"$f"* ]] || fail "no path on stderr: $stderr"
-	[ ! -e "$INSTALL_ROOT/etc" ] || fail "--dry-run wrote $(find "$INSTALL_ROOT" -type f)"
+	[ -z "$(ls -A "$INSTALL_ROOT")" ] || fail "--dry-run wrote $(find "$INSTALL_ROOT" -type f)"
 	local printed=$output
 
 	ocibpf install podman --root "$INSTALL_ROOT"
@@ -98,6 +101,53 @@ requires_built() {
 	assert_success
 }
 
+@test "install podman: the hooks directory is the one containers.conf names (hooks_dir: /usr/share, /etc, containers.conf.d in order; the last directory)" {
+	requires jq
+	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK"
+	local r=$INSTALL_ROOT
+	mkdir -p "$r/usr/share/containers" "$r/etc/containers/containers.conf.d"
+	# the package's file, with its commented-out default
+	printf '[engine]\n#hooks_dir = [\n#  "/usr/share/containers/oci/hooks.d",\n#]\n' \
+		>"$r/usr/share/containers/containers.conf"
+	cat >"$r/etc/containers/containers.conf" <<-'EOF'
+		[containers]
+		hooks_dir = ["/not/the/engine/table"]
+		[engine]
+		# a multi-line array, comments inside
+		hooks_dir = [
+		  "/etc/a/hooks.d", # first
+		  '/etc/b/hooks.d',
+		]
+		[engine.runtimes]
+		hooks_dir = ["/not/engine/either"]
+	EOF
+	ocibpf install podman --root "$r"
+	assert_success
+	assert_line "$r/etc/b/hooks.d/ocibpf.json: written"
+	[[ "$stderr" == *"hooks_dir in /etc/containers/containers.conf"* ]] || fail "no note: $stderr"
+	[[ "$stderr" == *"--root: not checked"* ]] || fail "no note on the check: $stderr"
+
+	# a drop-in replaces it (files in name order, the last one wins)
+	printf '[engine]\nhooks_dir = ["/d1"]\n' >"$r/etc/containers/containers.conf.d/10-a.conf"
+	printf '[engine]\nhooks_dir = ["/d2", "/d3"]\n' >"$r/etc/containers/containers.conf.d/20-b.conf"
+	printf '[engine]\nhooks_dir = ["/ignored"]\n' >"$r/etc/containers/containers.conf.d/30-c.conf.bak"
+	ocibpf install podman --root "$r"
+	assert_success
+	assert_line "$r/d3/ocibpf.json: written"
+
+	# $CONTAINERS_CONF alone, as podman reads it
+	printf '[engine]\nhooks_dir = ["/only/this"]\n' >"$r/cc.conf"
+	run --separate-stderr env CONTAINERS_CONF=/cc.conf "$OCIBPF_CLI" install podman --root "$r"
+	assert_success
+	assert_line "$r/only/this/ocibpf.json: written"
+
+	# a hooks_dir that is not an array of strings: exit 1, nothing written
+	printf '[engine]\nhooks_dir = "/x"\n' >"$r/etc/containers/containers.conf.d/40-bad.conf"
+	ocibpf install podman --root "$r" --dry-run
+	assert_failure 1
+	[[ "$stderr" == *"40-bad.conf: hooks_dir in [engine] is not an array of strings"* ]] || fail "$stderr"
+}
+
 @test "ocibpf-hook without a stage tells it from the state's status; refuses a status it can't place" {
 	requires jq
 	requires_built "$OCIBPF_HOOK"
@@ -124,7 +174,7 @@ requires_built() {
 	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK"
 	write_policy base "$BASE_POLICY"
 	update_host_config '.default_policy = "base"'
-	local d=$INSTALL_ROOT/etc/containers/oci/hooks.d
+	local d=$INSTALL_ROOT/usr/share/containers/oci/hooks.d
 	ocibpf install podman --root "$INSTALL_ROOT"
 	assert_success
 	run jq -e '.when == {always: true}' "$d/ocibpf.json"
@@ -208,27 +258,119 @@ requires_built() {
 	[ "$(stat -c '%i %y' "$dropin")" = "$before" ]
 }
 
-@test "install containerd: refused when the main config.toml configures the CRI plugin (containerd 1.x would drop it); --dry-run still prints" {
+# containerd_dump_runtimes CONFIG: the CRI runtimes that containerd reads from CONFIG, one
+# a line, and its default runtime.
+containerd_dump_runtimes() {
+	containerd --config "$1" config dump |
+		sed -nE 's/^ *\[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.([a-z]+)\]$/runtime \1/p;
+			s/^ *default_runtime_name = "(.*)"$/default \1/p; s/^ *BinaryName = "(.+)"$/binary \1/p' | sort
+}
+
+@test "install containerd: Debian's stock config.toml (CRI cni section) gets the runtime merged in; runc stays; idempotent; --dry-run prints the whole file" {
+	requires jq
+	engine_requires tomllib containerd
 	requires_built "$OCIBPF_CLI" "$OCIBPF_BUILD/ocibpf-runtime"
+	# the file the containerd package ships, as shipped (dpkg knows its checksum)
+	local stock=/etc/containerd/config.toml sum
+	sum=$(dpkg-query -W -f='${Conffiles}\n' containerd | awk -v f="$stock" '$1 == f { print $2 }')
+	[ -n "$sum" ] || fail "$stock is not a conffile of the containerd package"
+	[ "$(md5sum <"$stock" | cut -d' ' -f1)" = "$sum" ] || fail "$stock is not the file the package ships"
+	local main=$INSTALL_ROOT/etc/containerd/config.toml rt=$OCIBPF_BUILD/ocibpf-runtime
 	mkdir -p "$INSTALL_ROOT/etc/containerd"
-	cat >"$INSTALL_ROOT/etc/containerd/config.toml" <<-'EOF'
+	cp "$stock" "$main"
+	chmod 0600 "$main"
+	run containerd_dump_runtimes "$main"
+	assert_output "$(printf 'default runc\nruntime runc')"
+
+	ocibpf install containerd --root "$INSTALL_ROOT"
+	assert_success
+	assert_line "$main: written"
+	assert_line "containerd reads the ocibpf runtime from $main: checked (containerd config dump)"
+	[ ! -e "$INSTALL_ROOT/etc/containerd/conf.d" ] || fail "a drop-in was written"
+	cmp "$main.bak" "$stock" || fail "config.toml.bak is not the old file"
+	[ "$(stat -c %a "$main")" = 600 ] || fail "mode not kept: $(stat -c %a "$main")"
+	# every line of the stock file is still there, in order, and the rest is our block
+	diff <(head -n "$(wc -l <"$stock")" "$main") "$stock" || fail "the stock lines changed"
+	# containerd reads it: runc still the default and declared, ocibpf beside it
+	run containerd_dump_runtimes "$main"
+	assert_output "$(printf 'binary %s\ndefault runc\nruntime ocibpf\nruntime runc' "$rt")"
+	# one version key, at the top (no stray version = 2 in a table)
+	run python3 -c 'import sys, tomllib, json; print(json.dumps(tomllib.load(open(sys.argv[1], "rb"))))' "$main"
+	assert_success
+	run jq -e --arg rt "$rt" '.version == 2 and
+		.plugins["io.containerd.grpc.v1.cri"].cni.bin_dir == "/usr/lib/cni" and
+		.plugins["io.containerd.grpc.v1.cri"].containerd.runtimes == {
+		  runc: {runtime_type: "io.containerd.runc.v2"},
+		  ocibpf: {runtime_type: "io.containerd.runc.v2",
+		           pod_annotations: ["io.ocibpf.policy"],
+		           container_annotations: ["io.ocibpf.policy"],
+		           options: {BinaryName: $rt}}}' <<<"$output"
+	assert_success
+	[ "$(grep -c '^ *version *=' "$main")" = 1 ] || fail "more than one version key: $(cat "$main")"
+
+	# idempotent
+	local before
+	before=$(stat -c '%i %y' "$main")
+	ocibpf install containerd --root "$INSTALL_ROOT"
+	assert_success
+	assert_line "$main: unchanged"
+	[ "$(stat -c '%i %y' "$main")" = "$before" ]
+
+	# the block is replaced in place when the runtime moves; lines after it are kept
+	printf '[plugins."io.containerd.internal.v1.restart"]\n  interval = "10s"\n' >>"$main"
+	cp "$main" "$BATS_TEST_TMPDIR/with-tail.toml"
+	sed -i "s|$rt|/old/ocibpf-runtime|" "$main"
+	ocibpf install containerd --root "$INSTALL_ROOT"
+	assert_success
+	cmp "$main" "$BATS_TEST_TMPDIR/with-tail.toml" || fail "the block was not replaced in place: $(diff "$main" "$BATS_TEST_TMPDIR/with-tail.toml")"
+
+	# --dry-run: the whole merged file on stdout (what it says on stderr), nothing written;
+	# redirected into place as told, containerd reads it
+	cp "$stock" "$main"
+	run --separate-stderr "$OCIBPF_CLI" install containerd --dry-run --root "$INSTALL_ROOT"
+	assert_success
+	cmp "$main" "$stock" || fail "--dry-run wrote"
+	[[ "$stderr" == *"the whole of /etc/containerd/config.toml"* ]] || fail "$stderr"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/new.toml"
+	mv "$BATS_TEST_TMPDIR/new.toml" "$main"
+	run containerd_dump_runtimes "$main"
+	assert_output "$(printf 'binary %s\ndefault runc\nruntime ocibpf\nruntime runc' "$rt")"
+}
+
+@test "install containerd: a config.toml with its own runc options keeps them; one defining ocibpf itself, or of version 1, is left alone (exit 1)" {
+	engine_requires containerd
+	requires_built "$OCIBPF_CLI" "$OCIBPF_BUILD/ocibpf-runtime"
+	local main=$INSTALL_ROOT/etc/containerd/config.toml rt=$OCIBPF_BUILD/ocibpf-runtime
+	mkdir -p "$INSTALL_ROOT/etc/containerd"
+	cat >"$main" <<-'EOF'
 		version = 2
 		imports = ["/etc/containerd/conf.d/*.toml"]
-		# [plugins."io.containerd.grpc.v1.cri"] in a comment does not count
+		# [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ocibpf] in a comment does not count
 		[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
 		  SystemdCgroup = true
 	EOF
 	ocibpf install containerd --root "$INSTALL_ROOT"
-	assert_failure 1
-	[ "${#stderr_lines[@]}" -eq 1 ] || fail "want one line on stderr: $stderr"
-	[[ "$stderr" == "ocibpf: cannot install for containerd: $INSTALL_ROOT/etc/containerd/config.toml configures the CRI plugin"* ]] ||
-		fail "unexpected error: $stderr"
-	[ ! -e "$INSTALL_ROOT/etc/containerd/conf.d" ] || fail "the drop-in was written"
-
-	ocibpf install containerd --root "$INSTALL_ROOT" --dry-run
 	assert_success
-	assert_line --partial '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ocibpf]'
-	[[ "$stderr" == *"put the ocibpf runtime tables into that file"* ]] || fail "no note: $stderr"
+	[ ! -e "$INSTALL_ROOT/etc/containerd/conf.d" ] || fail "a drop-in was written"
+	run containerd_dump_runtimes "$main"
+	assert_output "$(printf 'binary %s\ndefault runc\nruntime ocibpf\nruntime runc' "$rt")"
+	run containerd --config "$main" config dump
+	assert_line --regexp '^ *SystemdCgroup = true$'
+	rm "$main.bak"
+
+	local bad
+	for bad in 'version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ocibpf]
+  runtime_type = "io.containerd.runc.v2"' '[plugins.cri]
+  sandbox_image = "pause"'; do
+		printf '%s\n' "$bad" >"$main"
+		ocibpf install containerd --root "$INSTALL_ROOT"
+		assert_failure 1
+		[ "${#stderr_lines[@]}" -eq 1 ] || fail "want one line on stderr: $stderr"
+		[[ "$stderr" == "ocibpf: cannot install for containerd: $main "* ]] || fail "unexpected error: $stderr"
+		[ "$(cat "$main")" = "$bad" ] || fail "config.toml changed"
+		[ ! -e "$main.bak" ]
+	done
 }
 
 @test "install docker: runtimes.ocibpf merged into daemon.json, other keys kept, backup, idempotent" {
@@ -368,6 +510,65 @@ requires_built() {
 	assert_stopped "$id"
 }
 
+# podman_monitored_run: an annotated container under the Podman of this test, monitored;
+# then removed: stopped, nothing left.
+podman_monitored_run() {
+	podman_run -d --name "$CID" --annotation io.ocibpf.policy=full "$ENGINES_IMAGE" \
+		sh -c 'cat /etc/passwd >/dev/null; exec sleep 300'
+	assert_success
+	local id=${lines[-1]} pid
+	[[ "$id" =~ ^[0-9a-f]{64}$ ]] || fail "no container id: $output"
+	pid=$(__podman inspect -f '{{.State.Pid}}' "$CID")
+	assert_monitored "$id" "$pid" full
+	# found the way podman ps shows it: by its name, by the 12-character id
+	ocibpf ps --no-trunc "$CID"
+	assert_success
+	assert_line --index 1 --regexp "^$id +$CID +full "
+	ocibpf audit --type start "${id:0:12}"
+	assert_success
+	assert_line --partial "policy full"
+	podman_cmd rm -f -t 0 "$CID"
+	assert_success
+	assert_stopped "$id"
+	ocibpf audit --type stop "${id:0:12}"
+	assert_success
+	assert_line --partial " stop "
+}
+
+@test "podman as installed: 'ocibpf install podman' writes where the stock Podman reads (no --hooks-dir), says it checked; and where a containers.conf.d drop-in points" {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	engine_requires podman
+	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK" "$OCIBPFD"
+	local stock_dir=/usr/share/containers/oci/hooks.d
+	host_save /usr/share/containers/oci /etc/containers/oci /etc/containers/containers.conf.d
+	# a file left where Podman 4 does not look must not count
+	rm -rf /etc/containers/oci /usr/share/containers/oci
+	podman_setup_stock
+	run podman --help
+	assert_line --regexp "--hooks-dir .*\\(default \\[$stock_dir\\]\\)"
+
+	# the README's command, as root, with this test's configuration in the environment
+	ocibpf install podman
+	assert_success
+	assert_line "$stock_dir/ocibpf.json: written"
+	assert_line "podman reads hooks from $stock_dir: checked (podman --help)"
+	[ ! -e /etc/containers/oci/hooks.d/ocibpf.json ] || fail "written where Podman 4 does not read"
+	podman_monitored_run
+
+	# hooks_dir set by an administrator's drop-in: the file goes there, Podman runs it
+	rm -rf /usr/share/containers/oci
+	local mine=$BATS_TEST_TMPDIR/admin-hooks.d
+	mkdir -p /etc/containers/containers.conf.d
+	printf '[engine]\nhooks_dir = ["%s"]\n' "$mine" >/etc/containers/containers.conf.d/50-ocibpf-test.conf
+	ocibpf install podman
+	assert_success
+	assert_line "$mine/ocibpf.json: written"
+	assert_line "podman reads hooks from $mine: checked (podman --help)"
+	[[ "$stderr" == *"hooks_dir in /etc/containers/containers.conf.d/50-ocibpf-test.conf"* ]] || fail "$stderr"
+	[ ! -e "$stock_dir/ocibpf.json" ]
+	podman_monitored_run
+}
+
 @test "podman: a container without the annotation is not touched" {
 	requires root cgroup2 bpf bpftool jq busybox runc
 	engine_requires podman
@@ -431,6 +632,123 @@ requires_built() {
 	assert_output --partial "Connection refused"
 	[ ! -e "$(audit_log "$CID-plain")" ] || fail "an audit log for a plain container"
 	assert_not_monitored "$CID-plain"
+}
+
+# --- rootless ------------------------------------------------------------------------------
+
+# Rootless Podman needs newuidmap (uidmap) and a user with subordinate ids, which this
+# machine does not have: the hook is run the two ways a rootless engine runs it, as a
+# non-root user, and as root of a user namespace that maps only one id.
+@test "rootless: the hook says plainly that rootless containers are not supported, and why; one without a policy is left alone; fail_open lets it run" {
+	requires root jq busybox
+	requires_built "$OCIBPF_HOOK"
+	command -v setpriv >/dev/null && command -v unshare >/dev/null || fail "setpriv and unshare (util-linux) are needed"
+	setup_busybox_bundle
+	set_policy full
+	local state as
+	# the annotations in the state, as runc and crun pass them
+	state=$(make_state "$CID" $$ "$BUNDLE" full)
+	# shellcheck disable=SC2034 # (used through local -n)
+	local -a nonroot=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	local -a userns=(unshare --user --map-root-user)
+	for as in nonroot userns; do
+		local -n wrap=$as
+		run --separate-stderr "${wrap[@]}" env OCIBPF_CONFIG="$OCIBPF_CONFIG" "$OCIBPF_HOOK" createRuntime <<<"$state"
+		log_run "$as" ocibpf-hook createRuntime
+		assert_hook_error --id "$CID" "rootless containers are not supported" \
+			"CAP_BPF and CAP_SYS_ADMIN in the host user namespace"
+		if [ "$as" = nonroot ]; then
+			[[ "$stderr" == *"runs as uid 65534, not root"* ]] || fail "$stderr"
+		else
+			[[ "$stderr" == *'runs in a user namespace that maps uids "0 0 1"'* ]] || fail "$stderr"
+		fi
+		assert_nothing_left "$CID"
+		# poststop of such a container: nothing to do
+		run --separate-stderr "${wrap[@]}" env OCIBPF_CONFIG="$OCIBPF_CONFIG" "$OCIBPF_HOOK" poststop \
+			<<<"$(jq -c '.status = "stopped" | del(.pid)' <<<"$state")"
+		assert_success
+	done
+
+	# no policy asked for (none in the state, none in config.json): left alone, silently
+	update_config 'del(.annotations)'
+	state=$(make_state "$CID" $$ "$BUNDLE")
+	run --separate-stderr "${userns[@]}" env OCIBPF_CONFIG="$OCIBPF_CONFIG" "$OCIBPF_HOOK" createRuntime <<<"$state"
+	assert_success
+	[ -z "$stderr" ] || fail "$stderr"
+	# fail_open: runs unmonitored, with the reason
+	update_host_config '.fail_open = true'
+	state=$(make_state "$CID" $$ "$BUNDLE" full)
+	run --separate-stderr "${userns[@]}" env OCIBPF_CONFIG="$OCIBPF_CONFIG" "$OCIBPF_HOOK" createRuntime <<<"$state"
+	assert_success
+	[[ "$stderr" == *"rootless containers are not supported"*"fail_open: the container runs unmonitored"* ]] || fail "$stderr"
+	assert_nothing_left "$CID"
+}
+
+# --- Docker --------------------------------------------------------------------------------
+
+@test "docker (Debian's 20.10): --runtime ocibpf -e OCIBPF_POLICY=NAME picks the policy per container: audited, policed, cleaned up; without it: untouched" {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	engine_requires docker
+	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK" "$OCIBPFD" "$OCIBPF_BUILD/ocibpf-runtime"
+	# audit logs of this test alone
+	LOG_DIR=$BATS_TEST_TMPDIR/log
+	update_host_config '.log_dir = $d' --arg d "$LOG_DIR"
+	docker_start
+	# Docker 20.10 has no --annotation, and passes no label to config.json
+	docker_cmd run --rm --runtime ocibpf --annotation io.ocibpf.policy=full "$ENGINES_IMAGE" true
+	assert_failure
+	assert_output --partial "unknown flag: --annotation"
+
+	# the README's command (policy and image of this test): monitored from start to stop
+	docker_cmd run --rm --runtime ocibpf -e OCIBPF_POLICY=full "$ENGINES_IMAGE" id
+	assert_success
+	assert_output --partial "uid=0(root)"
+	local log
+	log=$(ls "$LOG_DIR"/*.jsonl)
+	[ "$(wc -l <<<"$log")" = 1 ] || fail "want one audit log: $log"
+	run jq -s -e '.[0].type == "start" and .[0].policy == "full" and .[-1].type == "stop"
+		and any(.[]; .type == "exec" and .argv == ["id"])' "$log"
+	assert_success
+	rm "$log"
+
+	docker_cmd run -d --runtime ocibpf -e OCIBPF_POLICY=full --network host \
+		--name "$CID" "$ENGINES_IMAGE" \
+		sh -c 'cat /etc/passwd >/dev/null; nc -w 1 127.0.0.1 9 </dev/null; echo nc=$?; exec sleep 300'
+	assert_success
+	local id=${lines[-1]} pid
+	[[ "$id" =~ ^[0-9a-f]{64}$ ]] || fail "no container id: $output"
+	pid=$(__docker inspect -f '{{.State.Pid}}' "$CID")
+	assert_monitored "$id" "$pid" full
+	wait_for 50 0.1 eval '__docker logs "$CID" 2>&1 | grep -q nc=' || fail "output: $(__docker logs "$CID" 2>&1)"
+	docker_cmd logs "$CID"
+	assert_output --partial "Operation not permitted"
+	assert_line "nc=1"
+	wait_for 50 0.1 eval '[ -n "$(records "$id" net)" ]'
+	run records "$id" exec
+	assert_line --index 0 --partial '"filename":"/bin/sh"'
+	run records "$id" net
+	assert_line --partial '"action":"deny","direction":"egress","protocol":"tcp","addr":"127.0.0.1","port":9'
+	# the variable is the container's, as set (nothing hidden)
+	docker_cmd exec "$CID" sh -c 'echo $OCIBPF_POLICY'
+	assert_output full
+	docker_cmd rm -f "$CID"
+	assert_success
+	wait_for 50 0.1 eval '[ "$(records "$id" stop)" ]' || fail "no stop record"
+	assert_stopped "$id"
+
+	# the same runtime without the variable: runs, nothing attached, no log
+	docker_cmd run --rm --runtime ocibpf --network host "$ENGINES_IMAGE" \
+		sh -c 'nc -w 1 127.0.0.1 9 </dev/null; echo nc=$?'
+	assert_success
+	assert_output --partial "Connection refused"
+	[ -z "$(ls -A "$STATE_DIR/containers" 2>/dev/null)" ] || fail "monitored: $(ls "$STATE_DIR/containers")"
+	[ "$(ls "$LOG_DIR" | wc -l)" = 1 ] || fail "another audit log: $(ls "$LOG_DIR")"
+
+	# a policy that does not exist refuses the container, with the hook's message
+	docker_cmd run --rm --runtime ocibpf -e OCIBPF_POLICY=nope "$ENGINES_IMAGE" true
+	assert_failure
+	assert_output --partial "ocibpf-hook:"
+	assert_output --partial "policy nope"
 }
 
 # --- ocibpf-runtime the way containerd's shim runs runc ------------------------------------

@@ -74,8 +74,8 @@ running_stats_test() {
 	# the table, like podman stats
 	ocibpf stats "$CID"
 	assert_success
-	assert_line --index 0 --regexp '^ID +CPU % +MEM USAGE / PEAK +PIDS +NET RX / TX +BLOCK I/O +DENIED EG / IN +EXECS$'
-	assert_line --index 1 --regexp "^$CID +[0-9]+\.[0-9]{2}% +[0-9.]+[KMG]?i?B / [0-9.]+[KMG]i?B +[0-9]+ +[0-9.]+[kMG]?B / [0-9.]+[kMG]?B "
+	assert_line --index 0 --regexp '^ID +NAME +CPU % +MEM USAGE / PEAK +PIDS +NET RX / TX +BLOCK I/O +DENIED EG / IN +EXECS$'
+	assert_line --index 1 --regexp "^$CID +- +[0-9]+\.[0-9]{2}% +[0-9.]+[KMG]?i?B / [0-9.]+[KMG]i?B +[0-9]+ +[0-9.]+[kMG]?B / [0-9.]+[kMG]?B "
 	[ "${#lines[@]}" -eq 2 ]
 
 	# after its last phase the container exits

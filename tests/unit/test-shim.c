@@ -439,6 +439,44 @@ TEST(config_already_present_not_duplicated)
 	check_entry(at(stage_list(v, "poststop"), 1), "poststop", NULL);
 }
 
+TEST(config_policy_from_env_becomes_the_annotation)
+{
+	_cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+
+	/* Docker's config: no annotations member; the first OCIBPF_POLICY counts. */
+	CHECK_INT_EQ(rewrite("{\"process\": {\"env\": [\"PATH=/bin\", \"OCIBPF_POLICY=web\", "
+			     "\"OCIBPF_POLICY=other\"]}}", &hook, &a), 1);
+	_cleanup_json_ yajl_val va = parse_json(a);
+	CHECK_STR_EQ(json_get_string(json_get(va, "annotations"), "io.ocibpf.policy"), "web");
+	CHECK_INT_EQ(array_len(json_get(json_get(va, "process"), "env")), 3);
+	/* Hooks there already: the annotation alone is reason to rewrite; a second pass
+	 * finds it and leaves the text alone. */
+	CHECK_INT_EQ(rewrite(a, &hook, &b), 0);
+
+	/* Other annotations kept in order, ours last. */
+	CHECK_INT_EQ(rewrite("{\"annotations\": {\"x\": \"1\"}, \"process\": {\"env\": "
+			     "[\"OCIBPF_POLICY=web\"]}}", &hook, &c), 1);
+	_cleanup_json_ yajl_val vc = parse_json(c);
+	yajl_val ann = json_get(vc, "annotations");
+	CHECK_INT_EQ(ann->u.object.len, 2);
+	CHECK_STR_EQ(ann->u.object.keys[0], "x");
+	CHECK_STR_EQ(ann->u.object.keys[1], "io.ocibpf.policy");
+
+	/* An annotation set by the engine counts over the variable. */
+	CHECK_INT_EQ(rewrite("{\"annotations\": {\"io.ocibpf.policy\": \"a\"}, \"process\": "
+			     "{\"env\": [\"OCIBPF_POLICY=b\"]}}", &hook, &d), 1);
+	_cleanup_json_ yajl_val vd = parse_json(d);
+	CHECK_STR_EQ(json_get_string(json_get(vd, "annotations"), "io.ocibpf.policy"), "a");
+
+	/* Empty: no policy; annotations that are not an object: refused. */
+	CHECK_INT_EQ(rewrite("{\"process\": {\"env\": [\"OCIBPF_POLICY=\"]}}", &hook, &e), 1);
+	CHECK(strstr(e, "io.ocibpf.policy") == NULL);
+	char *f = NULL;
+	CHECK_INT_EQ(rewrite("{\"annotations\": [], \"process\": {\"env\": [\"OCIBPF_POLICY=w\"]}}",
+			     &hook, &f), -EINVAL);
+	CHECK(strstr(rewrite_msg, "annotations") != NULL);
+}
+
 TEST(config_env_only_with_config)
 {
 	_cleanup_free_ char *with = NULL, *without = NULL;

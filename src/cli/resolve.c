@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A container as people name it: id, name, or unique id prefix (resolve.h). */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "container.h"
+#include "resolve.h"
+
+#define CANDIDATES_SHOWN 8
+
+/* "ID.jsonl" -> ID, for valid ids only (rotated generations are not a container's). */
+static char *log_id(const char *name)
+{
+	size_t len = strlen(name);
+	if (len <= 6 || strcmp(name + len - 6, ".jsonl") != 0)
+		return NULL;
+	char *id = strndup(name, len - 6);
+	if (!id)
+		abort();
+	if (!valid_id(id)) {
+		free(id);
+		return NULL;
+	}
+	return id;
+}
+
+static bool log_exists(const struct config *cfg, const char *id)
+{
+	_cleanup_free_ char *name = xasprintf("%s.jsonl", id);
+	_cleanup_free_ char *path = path_join(cfg->log_dir, name);
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* "a, b, c" (at most CANDIDATES_SHOWN, then "and N more"). */
+static char *list_of(char **v, size_t n)
+{
+	char *s = xstrdup("");
+	for (size_t i = 0; i < n && i < CANDIDATES_SHOWN; i++) {
+		char *t = xasprintf("%s%s%s", s, i ? ", " : "", v[i]);
+		free(s);
+		s = t;
+	}
+	if (n > CANDIDATES_SHOWN) {
+		char *t = xasprintf("%s and %zu more", s, n - CANDIDATES_SHOWN);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/* One match among ids: 0 with *ret; -ENOENT none; -EEXIST several. */
+static int pick(char **matches, size_t n, const char *what, char **ret, struct error *err)
+{
+	if (n == 0)
+		return -ENOENT;
+	if (n > 1) {
+		_cleanup_free_ char *l = list_of(matches, n);
+		return err_msg(err, -EEXIST, "ambiguous %s: %zu containers match: %s", what, n, l);
+	}
+	*ret = xstrdup(matches[0]);
+	return 0;
+}
+
+static int by_prefix(char **ids, const char *arg, const char *what, char **ret, struct error *err)
+{
+	size_t n = 0, len = strlen(arg);
+	_cleanup_free_ char **m = NULL;
+	for (char **id = ids; id && *id; id++)
+		if (strncmp(*id, arg, len) == 0) {
+			m = xrealloc(m, (n + 1) * sizeof(char *));
+			m[n++] = *id;
+		}
+	return pick(m, n, what, ret, err);
+}
+
+int resolve_id(const struct config *cfg, const char *arg, enum resolve_scope scope, char **ret_id,
+	       struct error *err)
+{
+	if (!arg || !*arg)
+		return err_msg(err, -EINVAL, "empty container id");
+	char **ids = container_list(cfg->state_dir);
+	char **logs = NULL;
+	int r;
+
+	/* 1. an exact id */
+	for (char **id = ids; *id; id++)
+		if (strcmp(*id, arg) == 0) {
+			*ret_id = xstrdup(arg);
+			r = 0;
+			goto out;
+		}
+	if (scope == RESOLVE_LOGS && valid_id(arg) && log_exists(cfg, arg)) {
+		*ret_id = xstrdup(arg);
+		r = 0;
+		goto out;
+	}
+
+	/* 2. a name, exactly (as docker and podman: before prefixes) */
+	{
+		size_t n = 0;
+		_cleanup_free_ char **m = NULL;
+		for (char **id = ids; *id; id++) {
+			_cleanup_container_ struct container *c = NULL;
+			if (container_read(cfg->state_dir, *id, &c, NULL) < 0 || !c->name ||
+			    strcmp(c->name, arg) != 0)
+				continue;
+			m = xrealloc(m, (n + 1) * sizeof(char *));
+			m[n++] = *id;
+		}
+		r = pick(m, n, "name", ret_id, err);
+		if (r != -ENOENT)
+			goto out;
+	}
+
+	/* 3. a unique prefix of a monitored container's id, then of a log's */
+	r = -ENOENT;
+	if (valid_id(arg))
+		r = by_prefix(ids, arg, "id prefix", ret_id, err);
+	if (r == -ENOENT && scope == RESOLVE_LOGS && valid_id(arg)) {
+		logs = dir_list(cfg->log_dir, log_id);
+		r = by_prefix(logs, arg, "id prefix", ret_id, err);
+	}
+	if (r == -ENOENT)
+		r = err_msg(err, -ENOENT, "no such container: no %s has this id, id prefix or name",
+			    scope == RESOLVE_LOGS ? "monitored container or audit log" :
+						    "monitored container");
+out:
+	strv_free(ids);
+	strv_free(logs);
+	return r;
+}
+
+int resolve_id_or_report(const struct config *cfg, const char *arg, enum resolve_scope scope,
+			 char **ret_id)
+{
+	struct error err = { 0 };
+	int r = resolve_id(cfg, arg, scope, ret_id, &err);
+	if (r < 0) {
+		_cleanup_free_ char *shown = resolve_printable(arg);
+		fprintf(stderr, "%s: %s: %s\n", program_name, shown, err.msg);
+		err_clear(&err);
+	}
+	return r;
+}
+
+char *resolve_printable(const char *s)
+{
+	char *p = xstrdup(s ? s : "");
+	for (unsigned char *q = (unsigned char *)p; *q; q++)
+		if (*q < 0x20 || *q == 0x7f)
+			*q = '?';
+	return p;
+}
