@@ -13,6 +13,7 @@
 #include "lifecycle.h"
 #include "netpolicy.h"
 #include "policy.h"
+#include "record.h"
 #include "stats.h"
 
 /* Bound on every wait for the collector in a hook. */
@@ -90,14 +91,10 @@ static int write_start(const struct config *cfg, const struct container *c, stru
 	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
 	if (r < 0)
 		return r;
-	r = auditlog_lock(al);
+	r = record_lock(al);
 	if (r < 0)
 		return err_errno(err, r, "cannot lock audit log %s", al->path);
-	yajl_gen g = auditlog_begin(al, "start", c->started_ns);
-	jg_key_str(g, "policy", c->policy);
-	jg_key_str(g, "cgroup", c->cgroup);
-	jg_key_int(g, "pid", c->pid);
-	auditlog_end(al);
+	record_start(al, c->started_ns, c->policy, c->cgroup, c->pid);
 	r = auditlog_flush(al);
 	if (r < 0)
 		return err_errno(err, r, "cannot write audit log %s", al->path);
@@ -249,6 +246,25 @@ static void gen_count(int nr, uint64_t count, void *ud)
 	jg_key_uint(ud, name ? name : fallback, count);
 }
 
+struct stop_fields {
+	const struct container *c;
+	struct bpfset *set;
+	const struct stats *s;
+};
+
+static void gen_stop_stats(yajl_gen g, void *ud)
+{
+	const struct stop_fields *f = ud;
+	stats_gen_fields(g, f->c->id, f->s);
+	if (f->set && (f->c->flags & CF_SYSCOUNT)) {
+		/* Kept by name so `ocibpf seccomp` works after the container is gone. */
+		jg_key(g, "syscall_counts");
+		yajl_gen_map_open(g);
+		audit_syscall_counts(f->set, f->c->cgroup_id, gen_count, g);
+		yajl_gen_map_close(g);
+	}
+}
+
 static int write_stop(const struct config *cfg, const struct container *c, struct bpfset *set,
 		      const struct stats *s, const char *reason, struct error *err)
 {
@@ -256,24 +272,11 @@ static int write_stop(const struct config *cfg, const struct container *c, struc
 	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
 	if (r < 0)
 		return r;
-	r = auditlog_lock(al);
+	r = record_lock(al);
 	if (r < 0)
 		return err_errno(err, r, "cannot lock audit log %s", al->path);
-	yajl_gen g = auditlog_begin(al, "stop", realtime_ns());
-	if (reason)
-		jg_key_str(g, "reason", reason);
-	jg_key(g, "stats");
-	yajl_gen_map_open(g);
-	stats_gen_fields(g, c->id, s);
-	if (set && (c->flags & CF_SYSCOUNT)) {
-		/* Kept by name so `ocibpf seccomp` works after the container is gone. */
-		jg_key(g, "syscall_counts");
-		yajl_gen_map_open(g);
-		audit_syscall_counts(set, c->cgroup_id, gen_count, g);
-		yajl_gen_map_close(g);
-	}
-	yajl_gen_map_close(g);
-	auditlog_end(al);
+	struct stop_fields f = { c, set, s };
+	record_stop(al, realtime_ns(), reason, gen_stop_stats, &f);
 	r = auditlog_flush(al);
 	if (r < 0)
 		return err_errno(err, r, "cannot write audit log %s", al->path);
