@@ -362,8 +362,9 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *id, b
 	}
 	if (!u.count)
 		return 0;
-	log_error(id, "%llu line%s of %s %s not an audit record (line%s %s%s)",
-		  (unsigned long long)u.count, u.count > 1 ? "s" : "", path, u.count > 1 ? "are" : "is",
+	log_error(id, "%llu line%s of %s %s (line%s %s%s)", (unsigned long long)u.count,
+		  u.count > 1 ? "s" : "", path,
+		  u.count > 1 ? "are not audit records" : "is not an audit record",
 		  u.count > 1 ? "s" : "", u.numbers, u.count > 20 ? ", ..." : "");
 	free(u.numbers);
 	return 1;
