@@ -62,12 +62,12 @@ static void gen_comm(yajl_gen g, const char *comm)
 }
 
 /* A path whose tail was kept (truncated): its head may start mid-character. */
-static void gen_path(yajl_gen g, const char *key, const char *p, size_t cap, bool truncated)
+static void gen_path(yajl_gen g, const char *key, const char *tkey, const char *p, size_t cap,
+		     bool truncated)
 {
 	size_t len = strnlen(p, cap);
 	size_t skip = truncated ? utf8_skip_start(p, len) : 0;
 	gen_bytes(g, key, p + skip, len - skip);
-	_cleanup_free_ char *tkey = xasprintf("%s_truncated", key);
 	jg_key_bool(g, tkey, truncated);
 }
 
@@ -119,7 +119,8 @@ void record_exec(struct auditlog *al, uint64_t ts_ns, const struct ev_exec *e)
 	jg_key_int(g, "ppid", e->ppid);
 	jg_key_int(g, "uid", e->uid);
 	gen_comm(g, e->comm);
-	gen_path(g, "filename", e->filename, sizeof(e->filename), e->filename_truncated);
+	gen_path(g, "filename", "filename_truncated", e->filename, sizeof(e->filename),
+		 e->filename_truncated);
 
 	/* The arguments: NUL-separated; the last one cut when argv was. */
 	size_t len = e->args_len < sizeof(e->args) ? e->args_len : sizeof(e->args);
@@ -139,6 +140,10 @@ void record_exec(struct auditlog *al, uint64_t ts_ns, const struct ev_exec *e)
 	jg_key(g, "argv");
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < n; i++) {
+		if (exact || utf8_valid(arg[i], alen[i])) {
+			jg_strn(g, arg[i], alen[i]);
+			continue;
+		}
 		size_t l;
 		_cleanup_free_ char *lossy = utf8_lossy(arg[i], alen[i], &l);
 		jg_strn(g, lossy, l);
@@ -174,7 +179,7 @@ void record_syscall(struct auditlog *al, uint64_t ts_ns, const struct ev_syscall
 	yajl_gen_array_close(g);
 	jg_key_int(g, "ret", e->ret);
 	if (e->has_path)
-		gen_path(g, "path", e->path, sizeof(e->path), e->path_truncated);
+		gen_path(g, "path", "path_truncated", e->path, sizeof(e->path), e->path_truncated);
 	if (e->has_addr) {
 		gen_addr(g, e->family, e->addr);
 		jg_key_int(g, "port", e->port);
