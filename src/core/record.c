@@ -124,8 +124,8 @@ void record_exec(struct auditlog *al, uint64_t ts_ns, const struct ev_exec *e)
 
 	/* The arguments: NUL-separated; the last one cut when argv was. */
 	size_t len = e->args_len < sizeof(e->args) ? e->args_len : sizeof(e->args);
-	const char *arg[EV_ARGS_MAX / 2 + 1];
-	size_t alen[EV_ARGS_MAX / 2 + 1], n = 0;
+	const char *arg[EV_ARGS_MAX];   /* (every byte a NUL: that many empty arguments) */
+	size_t alen[EV_ARGS_MAX], n = 0;
 	bool exact = true;
 	for (size_t i = 0; i < len;) {
 		size_t l = strnlen(e->args + i, len - i);
@@ -241,11 +241,8 @@ void record_stop(struct auditlog *al, uint64_t ts_ns, const char *reason,
 
 int record_parse(const char *line, size_t len, struct record *ret)
 {
-	/* json_parse reads up to a NUL: a line holding one is not a record. */
-	if (memchr(line, '\0', len))
-		return -EINVAL;
 	yajl_val v = NULL;
-	if (json_parse(line, NULL, &v, NULL) < 0)
+	if (json_parse_doc(line, len, NULL, &v, NULL) < 0)   /* (a NUL is refused) */
 		return -EINVAL;
 	const char *type = json_get_string(v, "type");
 	if (!YAJL_IS_OBJECT(v) || !type) {

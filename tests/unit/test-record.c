@@ -201,3 +201,28 @@ TEST(last_seq_past_a_bad_line)
 	CHECK_INT_EQ(record_type_of("lost"), REC_LOST);
 	CHECK_INT_EQ(record_type_of("nope"), REC_UNKNOWN);
 }
+
+/* An argv of 1 KiB of empty arguments (execve with 1024 ""): every one is written. */
+TEST(argv_of_empty_arguments)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	struct auditlog *al = NULL;
+	CHECK_INT_EQ(auditlog_open(dir, "c4", &al, NULL), 0);
+	CHECK_INT_EQ(record_lock(al), 0);
+	struct ev_exec *x = xcalloc(1, sizeof(*x));
+	x->args_len = EV_ARGS_MAX;
+	x->args_truncated = 1;
+	record_exec(al, 1, x);
+	CHECK_INT_EQ(auditlog_flush(al), 0);
+	auditlog_close(al);
+	struct record_reader *rr = NULL;
+	CHECK_INT_EQ(record_reader_open(dir, "c4", &rr, NULL), 0);
+	struct record_line l;
+	CHECK_INT_EQ(record_read(rr, true, &l), 1);
+	yajl_val argv = json_get(l.rec.v, "argv");
+	CHECK(YAJL_IS_ARRAY(argv) && argv->u.array.len == EV_ARGS_MAX);
+	record_line_done(&l);
+	record_reader_close(rr);
+	free(x);
+	rm_rf(dir);
+}
