@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -63,17 +64,21 @@ static uint64_t seq_of_line(const char *p, size_t len)
 	_cleanup_free_ char *line = strndup(p, len);
 	if (!line)
 		abort();
+	if (strlen(line) != len)
+		return 0;   /* a NUL: none of ours */
 	_cleanup_json_ yajl_val v = NULL;
 	long long seq;
-	if (strlen(line) == len && json_parse(line, "log", &v, NULL) == 0)
+	if (json_parse(line, "log", &v, NULL) == 0)
 		return json_get_int(v, "seq", &seq) && seq > 0 ? (uint64_t)seq : 0;
 	static const char lead[] = "{\"seq\":";
-	if (len < sizeof(lead) || memcmp(line, lead, sizeof(lead) - 1) != 0 || line[len - 1] != '}')
+	const char *digits = line + sizeof(lead) - 1;
+	if (len < sizeof(lead) || memcmp(line, lead, sizeof(lead) - 1) != 0 || line[len - 1] != '}' ||
+	    *digits < '0' || *digits > '9')
 		return 0;
 	char *end;
 	errno = 0;
-	unsigned long long n = strtoull(line + sizeof(lead) - 1, &end, 10);
-	return errno == 0 && *end == ',' && line[sizeof(lead) - 1] != '-' ? n : 0;
+	unsigned long long n = strtoull(digits, &end, 10);
+	return errno == 0 && *end == ',' && n <= INT64_MAX ? n : 0;
 }
 
 uint64_t auditlog_last_seq(const char *tail, size_t len)

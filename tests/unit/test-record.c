@@ -198,6 +198,13 @@ TEST(last_seq_past_a_bad_line)
 	CHECK_INT_EQ(auditlog_last_seq(bad, strlen(bad)), 8);
 	const char *garbage = "{\"seq\":7,\"type\":\"x\"}\ngarbage\n";
 	CHECK_INT_EQ(auditlog_last_seq(garbage, strlen(garbage)), 7);
+	/* Found by fuzz-auditlog-tail: a NUL in a line, a seq beyond int64, a sign. */
+	static const char nul[] = "{\"seq\":7}\n{\"seq\":8,\0}\n";
+	CHECK_INT_EQ(auditlog_last_seq(nul, sizeof(nul) - 1), 7);
+	const char *big = "{\"seq\":7}\n{\"seq\":99999999999999999999,\"c\":\"\xff\"}\n";
+	CHECK_INT_EQ(auditlog_last_seq(big, strlen(big)), 7);
+	const char *sign = "{\"seq\":7}\n{\"seq\":+9,\"c\":\"\xff\"}\n";
+	CHECK_INT_EQ(auditlog_last_seq(sign, strlen(sign)), 7);
 	CHECK_INT_EQ(record_type_of("lost"), REC_LOST);
 	CHECK_INT_EQ(record_type_of("nope"), REC_UNKNOWN);
 }
