@@ -109,6 +109,46 @@ static __always_inline void decode_sockaddr(struct ev_syscall *e, __u64 uaddr)
 	e->has_addr = 1;
 }
 
+/*
+ * A string of any length into buf[EV_PATH_MAX]: whole when it fits; else its last
+ * EV_PATH_MAX - 1 bytes (the end of a path says the most: /./././etc/passwd) and
+ * *truncated set. The length is found a chunk at a time (buf is the scratch space), up to
+ * PATH_CHUNKS chunks, past PATH_MAX. Returns what the last read returned (> 0: a string).
+ */
+#define PATH_CHUNKS 17
+static __always_inline long read_str(char *buf, const char *src, bool user)
+{
+	return user ? bpf_probe_read_user_str(buf, EV_PATH_MAX, src)
+		    : bpf_probe_read_kernel_str(buf, EV_PATH_MAX, src);
+}
+
+static __always_inline long read_str_tail(char *buf, const char *src, bool user, __u8 *truncated)
+{
+	*truncated = 0;
+	long n = read_str(buf, src, user);
+	if (n < EV_PATH_MAX)
+		return n;
+	__u64 len = 0;
+	for (int i = 1; i <= PATH_CHUNKS; i++) {
+		__u64 off = (__u64)i * (EV_PATH_MAX - 1);
+		n = read_str(buf, src + off, user);
+		if (n <= 0)
+			return n;
+		if (n < EV_PATH_MAX) {
+			len = off + n - 1;
+			break;
+		}
+	}
+	if (len == 0) {
+		*truncated = 1;   /* longer than we look: the last chunk read stands */
+		return n;
+	}
+	if (len < EV_PATH_MAX)
+		return read_str(buf, src, user);   /* it fitted after all (exactly 255 bytes) */
+	*truncated = 1;
+	return read_str(buf, src + len - (EV_PATH_MAX - 1), user);
+}
+
 static __always_inline void emit_syscall(const struct container_info *c, __s64 ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -128,7 +168,7 @@ static __always_inline void emit_syscall(const struct container_info *c, __s64 r
 	e->ret = ret;
 	__builtin_memcpy(e->args, p->args, sizeof(e->args));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	e->has_path = e->has_addr = e->family = 0;
+	e->has_path = e->has_addr = e->family = e->path_truncated = 0;
 	e->port = 0;
 	e->path[0] = 0;
 
@@ -137,7 +177,7 @@ static __always_inline void emit_syscall(const struct container_info *c, __s64 r
 	if (am) {
 		__s8 pa = am->path_arg, sa = am->sockaddr_arg;
 		if (pa >= 0 && pa < 6 &&
-		    bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)e->args[pa & 7]) > 0)
+		    read_str_tail(e->path, (const char *)e->args[pa & 7], true, &e->path_truncated) > 0)
 			e->has_path = 1;
 		if (sa >= 0 && sa < 6)
 			decode_sockaddr(e, e->args[sa & 7]);
@@ -260,7 +300,7 @@ int BPF_PROG(exec_audit, struct task_struct *p, pid_t old_pid, struct linux_binp
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename)) < 0)
+	if (read_str_tail(e->filename, BPF_CORE_READ(bprm, filename), false, &e->filename_truncated) < 0)
 		e->filename[0] = 0;
 	__u64 start = BPF_CORE_READ(task, mm, arg_start);
 	__u64 end = BPF_CORE_READ(task, mm, arg_end);

@@ -103,7 +103,7 @@ struct ev_exec {
 	__u32 uid;
 	__u16 args_len;		/* bytes of args used: NUL-separated strings */
 	__u8 args_truncated;
-	__u8 pad;
+	__u8 filename_truncated;	/* longer than EV_PATH_MAX - 1: its tail is kept */
 	char comm[TASK_COMM_LEN_];
 	char filename[EV_PATH_MAX];
 	char args[EV_ARGS_MAX];
@@ -121,7 +121,7 @@ struct ev_syscall {
 	__u8 has_path;
 	__u8 has_addr;
 	__u8 family;		/* of addr */
-	__u8 pad;
+	__u8 path_truncated;	/* longer than EV_PATH_MAX - 1: its tail is kept */
 	__u16 port;		/* host order */
 	__u16 pad2;
 	__u8 addr[16];

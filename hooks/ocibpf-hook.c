@@ -82,11 +82,11 @@ static int usage(void)
 }
 
 /* The stage of a hook called without one, from the state's status. */
-static int stage_of(const char *text, bool *ret_create)
+static int stage_of(const char *text, size_t len, bool *ret_create)
 {
 	struct error err = { 0 };
 	_cleanup_oci_state_ struct oci_state *st = NULL;
-	int r = oci_state_parse(text, false, &st, &err);
+	int r = oci_state_parse_text(text, len, false, &st, &err);
 	if (r == 0)
 		r = oci_state_stage(st, ret_create, &err);
 	if (r < 0) {
@@ -151,18 +151,19 @@ int main(int argc, char **argv)
 
 	struct error err = { 0 };
 	_cleanup_free_ char *text = NULL;
-	int r = read_fd(STDIN_FILENO, STATE_MAX, &text, NULL);
+	size_t len = 0;
+	int r = read_fd(STDIN_FILENO, STATE_MAX, &text, &len);
 	if (r < 0) {
 		log_error(NULL, "cannot read the OCI state on stdin: %s", strerror(-r));
 		return 1;
 	}
 	_cleanup_oci_state_ struct oci_state *st = NULL;
 	if (!stage) {
-		r = stage_of(text, &create);
+		r = stage_of(text, len, &create);
 		if (r < 0)
 			return 1;
 	}
-	if (oci_state_parse(text, create, &st, &err) < 0) {
+	if (oci_state_parse_text(text, len, create, &st, &err) < 0) {
 		/* The parser's messages start with "state: ". */
 		const char *why = strncmp(err.msg, "state: ", 7) == 0 ? err.msg + 7 : err.msg;
 		log_error(NULL, "invalid OCI state on stdin: %s", why);

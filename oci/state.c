@@ -198,8 +198,14 @@ int oci_state_stage(const struct oci_state *s, bool *ret_create, struct error *e
 
 int oci_state_parse(const char *text, bool need_pid, struct oci_state **ret, struct error *err)
 {
+	return oci_state_parse_text(text ? text : "", text ? strlen(text) : 0, need_pid, ret, err);
+}
+
+int oci_state_parse_text(const char *text, size_t len, bool need_pid, struct oci_state **ret,
+			 struct error *err)
+{
 	_cleanup_json_ yajl_val root = NULL;
-	int r = json_parse(text ? text : "", "state", &root, err);
+	int r = json_parse_doc(text, len, "state", &root, err);
 	if (r < 0)
 		return r;
 	if (!YAJL_IS_OBJECT(root))
@@ -208,6 +214,11 @@ int oci_state_parse(const char *text, bool need_pid, struct oci_state **ret, str
 	r = state_fields(root, need_pid, s, err);
 	if (r < 0)
 		return r;
+	const char *dup = json_duplicate_key(root);
+	if (dup) {
+		_cleanup_free_ char *q = quote(dup);
+		return err_msg(err, -EINVAL, "state: invalid JSON: key %s is given twice", q);
+	}
 	*ret = TAKE_PTR(s);
 	return 0;
 }

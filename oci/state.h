@@ -29,6 +29,9 @@ struct oci_state {
  * absolute path. Messages name the field ("state: \"id\" is missing").
  */
 int oci_state_parse(const char *text, bool need_pid, struct oci_state **ret, struct error *err);
+/* The same for len bytes as read (a NUL in them, or a key given twice, is refused). */
+int oci_state_parse_text(const char *text, size_t len, bool need_pid, struct oci_state **ret,
+			 struct error *err);
 /*
  * The stage of a hook called without one (a hooks.d file has one "args" for all its
  * stages): "creating" (runc's createRuntime) and "created" (crun's createRuntime, and

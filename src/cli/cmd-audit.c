@@ -9,23 +9,42 @@
 
 #include "cli.h"
 #include "resolve.h"
+#include "record.h"
+#include "utf8.h"
 
 struct filter {
 	const char *type;
 	const char *syscall;
 	char since[32];      /* RFC 3339 like our ts: compares as a string */
+	bool all;            /* the table shows the runtime's setup records too */
 };
 
-/* "2026-11-24T15:30:00Z", "2026-11-24T15:30:00.5Z", or relative "90s", "10m", "2h", "1d". */
+/* Lines that are not records: counted, their numbers said on stderr at the end. */
+struct unreadable {
+	uint64_t count;
+	char *numbers;       /* "3, 17, 20" (the first few) */
+};
+
+/*
+ * "2026-11-24T15:30:00Z", "2026-11-24T15:30:00.5Z", or relative "90s", "10m", "2h", "1d".
+ * A negative duration, or a time before 1970, is refused (it would wrap to the future).
+ */
 static int parse_since(const char *s, char ret[static 32])
 {
 	char *end;
-	errno = 0;
-	unsigned long long n = strtoull(s, &end, 10);
-	if (!errno && end != s && end[0] && !end[1] && strchr("smhd", end[0])) {
-		unsigned long long mult = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : 86400;
-		format_rfc3339(realtime_ns() - n * mult * 1000000000ULL, ret);
-		return 0;
+	if (s[0] >= '0' && s[0] <= '9') {
+		errno = 0;
+		unsigned long long n = strtoull(s, &end, 10);
+		if (!errno && end != s && end[0] && !end[1] && strchr("smhd", end[0])) {
+			unsigned long long mult = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : 86400;
+			unsigned long long now = realtime_ns();
+			if (n > now / 1000000000ULL / mult)
+				return -ERANGE;   /* before 1970 */
+			format_rfc3339(now - n * mult * 1000000000ULL, ret);
+			return 0;
+		}
+		if (errno == ERANGE)
+			return -ERANGE;
 	}
 	struct tm tm = { 0 };
 	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -43,35 +62,96 @@ static int parse_since(const char *s, char ret[static 32])
 	if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0)
 		return -EINVAL;
 	time_t t = timegm(&tm);
+	if (t < 0 || (unsigned long long)t > UINT64_MAX / 1000000000ULL - 1)
+		return -ERANGE;
 	format_rfc3339(t * 1000000000ULL + frac, ret);
 	return 0;
 }
 
-static bool matches(const struct filter *f, yajl_val rec)
+static bool matches(const struct filter *f, const struct record *rec)
 {
-	const char *type = json_get_string(rec, "type");
-	if (f->type && (!type || strcmp(type, f->type) != 0))
+	if (f->type && strcmp(record_type_name(rec->type), f->type) != 0)
 		return false;
 	if (f->syscall) {
-		const char *name = json_get_string(rec, "syscall");
+		const char *name = json_get_string(rec->v, "syscall");
 		if (!name || strcmp(name, f->syscall) != 0)
 			return false;
 	}
-	if (f->since[0]) {
-		const char *ts = json_get_string(rec, "ts");
-		if (!ts || strcmp(ts, f->since) < 0)
-			return false;
-	}
+	if (f->since[0] && strcmp(rec->ts, f->since) < 0)
+		return false;
 	return true;
 }
 
-static void print_argv(yajl_val argv)
+/*
+ * Bytes as the table shows them (as `ls -b` and `systemctl` do): printable UTF-8 as it
+ * is; \\, \n, \t, \r, \e; other control characters and bytes that are not UTF-8 as \xNN;
+ * C1 controls and the characters that reorder or hide text (bidi overrides, zero-width
+ * ones) as \u{XXXX}. No record can start a row or reach the terminal's escape parser.
+ */
+static char *esc(const char *s, size_t len)
 {
-	if (!YAJL_IS_ARRAY(argv))
-		return;
-	for (size_t i = 0; i < argv->u.array.len; i++) {
-		const char *a = YAJL_GET_STRING(argv->u.array.values[i]);
-		printf("%s%s", i ? " " : "", a ? a : "");
+	char *out = NULL;
+	size_t out_len = 0;
+	FILE *f = open_memstream(&out, &out_len);
+	if (!f)
+		abort();
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < len;) {
+		unsigned char c = p[i];
+		size_t n = utf8_char_len(p + i, len - i);
+		if (n > 1) {
+			uint32_t cp = n == 2 ? (c & 0x1f) << 6 | (p[i + 1] & 0x3f)
+				    : n == 3 ? (c & 0x0f) << 12 | (p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f)
+				    : (uint32_t)(c & 0x07) << 18 | (p[i + 1] & 0x3f) << 12 |
+				      (p[i + 2] & 0x3f) << 6 | (p[i + 3] & 0x3f);
+			bool hide = cp <= 0x9f || (cp >= 0x200b && cp <= 0x200f) ||
+				    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) ||
+				    cp == 0xfeff;
+			if (hide)
+				fprintf(f, "\\u{%04x}", cp);
+			else
+				fwrite(p + i, 1, n, f);
+			i += n;
+			continue;
+		}
+		if (c == '\\')
+			fputs("\\\\", f);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c == 0x1b)
+			fputs("\\e", f);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+		i++;
+	}
+	fclose(f);
+	return out;
+}
+
+/* A string member of a record, exact bytes (KEY_hex) escaped; dflt when absent. */
+static char *esc_field(yajl_val rec, const char *key, const char *dflt)
+{
+	size_t len;
+	_cleanup_free_ char *b = record_bytes(rec, key, &len);
+	if (!b)
+		return dflt ? esc(dflt, strlen(dflt)) : NULL;
+	return esc(b, len);
+}
+
+static void print_argv(yajl_val rec)
+{
+	yajl_val argv = json_get(rec, "argv");
+	for (size_t i = 0; YAJL_IS_ARRAY(argv) && i < argv->u.array.len; i++) {
+		size_t len;
+		_cleanup_free_ char *b = record_argv_bytes(rec, i, &len);
+		_cleanup_free_ char *e = b ? esc(b, len) : NULL;
+		printf("%s%s", i ? " " : "", e ? e : "");
 	}
 }
 
@@ -82,81 +162,160 @@ static long long get_int(yajl_val rec, const char *key)
 	return v;
 }
 
-static void print_detail(yajl_val rec, const char *type)
+/* A return value as strace and `ausearch -i` show it: errno names for errors. */
+static void print_ret(yajl_val rec)
 {
-	const char *s;
-	if (strcmp(type, "exec") == 0) {
-		printf("%s: ", json_get_string(rec, "filename") ?: "?");
-		print_argv(json_get(rec, "argv"));
+	long long ret = get_int(rec, "ret");
+	const char *name = ret < 0 && ret >= -4095 ? strerrorname_np((int)-ret) : NULL;
+	if (name)
+		printf("%s", name);
+	else
+		printf("%lld", ret);
+}
+
+static void print_addr(yajl_val rec)
+{
+	_cleanup_free_ char *a = esc_field(rec, "addr", "?");
+	printf(strchr(a, ':') ? "[%s]:%lld" : "%s:%lld", a, get_int(rec, "port"));
+}
+
+static void print_detail(const struct record *r)
+{
+	yajl_val rec = r->v;
+	switch (r->type) {
+	case REC_EXEC: {
+		_cleanup_free_ char *fn = esc_field(rec, "filename", "?");
+		printf("%s%s: ", YAJL_IS_TRUE(json_get(rec, "filename_truncated")) ? "..." : "", fn);
+		print_argv(rec);
 		if (YAJL_IS_TRUE(json_get(rec, "argv_truncated")))
 			printf(" [truncated]");
-	} else if (strcmp(type, "syscall") == 0) {
-		printf("%s(", json_get_string(rec, "syscall") ?: "?");
-		if ((s = json_get_string(rec, "path")))
-			printf("\"%s\"", s);
-		else if ((s = json_get_string(rec, "addr")))
-			printf(strchr(s, ':') ? "[%s]:%lld" : "%s:%lld", s, get_int(rec, "port"));
-		printf(") = %lld", get_int(rec, "ret"));
-	} else if (strcmp(type, "net") == 0) {
-		s = json_get_string(rec, "addr") ?: "?";
-		printf("%s %s %s ", json_get_string(rec, "action") ?: "?",
-		       json_get_string(rec, "direction") ?: "?", json_get_string(rec, "protocol") ?: "?");
-		printf(strchr(s, ':') ? "[%s]:%lld" : "%s:%lld", s, get_int(rec, "port"));
+		break;
+	}
+	case REC_SYSCALL: {
+		_cleanup_free_ char *name = esc_field(rec, "syscall", "?");
+		_cleanup_free_ char *path = esc_field(rec, "path", NULL);
+		printf("%s(", name);
+		if (path)
+			printf("\"%s%s\"", YAJL_IS_TRUE(json_get(rec, "path_truncated")) ? "..." : "", path);
+		else if (json_get_string(rec, "addr"))
+			print_addr(rec);
+		printf(") = ");
+		print_ret(rec);
+		if (YAJL_IS_TRUE(json_get(rec, "setup")))
+			printf(" [setup]");
+		break;
+	}
+	case REC_NET: {
+		_cleanup_free_ char *action = esc_field(rec, "action", "?");
+		_cleanup_free_ char *dir = esc_field(rec, "direction", "?");
+		_cleanup_free_ char *proto = NULL;
+		yajl_val p = json_get(rec, "protocol");
+		proto = YAJL_IS_INTEGER(p) ? xasprintf("%lld", YAJL_GET_INTEGER(p)) : esc_field(rec, "protocol", "?");
+		printf("%s %s %s ", action, dir, proto);
+		print_addr(rec);
 		if (get_int(rec, "count") > 1)
 			printf(" (x%lld)", get_int(rec, "count"));
-	} else if (strcmp(type, "lost") == 0) {
+		break;
+	}
+	case REC_LOST: {
 		yajl_val c = json_get(rec, "count");
 		if (YAJL_IS_INTEGER(c))
 			printf("%lld records lost", YAJL_GET_INTEGER(c));
 		else
 			printf("records lost");
-		if ((s = json_get_string(rec, "reason")))
-			printf(" (%s)", s);
-	} else if (strcmp(type, "start") == 0) {
-		printf("policy %s, cgroup %s", json_get_string(rec, "policy") ?: "-",
-		       json_get_string(rec, "cgroup") ?: "?");
-	} else if (strcmp(type, "stop") == 0) {
+		_cleanup_free_ char *why = esc_field(rec, "reason", NULL);
+		if (why)
+			printf(" (%s)", why);
+		break;
+	}
+	case REC_START: {
+		_cleanup_free_ char *pol = esc_field(rec, "policy", "-");
+		_cleanup_free_ char *cg = esc_field(rec, "cgroup", "?");
+		printf("policy %s, cgroup %s", pol, cg);
+		break;
+	}
+	case REC_STOP: {
 		yajl_val st = json_get(rec, "stats");
 		printf("cpu %.2fs, memory peak %.1f MiB, execs %lld, egress denied %lld, ingress denied %lld",
 		       get_int(st, "cpu_ns") / 1e9, get_int(st, "memory_peak_bytes") / 1048576.0,
 		       get_int(st, "execs"), get_int(st, "egress_denied"), get_int(st, "ingress_denied"));
+		break;
+	}
+	case REC_UNKNOWN:
+		break;
 	}
 }
 
-static void print_plain(yajl_val rec)
+static void print_row(const char *ts, long long pid, const char *comm, const char *type)
 {
-	const char *ts = json_get_string(rec, "ts") ?: "";
-	const char *type = json_get_string(rec, "type") ?: "?";
-	const char *comm = json_get_string(rec, "comm");
 	char when[32];
 	/* 2026-11-24T15:30:00.123456789Z -> 2026-11-24 15:30:00.123 */
 	snprintf(when, sizeof(when), "%.10s %.12s", ts, strlen(ts) > 11 ? ts + 11 : "");
-	long long pid = get_int(rec, "pid");
-	char pidbuf[16] = "-";
+	char pidbuf[24] = "-";
 	if (pid)
 		snprintf(pidbuf, sizeof(pidbuf), "%lld", pid);
-	printf("%-23s %7s %-15s %-8s ", when, pidbuf, comm ? comm : "-", type);
-	print_detail(rec, type);
+	printf("%-23s %7s %-15s %-8s ", when, pidbuf, comm, type);
+}
+
+static void print_plain(const struct record *r)
+{
+	_cleanup_free_ char *ts = esc(r->ts, strlen(r->ts));
+	_cleanup_free_ char *comm = esc_field(r->v, "comm", "-");
+	_cleanup_free_ char *type = esc_field(r->v, "type", "?");
+	print_row(ts, get_int(r->v, "pid"), comm, type);
+	print_detail(r);
 	putchar('\n');
 }
 
-/* Print one record if it matches; keeps track of whether the log's last run stopped. */
-static void show_line(struct cli *cli, const struct filter *f, const char *line, bool *stopped)
+/* A line that is not a record, shown as what it is. */
+static void show_unreadable(struct cli *cli, struct unreadable *u, const struct record_line *l)
 {
-	_cleanup_json_ yajl_val rec = NULL;
-	if (json_parse(line, "log", &rec, NULL) < 0)
+	if (u->count++ < 20) {
+		char *n = xasprintf("%s%s%llu", u->numbers ? u->numbers : "", u->numbers ? ", " : "",
+				    (unsigned long long)l->lineno);
+		free(u->numbers);
+		u->numbers = n;
+	}
+	if (cli->json) {
+		_cleanup_json_gen_ yajl_gen g = json_gen_new(false);
+		yajl_gen_map_open(g);
+		jg_key_bool(g, "unreadable", true);
+		jg_key_uint(g, "line", l->lineno);
+		jg_key(g, "text");
+		jg_strn(g, l->text, l->len);   /* lossy when not UTF-8: text_hex is exact */
+		if (!utf8_valid(l->text, l->len)) {
+			_cleanup_free_ char *hex = hex_encode(l->text, l->len);
+			jg_key_str(g, "text_hex", hex);
+		}
+		yajl_gen_map_close(g);
+		cli_print_json(g);
 		return;
-	const char *type = json_get_string(rec, "type");
-	if (type && strcmp(type, "stop") == 0)
+	}
+	_cleanup_free_ char *text = esc(l->text, l->len);
+	print_row("-", 0, "-", "unreadable");
+	printf("line %llu: %s\n", (unsigned long long)l->lineno, text);
+}
+
+/* Show one line if it is to be shown; keeps track of whether the log's last run stopped. */
+static void show_line(struct cli *cli, const struct filter *f, struct record_line *l, int r,
+		      struct unreadable *u, bool *stopped)
+{
+	if (r < 0) {
+		show_unreadable(cli, u, l);
+		return;
+	}
+	if (l->rec.type == REC_STOP)
 		*stopped = true;
-	else if (type && strcmp(type, "start") == 0)
+	else if (l->rec.type == REC_START)
 		*stopped = false;
-	if (!matches(f, rec))
+	if (!matches(f, &l->rec))
 		return;
-	if (cli->json)
-		puts(line);
-	else
-		print_plain(rec);
+	if (cli->json) {
+		fwrite(l->text, 1, l->len, stdout);
+		putchar('\n');
+	} else if (f->all || !YAJL_IS_TRUE(json_get(l->rec.v, "setup"))) {
+		print_plain(&l->rec);
+	}
 }
 
 static int audit_show(struct cli *cli, const struct filter *f, const char *arg, bool follow)
@@ -167,46 +326,36 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *arg, 
 	_cleanup_free_ char *id = NULL;
 	if (resolve_id_or_report(cfg, arg, RESOLVE_LOGS, &id) < 0)
 		return 1;
-	_cleanup_free_ char *name = xasprintf("%s.jsonl", id);
-	_cleanup_free_ char *path = path_join(cfg->log_dir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	_cleanup_fclose_ FILE *in = fd >= 0 ? fdopen(fd, "r") : NULL;
-	if (!in) {
-		log_error(id, "cannot open audit log %s: %m", path);
+	struct error err = { 0 };
+	_cleanup_record_reader_ struct record_reader *rr = NULL;
+	if (record_reader_open(cfg->log_dir, id, &rr, &err) < 0) {
+		log_error(id, "%s", err.msg);
+		err_clear(&err);
 		return 1;
 	}
+	const char *path = record_reader_path(rr);
 	_cleanup_close_ int ino = follow ? inotify_init1(IN_CLOEXEC) : -1;
 	if (ino >= 0)
 		inotify_add_watch(ino, path, IN_MODIFY);
 	if (!cli->json)
 		printf("%-23s %7s %-15s %-8s %s\n", "TIME", "PID", "COMM", "TYPE", "DETAIL");
-	_cleanup_free_ char *line = NULL, *carry = NULL;   /* carry: a line still being written */
-	size_t cap = 0;
+	struct unreadable u = { 0 };
 	bool stopped = false;
 	for (;;) {
-		ssize_t n;
-		while ((n = getline(&line, &cap, in)) > 0) {
-			if (line[n - 1] != '\n') {
-				/* Not complete yet (a writer is mid-append): keep it for later. */
-				char *c = xasprintf("%s%s", carry ? carry : "", line);
-				free(carry);
-				carry = c;
-				continue;
-			}
-			line[n - 1] = '\0';
-			if (carry) {
-				char *c = xasprintf("%s%s", carry, line);
-				free(TAKE_PTR(carry));
-				show_line(cli, f, c, &stopped);
-				free(c);
-			} else {
-				show_line(cli, f, line, &stopped);
-			}
+		/* Not following (or the run ended): a last line without its newline is
+		 * waited for, then shown for what it is. */
+		bool final = !follow;
+		struct record_line l;
+		int r;
+		while ((r = record_read(rr, final, &l)) != 0) {
+			show_line(cli, f, &l, r, &u, &stopped);
+			record_line_done(&l);
+			if (follow && stopped)
+				final = true;
 		}
 		fflush(stdout);
-		if (!follow || stopped)
-			return 0;
-		clearerr(in);
+		if (final || stopped)
+			break;
 		/* Wait for the file to grow (inotify), or poll when inotify isn't there. */
 		if (ino >= 0) {
 			char ebuf[4096];
@@ -215,6 +364,14 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *arg, 
 			usleep(200 * 1000);
 		}
 	}
+	if (!u.count)
+		return 0;
+	log_error(id, "%llu line%s of %s %s (line%s %s%s)", (unsigned long long)u.count,
+		  u.count > 1 ? "s" : "", path,
+		  u.count > 1 ? "are not audit records" : "is not an audit record",
+		  u.count > 1 ? "s" : "", u.numbers, u.count > 20 ? ", ..." : "");
+	free(u.numbers);
+	return 1;
 }
 
 int cmd_audit(struct cli *cli, int argc, char **argv)
@@ -224,34 +381,38 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 		{ "type", required_argument, NULL, 't' },
 		{ "syscall", required_argument, NULL, 's' },
 		{ "since", required_argument, NULL, 'S' },
+		{ "all", no_argument, NULL, 'a' },
 		{ 0 },
 	};
-	static const char *const types[] = { "start", "exec", "syscall", "net", "lost", "stop" };
 	struct filter f = { 0 };
 	bool follow = false;
-	int c;
+	int c, r;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			follow = true;
 			break;
-		case 't': {
-			bool ok = false;
-			for (size_t i = 0; i < ARRAY_SIZE(types); i++)
-				ok |= strcmp(optarg, types[i]) == 0;
-			if (!ok) {
+		case 'a':
+			f.all = true;
+			break;
+		case 't':
+			if (record_type_of(optarg) == REC_UNKNOWN) {
 				fprintf(stderr, "ocibpf: unknown record type \"%s\" (start, exec, syscall, net, lost, stop)\n", optarg);
 				return 2;
 			}
 			f.type = optarg;
 			break;
-		}
 		case 's':
 			f.syscall = optarg;
 			break;
 		case 'S':
-			if (parse_since(optarg, f.since) < 0) {
+			r = parse_since(optarg, f.since);
+			if (r == -ERANGE) {
+				fprintf(stderr, "ocibpf: --since \"%s\" is before 1970 (a duration counts back from now)\n", optarg);
+				return 2;
+			}
+			if (r < 0) {
 				fprintf(stderr, "ocibpf: invalid --since \"%s\" (RFC 3339 UTC or 30s, 10m, 2h, 1d)\n", optarg);
 				return 2;
 			}
@@ -264,6 +425,6 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 		goto usage;
 	return audit_show(cli, &f, argv[optind], follow);
 usage:
-	fprintf(stderr, "usage: ocibpf audit [--json] [--follow] [--type TYPE] [--syscall NAME] [--since TIME] ID\n");
+	fprintf(stderr, "usage: ocibpf audit [--json] [--follow] [--all] [--type TYPE] [--syscall NAME] [--since TIME] ID\n");
 	return 2;
 }

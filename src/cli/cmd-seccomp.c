@@ -4,7 +4,6 @@
  * was seen to make (from the live counters, or the stop record's stats.syscall_counts).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <seccomp.h>
 #include <string.h>
 
@@ -13,6 +12,7 @@
 #include "cli.h"
 #include "container.h"
 #include "resolve.h"
+#include "record.h"
 
 struct names {
 	char **v;
@@ -38,30 +38,27 @@ static void add_nr(int nr, uint64_t count, void *ud)
 /* The last stop record's stats.syscall_counts; -ENOENT when there is none. */
 static int names_from_log(const struct config *cfg, const char *id, struct names *ns, bool *counted)
 {
-	_cleanup_free_ char *name = xasprintf("%s.jsonl", id);
-	_cleanup_free_ char *path = path_join(cfg->log_dir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	_cleanup_fclose_ FILE *in = fd >= 0 ? fdopen(fd, "r") : NULL;
-	if (!in)
-		return -errno;
-	_cleanup_free_ char *line = NULL, *last_stop = NULL;
-	size_t cap = 0;
-	while (getline(&line, &cap, in) > 0)
-		if (strstr(line, "\"type\":\"stop\"")) {
-			free(last_stop);
-			last_stop = xstrdup(line);
+	_cleanup_record_reader_ struct record_reader *rr = NULL;
+	int r = record_reader_open(cfg->log_dir, id, &rr, NULL);
+	if (r < 0)
+		return r;
+	struct record stop = { 0 };
+	struct record_line line;
+	while ((r = record_read(rr, true, &line)) != 0) {
+		if (r > 0 && line.rec.type == REC_STOP) {
+			record_done(&stop);
+			stop = line.rec;
+			line.rec.v = NULL;
 		}
-	if (!last_stop)
+		record_line_done(&line);
+	}
+	if (!stop.v)
 		return -ENOENT;
-	_cleanup_json_ yajl_val rec = NULL;
-	if (json_parse(last_stop, path, &rec, NULL) < 0)
-		return -EINVAL;
-	yajl_val counts = json_get(json_get(rec, "stats"), "syscall_counts");
+	yajl_val counts = json_get(json_get(stop.v, "stats"), "syscall_counts");
 	*counted = YAJL_IS_OBJECT(counts);
-	if (!*counted)
-		return 0;
-	for (size_t i = 0; i < counts->u.object.len; i++)
+	for (size_t i = 0; *counted && i < counts->u.object.len; i++)
 		add_name(ns, counts->u.object.keys[i]);
+	record_done(&stop);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -55,35 +56,48 @@ void auditlog_close(struct auditlog *al)
 	free(al);
 }
 
-uint64_t auditlog_last_seq(const char *tail, size_t len)
+/* The seq a line holds: parsed, or, for a whole line that is not JSON (a record an
+ * older writer made of bytes that are not UTF-8), read from the "{"seq":N," every record
+ * starts with. 0 when neither. */
+static uint64_t seq_of_line(const char *p, size_t len)
 {
-	/* The last complete line: ends at the last '\n'. */
-	while (len > 0 && tail[len - 1] != '\n')
-		len--;
-	if (len == 0)
-		return 0;
-	size_t end = len - 1, start = end;
-	while (start > 0 && tail[start - 1] != '\n')
-		start--;
-	_cleanup_free_ char *line = strndup(tail + start, end - start);
+	_cleanup_free_ char *line = strndup(p, len);
 	if (!line)
 		abort();
+	if (strlen(line) != len)
+		return 0;   /* a NUL: none of ours */
 	_cleanup_json_ yajl_val v = NULL;
-	if (json_parse(line, "log", &v, NULL) < 0)
-		return 0;
 	long long seq;
-	return json_get_int(v, "seq", &seq) && seq > 0 ? (uint64_t)seq : 0;
+	if (json_parse(line, "log", &v, NULL) == 0)
+		return json_get_int(v, "seq", &seq) && seq > 0 ? (uint64_t)seq : 0;
+	static const char lead[] = "{\"seq\":";
+	const char *digits = line + sizeof(lead) - 1;
+	if (len < sizeof(lead) || memcmp(line, lead, sizeof(lead) - 1) != 0 || line[len - 1] != '}' ||
+	    *digits < '0' || *digits > '9')
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(digits, &end, 10);
+	return errno == 0 && *end == ',' && n <= INT64_MAX ? n : 0;
 }
 
-/* Records an earlier failed write lost are accounted for before anything newer. */
-static void lost_first(struct auditlog *al)
+uint64_t auditlog_last_seq(const char *tail, size_t len)
 {
-	if (!al->dropped)
-		return;
-	yajl_gen g = auditlog_begin(al, "lost", realtime_ns());
-	jg_key_uint(g, "count", al->dropped);
-	jg_key_str(g, "reason", "writing the audit log failed");
-	auditlog_end(al);
+	/* Complete lines end with '\n'; a torn last one is not a record. */
+	while (len > 0 && tail[len - 1] != '\n')
+		len--;
+	/* From the last complete line back, the first that holds a seq (the first line of
+	 * the tail may be the end of a longer one: it holds none, unless it is whole). */
+	while (len > 0) {
+		size_t end = len - 1, start = end;
+		while (start > 0 && tail[start - 1] != '\n')
+			start--;
+		uint64_t seq = seq_of_line(tail + start, end - start);
+		if (seq)
+			return seq;
+		len = start;
+	}
+	return 0;
 }
 
 static int learn_seq(struct auditlog *al);
@@ -93,10 +107,7 @@ int auditlog_lock(struct auditlog *al)
 	if (flock(al->fd, LOCK_EX) < 0)
 		return -errno;
 	al->locked = true;
-	int r = learn_seq(al);
-	if (r == 0)
-		lost_first(al);
-	return r;
+	return learn_seq(al);
 }
 
 static int learn_seq(struct auditlog *al)

@@ -34,7 +34,7 @@ void auditlog_close(struct auditlog *al);
 static inline void auditlog_closep(struct auditlog **al) { auditlog_close(*al); }
 #define _cleanup_auditlog_ _cleanup_(auditlog_closep)
 
-/* Lock for appending and learn the last seq. */
+/* Lock for appending and learn the last seq (record_lock also accounts for al->dropped). */
 int auditlog_lock(struct auditlog *al);
 void auditlog_unlock(struct auditlog *al);
 

@@ -54,14 +54,27 @@ static int take_dir(yajl_val root, const char *key, const char *def, const char 
 
 int config_parse(const char *text, const char *path, struct config **ret, struct error *err)
 {
+	return config_parse_text(text, strlen(text), path, ret, err);
+}
+
+int config_parse_text(const char *text, size_t len, const char *path, struct config **ret,
+		      struct error *err)
+{
 	static const char *const keys[] = { "log_dir", "state_dir", "bpffs_dir", "policy_dir",
 					    "default_policy", "fail_open", "metrics_listen", NULL };
 	_cleanup_json_ yajl_val root = NULL;
-	int r = json_parse(text, path, &root, err);
+	int r = json_parse_doc(text, len, path, &root, err);
 	if (r < 0)
 		return r;
 	if (!YAJL_IS_OBJECT(root))
 		return err_msg(err, -EINVAL, "%s: must be a JSON object", path);
+	const char *dup = json_duplicate_key(root);
+	if (dup) {
+		_cleanup_json_gen_ yajl_gen g = json_gen_new(false);
+		jg_strn(g, dup, strnlen(dup, 80));
+		_cleanup_free_ char *q = json_gen_take(g, NULL);
+		return err_msg(err, -EINVAL, "%s: invalid JSON: key %s is given twice", path, q);
+	}
 	const char *unknown = json_unknown_key(root, keys);
 	if (unknown)
 		return err_msg(err, -EINVAL, "%s: unknown key \"%s\"", path, unknown);
@@ -123,10 +136,11 @@ int config_load(const char *path, struct config **ret, struct error *err)
 	if (strcmp(path, OCIBPF_CONFIG_DEFAULT) == 0)
 		named = false;
 	_cleanup_free_ char *text = NULL;
-	int r = read_file(path, 1 << 20, &text, NULL);
+	size_t len = 0;
+	int r = read_file(path, 1 << 20, &text, &len);
 	if (r == -ENOENT && !named)
 		return config_parse("{}", path, ret, err);
 	if (r < 0)
 		return err_errno(err, r, "cannot read configuration %s", path);
-	return config_parse(text, path, ret, err);
+	return config_parse_text(text, len, path, ret, err);
 }

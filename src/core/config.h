@@ -22,6 +22,9 @@ struct config {
 
 /* Parse config JSON text (every key optional, unknown keys rejected, dirs absolute). */
 int config_parse(const char *text, const char *path, struct config **ret, struct error *err);
+/* The same for len bytes as read (a NUL in them, or a key given twice, is refused). */
+int config_parse_text(const char *text, size_t len, const char *path, struct config **ret,
+		      struct error *err);
 /*
  * Load the configuration: path if given, else $OCIBPF_CONFIG, else the default.
  * A missing default file means all defaults; a missing named file is an error.

@@ -181,14 +181,14 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = on_end,
 };
 
-int json_parse(const char *text, const char *what, yajl_val *ret, struct error *err)
+static int parse(const char *text, size_t len, const char *what, yajl_val *ret,
+		 struct error *err)
 {
 	struct builder b = { 0 };
 	yajl_handle h = yajl_alloc(&callbacks, NULL, &b);
 	if (!h)
 		return err_msg(err, -ENOMEM, "%s%sout of memory", what ? what : "", what ? ": " : "");
 
-	size_t len = strlen(text);
 	yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(h);
@@ -218,4 +218,60 @@ int json_parse(const char *text, const char *what, yajl_val *ret, struct error *
 			oom ? "" : "invalid JSON: ", why && *why ? why : "parse error");
 	free(why);
 	return r;
+}
+
+int json_parse(const char *text, const char *what, yajl_val *ret, struct error *err)
+{
+	return parse(text, strlen(text), what, ret, err);
+}
+
+int json_parse_doc(const char *text, size_t len, const char *what, yajl_val *ret,
+		   struct error *err)
+{
+	/* yajl would stop at a NUL and accept whatever came before it. */
+	if (memchr(text, '\0', len))
+		return err_msg(err, -EINVAL, "%s%sinvalid JSON: NUL byte at offset %zu", what ? what : "",
+			       what ? ": " : "", (size_t)((const char *)memchr(text, '\0', len) - text));
+	return parse(text, len, what, ret, err);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+const char *json_duplicate_key(yajl_val v)
+{
+	if (YAJL_IS_ARRAY(v)) {
+		for (size_t i = 0; i < v->u.array.len; i++) {
+			const char *d = json_duplicate_key(v->u.array.values[i]);
+			if (d)
+				return d;
+		}
+		return NULL;
+	}
+	if (!YAJL_IS_OBJECT(v))
+		return NULL;
+	size_t n = v->u.object.len;
+	/* On a sorted copy: n log n, whatever the size. */
+	const char **keys = n > 1 ? reallocarray(NULL, n, sizeof(*keys)) : NULL;
+	if (n > 1 && !keys)
+		abort();
+	if (keys) {
+		memcpy(keys, v->u.object.keys, n * sizeof(*keys));
+		qsort(keys, n, sizeof(*keys), cmp_key);
+		for (size_t i = 1; i < n; i++)
+			if (strcmp(keys[i - 1], keys[i]) == 0) {
+				const char *d = keys[i];
+				free(keys);
+				return d;
+			}
+		free(keys);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *d = json_duplicate_key(v->u.object.values[i]);
+		if (d)
+			return d;
+	}
+	return NULL;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 
 yajl_val json_get(yajl_val obj, const char *key)
 {
@@ -51,13 +52,20 @@ yajl_gen json_gen_new(bool pretty)
 	if (!g)
 		abort();
 	yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
-	yajl_gen_config(g, yajl_gen_validate_utf8, 0);
+	/* A backstop: strings that are not UTF-8 are refused (jg_strn writes them lossy). */
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
 	return g;
 }
 
 void jg_strn(yajl_gen g, const char *s, size_t len)
 {
-	yajl_gen_string(g, (const unsigned char *)s, len);
+	if (yajl_gen_string(g, (const unsigned char *)s, len) != yajl_gen_invalid_string)
+		return;
+	/* Not UTF-8: never a torn document. Callers that must keep such bytes exactly write
+	 * them through record.c's encoding instead. */
+	size_t n;
+	_cleanup_free_ char *lossy = utf8_lossy(s, len, &n);
+	yajl_gen_string(g, (const unsigned char *)lossy, n);
 }
 
 void jg_str(yajl_gen g, const char *s)

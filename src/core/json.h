@@ -16,6 +16,12 @@
  * at most 100 levels of nesting (the tree is freed recursively).
  */
 int json_parse(const char *text, const char *what, yajl_val *ret, struct error *err);
+/* The same for a whole document of len bytes (a file, stdin): a NUL anywhere is refused. */
+int json_parse_doc(const char *text, size_t len, const char *what, yajl_val *ret,
+		   struct error *err);
+/* A key given twice in some object of v (readers that take the first and readers that
+ * take the last would disagree about the document), or NULL. */
+const char *json_duplicate_key(yajl_val v);
 static inline void json_freep(yajl_val *v) { if (*v) yajl_tree_free(*v); }
 #define _cleanup_json_ _cleanup_(json_freep)
 

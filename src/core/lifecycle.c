@@ -17,6 +17,7 @@
 #include "netpolicy.h"
 #include "paths.h"
 #include "policy.h"
+#include "record.h"
 #include "release.h"
 
 /* Bound on every wait for the collector in a hook. */
@@ -66,14 +67,10 @@ static int write_start(const struct config *cfg, const struct container *c, stru
 	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
 	if (r < 0)
 		return r;
-	r = auditlog_lock(al);
+	r = record_lock(al);
 	if (r < 0)
 		return err_errno(err, r, "cannot lock audit log %s", al->path);
-	yajl_gen g = auditlog_begin(al, "start", c->started_ns);
-	jg_key_str(g, "policy", c->policy);
-	jg_key_str(g, "cgroup", c->cgroup);
-	jg_key_int(g, "pid", c->pid);
-	auditlog_end(al);
+	record_start(al, c->started_ns, c->policy, c->cgroup, c->pid);
 	r = auditlog_flush(al);
 	if (r < 0)
 		return err_errno(err, r, "cannot write audit log %s", al->path);

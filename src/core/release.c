@@ -4,6 +4,7 @@
 #include "bpfset.h"
 #include "json.h"
 #include "netpolicy.h"
+#include "record.h"
 #include "release.h"
 #include "stats.h"
 
@@ -14,6 +15,25 @@ static void gen_count(int nr, uint64_t count, void *ud)
 	jg_key_uint(ud, name ? name : fallback, count);
 }
 
+struct stop_fields {
+	const struct container *c;
+	struct bpfset *set;
+	const struct stats *s;
+};
+
+static void gen_stop_stats(yajl_gen g, void *ud)
+{
+	const struct stop_fields *f = ud;
+	stats_gen_fields(g, f->c->id, f->s);
+	if (f->set && (f->c->flags & CF_SYSCOUNT)) {
+		/* Kept by name so `ocibpf seccomp` works after the container is gone. */
+		jg_key(g, "syscall_counts");
+		yajl_gen_map_open(g);
+		audit_syscall_counts(f->set, f->c->cgroup_id, gen_count, g);
+		yajl_gen_map_close(g);
+	}
+}
+
 static int write_stop(const struct config *cfg, const struct container *c, struct bpfset *set,
 		      const struct stats *s, const char *reason, struct error *err)
 {
@@ -21,24 +41,11 @@ static int write_stop(const struct config *cfg, const struct container *c, struc
 	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
 	if (r < 0)
 		return r;
-	r = auditlog_lock(al);
+	r = record_lock(al);
 	if (r < 0)
 		return err_errno(err, r, "cannot lock audit log %s", al->path);
-	yajl_gen g = auditlog_begin(al, "stop", realtime_ns());
-	if (reason)
-		jg_key_str(g, "reason", reason);
-	jg_key(g, "stats");
-	yajl_gen_map_open(g);
-	stats_gen_fields(g, c->id, s);
-	if (set && (c->flags & CF_SYSCOUNT)) {
-		/* Kept by name so `ocibpf seccomp` works after the container is gone. */
-		jg_key(g, "syscall_counts");
-		yajl_gen_map_open(g);
-		audit_syscall_counts(set, c->cgroup_id, gen_count, g);
-		yajl_gen_map_close(g);
-	}
-	yajl_gen_map_close(g);
-	auditlog_end(al);
+	struct stop_fields f = { c, set, s };
+	record_stop(al, realtime_ns(), reason, gen_stop_stats, &f);
 	r = auditlog_flush(al);
 	if (r < 0)
 		return err_errno(err, r, "cannot write audit log %s", al->path);

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +11,7 @@
 #include "events.h"
 #include "json.h"
 #include "paths.h"
+#include "record.h"
 
 #define FLUSH_BYTES (256 << 10)
 #define RING_LINGER_NS (10 * 1000000000ULL)
@@ -35,6 +35,7 @@ struct ctr {
 	bool drained;           /* its stop record comes next: nothing more is written */
 	bool seen;              /* still recorded (refresh mark) */
 	bool write_failing;     /* the last write of its log failed (reported once) */
+	bool entered;           /* its entrypoint was exec'ed: records before are the runtime's setup */
 };
 
 struct events {
@@ -256,7 +257,7 @@ static struct auditlog *log_of(struct events *ev, struct ctr *c)
 		c->dropped = 0;
 	}
 	if (!c->locked) {
-		if (auditlog_lock(c->log) < 0)
+		if (record_lock(c->log) < 0)
 			return NULL;
 		c->locked = true;
 	}
@@ -287,13 +288,10 @@ static void write_gap(struct events *ev, struct ctr *c)
 	struct auditlog *al = log_of(ev, c);
 	if (!al)
 		return;
-	yajl_gen g = auditlog_begin(al, "lost", realtime_ns());
 	/* How many syscall records were not made while no collector held the tracepoints
 	 * can't be known; say so instead of guessing. */
-	jg_key(g, "count");
-	yajl_gen_null(g);
-	jg_key_str(g, "reason", "collector restarted: syscall records made while it was down are missing");
-	auditlog_end(al);
+	record_lost(al, realtime_ns(), false, 0,
+		    "collector restarted: syscall records made while it was down are missing");
 }
 
 /* Re-read the container records: new ones are added, gone ones dropped. */
@@ -308,6 +306,9 @@ static struct ctr *add_ctr(struct events *ev, const struct container *rec)
 			   .pid = rec->pid, .pid_start = rec->pid_start };
 	bool known;
 	load_lost(ev, c, &known);
+	/* Served by an earlier collector: whether its entrypoint ran is not known here;
+	 * a container that runs long enough to outlive a collector is past its setup. */
+	c->entered = known;
 	/* Served by an earlier collector: the tracepoints were gone until now. */
 	if (known && ev->fresh && !ev->clean_start && (c->flags & CF_AUDIT) &&
 	    !(c->flags & CF_AUDIT_RAW))
@@ -345,103 +346,6 @@ static void refresh_ctrs(struct events *ev)
 	ev->last = NULL;
 }
 
-/* --- decoding ---------------------------------------------------------------------- */
-
-static void gen_comm(yajl_gen g, const char *comm)
-{
-	jg_key(g, "comm");
-	jg_strn(g, comm, strnlen(comm, TASK_COMM_LEN_));
-}
-
-static void gen_addr(yajl_gen g, int family, const uint8_t *addr)
-{
-	char buf[INET6_ADDRSTRLEN];
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, sizeof(buf)))
-		buf[0] = '\0';
-	jg_key_str(g, "addr", buf);
-}
-
-static const char *proto_name(int p)
-{
-	switch (p) {
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 1: return "icmp";
-	case 58: return "icmpv6";
-	default: return NULL;
-	}
-}
-
-static void on_exec(struct events *ev, struct auditlog *al, const struct ev_exec *e)
-{
-	yajl_gen g = auditlog_begin(al, "exec", e->h.ts_boot_ns + ev->boot_to_real);
-	jg_key_int(g, "pid", e->pid);
-	jg_key_int(g, "ppid", e->ppid);
-	jg_key_int(g, "uid", e->uid);
-	gen_comm(g, e->comm);
-	jg_key(g, "filename");
-	jg_strn(g, e->filename, strnlen(e->filename, sizeof(e->filename)));
-	jg_key(g, "argv");
-	yajl_gen_array_open(g);
-	size_t len = e->args_len < sizeof(e->args) ? e->args_len : sizeof(e->args);
-	for (size_t i = 0; i < len;) {
-		size_t n = strnlen(e->args + i, len - i);
-		jg_strn(g, e->args + i, n);
-		i += n + 1;
-	}
-	yajl_gen_array_close(g);
-	jg_key_bool(g, "argv_truncated", e->args_truncated);
-	auditlog_end(al);
-}
-
-static void on_syscall(struct events *ev, struct auditlog *al, const struct ev_syscall *e)
-{
-	yajl_gen g = auditlog_begin(al, "syscall", e->h.ts_boot_ns + ev->boot_to_real);
-	jg_key_int(g, "pid", e->pid);
-	jg_key_int(g, "tid", e->tid);
-	jg_key_int(g, "uid", e->uid);
-	gen_comm(g, e->comm);
-	jg_key_str(g, "syscall", audit_syscall_name(e->nr));
-	jg_key_int(g, "nr", e->nr);
-	jg_key(g, "args");
-	yajl_gen_array_open(g);
-	for (int i = 0; i < 6; i++)
-		jg_uint(g, e->args[i]);
-	yajl_gen_array_close(g);
-	jg_key_int(g, "ret", e->ret);
-	if (e->has_path) {
-		jg_key(g, "path");
-		jg_strn(g, e->path, strnlen(e->path, sizeof(e->path)));
-	}
-	if (e->has_addr) {
-		gen_addr(g, e->family, e->addr);
-		jg_key_int(g, "port", e->port);
-	}
-	auditlog_end(al);
-}
-
-static void on_net(struct events *ev, struct auditlog *al, const struct ev_net *e)
-{
-	yajl_gen g = auditlog_begin(al, "net", e->h.ts_boot_ns + ev->boot_to_real);
-	jg_key_str(g, "action", e->action == NET_ALLOW ? "allow" : "deny");
-	jg_key_str(g, "direction", e->direction == NET_INGRESS ? "ingress" : "egress");
-	const char *proto = proto_name(e->protocol);
-	jg_key(g, "protocol");
-	if (proto)
-		jg_str(g, proto);
-	else
-		yajl_gen_integer(g, e->protocol);
-	gen_addr(g, e->family, e->addr);
-	jg_key_int(g, "port", e->port);
-	if (e->pid) {
-		jg_key_int(g, "pid", e->pid);
-		gen_comm(g, e->comm);
-	}
-	if (e->count > 1)
-		jg_key_uint(g, "count", e->count);
-	auditlog_end(al);
-}
-
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct events *ev = ctx;
@@ -460,18 +364,21 @@ static int handle_event(void *ctx, void *data, size_t size)
 	struct auditlog *al = log_of(ev, c);
 	if (!al)
 		return 0;
+	uint64_t ts = h->ts_boot_ns + ev->boot_to_real;
 	switch (h->type) {
 	case EV_EXEC:
-		if (size >= sizeof(struct ev_exec))
-			on_exec(ev, al, data);
+		if (size >= sizeof(struct ev_exec)) {
+			record_exec(al, ts, data);
+			c->entered = true;
+		}
 		break;
 	case EV_SYSCALL:
 		if (size >= sizeof(struct ev_syscall))
-			on_syscall(ev, al, data);
+			record_syscall(al, ts, data, !c->entered);
 		break;
 	case EV_NET:
 		if (size >= sizeof(struct ev_net))
-			on_net(ev, al, data);
+			record_net(al, ts, data);
 		break;
 	}
 	if (al->out_len >= FLUSH_BYTES)
@@ -552,11 +459,8 @@ static void report_lost(struct events *ev, struct ctr *c)
 	struct auditlog *al = log_of(ev, c);
 	if (!al)
 		return;
-	yajl_gen g = auditlog_begin(al, "lost", realtime_ns());
-	jg_key_uint(g, "count", k.lost - c->lost_seen);
+	record_lost(al, realtime_ns(), true, k.lost - c->lost_seen, "kernel ring buffer full");
 	ev->lost += k.lost - c->lost_seen;
-	jg_key_str(g, "reason", "kernel ring buffer full");
-	auditlog_end(al);
 	c->lost_seen = k.lost;
 	save_lost(ev, c);
 }

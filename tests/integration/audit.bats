@@ -231,7 +231,7 @@ run_audited() {
 	assert_line --regexp ' start +policy audited'
 	assert_line --regexp ' exec +/bin/sh: sh -c '
 	assert_line --regexp ' syscall +openat\("/etc/passwd"\) = [0-9]+$'
-	assert_line --regexp ' syscall +connect\(127\.0\.0\.1:9\) = -111$'
+	assert_line --regexp ' syscall +connect\(127\.0\.0\.1:9\) = ECONNREFUSED$'
 	assert_line --regexp ' stop +cpu '
 
 	ocibpf audit --json --type exec "$CID"

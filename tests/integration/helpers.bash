@@ -201,8 +201,9 @@ ocibpf_teardown() {
 	# Leak check only when the test passed: after a failure it would only repeat
 	# the failure. Clean up in every case so that one test can't break the next.
 	if [ -n "${BATS_TEST_COMPLETED:-}" ] && [ -z "${BATS_TEST_SKIPPED:-}" ]; then
+		check_audit_logs || rc=1
 		if check_no_leaks; then
-			return 0 # nothing to clean up
+			return $rc # nothing to clean up
 		fi
 		rc=1
 	fi
@@ -666,6 +667,63 @@ assert_hook_error() {
 	local w
 	for w in "$@"; do
 		grep -qiF -- "$w" <<<"$stderr" || fail "error does not mention '$w': $stderr"
+	done
+}
+
+# --- audit logs: strict UTF-8 JSON ------------------------------------------------------
+
+# check_audit_logs: every line of every audit log this test file wrote (in $LOG_DIR and
+# in the log_dir of this test's configuration) is strict UTF-8, ends with a newline and
+# is one JSON object (SPEC.md "Audit log"). Run after every test; lines a test planted
+# on purpose are excused with allow_unreadable_lines.
+check_audit_logs() {
+	local dirs=("$LOG_DIR") d
+	d=$(jq -r '.log_dir // empty' "$OCIBPF_CONFIG" 2>/dev/null) || d=
+	[ -n "$d" ] && [ "$d" != "$LOG_DIR" ] && dirs+=("$d")
+	local logs=()
+	for d in "${dirs[@]}"; do
+		[ -d "$d" ] || continue
+		for x in "$d"/*.jsonl; do
+			[ -f "$x" ] && logs+=("$x")
+		done
+	done
+	[ ${#logs[@]} -gt 0 ] || return 0
+	python3 - "$OCIBPF_TEST_ROOT/unreadable-ok" "${logs[@]}" <<-'EOF'
+	import json, sys
+	allowed = set()
+	try:
+	    with open(sys.argv[1]) as f:
+	        allowed = {l.rstrip("\n") for l in f}
+	except FileNotFoundError:
+	    pass
+	bad = 0
+	for path in sys.argv[2:]:
+	    with open(path, "rb") as f:
+	        for n, line in enumerate(f, 1):
+	            if f"{path}:{n}" in allowed:
+	                continue
+	            try:
+	                if not line.endswith(b"\n"):
+	                    raise ValueError("no newline at the end")
+	                v = json.loads(line.decode("utf-8", "strict"))
+	                if not isinstance(v, dict):
+	                    raise ValueError("not a JSON object")
+	            except ValueError as e:
+	                bad += 1
+	                if bad <= 10:
+	                    print(f"check_audit_logs: {path}:{n}: {e}: {line[:300]!r}", file=sys.stderr)
+	sys.exit(1 if bad else 0)
+	EOF
+}
+
+# allow_unreadable_lines ID LINE...: lines of ID's audit log a test made unreadable on
+# purpose (check_audit_logs excuses them).
+allow_unreadable_lines() {
+	local log n
+	log=$(audit_log "$1")
+	shift
+	for n in "$@"; do
+		echo "$log:$n" >>"$OCIBPF_TEST_ROOT/unreadable-ok"
 	done
 }
 

@@ -133,14 +133,13 @@ denied_policy() {
 @test "a createRuntime hook killed half-way leaves no stop without a start, and nothing behind" {
 	set_policy audited
 	set_cmd sleep 300
-	# A collector, then stopped: the hook waits in its sync request.
+	# A collector (kept by a running container), then stopped: the hook waits in its
+	# sync request.
 	runc_run -d "$CID-first"
 	assert_success
-	runc_cmd delete -f "$CID-first"
-	assert_success
 	local cpid
+	wait_for 100 0.05 eval '[ -n "$(collector_pids)" ]' || fail "no collector"
 	cpid=$(collector_pids | head -n 1)
-	[ -n "$cpid" ] || fail "no collector"
 	kill -STOP "$cpid"
 	STOPPED_COLLECTOR=$cpid
 	(timeout 30 "$RUNC" --root "$RUNC_ROOT" run -d -b "$BUNDLE" "$CID" </dev/null >"$BATS_TEST_TMPDIR/run.out" 2>&1 || true) &
@@ -160,6 +159,8 @@ denied_policy() {
 	kill -CONT "$cpid"
 	STOPPED_COLLECTOR=
 	__runc delete -f "$CID" >/dev/null 2>&1 || true
+	runc_cmd delete -f "$CID-first"
+	assert_success
 	ocibpf gc
 	assert_success
 	local log starts stops

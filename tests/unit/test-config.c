@@ -234,3 +234,36 @@ TEST(metrics_listen)
 	CHECK_BAD("{'metrics_listen': '127.0.0.1:+80'}", "a port 1-65535");
 	CHECK_BAD("{'metrics_listen': ':9100'}", "a port 1-65535");
 }
+
+/* Input others wrote: a NUL and whatever follows it, or a key given twice, is refused. */
+TEST(nul_and_duplicate_keys_refused)
+{
+	static const char nul[] = "{\"log_dir\": \"/x\"}\0{\"log_dir\": \"/y\"}";
+	struct config *c = NULL;
+	struct error err = { 0 };
+	CHECK_INT_EQ(config_parse_text(nul, sizeof(nul) - 1, "/etc/ocibpf/config.json", &c, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err.msg, "/etc/ocibpf/config.json: invalid JSON: NUL byte");
+	err_clear(&err);
+	CHECK_BAD("{'log_dir': '/a', 'log_dir': '/b'}", "/etc/ocibpf/config.json: invalid JSON: key \"log_dir\" is given twice");
+	CHECK_BAD("{'fail_open': true, 'state_dir': '/s', 'fail_open': false}", "key \"fail_open\" is given twice");
+	/* Once each is fine. */
+	struct config *ok = parse_ok("{'log_dir': '/a', 'state_dir': '/b'}");
+	CHECK(ok != NULL);
+	config_free(ok);
+}
+
+TEST(config_load_refuses_nul)
+{
+	char path[] = "/tmp/ocibpf-unit-config-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	static const char text[] = "{}\0garbage";
+	CHECK_INT_EQ(write(fd, text, sizeof(text) - 1), (int)sizeof(text) - 1);
+	close(fd);
+	struct config *c = NULL;
+	struct error err = { 0 };
+	CHECK_INT_EQ(config_load(path, &c, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err.msg, "NUL byte");
+	err_clear(&err);
+	unlink(path);
+}

@@ -441,3 +441,29 @@ TEST(stage_from_status)
 	CHECK_STR_CONTAINS(msg, "status \"x\\ny\"");
 	free(msg);
 }
+
+/* The hook's stdin: a NUL and whatever follows it, or a key given twice, is refused. */
+TEST(state_nul_and_duplicate_keys_refused)
+{
+	static const char nul[] = "{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"/b\"}\0{\"id\":\"other\"}";
+	struct oci_state *st = NULL;
+	struct error err = { 0 };
+	CHECK_INT_EQ(oci_state_parse_text(nul, sizeof(nul) - 1, true, &st, &err), -EINVAL);
+	CHECK(st == NULL);
+	CHECK_STR_CONTAINS(err.msg, "state: invalid JSON: NUL byte");
+	err_clear(&err);
+
+	static const char *const dups[] = {
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"id\":\"c2\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"/b\"}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":1,\"pid\":2,\"bundle\":\"/b\"}",
+		"{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":1,\"bundle\":\"/b\",\"x\":{\"a\":1,\"a\":2}}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(dups); i++) {
+		CHECK_INT_EQ(oci_state_parse_text(dups[i], strlen(dups[i]), true, &st, &err), -EINVAL);
+		CHECK_STR_CONTAINS(err.msg, "is given twice");
+		err_clear(&err);
+	}
+	CHECK_INT_EQ(oci_state_parse(dups[0], true, &st, &err), -EINVAL);
+	CHECK_STR_CONTAINS(err.msg, "state: invalid JSON: key \"id\" is given twice");
+	err_clear(&err);
+}

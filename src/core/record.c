@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+
+#include "audit.h"
+#include "json.h"
+#include "record.h"
+#include "utf8.h"
+
+static const char *const type_names[REC_TYPES] = {
+	[REC_START] = "start", [REC_EXEC] = "exec", [REC_SYSCALL] = "syscall",
+	[REC_NET] = "net", [REC_LOST] = "lost", [REC_STOP] = "stop",
+};
+
+const char *record_type_name(enum record_type t)
+{
+	return t < REC_TYPES ? type_names[t] : "unknown";
+}
+
+enum record_type record_type_of(const char *name)
+{
+	for (int t = 0; name && t < REC_TYPES; t++)
+		if (strcmp(type_names[t], name) == 0)
+			return t;
+	return REC_UNKNOWN;
+}
+
+/* --- encoding ------------------------------------------------------------------------ */
+
+static yajl_gen begin(struct auditlog *al, enum record_type t, uint64_t ts_ns)
+{
+	return auditlog_begin(al, type_names[t], ts_ns);
+}
+
+/* key: the bytes as a string when they are UTF-8; else lossy, and key_hex exact. */
+static void gen_bytes(yajl_gen g, const char *key, const char *s, size_t len)
+{
+	jg_key(g, key);
+	if (utf8_valid(s, len)) {
+		jg_strn(g, s, len);
+		return;
+	}
+	size_t n;
+	_cleanup_free_ char *lossy = utf8_lossy(s, len, &n);
+	jg_strn(g, lossy, n);
+	_cleanup_free_ char *hkey = xasprintf("%s_hex", key);
+	_cleanup_free_ char *hex = hex_encode(s, len);
+	jg_key_str(g, hkey, hex);
+}
+
+/* The kernel cuts comm at 15 bytes: a character it split is dropped, and said so. */
+static void gen_comm(yajl_gen g, const char *comm)
+{
+	size_t len = strnlen(comm, TASK_COMM_LEN_);
+	size_t keep = len == TASK_COMM_LEN_ - 1 ? utf8_trim_end(comm, len) : len;
+	gen_bytes(g, "comm", comm, keep);
+	if (keep < len)
+		jg_key_bool(g, "comm_truncated", true);
+}
+
+/* A path whose tail was kept (truncated): its head may start mid-character. */
+static void gen_path(yajl_gen g, const char *key, const char *tkey, const char *p, size_t cap,
+		     bool truncated)
+{
+	size_t len = strnlen(p, cap);
+	size_t skip = truncated ? utf8_skip_start(p, len) : 0;
+	gen_bytes(g, key, p + skip, len - skip);
+	jg_key_bool(g, tkey, truncated);
+}
+
+static void gen_addr(yajl_gen g, int family, const uint8_t *addr)
+{
+	char buf[INET6_ADDRSTRLEN];
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, sizeof(buf)))
+		buf[0] = '\0';
+	jg_key_str(g, "addr", buf);
+}
+
+static const char *proto_name(int p)
+{
+	switch (p) {
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 1: return "icmp";
+	case 58: return "icmpv6";
+	default: return NULL;
+	}
+}
+
+int record_lock(struct auditlog *al)
+{
+	int r = auditlog_lock(al);
+	if (r < 0 || !al->dropped)
+		return r;
+	record_lost(al, realtime_ns(), true, al->dropped, "writing the audit log failed");
+	return 0;
+}
+
+void record_start(struct auditlog *al, uint64_t ts_ns, const char *policy, const char *cgroup,
+		  int pid)
+{
+	yajl_gen g = begin(al, REC_START, ts_ns);
+	jg_key_str(g, "policy", policy);
+	if (cgroup)
+		gen_bytes(g, "cgroup", cgroup, strlen(cgroup));
+	else
+		jg_key_str(g, "cgroup", NULL);
+	jg_key_int(g, "pid", pid);
+	auditlog_end(al);
+}
+
+void record_exec(struct auditlog *al, uint64_t ts_ns, const struct ev_exec *e)
+{
+	yajl_gen g = begin(al, REC_EXEC, ts_ns);
+	jg_key_int(g, "pid", e->pid);
+	jg_key_int(g, "ppid", e->ppid);
+	jg_key_int(g, "uid", e->uid);
+	gen_comm(g, e->comm);
+	gen_path(g, "filename", "filename_truncated", e->filename, sizeof(e->filename),
+		 e->filename_truncated);
+
+	/* The arguments: NUL-separated; the last one cut when argv was. */
+	size_t len = e->args_len < sizeof(e->args) ? e->args_len : sizeof(e->args);
+	const char *arg[EV_ARGS_MAX];   /* (every byte a NUL: that many empty arguments) */
+	size_t alen[EV_ARGS_MAX], n = 0;
+	bool exact = true;
+	for (size_t i = 0; i < len;) {
+		size_t l = strnlen(e->args + i, len - i);
+		arg[n] = e->args + i;
+		alen[n] = l;
+		i += l + 1;
+		if (i > len && e->args_truncated)
+			alen[n] = utf8_trim_end(arg[n], l);   /* the cut one */
+		exact &= utf8_valid(arg[n], alen[n]);
+		n++;
+	}
+	jg_key(g, "argv");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < n; i++) {
+		if (exact || utf8_valid(arg[i], alen[i])) {
+			jg_strn(g, arg[i], alen[i]);
+			continue;
+		}
+		size_t l;
+		_cleanup_free_ char *lossy = utf8_lossy(arg[i], alen[i], &l);
+		jg_strn(g, lossy, l);
+	}
+	yajl_gen_array_close(g);
+	if (!exact) {
+		jg_key(g, "argv_hex");
+		yajl_gen_array_open(g);
+		for (size_t i = 0; i < n; i++) {
+			_cleanup_free_ char *hex = utf8_valid(arg[i], alen[i]) ? NULL :
+						   hex_encode(arg[i], alen[i]);
+			jg_str(g, hex);
+		}
+		yajl_gen_array_close(g);
+	}
+	jg_key_bool(g, "argv_truncated", e->args_truncated);
+	auditlog_end(al);
+}
+
+void record_syscall(struct auditlog *al, uint64_t ts_ns, const struct ev_syscall *e, bool setup)
+{
+	yajl_gen g = begin(al, REC_SYSCALL, ts_ns);
+	jg_key_int(g, "pid", e->pid);
+	jg_key_int(g, "tid", e->tid);
+	jg_key_int(g, "uid", e->uid);
+	gen_comm(g, e->comm);
+	jg_key_str(g, "syscall", audit_syscall_name(e->nr));
+	jg_key_int(g, "nr", e->nr);
+	jg_key(g, "args");
+	yajl_gen_array_open(g);
+	for (int i = 0; i < 6; i++)
+		jg_uint(g, e->args[i]);
+	yajl_gen_array_close(g);
+	jg_key_int(g, "ret", e->ret);
+	if (e->has_path)
+		gen_path(g, "path", "path_truncated", e->path, sizeof(e->path), e->path_truncated);
+	if (e->has_addr) {
+		gen_addr(g, e->family, e->addr);
+		jg_key_int(g, "port", e->port);
+	}
+	if (setup)
+		jg_key_bool(g, "setup", true);
+	auditlog_end(al);
+}
+
+void record_net(struct auditlog *al, uint64_t ts_ns, const struct ev_net *e)
+{
+	yajl_gen g = begin(al, REC_NET, ts_ns);
+	jg_key_str(g, "action", e->action == NET_ALLOW ? "allow" : "deny");
+	jg_key_str(g, "direction", e->direction == NET_INGRESS ? "ingress" : "egress");
+	const char *proto = proto_name(e->protocol);
+	jg_key(g, "protocol");
+	if (proto)
+		jg_str(g, proto);
+	else
+		yajl_gen_integer(g, e->protocol);
+	gen_addr(g, e->family, e->addr);
+	jg_key_int(g, "port", e->port);
+	if (e->pid) {
+		jg_key_int(g, "pid", e->pid);
+		gen_comm(g, e->comm);
+	}
+	if (e->count > 1)
+		jg_key_uint(g, "count", e->count);
+	auditlog_end(al);
+}
+
+void record_lost(struct auditlog *al, uint64_t ts_ns, bool count_known, uint64_t count,
+		 const char *reason)
+{
+	yajl_gen g = begin(al, REC_LOST, ts_ns);
+	jg_key(g, "count");
+	if (count_known)
+		jg_uint(g, count);
+	else
+		yajl_gen_null(g);
+	jg_key_str(g, "reason", reason);
+	auditlog_end(al);
+}
+
+void record_stop(struct auditlog *al, uint64_t ts_ns, const char *reason,
+		 void (*stats_fields)(yajl_gen g, void *ud), void *ud)
+{
+	yajl_gen g = begin(al, REC_STOP, ts_ns);
+	if (reason)
+		jg_key_str(g, "reason", reason);
+	jg_key(g, "stats");
+	yajl_gen_map_open(g);
+	stats_fields(g, ud);
+	yajl_gen_map_close(g);
+	auditlog_end(al);
+}
+
+/* --- decoding ------------------------------------------------------------------------ */
+
+int record_parse(const char *line, size_t len, struct record *ret)
+{
+	yajl_val v = NULL;
+	if (json_parse_doc(line, len, NULL, &v, NULL) < 0)   /* (a NUL is refused) */
+		return -EINVAL;
+	const char *type = json_get_string(v, "type");
+	if (!YAJL_IS_OBJECT(v) || !type) {
+		yajl_tree_free(v);
+		return -EINVAL;
+	}
+	long long seq = 0;
+	json_get_int(v, "seq", &seq);
+	*ret = (struct record){ .type = record_type_of(type), .seq = seq,
+				.ts = json_get_string(v, "ts") ?: "", .v = v };
+	return 0;
+}
+
+void record_done(struct record *r)
+{
+	if (r->v)
+		yajl_tree_free(r->v);
+	r->v = NULL;
+}
+
+static char *bytes_of(yajl_val s, yajl_val hex, size_t *ret_len)
+{
+	char *out;
+	if (YAJL_IS_STRING(hex) && hex_decode(YAJL_GET_STRING(hex), &out, ret_len) == 0)
+		return out;
+	const char *str = YAJL_GET_STRING(s);
+	if (!str)
+		return NULL;
+	*ret_len = strlen(str);
+	return xstrdup(str);
+}
+
+char *record_bytes(yajl_val obj, const char *key, size_t *ret_len)
+{
+	_cleanup_free_ char *hkey = xasprintf("%s_hex", key);
+	return bytes_of(json_get(obj, key), json_get(obj, hkey), ret_len);
+}
+
+char *record_argv_bytes(yajl_val rec, size_t i, size_t *ret_len)
+{
+	yajl_val argv = json_get(rec, "argv"), hex = json_get(rec, "argv_hex");
+	if (!YAJL_IS_ARRAY(argv) || i >= argv->u.array.len)
+		return NULL;
+	yajl_val h = YAJL_IS_ARRAY(hex) && i < hex->u.array.len ? hex->u.array.values[i] : NULL;
+	return bytes_of(argv->u.array.values[i], h, ret_len);
+}
+
+struct record_reader {
+	FILE *in;
+	char *path;
+	uint64_t lineno;
+	char *carry;        /* a last line without its newline yet */
+	size_t carry_len;
+	char *buf;
+	size_t cap;
+};
+
+int record_reader_open(const char *log_dir, const char *id, struct record_reader **ret,
+		       struct error *err)
+{
+	_cleanup_free_ char *name = xasprintf("%s.jsonl", id);
+	_cleanup_free_ char *path = path_join(log_dir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return err_errno(err, -errno, "cannot open audit log %s", path);
+	FILE *in = fdopen(fd, "r");
+	if (!in) {
+		close(fd);
+		return err_errno(err, -ENOMEM, "cannot open audit log %s", path);
+	}
+	struct record_reader *rr = xcalloc(1, sizeof(*rr));
+	rr->in = in;
+	rr->path = TAKE_PTR(path);
+	*ret = rr;
+	return 0;
+}
+
+void record_reader_close(struct record_reader *rr)
+{
+	if (!rr)
+		return;
+	fclose(rr->in);
+	free(rr->path);
+	free(rr->carry);
+	free(rr->buf);
+	free(rr);
+}
+
+const char *record_reader_path(const struct record_reader *rr)
+{
+	return rr->path;
+}
+
+static void carry_add(struct record_reader *rr, const char *p, size_t n)
+{
+	rr->carry = xrealloc(rr->carry, rr->carry_len + n + 1);
+	memcpy(rr->carry + rr->carry_len, p, n);
+	rr->carry_len += n;
+	rr->carry[rr->carry_len] = '\0';
+}
+
+static int take_line(struct record_reader *rr, char *text, size_t len, struct record_line *line)
+{
+	*line = (struct record_line){ .lineno = ++rr->lineno, .text = text, .len = len };
+	return record_parse(text, len, &line->rec) == 0 ? 1 : -EBADMSG;
+}
+
+int record_read(struct record_reader *rr, bool final, struct record_line *line)
+{
+	bool locked = false;
+	for (;;) {
+		ssize_t n = getline(&rr->buf, &rr->cap, rr->in);
+		if (n > 0) {
+			bool complete = rr->buf[n - 1] == '\n';
+			carry_add(rr, rr->buf, complete ? (size_t)n - 1 : (size_t)n);
+			if (!complete)
+				continue;
+			size_t len = rr->carry_len;
+			char *text = TAKE_PTR(rr->carry);
+			rr->carry_len = 0;
+			if (locked)
+				flock(fileno(rr->in), LOCK_UN);
+			return take_line(rr, text, len, line);
+		}
+		clearerr(rr->in);
+		if (!rr->carry || !final) {
+			if (locked)
+				flock(fileno(rr->in), LOCK_UN);
+			return 0;
+		}
+		if (!locked) {
+			/* Writers append under an exclusive lock: wait for the one at work. */
+			flock(fileno(rr->in), LOCK_SH);
+			locked = true;
+			continue;
+		}
+		flock(fileno(rr->in), LOCK_UN);
+		size_t len = rr->carry_len;
+		char *text = TAKE_PTR(rr->carry);
+		rr->carry_len = 0;
+		return take_line(rr, text, len, line);
+	}
+}
+
+void record_line_done(struct record_line *line)
+{
+	record_done(&line->rec);
+	free(line->text);
+	line->text = NULL;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_RECORD_H
+#define OCIBPF_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "auditlog.h"
+#include "ocibpf.h"
+
+/*
+ * The audit records (SPEC.md "Audit log", docs/audit-records.md): one encoder per type,
+ * used by the hook (start, stop), the collector (exec, syscall, net, lost) and gc (stop,
+ * through container_finish); one decoder, used by `ocibpf audit` and `ocibpf seccomp`.
+ * auditlog.c owns the file, its lock and seq; this file owns what a line says.
+ *
+ * Bytes from the container (comm, filename, argv, path, and the cgroup path) go into
+ * JSON strings as they are when they are valid UTF-8. When they are not, the string holds
+ * them with every byte that is not part of a valid character replaced by U+FFFD, and a
+ * sibling KEY_hex holds the exact bytes in hex ("argv_hex": an array beside "argv", null
+ * for the arguments that are exact). A value cut at a limit never ends (or, for a path
+ * whose tail was kept, starts) with part of a character.
+ */
+enum record_type {
+	REC_START,
+	REC_EXEC,
+	REC_SYSCALL,
+	REC_NET,
+	REC_LOST,
+	REC_STOP,
+	REC_TYPES,
+	REC_UNKNOWN = REC_TYPES,   /* a record of a type this build doesn't know */
+};
+
+const char *record_type_name(enum record_type t);
+/* REC_UNKNOWN when name is no type. */
+enum record_type record_type_of(const char *name);
+
+/* --- writing (callers lock the log, and flush it when they want the lines written) --- */
+
+/* Lock the log for appending; records an earlier failed write lost are accounted for
+ * with a `lost` record first. */
+int record_lock(struct auditlog *al);
+
+void record_start(struct auditlog *al, uint64_t ts_ns, const char *policy, const char *cgroup,
+		  int pid);
+void record_exec(struct auditlog *al, uint64_t ts_ns, const struct ev_exec *e);
+/* setup: made before the container's entrypoint was exec'ed (the runtime's own work). */
+void record_syscall(struct auditlog *al, uint64_t ts_ns, const struct ev_syscall *e, bool setup);
+void record_net(struct auditlog *al, uint64_t ts_ns, const struct ev_net *e);
+/* count_known false: "count": null (the number can't be known). */
+void record_lost(struct auditlog *al, uint64_t ts_ns, bool count_known, uint64_t count,
+		 const char *reason);
+/* stats_fields writes the members of the "stats" object. */
+void record_stop(struct auditlog *al, uint64_t ts_ns, const char *reason,
+		 void (*stats_fields)(yajl_gen g, void *ud), void *ud);
+
+/* --- reading ------------------------------------------------------------------------ */
+
+struct record {
+	enum record_type type;
+	long long seq;      /* 0 when absent */
+	const char *ts;     /* "" when absent */
+	yajl_val v;         /* the whole object */
+};
+
+/* One line (without its newline): 0, or -EINVAL when it is not a record (not UTF-8
+ * JSON, not an object, or no "type" string). Free with record_done. */
+int record_parse(const char *line, size_t len, struct record *ret);
+void record_done(struct record *r);
+
+/* The exact bytes of a string member (from KEY_hex when there is one); NULL when the
+ * member is not a string. malloc'ed, NUL-terminated (the bytes may hold none). */
+char *record_bytes(yajl_val obj, const char *key, size_t *ret_len);
+/* The same for argv[i]. */
+char *record_argv_bytes(yajl_val rec, size_t i, size_t *ret_len);
+
+/* A container's log, line by line, with line numbers. */
+struct record_reader;
+int record_reader_open(const char *log_dir, const char *id, struct record_reader **ret,
+		       struct error *err);
+void record_reader_close(struct record_reader *rr);
+static inline void record_reader_closep(struct record_reader **rr) { record_reader_close(*rr); }
+#define _cleanup_record_reader_ _cleanup_(record_reader_closep)
+/* The inotify-able path of the log. */
+const char *record_reader_path(const struct record_reader *rr);
+
+struct record_line {
+	uint64_t lineno;    /* 1-based */
+	char *text;         /* the line without its newline */
+	size_t len;
+	struct record rec;  /* when the line is a record */
+};
+/*
+ * The next line: 1 and a record; -EBADMSG and a line that is not a record (line->text,
+ * line->lineno); 0 at the end of what is there. A last line without its newline is held
+ * back (a writer may be appending it); with final, the reader waits for writers to finish
+ * (a shared lock) and then returns it as not a record. Free with record_line_done.
+ */
+int record_read(struct record_reader *rr, bool final, struct record_line *line);
+void record_line_done(struct record_line *line);
+
+#endif

@@ -1,0 +1,247 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Audit records a reviewer can trust (issue 12): valid UTF-8 JSON whatever bytes the
+# container uses, the exact bytes recoverable (KEY_hex), cuts that split no character and
+# are marked, a review (`ocibpf audit`) that shows every line and can't be forged, and
+# input (hook state, host configuration) that means one thing.
+
+load helpers
+
+setup_file() {
+	ocibpf_setup_file
+	export RECTOOL=$BATS_FILE_TMPDIR/rectool
+	if ! gcc -O2 -static -o "$RECTOOL" "$INTEGRATION_ROOT/rectool.c" 2>"$BATS_FILE_TMPDIR/rectool.log"; then
+		echo "# audit-records: cannot build rectool: $(head -n 3 "$BATS_FILE_TMPDIR/rectool.log")" >&3
+		RECTOOL=
+	fi
+}
+
+teardown_file() {
+	ocibpf_teardown_file
+}
+
+setup() {
+	requires root cgroup2 bpf runc busybox jq
+	[ -n "$RECTOOL" ] || fail "rectool could not be built (gcc -static)"
+	ocibpf_setup
+	setup_busybox_bundle
+	add_hooks
+	cp "$RECTOOL" "$BUNDLE/rootfs/bin/rectool"
+}
+
+teardown() {
+	ocibpf_teardown
+}
+
+# run_audited POLICY-JSON CMD...: run a container with POLICY through runc, in the
+# foreground, on the host network.
+run_audited() {
+	local policy=$1
+	shift
+	write_policy audited "$policy"
+	set_policy audited
+	use_host_network
+	set_cmd "$@"
+	runc_run "$CID"
+}
+
+hex() { printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n'; }
+
+# The log is strict UTF-8 JSON now (the teardown checks it too, for every test).
+assert_log_valid() {
+	check_audit_logs || fail "audit log is not strict UTF-8 JSON"
+}
+
+@test "a process named with a byte that is not UTF-8: valid JSON, exact bytes in comm_hex, \\xff in the table" {
+	run_audited '{"audit": {"syscalls": ["openat"]}}' rectool name "$(hex $'evil\xff')"
+	assert_success
+	assert_stopped "$CID"
+	assert_log_valid
+	records "$CID" syscall | jq -e -s 'any(.[]; .comm_hex == "6576696cff" and .comm == "evil\ufffd"
+		and .path == "/etc/passwd")'
+	ocibpf audit "$CID"
+	assert_success
+	assert_line --regexp ' evil\\xff +syscall +openat\("/etc/passwd"\)'
+}
+
+@test "argv with bytes that are not UTF-8, a newline and ESC: exact in argv_hex, no forged row, no ESC on the terminal" {
+	run_audited '{"audit": {"syscalls": []}}' \
+		rectool exec "$(hex $'a\xff')" "$(hex $'\nFORGED 1 2 3')" "$(hex $'\e[2J')"
+	assert_success
+	assert_stopped "$CID"
+	assert_log_valid
+	records "$CID" exec | jq -e -s '.[1].filename == "/bin/true"
+		and .[1].argv == ["true", "a\ufffd", "\nFORGED 1 2 3", "\u001b[2J"]
+		and .[1].argv_hex == [null, "61ff", null, null]'
+	ocibpf audit "$CID"
+	assert_success
+	refute_line --regexp '^FORGED'
+	[[ "$output" != *$'\e'* ]] || fail "an ESC byte reached the table"
+	assert_line --regexp ' exec +/bin/true: true a\\xff \\nFORGED 1 2 3 \\e\[2J$'
+	# --json gives the records as they are.
+	ocibpf audit --json --type exec "$CID"
+	assert_success
+	jq -e -s '.[1].argv_hex == [null, "61ff", null, null]' <<<"$output"
+}
+
+@test "a 291-byte path to /etc/passwd: its tail is kept and path_truncated is set" {
+	local p
+	p=$(printf '/.%.0s' $(seq 140))/etc/passwd
+	[ ${#p} -eq 291 ]
+	run_audited '{"audit": {"syscalls": ["openat"]}}' sh -c "cat $p >/dev/null && cat /etc/group >/dev/null"
+	assert_success
+	assert_stopped "$CID"
+	records "$CID" syscall | jq -e -s 'any(.[]; .path_truncated == true and (.path | length) == 255
+		and (.path | endswith("/./././etc/passwd")) and .ret >= 0)'
+	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .path_truncated == false)'
+	ocibpf audit "$CID"
+	assert_success
+	assert_line --regexp 'openat\("\.\.\.(/\.)+/etc/passwd"\) = [0-9]+$'
+}
+
+@test "a long path of multi-byte characters: the kept tail starts on a character" {
+	local p
+	p=/tmp/$(printf 'é%.0s' $(seq 150))/x
+	[ "$(printf '%s' "$p" | wc -c)" -eq 307 ]
+	run_audited '{"audit": {"syscalls": ["openat"]}}' rectool open "$(hex "$p")"
+	assert_success
+	assert_stopped "$CID"
+	assert_log_valid
+	local want
+	want=$(printf 'é%.0s' $(seq 126))/x
+	records "$CID" syscall | jq -e -s --arg w "$want" 'any(.[]; .path == $w and .path_truncated == true
+		and (has("path_hex") | not) and .ret < 0)'
+}
+
+@test "names and arguments of multi-byte characters cut at 15 bytes and 1 KiB split no character" {
+	local long
+	long=$(printf 'é%.0s' $(seq 700))
+	run_audited '{"audit": {"syscalls": ["openat"]}}' \
+		sh -c "rectool name $(hex 'ééééééééé') && exec /bin/true $long"
+	assert_success
+	assert_stopped "$CID"
+	assert_log_valid
+	# The kernel kept 15 bytes: 7 characters and half of the 8th, which goes.
+	records "$CID" syscall | jq -e -s 'any(.[]; .comm == "ééééééé" and .comm_truncated == true
+		and (has("comm_hex") | not))'
+	records "$CID" exec | jq -e -s '.[-1].filename == "/bin/true" and .[-1].argv_truncated == true
+		and (.[-1].argv[1] | test("^é+$")) and (.[-1] | has("argv_hex") | not)'
+}
+
+@test "ocibpf audit --since: a negative duration or one past 1970 is bad usage" {
+	local when
+	for when in -5m -1s 99999999999999999999999s 1000000000d 1969-12-31T23:59:59Z; do
+		ocibpf audit --since "$when" "$CID"
+		[ "$status" -eq 2 ] || fail "--since $when: status $status"
+	done
+	ocibpf audit --since 5m "$CID"
+	[ "$status" -eq 1 ]   # a valid --since; no such log
+}
+
+@test "ocibpf audit: errno names in the table, numbers in --json" {
+	run_audited '{"audit": {"syscalls": ["openat", "connect"]}}' \
+		sh -c 'cat /no/such/file 2>/dev/null; nc -w 1 127.0.0.1 9 </dev/null; true'
+	assert_success
+	ocibpf audit "$CID"
+	assert_success
+	assert_line --regexp ' syscall +openat\("/no/such/file"\) = ENOENT$'
+	assert_line --regexp ' syscall +connect\(127\.0\.0\.1:9\) = ECONNREFUSED$'
+	ocibpf audit --json --type syscall "$CID"
+	jq -e -s 'any(.[]; .path == "/no/such/file" and .ret == -2)
+		and any(.[]; .syscall == "connect" and .ret == -111)' <<<"$output"
+}
+
+@test "the runtime's setup before the entrypoint: marked setup, hidden from the table unless --all" {
+	run_audited '{"audit": {"syscalls": ["openat"]}}' sh -c ': </etc/passwd'
+	assert_success
+	assert_stopped "$CID"
+	# runc init opens its rootfs, /proc, ... before it execs the entrypoint.
+	jq -e -s '(map(.type) | index("exec")) as $x
+		| ([.[] | select(.setup == true)] | length) > 0
+		and all(.[$x:][]; .setup != true)
+		and all(.[:$x][]; .type != "syscall" or .setup == true)' "$(audit_log "$CID")"
+	ocibpf audit "$CID"
+	assert_success
+	refute_line --partial '[setup]'
+	assert_line --regexp 'openat\("/etc/passwd"\) = [0-9]+$'
+	ocibpf audit --all "$CID"
+	assert_success
+	assert_line --partial '[setup]'
+	# --json gives every record, marked.
+	ocibpf audit --json "$CID"
+	jq -e -s 'any(.[]; .setup == true)' <<<"$output"
+}
+
+@test "ocibpf audit: a line that is not a record is shown and reported; seq goes on past it" {
+	run_audited '{"audit": {"syscalls": []}}' true
+	assert_success
+	assert_stopped "$CID"
+	local log last n
+	log=$(audit_log "$CID")
+	last=$(tail -n 1 "$log" | jq .seq)
+	# As an older writer wrote it (a byte that is not UTF-8), and plain garbage with ESC.
+	printf '{"seq":%d,"ts":"2026-01-01T00:00:00.000000000Z","container":"%s","type":"exec","comm":"x\xff"}\n' \
+		$((last + 1)) "$CID" >>"$log"
+	n=$(wc -l <"$log")
+	allow_unreadable_lines "$CID" "$n"
+	ocibpf audit "$CID"
+	[ "$status" -eq 1 ]
+	assert_line --regexp "^- +- +- +unreadable line $n: \\{\"seq\":$((last + 1)),.*\"comm\":\"x\\\\xff\"\\}$"
+	[[ "$stderr" == *"1 line of $log is not an audit record (line $n)"* ]] || fail "stderr: $stderr"
+
+	# The next run of the same id counts on from the unreadable line.
+	runc_run "$CID"
+	assert_success
+	run jq -e -s --argjson s $((last + 2)) '.[0].type == "start" and .[0].seq == $s' \
+		<(tail -n +$((n + 1)) "$log")
+	assert_success
+
+	printf 'garbage \e]0;owned\a\n' >>"$log"
+	n=$(wc -l <"$log")
+	allow_unreadable_lines "$CID" "$n"
+	ocibpf audit --json "$CID"
+	[ "$status" -eq 1 ]
+	# Every line of --json is JSON; the unreadable ones say so.
+	jq -e -s --argjson n "$n" 'any(.[]; .unreadable == true and .line == $n
+		and .text == "garbage \u001b]0;owned\u0007")' <<<"$output"
+	ocibpf audit "$CID"
+	[ "$status" -eq 1 ]
+	[[ "$output" != *$'\e'* ]] || fail "an ESC byte reached the table"
+	assert_line --partial 'garbage \e]0;owned\x07'
+	[[ "$stderr" == *"2 lines of $log are not audit records"* ]] || fail "stderr: $stderr"
+}
+
+@test "ocibpf seccomp reads the stop record through the decoder, past unreadable lines" {
+	run_audited '{"audit": {"syscalls": ["all"]}}' true
+	assert_success
+	assert_stopped "$CID"
+	printf 'not a record "type":"stop"\n' >>"$(audit_log "$CID")"
+	allow_unreadable_lines "$CID" "$(wc -l <"$(audit_log "$CID")")"
+	ocibpf seccomp "$CID"
+	assert_success
+	jq -e '.syscalls[0].names | index("execve") != null' <<<"$output"
+}
+
+@test "hook: a state with a NUL and more after it, or a key given twice, is refused" {
+	local state
+	state=$(make_state "$CID" 1 "$BUNDLE" audited)
+	{ printf '%s' "$state"; printf '\0'; printf '{"id":"other"}'; } >"$BATS_TEST_TMPDIR/state"
+	run --separate-stderr "$OCIBPF_HOOK" createRuntime <"$BATS_TEST_TMPDIR/state"
+	assert_hook_error "invalid OCI state" "NUL byte"
+	run_hook createRuntime "${state%\}},\"id\":\"$CID-other\"}"
+	assert_hook_error "invalid OCI state" '"id" is given twice'
+	run_hook createRuntime "${state%\}},\"x\":{\"k\":1,\"k\":2}}"
+	assert_hook_error "invalid OCI state" '"k" is given twice'
+	assert_nothing_left "$CID"
+}
+
+@test "host configuration: a NUL and more after it, or a key given twice, is refused" {
+	printf '{"log_dir": "/tmp"}\0{"log_dir": "/x"}' >"$OCIBPF_CONFIG"
+	ocibpf ps
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"$OCIBPF_CONFIG: invalid JSON: NUL byte"* ]] || fail "stderr: $stderr"
+	jq -n --arg l "$LOG_DIR" '{log_dir: $l}' | sed 's/}$/, "log_dir": "\/tmp"}/' >"$OCIBPF_CONFIG"
+	ocibpf ps
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"$OCIBPF_CONFIG: invalid JSON: key \"log_dir\" is given twice"* ]] || fail "stderr: $stderr"
+}

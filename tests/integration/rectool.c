@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rectool: a process that does what a hostile container's process would to its audit
+ * records (tests/integration/audit-records.bats), built static to run in a busybox
+ * container. Arguments are hex, so that any byte can be given:
+ *
+ *   rectool name HEX [PATH-HEX]  prctl(PR_SET_NAME) to the bytes (the kernel keeps 15),
+ *                                then open PATH (default /etc/passwd) and exit
+ *   rectool exec HEX...          execve("/bin/true", ["true", BYTES...])
+ *   rectool open HEX             open the path made of the bytes (a failure is fine)
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+static char *unhex(const char *h)
+{
+	size_t n = strlen(h) / 2;
+	char *out = calloc(1, n + 1);
+	for (size_t i = 0; out && i < n; i++) {
+		unsigned v;
+		if (sscanf(h + 2 * i, "%2x", &v) != 1)
+			exit(2);
+		out[i] = (char)v;
+	}
+	if (!out)
+		exit(2);
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && strcmp(argv[1], "name") == 0) {
+		if (prctl(PR_SET_NAME, unhex(argv[2]), 0, 0, 0) < 0) {
+			perror("prctl");
+			return 1;
+		}
+		int fd = open(argc > 3 ? unhex(argv[3]) : "/etc/passwd", O_RDONLY);
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "exec") == 0) {
+		char **av = calloc(argc, sizeof(char *));
+		av[0] = "true";
+		for (int i = 2; i < argc; i++)
+			av[i - 1] = unhex(argv[i]);
+		execv("/bin/true", av);
+		perror("execv");
+		return 1;
+	}
+	if (argc == 3 && strcmp(argv[1], "open") == 0) {
+		int fd = open(unhex(argv[2]), O_RDONLY);
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	fprintf(stderr, "usage: rectool name HEX [PATH-HEX] | exec HEX... | open HEX\n");
+	return 2;
+}
