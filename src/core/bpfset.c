@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_version.h"
+#include "uring.h"
 #include "bpfset.h"
 #include "cgroup.h"
 #include "cgtrack.skel.h"
@@ -267,6 +268,8 @@ static int load_set(const char *dir, struct error *err)
 		r = load_error(err, audit->obj, "audit", r);
 	else if ((r = audit_fill_argmap(bpf_map__fd(audit->maps.ocibpf_argmap))) < 0)
 		err_errno(err, r, "cannot fill the syscall argument map");
+	else if ((r = uring_fill_ops(bpf_map__fd(audit->maps.ocibpf_uring_ops))) < 0)
+		err_errno(err, r, "cannot fill the io_uring operation map");
 	else if ((r = attach_global(audit->obj, dir, err)) == 0)
 		r = pin_programs(audit->obj, dir, err);
 	audit_bpf__destroy(audit);

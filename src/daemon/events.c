@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "audit.h"
@@ -11,6 +12,7 @@
 #include "container.h"
 #include "events.h"
 #include "json.h"
+#include "uring.h"
 
 #define FLUSH_BYTES (256 << 10)
 #define RING_LINGER_NS (10 * 1000000000ULL)
@@ -33,6 +35,9 @@ struct ctr {
 	bool drained;           /* its stop record comes next: nothing more is written */
 	bool seen;              /* still recorded (refresh mark) */
 	bool write_failing;     /* the last write of its log failed (reported once) */
+	uint64_t consumed;      /* ring bytes of its events consumed (ocibpf_ring_consumed) */
+	uint64_t consumed_told; /* the value last written to the map */
+	int consumed_fd;        /* its set's ocibpf_ring_consumed, once opened (-1: not yet) */
 };
 
 struct events {
@@ -228,6 +233,8 @@ static struct auditlog *log_of(struct events *ev, struct ctr *c)
 static void ctr_free(struct ctr *c)
 {
 	flush_ctr(c);
+	if (c->consumed_fd >= 0)
+		close(c->consumed_fd);
 	auditlog_close(c->log);
 	free(c->id);
 	free(c->set);
@@ -255,6 +262,40 @@ static void write_gap(struct events *ev, struct ctr *c)
 	auditlog_end(al);
 }
 
+/* --- the container's share of the ring (see bpf/ocibpf.h) ------------------------------ */
+
+static int consumed_fd(struct events *ev, struct ctr *c)
+{
+	if (c->consumed_fd < 0) {
+		struct bpfset *s = set_of(ev, c->set);
+		if (s)
+			c->consumed_fd = bpfset_map_fd(s, "ocibpf_ring_consumed");
+	}
+	return c->consumed_fd;
+}
+
+/* Go on from what an earlier collector told the kernel. */
+static void share_load(struct events *ev, struct ctr *c)
+{
+	int fd = consumed_fd(ev, c);
+	uint64_t v;
+	if (fd >= 0 && bpf_map_lookup_elem(fd, &c->cgid, &v) == 0)
+		c->consumed = c->consumed_told = v;
+}
+
+/* Tell the kernel how much of each container's share was consumed (after a batch). */
+static void share_tell(struct events *ev)
+{
+	for (size_t i = 0; i < ev->n_ctrs; i++) {
+		struct ctr *c = &ev->ctrs[i];
+		if (c->consumed == c->consumed_told)
+			continue;
+		int fd = consumed_fd(ev, c);
+		if (fd >= 0 && bpf_map_update_elem(fd, &c->cgid, &c->consumed, BPF_ANY) == 0)
+			c->consumed_told = c->consumed;
+	}
+}
+
 /* Re-read the container records: new ones are added, gone ones dropped. */
 static void refresh_ctrs(struct events *ev)
 {
@@ -274,7 +315,9 @@ static void refresh_ctrs(struct events *ev)
 		struct ctr *c = &ev->ctrs[ev->n_ctrs++];
 		*c = (struct ctr){ .id = xstrdup(rec->id), .cgid = rec->cgroup_id,
 				   .set = xstrdup(rec->set), .flags = rec->flags, .seen = true,
-				   .pid = rec->pid, .pid_start = rec->pid_start };
+				   .pid = rec->pid, .pid_start = rec->pid_start,
+				   .consumed_fd = -1 };
+		share_load(ev, c);
 		bool known;
 		load_lost(ev, c, &known);
 		/* Served by an earlier collector: the tracepoints were gone until now. */
@@ -393,6 +436,40 @@ static void on_net(struct events *ev, struct auditlog *al, const struct ev_net *
 	auditlog_end(al);
 }
 
+/* An io_uring operation, recorded as the syscall it stands for (bpf/uring.bpf.h). */
+static void on_uring(struct events *ev, struct auditlog *al, const struct ev_uring *e)
+{
+	yajl_gen g = auditlog_begin(al, "syscall", e->h.ts_boot_ns + ev->boot_to_real);
+	jg_key_int(g, "pid", e->pid);
+	jg_key_int(g, "tid", e->tid);
+	jg_key_int(g, "uid", e->uid);
+	gen_comm(g, e->comm);
+	jg_key_str(g, "syscall", audit_syscall_name(e->nr));
+	jg_key_int(g, "nr", e->nr);
+	jg_key(g, "args");
+	yajl_gen_array_open(g);
+	for (int i = 0; i < 6; i++)
+		jg_uint(g, e->args[i]);
+	yajl_gen_array_close(g);
+	jg_key(g, "ret");
+	if (e->has_ret)
+		yajl_gen_integer(g, e->ret);
+	else
+		yajl_gen_null(g);   /* its completion was not seen (see ocibpf(8)) */
+	if (e->has_path) {
+		jg_key(g, "path");
+		jg_strn(g, e->path, strnlen(e->path, sizeof(e->path)));
+	}
+	if (e->has_addr) {
+		gen_addr(g, e->family, e->addr);
+		jg_key_int(g, "port", e->port);
+	}
+	jg_key_str(g, "via", "io_uring");
+	jg_key_str(g, "io_uring_op", uring_op_name(e->opcode));
+	jg_key_uint(g, "user_data", e->user_data);
+	auditlog_end(al);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct events *ev = ctx;
@@ -406,6 +483,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (!c)
 			return 0;   /* its stop record is written: nothing may follow it */
 	}
+	c->consumed += RING_REC_BYTES(size);
 	if (c->drained)
 		return 0;   /* after the drain for its stop record: nothing may follow it */
 	struct auditlog *al = log_of(ev, c);
@@ -423,6 +501,10 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case EV_NET:
 		if (size >= sizeof(struct ev_net))
 			on_net(ev, al, data);
+		break;
+	case EV_URING:
+		if (size >= sizeof(struct ev_uring))
+			on_uring(ev, al, data);
 		break;
 	}
 	if (al->out_len >= FLUSH_BYTES)
@@ -483,6 +565,7 @@ void events_process(struct events *ev)
 {
 	if (ev->rb)
 		ring_buffer__consume(ev->rb);
+	share_tell(ev);
 	flush_all(ev);
 }
 
@@ -524,6 +607,7 @@ int events_tick(struct events *ev)
 		ring_buffer__consume(ev->rb);
 	refresh_ctrs(ev);
 	update_ring(ev);
+	share_tell(ev);
 	for (size_t i = 0; i < ev->n_ctrs; i++)
 		report_lost(ev, &ev->ctrs[i]);
 	flush_all(ev);
@@ -551,6 +635,7 @@ int events_drain(struct events *ev, const char *id, struct error *err)
 	update_ring(ev);
 	if (ev->rb)
 		ring_buffer__consume(ev->rb);
+	share_tell(ev);
 	struct ctr *c = find_id(ev, id);
 	if (c)
 		report_lost(ev, c);
