@@ -12,8 +12,8 @@
  * seen, or one for which the pending map had no room.
  *
  * Decoded: the path of OPENAT, OPENAT2, STATX, UNLINKAT, MKDIRAT, RENAMEAT, LINKAT and
- * SYMLINKAT (from the kernel's copy, struct filename), the address of CONNECT and BIND
- * (from the kernel's copy in the request's async data). args[] holds what the request
+ * SYMLINKAT (from the kernel's copy, struct filename), the address of CONNECT (read from
+ * the submitter's memory at submission: see uring_sockaddr). args[] holds what the request
  * kept that maps to the syscall's arguments (dfd, flags, mode), 0 elsewhere.
  */
 #ifndef OCIBPF_URING_BPF_H
@@ -68,13 +68,17 @@ static __always_inline void uring_path(struct ev_uring *e, struct filename *f)
 		e->has_path = 1;
 }
 
+/*
+ * The address of a CONNECT: from the sockaddr the submitter passed (read in its own task,
+ * at submission). The kernel's copy in the request's async data is not made yet when the
+ * request is submitted on this kernel (read there, it holds stale bytes).
+ */
 static __always_inline void uring_sockaddr(struct ev_uring *e, struct io_kiocb *req)
 {
-	struct io_async_msghdr *io = BPF_CORE_READ(req, async_data);
-	if (!io)
-		return;
+	struct io_connect *conn = (void *)&req->cmd;
+	void *uaddr = BPF_CORE_READ(conn, addr);
 	struct __kernel_sockaddr_storage ss;
-	if (bpf_probe_read_kernel(&ss, sizeof(ss), &io->addr) < 0)
+	if (!uaddr || bpf_probe_read_user(&ss, sizeof(struct sockaddr_in6), uaddr) < 0)
 		return;
 	struct sockaddr_in *sin = (void *)&ss;
 	struct sockaddr_in6 *sin6 = (void *)&ss;
@@ -150,7 +154,6 @@ static __always_inline void uring_decode(struct ev_uring *e, struct io_kiocb *re
 		break;
 	}
 	case 16: /* IORING_OP_CONNECT */
-	case 56: /* IORING_OP_BIND */
 		uring_sockaddr(e, req);
 		break;
 	}
