@@ -4,10 +4,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <time.h>
 
 #include "cli.h"
+#include "container.h"
+#include "pending.h"
 
 struct filter {
 	const char *type;
@@ -158,6 +161,18 @@ static void show_line(struct cli *cli, const struct filter *f, const char *line,
 		print_plain(rec);
 }
 
+/*
+ * The run of the container the log is followed for has ended: it is no longer monitored
+ * (no state record: poststop, gc or the next run's hook wrote its stop record first) and
+ * its log owes nothing (a stop record kept while log_dir was full is written later).
+ */
+static bool run_ended(const struct config *cfg, const char *id)
+{
+	_cleanup_container_ struct container *c = NULL;
+	return container_read(cfg->state_dir, id, &c, NULL) == -ENOENT &&
+	       !pending_exists(cfg->state_dir, id, NULL);
+}
+
 static int audit_show(struct cli *cli, const struct filter *f, const char *id, bool follow)
 {
 	_cleanup_config_ struct config *cfg = cli_config(cli);
@@ -178,7 +193,7 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *id, b
 		printf("%-23s %7s %-15s %-8s %s\n", "TIME", "PID", "COMM", "TYPE", "DETAIL");
 	_cleanup_free_ char *line = NULL, *carry = NULL;   /* carry: a line still being written */
 	size_t cap = 0;
-	bool stopped = false;
+	bool stopped = false, ended = false;
 	for (;;) {
 		ssize_t n;
 		while ((n = getline(&line, &cap, in)) > 0) {
@@ -200,14 +215,21 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *id, b
 			}
 		}
 		fflush(stdout);
-		if (!follow || stopped)
+		if (!follow || stopped || ended)
 			return 0;
 		clearerr(in);
-		/* Wait for the file to grow (inotify), or poll when inotify isn't there. */
-		if (ino >= 0) {
+		/* Ended with no stop record after what we read: read to the end once more. */
+		if (run_ended(cfg, id)) {
+			ended = true;
+			continue;
+		}
+		/* Wait for the file to grow (inotify), or poll when inotify isn't there; look
+		 * again every second whether the run ended. */
+		struct pollfd pfd = { .fd = ino, .events = POLLIN };
+		if (ino >= 0 && poll(&pfd, 1, 1000) > 0) {
 			char ebuf[4096];
 			(void)!read(ino, ebuf, sizeof(ebuf));
-		} else {
+		} else if (ino < 0) {
 			usleep(200 * 1000);
 		}
 	}

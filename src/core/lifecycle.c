@@ -12,6 +12,7 @@
 #include "json.h"
 #include "lifecycle.h"
 #include "netpolicy.h"
+#include "pending.h"
 #include "policy.h"
 #include "stats.h"
 
@@ -121,6 +122,13 @@ static int clear_previous(const struct config *cfg, const char *id, struct error
 	return 0;
 }
 
+static int pending_flush_before_start(const struct config *cfg, const char *id, struct error *err)
+{
+	uint64_t lost;
+	bool stop;
+	return pending_flush(cfg, id, &lost, &stop, err);
+}
+
 int hook_create(const struct config *cfg, const struct oci_state *st, struct error *err)
 {
 	struct annotation *bann = NULL;
@@ -171,6 +179,10 @@ int hook_create(const struct config *cfg, const struct oci_state *st, struct err
 		goto out;
 	}
 	r = clear_previous(cfg, st->id, err);
+	if (r < 0)
+		goto out;
+	/* What an earlier run's log owes (log_dir was full) goes before our start record. */
+	r = pending_flush_before_start(cfg, st->id, err);
 	if (r < 0)
 		goto out;
 	r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, err);
@@ -249,35 +261,83 @@ static void gen_count(int nr, uint64_t count, void *ud)
 	jg_key_uint(ud, name ? name : fallback, count);
 }
 
-static int write_stop(const struct config *cfg, const struct container *c, struct bpfset *set,
-		      const struct stats *s, const char *reason, struct error *err)
+struct stop_rec {
+	const struct container *c;
+	struct bpfset *set;
+	const struct stats *s;
+	const char *reason;
+};
+
+/* The fields of a stop record after its type. */
+static void gen_stop_fields(yajl_gen g, void *ud)
 {
-	_cleanup_auditlog_ struct auditlog *al = NULL;
-	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
-	if (r < 0)
-		return r;
-	r = auditlog_lock(al);
-	if (r < 0)
-		return err_errno(err, r, "cannot lock audit log %s", al->path);
-	yajl_gen g = auditlog_begin(al, "stop", realtime_ns());
-	if (reason)
-		jg_key_str(g, "reason", reason);
+	const struct stop_rec *sr = ud;
+	if (sr->reason)
+		jg_key_str(g, "reason", sr->reason);
 	jg_key(g, "stats");
 	yajl_gen_map_open(g);
-	stats_gen_fields(g, c->id, s);
-	if (set && (c->flags & CF_SYSCOUNT)) {
+	stats_gen_fields(g, sr->c->id, sr->s);
+	if (sr->set && (sr->c->flags & CF_SYSCOUNT)) {
 		/* Kept by name so `ocibpf seccomp` works after the container is gone. */
 		jg_key(g, "syscall_counts");
 		yajl_gen_map_open(g);
-		audit_syscall_counts(set, c->cgroup_id, gen_count, g);
+		audit_syscall_counts(sr->set, sr->c->cgroup_id, gen_count, g);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_map_close(g);
-	auditlog_end(al);
-	r = auditlog_flush(al);
+}
+
+/*
+ * The log can't take the stop record now (log_dir full), or owes records from before it:
+ * keep it in state_dir with them, and write them all if the log takes them now. Else
+ * the collector writes them once it can (it stays for that), or the next container with
+ * this id before its start record.
+ */
+static int write_stop_pending(const struct config *cfg, const char *id, uint64_t now,
+			      struct stop_rec *sr, struct error *err)
+{
+	int r = pending_set_stop(cfg->state_dir, id, now, gen_stop_fields, sr);
 	if (r < 0)
-		return err_errno(err, r, "cannot write audit log %s", al->path);
-	return 0;
+		return err_errno(err, r, "cannot write its audit log, nor keep its stop record in %s/pending",
+				 cfg->state_dir);
+	uint64_t lost;
+	bool stop;
+	struct error ferr = { 0 };
+	r = pending_flush(cfg, id, &lost, &stop, &ferr);
+	if (r == 0) {
+		err_clear(&ferr);
+		return 0;
+	}
+	pending_exists(cfg->state_dir, id, &lost);
+	_cleanup_free_ char *also = lost ? xasprintf(" and a lost record for %llu records",
+						     (unsigned long long)lost) : NULL;
+	r = err_msg(err, r, "%s; its stop record%s %s kept in %s/pending/%s.json and written when the log can be written",
+		    ferr.msg, also ? also : "", also ? "are" : "is", cfg->state_dir, id);
+	err_clear(&ferr);
+	return r;
+}
+
+static int write_stop(const struct config *cfg, const struct container *c, struct bpfset *set,
+		      const struct stats *s, const char *reason, struct error *err)
+{
+	struct stop_rec sr = { .c = c, .set = set, .s = s, .reason = reason };
+	uint64_t now = realtime_ns();
+	/* Records the log owes already go first: the stop record joins them (below). */
+	if (!pending_exists(cfg->state_dir, c->id, NULL)) {
+		_cleanup_auditlog_ struct auditlog *al = NULL;
+		int r = auditlog_open(cfg->log_dir, c->id, &al, err);
+		if (r < 0)
+			return r;
+		r = auditlog_lock(al);
+		if (r < 0)
+			return err_errno(err, r, "cannot lock audit log %s", al->path);
+		yajl_gen g = auditlog_begin(al, "stop", now);
+		gen_stop_fields(g, &sr);
+		auditlog_end(al);
+		if (auditlog_flush(al) == 0)
+			return 0;
+	}
+	return write_stop_pending(cfg, c->id, now, &sr, err);
 }
 
 /* container_finish with the container's set open already (NULL: it is gone). */

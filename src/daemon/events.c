@@ -12,6 +12,7 @@
 #include "container.h"
 #include "events.h"
 #include "json.h"
+#include "pending.h"
 #include "uring.h"
 
 #define FLUSH_BYTES (256 << 10)
@@ -230,9 +231,56 @@ static struct auditlog *log_of(struct events *ev, struct ctr *c)
 	return c->log;
 }
 
-static void ctr_free(struct ctr *c)
+/*
+ * Records of a container that could not be written (log_dir full) and that we won't get
+ * to write ourselves (its stop record comes next, or it is gone): kept in state_dir, and
+ * written as a `lost` record before its stop record once the log can be written.
+ */
+static void owe_lost(struct events *ev, struct ctr *c)
+{
+	uint64_t owed = (c->log ? c->log->dropped : 0) + c->dropped;
+	if (!owed)
+		return;
+	int r = pending_add_lost(ev->cfg->state_dir, c->id, owed);
+	if (r < 0) {
+		log_error(c->id, "%llu records could not be written to its audit log, and keeping their count in %s failed: %s",
+			  (unsigned long long)owed, ev->cfg->state_dir, strerror(-r));
+		return;
+	}
+	log_error(c->id, "%llu records could not be written to its audit log; a lost record for them is kept in %s/pending and written when the log can be written",
+		  (unsigned long long)owed, ev->cfg->state_dir);
+	if (c->log)
+		c->log->dropped = 0;
+	c->dropped = 0;
+}
+
+/* Write what stopped containers' logs owe, now that they may be written (every tick).
+ * Returns how many still owe something. */
+static int retry_pending(struct events *ev)
+{
+	char **ids = pending_list(ev->cfg->state_dir);
+	int left = 0;
+	for (char **id = ids; *id; id++) {
+		if (find_id(ev, *id))
+			continue;   /* still running, or its poststop is under way: theirs to write */
+		uint64_t lost;
+		bool stop;
+		if (pending_flush(ev->cfg, *id, &lost, &stop, NULL) < 0) {
+			left++;
+			continue;
+		}
+		if (lost || stop)
+			log_warn(*id, "its audit log is written again: %s%s%s", lost ? "a lost record for the records that could not be written" : "",
+				 lost && stop ? " and " : "", stop ? "its stop record" : "");
+	}
+	strv_free(ids);
+	return left;
+}
+
+static void ctr_free(struct events *ev, struct ctr *c)
 {
 	flush_ctr(c);
+	owe_lost(ev, c);
 	if (c->consumed_fd >= 0)
 		close(c->consumed_fd);
 	auditlog_close(c->log);
@@ -333,7 +381,7 @@ static void refresh_ctrs(struct events *ev)
 		if (ev->ctrs[i].seen)
 			ev->ctrs[w++] = ev->ctrs[i];
 		else
-			ctr_free(&ev->ctrs[i]);
+			ctr_free(ev, &ev->ctrs[i]);
 	}
 	ev->n_ctrs = w;
 	ev->last = NULL;
@@ -546,7 +594,7 @@ void events_free(struct events *ev)
 	flush_all(ev);
 	ring_buffer__free(ev->rb);
 	for (size_t i = 0; i < ev->n_ctrs; i++)
-		ctr_free(&ev->ctrs[i]);
+		ctr_free(ev, &ev->ctrs[i]);
 	free(ev->ctrs);
 	tp_links_release(&ev->tp);
 	for (size_t i = 0; i < ev->n_sets; i++)
@@ -583,6 +631,7 @@ static void report_lost(struct events *ev, struct ctr *c)
 	yajl_gen g = auditlog_begin(al, "lost", realtime_ns());
 	jg_key_uint(g, "count", k.lost - c->lost_seen);
 	jg_key_str(g, "reason", "kernel ring buffer full");
+	al->weight = k.lost - c->lost_seen;   /* dropped by a failed write: counts as many */
 	auditlog_end(al);
 	c->lost_seen = k.lost;
 	save_lost(ev, c);
@@ -624,7 +673,8 @@ int events_tick(struct events *ev)
 		struct container rec = { .pid = ev->ctrs[i].pid, .pid_start = ev->ctrs[i].pid_start };
 		live += container_alive(&rec);
 	}
-	return live;
+	/* A log that owes a stop record keeps us too: nobody else would write it. */
+	return live + retry_pending(ev);
 }
 
 int events_drain(struct events *ev, const char *id, struct error *err)
@@ -643,6 +693,7 @@ int events_drain(struct events *ev, const char *id, struct error *err)
 	/* The hook writes the stop record next: our handle must not hold a stale seq, and
 	 * nothing of this container may be written after it. */
 	if (c) {
+		owe_lost(ev, c);
 		auditlog_close(c->log);
 		c->log = NULL;
 		c->drained = true;
