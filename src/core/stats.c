@@ -473,6 +473,9 @@ void stats_gen_fields(yajl_gen g, const char *id, const struct stats *s)
 		jg_uint(g, s->k.syscalls);
 	else
 		yajl_gen_null(g);
+	/* Audit records the kernel could not hand over (ring buffer full, or the container's
+	 * share of it taken): each also counted by a `lost` record in its log. */
+	jg_key_uint(g, "audit_lost", s->k.lost);
 }
 
 /* --- persisted values ----------------------------------------------------------------- */
