@@ -158,10 +158,24 @@ setup_second_bundle() {
 	jq -s -e '[.[] | select(.type == "lost") | .count] | add > 1000' "$(audit_log "$CID2")"
 }
 
-@test "kernel: every audited syscall of many threads is recorded or counted as lost (no uncounted eviction)" {
-	# 20,000 threads' worth of enters with no exit can't be had from a shell; what can:
-	# many processes at once, each making audited calls, and the totals add up.
+@test "kernel: a syscall between enter and exit is kept in the thread's task storage, which nothing evicts" {
+	# An LRU map of 16,384 entries evicted entries, and their records, uncounted once
+	# that many threads were inside audited syscalls at once.
 	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sleep 100
+	runc_run -d "$CID"
+	assert_success
+	ocibpf version --json
+	local maps
+	maps=$BPFFS_DIR/sets/$(jq -r .bpf_set <<<"$output")/maps
+	bpftool -j map show pinned "$maps/ocibpf_pending_task" | jq -e '.type == "task_storage"'
+	[ ! -e "$maps/ocibpf_pending" ] || fail "the LRU map is still there"
+	runc_cmd delete -f "$CID"
+	assert_success
+}
+
+@test "kernel: every audited syscall of many processes at once is recorded or counted as lost" {
 	run_audited '{"audit": {"syscalls": ["openat"]}}' \
 		sh -c 'for p in 1 2 3 4 5 6 7 8; do (i=0; while [ $i -lt 500 ]; do : </etc/passwd; i=$((i + 1)); done) & done; wait'
 	assert_success
