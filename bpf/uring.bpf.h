@@ -9,7 +9,8 @@
  * (ocibpf_uring_ops, filled by user space), the event is built and kept by request until
  * uring_complete (tp_btf/io_uring_complete) gives its result. What can't be paired is
  * still written, with no result: a request whose slot is reused before a completion was
- * seen, or one for which the pending map had no room.
+ * seen, or one for which the pending map had no room. uring_failed
+ * (tp_btf/io_uring_req_failed) logs the requests the kernel refused while preparing them.
  *
  * Decoded: the path of OPENAT, OPENAT2, STATX, UNLINKAT, MKDIRAT, RENAMEAT, LINKAT and
  * SYMLINKAT (from the kernel's copy, struct filename), the address of CONNECT (read from
@@ -159,20 +160,19 @@ static __always_inline void uring_decode(struct ev_uring *e, struct io_kiocb *re
 	}
 }
 
-SEC("tp_btf/io_uring_submit_req")
-int BPF_PROG(uring_submit, struct io_kiocb *req)
+/* The event of an audited operation, its common fields filled (NULL: not audited). */
+static __always_inline struct ev_uring *uring_begin(__u32 op, __u64 user_data)
 {
 	struct container_info *c = current_container();
 	if (!c || !(c->flags & CF_AUDIT))
-		return 0;
-	__u32 op = BPF_CORE_READ(req, opcode);
+		return NULL;
 	__s32 *nr = bpf_map_lookup_elem(&ocibpf_uring_ops, &op);
 	if (!nr || !selected(c, *nr))
-		return 0;
+		return NULL;
 	__u32 zero = 0;
 	struct ev_uring *e = bpf_map_lookup_elem(&uring_scratch, &zero);
 	if (!e)
-		return 0;
+		return NULL;
 	__builtin_memset(e, 0, sizeof(*e) - sizeof(e->path));
 	e->path[0] = 0;
 	e->h.type = EV_URING;
@@ -185,19 +185,71 @@ int BPF_PROG(uring_submit, struct io_kiocb *req)
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->nr = *nr;
 	e->opcode = op;
-	e->user_data = BPF_CORE_READ(req, cqe.user_data);
+	e->user_data = user_data;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	uring_decode(e, req, op);
+	return e;
+}
 
-	__u64 key = (__u64)req;
-	/* A request at this address that never showed a completion: written without. */
+/* A request at this address that never showed a completion: written without. */
+static __always_inline void uring_flush_stale(__u64 key)
+{
 	struct ev_uring *stale = bpf_map_lookup_elem(&ocibpf_uring_pending, &key);
 	if (stale) {
 		uring_emit(stale);
 		bpf_map_delete_elem(&ocibpf_uring_pending, &key);
 	}
+}
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(uring_submit, struct io_kiocb *req)
+{
+	__u32 op = BPF_CORE_READ(req, opcode);
+	struct ev_uring *e = uring_begin(op, BPF_CORE_READ(req, cqe.user_data));
+	if (!e)
+		return 0;
+	uring_decode(e, req, op);
+	__u64 key = (__u64)req;
+	uring_flush_stale(key);
 	if (bpf_map_update_elem(&ocibpf_uring_pending, &key, e, BPF_ANY) < 0)
 		uring_emit(e);	/* no room to wait for the result: written now, without */
+	return 0;
+}
+
+/*
+ * A request the kernel refused while preparing it (bad flags, a path it could not read):
+ * it never reaches io_uring_submit_req. Logged with its error and what the submission
+ * queue entry said: args = fd, addr, len, op flags, off; the path read from the
+ * submitter's memory for the path operations.
+ */
+SEC("tp_btf/io_uring_req_failed")
+int BPF_PROG(uring_failed, const struct io_uring_sqe *sqe, struct io_kiocb *req, int error)
+{
+	struct io_uring_sqe q;
+	if (bpf_probe_read_kernel(&q, sizeof(q), sqe) < 0)
+		return 0;
+	struct ev_uring *e = uring_begin(q.opcode, q.user_data);
+	if (!e)
+		return 0;
+	e->args[0] = (__u64)(__s64)q.fd;
+	e->args[1] = q.addr;
+	e->args[2] = q.len;
+	e->args[3] = q.rw_flags;
+	e->args[4] = q.off;
+	__u64 path = 0;
+	switch (q.opcode) {
+	case 18: case 28: case 21: case 36: case 37: case 35: case 39:
+		path = q.addr;
+		break;
+	case 38:	/* SYMLINKAT: the link made */
+		path = q.addr2;
+		break;
+	}
+	if (path && bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)path) > 0)
+		e->has_path = 1;
+	e->ret = error;
+	e->has_ret = 1;
+	uring_flush_stale((__u64)req);
+	uring_emit(e);
 	return 0;
 }
 

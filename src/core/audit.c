@@ -311,10 +311,10 @@ int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err)
 	compute_needs(set, &n);
 	static const char *const raw[] = { "raw_sys_enter", "raw_sys_exit" };
 	/* Completion first: a request submitted once both are attached finds its result. */
-	static const char *const uring[] = { "uring_complete", "uring_submit" };
+	static const char *const uring[] = { "uring_complete", "uring_submit", "uring_failed" };
 	int r = sync_pinned(set, raw, 2, n.raw, err);
 	if (r == 0)
-		r = sync_pinned(set, uring, 2, n.uring, err);
+		r = sync_pinned(set, uring, 3, n.uring, err);
 	if (r < 0 || !held)
 		return r;
 	return sync_tracepoints(set, &n, held, err);

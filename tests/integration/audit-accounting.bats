@@ -70,6 +70,16 @@ uring_records() {
 	jq -s -e 'any(.[]; .type == "syscall" and .syscall == "openat" and .via == null)' "$(audit_log "$CID")"
 }
 
+@test "io_uring: an operation the kernel refuses while preparing it is audited with its error" {
+	run_audited '{"audit": {"syscalls": ["openat"]}}' uringtool openat-bad /etc/passwd
+	assert_success
+	assert_stopped "$CID"
+	run uring_records "$CID"
+	echo "$output"
+	jq -s -e 'any(.[]; .syscall == "openat" and .path == "/etc/passwd" and .ret == -22
+		and .io_uring_op == "OPENAT")' <<<"$output"
+}
+
 @test "io_uring: an operation whose syscall is not audited, or that stands for none, leaves no record" {
 	run_audited '{"audit": {"syscalls": ["connect"]}}' \
 		sh -c 'uringtool openat /etc/passwd && uringtool nop'
@@ -95,7 +105,7 @@ uring_records() {
 	set_policy audited
 	runc_run -d "$CID"
 	assert_success
-	[ -e "$links/uring_submit" ] && [ -e "$links/uring_complete" ] || fail "not attached: $(ls "$links")"
+	[ -e "$links/uring_submit" ] && [ -e "$links/uring_complete" ] && [ -e "$links/uring_failed" ] || fail "not attached: $(ls "$links")"
 	runc_cmd delete -f "$CID"
 	assert_success
 	[ ! -e "$links/uring_submit" ] || fail "still attached with no container auditing"

@@ -6,6 +6,7 @@
  *
  *   uringtool openat PATH          IORING_OP_OPENAT (O_RDONLY)
  *   uringtool openat2 PATH         IORING_OP_OPENAT2 (O_RDONLY)
+ *   uringtool openat-bad PATH      IORING_OP_OPENAT with a field the kernel refuses (buf_index)
  *   uringtool connect ADDR PORT    socket() then IORING_OP_CONNECT (IPv4 or IPv6)
  *   uringtool unlinkat PATH        IORING_OP_UNLINKAT
  *   uringtool mkdirat PATH         IORING_OP_MKDIRAT (0755)
@@ -111,6 +112,10 @@ int main(int argc, char **argv)
 		sqe.opcode = IORING_OP_OPENAT;
 		sqe.addr = (unsigned long)argv[2];
 		sqe.open_flags = O_RDONLY;
+	} else if (argc == 3 && strcmp(op, "openat-bad") == 0) {
+		sqe.opcode = IORING_OP_OPENAT;
+		sqe.addr = (unsigned long)argv[2];
+		sqe.buf_index = 1;   /* refused while preparing the request: EINVAL */
 	} else if (argc == 3 && strcmp(op, "openat2") == 0) {
 		sqe.opcode = IORING_OP_OPENAT2;
 		sqe.addr = (unsigned long)argv[2];
