@@ -115,9 +115,12 @@ $(BUILD)/ocibpf-hook: LDLIBS := -Wl,-Bstatic -lbpf -lelf -lz -lyajl_s -lseccomp 
 $(BUILD)/ocibpfd: LDLIBS := -Wl,-Bstatic -lbpf -lelf -lz -lyajl_s -lseccomp -lmicrohttpd \
 	-Wl,-Bdynamic -lgnutls -lpthread
 endif
+# The core archive whole: features register their part in loading a BPF set from
+# constructors (bpfset_register_setup), so every binary that may load a set has them all.
 $(BINS):
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) -Wl,--whole-archive $(filter %.a,$^) \
+		-Wl,--no-whole-archive $(LDLIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

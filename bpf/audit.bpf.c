@@ -50,20 +50,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_syscall_counts SEC(".maps");
 
-/* A syscall between enter and exit, by thread. LRU: exits that never come (exit_group). */
+/*
+ * A syscall between enter and exit, in the thread's own task storage: unlike an LRU map
+ * it can't be evicted by other threads' syscalls (an evicted entry was a record lost
+ * uncounted), and it goes with the thread (exits that never come: exit_group).
+ */
 struct pending {
 	__u64 args[6];
 	__s32 nr;
-	__u32 pad;
+	__u32 live;	/* an enter waits for its exit */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pending);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} ocibpf_pending SEC(".maps");
+} ocibpf_pending_task SEC(".maps");
 
 static __always_inline bool selected(const struct container_info *c, __s32 nr)
 {
@@ -77,12 +81,39 @@ static __always_inline bool selected(const struct container_info *c, __s32 nr)
 	return sel->bits[i] & (1ULL << ((__u32)nr % 64));
 }
 
-static __always_inline void remember(__s32 nr, const __u64 *args)
+static __always_inline void count_lost(const struct container_info *c)
 {
-	struct pending p = { .nr = nr };
-	__builtin_memcpy(p.args, args, sizeof(p.args));
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&ocibpf_pending, &tid, &p, BPF_ANY);
+	struct container_stats *s = stats_of(c);
+	if (s)
+		s->lost++;
+}
+
+static __always_inline void remember(const struct container_info *c, __s32 nr, const __u64 *args)
+{
+	struct pending *p = bpf_task_storage_get(&ocibpf_pending_task, bpf_get_current_task_btf(),
+						 NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!p) {
+		count_lost(c);	/* no memory for the thread's storage: its record is lost */
+		return;
+	}
+	if (p->live)
+		count_lost(c);	/* an enter whose exit never came (a tracepoint attached between) */
+	p->nr = nr;
+	p->live = 1;
+	__builtin_memcpy(p->args, args, sizeof(p->args));
+}
+
+/* The thread's syscall between enter and exit (NULL when none was remembered). */
+static __always_inline struct pending *pending_get(void)
+{
+	struct pending *p = bpf_task_storage_get(&ocibpf_pending_task, bpf_get_current_task_btf(),
+						 NULL, 0);
+	return p && p->live ? p : NULL;
+}
+
+static __always_inline void pending_clear(struct pending *p)
+{
+	p->live = 0;
 }
 
 static __always_inline void decode_sockaddr(struct ev_syscall *e, __u64 uaddr)
@@ -153,12 +184,12 @@ static __always_inline void emit_syscall(const struct container_info *c, __s64 r
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct pending *p = bpf_map_lookup_elem(&ocibpf_pending, &tid);
+	struct pending *p = pending_get();
 	if (!p)
 		return;
 	struct ev_syscall *e = event_reserve(c, EV_SYSCALL, sizeof(*e));
 	if (!e) {
-		bpf_map_delete_elem(&ocibpf_pending, &tid);
+		pending_clear(p);
 		return;
 	}
 	e->pid = pid_tgid >> 32;
@@ -182,7 +213,7 @@ static __always_inline void emit_syscall(const struct container_info *c, __s64 r
 		if (sa >= 0 && sa < 6)
 			decode_sockaddr(e, e->args[sa & 7]);
 	}
-	bpf_map_delete_elem(&ocibpf_pending, &tid);
+	pending_clear(p);
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -213,7 +244,7 @@ int sys_enter_tp(void *ctx)
 	/* Records of syscalls with fewer arguments are shorter: read, don't index ctx. */
 	if (bpf_probe_read_kernel(&rec, sizeof(rec), ctx) < 0 || !selected(c, rec.nr))
 		return 0;
-	remember(rec.nr, rec.args);
+	remember(c, rec.nr, rec.args);
 	return 0;
 }
 
@@ -264,7 +295,7 @@ int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
 #else
 		args[5] = 0;	/* libbpf 1.1 has no PT_REGS_PARM6 */
 #endif
-		remember((__s32)id, args);
+		remember(c, (__s32)id, args);
 	}
 	return 0;
 }
@@ -315,3 +346,7 @@ int BPF_PROG(exec_audit, struct task_struct *p, pid_t old_pid, struct linux_binp
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
+
+/* --- io_uring ----------------------------------------------------------------------- */
+
+#include "uring.bpf.h"

@@ -46,19 +46,64 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_events SEC(".maps") __weak;
 
+/* Ring bytes each container took and the collector consumed (see ocibpf.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_CONTAINERS);
+	__type(key, __u64);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ocibpf_ring_produced SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_CONTAINERS);
+	__type(key, __u64);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ocibpf_ring_consumed SEC(".maps");
+
+#define RING_BYTES	(16ULL << 20)
+
+/* May container c take more of the ring? Not when it is half full and c holds more than
+ * the room left: c then gets at most its share of it (see ocibpf.h). */
+static __always_inline bool ring_share_ok(const struct container_info *c, __u64 *produced)
+{
+	__u64 avail = bpf_ringbuf_query(&ocibpf_events, BPF_RB_AVAIL_DATA);
+	if (!produced || avail <= RING_BYTES / 2)
+		return true;
+	__u64 *consumed = bpf_map_lookup_elem(&ocibpf_ring_consumed, &c->container_cgid);
+	__u64 held = *produced - (consumed ? *consumed : 0);
+	return (__s64)held <= 0 || held <= RING_BYTES - avail;
+}
+
+static __always_inline void ring_share_take(const struct container_info *c, __u64 *produced,
+					    __u32 size)
+{
+	__u64 bytes = RING_REC_BYTES(size);
+	if (produced)
+		__sync_fetch_and_add(produced, bytes);
+	else
+		bpf_map_update_elem(&ocibpf_ring_produced, &c->container_cgid, &bytes, BPF_NOEXIST);
+}
+
 /*
  * Reserve an event of `size` bytes for container c and fill its header; NULL (and the
- * container's `lost` counter counts it) when the ring buffer is full.
+ * container's `lost` counter counts it) when the ring buffer is full or c has taken its
+ * share of it.
  */
 static __always_inline void *event_reserve(const struct container_info *c, __u32 type, __u32 size)
 {
-	struct ev_hdr *h = bpf_ringbuf_reserve(&ocibpf_events, size, 0);
+	__u64 *produced = bpf_map_lookup_elem(&ocibpf_ring_produced, &c->container_cgid);
+	struct ev_hdr *h = ring_share_ok(c, produced) ?
+		bpf_ringbuf_reserve(&ocibpf_events, size, 0) : NULL;
 	if (!h) {
 		struct container_stats *s = stats_of(c);
 		if (s)
 			s->lost++;
 		return NULL;
 	}
+	ring_share_take(c, produced, size);
 	h->type = type;
 	h->size = size;
 	h->container_cgid = c->container_cgid;

@@ -45,6 +45,7 @@ enum ev_type {
 	EV_EXEC = 1,
 	EV_SYSCALL = 2,
 	EV_NET = 3,
+	EV_URING = 4,
 };
 
 struct ev_hdr {
@@ -128,5 +129,41 @@ struct ev_syscall {
 	char path[EV_PATH_MAX];
 };
 
+/*
+ * An io_uring operation that stands for an audited syscall (IORING_OP_OPENAT for openat),
+ * from the io_uring_submit_req tracepoint, with the result from io_uring_complete when the
+ * two could be paired (has_ret). See bpf/uring.bpf.h.
+ */
+#define URING_OPS	256	/* opcodes are a __u8 */
+struct ev_uring {
+	struct ev_hdr h;
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__s32 nr;		/* the syscall it stands for */
+	__u64 user_data;
+	__u64 args[6];		/* what the operation's prep kept, else 0 */
+	__s32 ret;		/* cqe res, when has_ret */
+	__u8 opcode;		/* IORING_OP_* */
+	__u8 has_ret;
+	__u8 has_path;
+	__u8 has_addr;
+	__u8 family;
+	__u8 pad;
+	__u16 port;
+	__u8 addr[16];
+	char comm[TASK_COMM_LEN_];
+	char path[EV_PATH_MAX];
+};
+
+/*
+ * A container's share of the ring buffer. ocibpf_ring_produced (kernel, at reserve) and
+ * ocibpf_ring_consumed (the collector, after each batch), both by container_cgid, count
+ * ring bytes (RING_REC_BYTES of each event); their difference is what the container holds
+ * in the ring. Once the ring is half full, a container that holds more than the room left
+ * can't reserve: a flood fills at most its share and others keep room (event_reserve).
+ */
+#define RING_HDR_BYTES	8	/* BPF_RINGBUF_HDR_SZ */
+#define RING_REC_BYTES(size)	(((size) + RING_HDR_BYTES + 7) & ~7ULL)
 
 #endif

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <time.h>
 
@@ -11,6 +12,8 @@
 #include "resolve.h"
 #include "record.h"
 #include "utf8.h"
+#include "container.h"
+#include "pending.h"
 
 struct filter {
 	const char *type;
@@ -318,6 +321,18 @@ static void show_line(struct cli *cli, const struct filter *f, struct record_lin
 	}
 }
 
+/*
+ * The run of the container the log is followed for has ended: it is no longer monitored
+ * (no state record: poststop, gc or the next run's hook wrote its stop record first) and
+ * its log owes nothing (a stop record kept while log_dir was full is written later).
+ */
+static bool run_ended(const struct config *cfg, const char *id)
+{
+	_cleanup_container_ struct container *c = NULL;
+	return container_read(cfg->state_dir, id, &c, NULL) == -ENOENT &&
+	       !pending_exists(cfg->state_dir, id, NULL);
+}
+
 static int audit_show(struct cli *cli, const struct filter *f, const char *arg, bool follow)
 {
 	_cleanup_config_ struct config *cfg = cli_config(cli);
@@ -340,11 +355,11 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *arg, 
 	if (!cli->json)
 		printf("%-23s %7s %-15s %-8s %s\n", "TIME", "PID", "COMM", "TYPE", "DETAIL");
 	struct unreadable u = { 0 };
-	bool stopped = false;
+	bool stopped = false, ended = false;
 	for (;;) {
 		/* Not following (or the run ended): a last line without its newline is
 		 * waited for, then shown for what it is. */
-		bool final = !follow;
+		bool final = !follow || ended;
 		struct record_line l;
 		int r;
 		while ((r = record_read(rr, final, &l)) != 0) {
@@ -356,11 +371,18 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *arg, 
 		fflush(stdout);
 		if (final || stopped)
 			break;
-		/* Wait for the file to grow (inotify), or poll when inotify isn't there. */
-		if (ino >= 0) {
+		/* Ended with no stop record after what we read: read to the end once more. */
+		if (run_ended(cfg, id)) {
+			ended = true;
+			continue;
+		}
+		/* Wait for the file to grow (inotify), or poll when inotify isn't there; look
+		 * again every second whether the run ended. */
+		struct pollfd pfd = { .fd = ino, .events = POLLIN };
+		if (ino >= 0 && poll(&pfd, 1, 1000) > 0) {
 			char ebuf[4096];
 			(void)!read(ino, ebuf, sizeof(ebuf));
-		} else {
+		} else if (ino < 0) {
 			usleep(200 * 1000);
 		}
 	}

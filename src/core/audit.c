@@ -157,11 +157,18 @@ void audit_forget(struct bpfset *set, uint64_t cgid, uint32_t flags)
 	_cleanup_close_ int cnt = bpfset_map_fd(set, "ocibpf_syscall_counts");
 	if (cnt >= 0)
 		map_delete_if(cnt, sizeof(struct syscount_key), count_of, &cgid);
+	static const char *const share[] = { "ocibpf_ring_produced", "ocibpf_ring_consumed" };
+	for (size_t i = 0; i < ARRAY_SIZE(share); i++) {
+		_cleanup_close_ int fd = bpfset_map_fd(set, share[i]);
+		if (fd >= 0)
+			bpf_map_delete_elem(fd, &cgid);
+	}
 }
 
 /* What the containers in the maps need. */
 struct needs {
 	bool raw;
+	bool uring;                       /* some container audits: its io_uring operations too */
 	uint64_t tp[MAX_SYSCALLS / 64];   /* syscalls that need their own tracepoints */
 };
 
@@ -179,6 +186,8 @@ static void compute_needs(struct bpfset *set, struct needs *n)
 			continue;
 		if (info.flags & (CF_SYSCOUNT | CF_AUDIT_RAW))
 			n->raw = true;
+		if (info.flags & CF_AUDIT)
+			n->uring = true;
 		struct syscall_sel sel;
 		if ((info.flags & CF_AUDIT) && !(info.flags & CF_AUDIT_RAW) && sel_fd >= 0 &&
 		    bpf_map_lookup_elem(sel_fd, &next, &sel) == 0)
@@ -286,10 +295,11 @@ static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp
 	return 0;
 }
 
-static int sync_raw(struct bpfset *set, bool want, struct error *err)
+/* Pinned tp_btf links of programs[0..n) while `want`, none otherwise. */
+static int sync_pinned(struct bpfset *set, const char *const *progs, int n, bool want,
+		       struct error *err)
 {
-	static const char *const progs[2] = { "raw_sys_enter", "raw_sys_exit" };
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < n; i++) {
 		_cleanup_free_ char *pin = xasprintf("%s/links/%s", set->dir, progs[i]);
 		bool have = access(pin, F_OK) == 0;
 		if (have && !want) {
@@ -316,7 +326,12 @@ int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err)
 		return err_errno(err, -errno, "cannot lock %s", set->bpffs_dir);
 	struct needs n;
 	compute_needs(set, &n);
-	int r = sync_raw(set, n.raw, err);
+	static const char *const raw[] = { "raw_sys_enter", "raw_sys_exit" };
+	/* Completion first: a request submitted once both are attached finds its result. */
+	static const char *const uring[] = { "uring_complete", "uring_submit", "uring_failed" };
+	int r = sync_pinned(set, raw, 2, n.raw, err);
+	if (r == 0)
+		r = sync_pinned(set, uring, 3, n.uring, err);
 	if (r < 0 || !held)
 		return r;
 	return sync_tracepoints(set, &n, held, err);

@@ -177,14 +177,8 @@ void auditlog_end(struct auditlog *al)
 	yajl_gen_clear(al->gen);
 	yajl_gen_reset(al->gen, NULL);
 	al->seq++;
-}
-
-static uint64_t count_lines(const char *p, size_t len)
-{
-	uint64_t n = 0;
-	for (size_t i = 0; i < len; i++)
-		n += p[i] == '\n';
-	return n;
+	al->out_records += al->weight ? al->weight : 1;
+	al->weight = 0;
 }
 
 int auditlog_flush(struct auditlog *al)
@@ -200,15 +194,20 @@ int auditlog_flush(struct auditlog *al)
 	if (w > 0 && r < 0 && fstat(al->fd, &st) == 0 && st.st_size >= w)
 		(void)!ftruncate(al->fd, st.st_size - w);
 	if (r < 0) {
-		/* The batch is gone: the next batch starts with a `lost` record for it. */
-		al->dropped += count_lines(al->out, al->out_len);
+		/* The batch is gone: the next batch starts with a `lost` record for it. Its
+		 * records count as many as they stand for: a `lost` record in it (the one for
+		 * an earlier failure first of all) counts the records it accounts for. */
+		al->dropped = (al->carried ? 0 : al->dropped) + al->out_records;
 		al->seq = al->seq_locked;
 		al->size_after = -1;
 	} else {
-		al->dropped = 0;
+		if (al->carried)
+			al->dropped = 0;
 		al->seq_locked = al->seq;
 		al->size_after = fstat(al->fd, &st) == 0 ? st.st_size : -1;
 	}
 	al->out_len = 0;
+	al->out_records = 0;
+	al->carried = false;
 	return r;
 }

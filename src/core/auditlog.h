@@ -26,6 +26,9 @@ struct auditlog {
 	char *out;         /* records buffered for one write */
 	size_t out_len, out_cap;
 	uint64_t dropped;  /* records a failed write lost: a `lost` record comes first next time */
+	uint64_t out_records; /* records the buffered lines stand for (a `lost` line: its count) */
+	uint64_t weight;   /* set before auditlog_end of a `lost` record: the records it stands for */
+	bool carried;      /* the buffered lines start with the `lost` record for `dropped` */
 };
 
 /* Open (creating log_dir 0750 and the file 0640; symlinks are not followed). */

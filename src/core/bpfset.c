@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_version.h"
+#include "uring.h"
 #include "bpfset.h"
 #include "paths.h"
 #include "cgroup.h"

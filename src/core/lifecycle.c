@@ -16,6 +16,7 @@
 #include "lifecycle.h"
 #include "netpolicy.h"
 #include "paths.h"
+#include "pending.h"
 #include "policy.h"
 #include "record.h"
 #include "release.h"
@@ -94,6 +95,13 @@ static int clear_previous(const struct config *cfg, const char *id, struct error
 	return 0;
 }
 
+static int pending_flush_before_start(const struct config *cfg, const char *id, struct error *err)
+{
+	uint64_t lost;
+	bool stop;
+	return pending_flush(cfg, id, &lost, &stop, err);
+}
+
 /* Held shared while a hook sets a run up; `ocibpf gc` holds it exclusively, so it never
  * unloads a set, nor counts a shared policy's users, while a container is attaching. */
 static int lock_sets(const struct config *cfg, struct error *err)
@@ -138,6 +146,10 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 		goto out;
 	}
 	r = clear_previous(cfg, rq->id, err);
+	if (r < 0)
+		goto out;
+	/* What an earlier run's log owes (log_dir was full) goes before our start record. */
+	r = pending_flush_before_start(cfg, rq->id, err);
 	if (r < 0)
 		goto out;
 	sets_lock = lock_sets(cfg, err);

@@ -96,6 +96,7 @@ int record_lock(struct auditlog *al)
 	if (r < 0 || !al->dropped)
 		return r;
 	record_lost(al, realtime_ns(), true, al->dropped, "writing the audit log failed");
+	al->carried = true;   /* the batch starts with the lost record for al->dropped */
 	return 0;
 }
 
@@ -189,6 +190,40 @@ void record_syscall(struct auditlog *al, uint64_t ts_ns, const struct ev_syscall
 	auditlog_end(al);
 }
 
+void record_uring(struct auditlog *al, uint64_t ts_ns, const struct ev_uring *e,
+		  const char *op_name, bool setup)
+{
+	yajl_gen g = begin(al, REC_SYSCALL, ts_ns);
+	jg_key_int(g, "pid", e->pid);
+	jg_key_int(g, "tid", e->tid);
+	jg_key_int(g, "uid", e->uid);
+	gen_comm(g, e->comm);
+	jg_key_str(g, "syscall", audit_syscall_name(e->nr));
+	jg_key_int(g, "nr", e->nr);
+	jg_key(g, "args");
+	yajl_gen_array_open(g);
+	for (int i = 0; i < 6; i++)
+		jg_uint(g, e->args[i]);
+	yajl_gen_array_close(g);
+	jg_key(g, "ret");
+	if (e->has_ret)
+		yajl_gen_integer(g, e->ret);
+	else
+		yajl_gen_null(g);   /* its completion was not seen (see ocibpf(8)) */
+	if (e->has_path)
+		gen_path(g, "path", "path_truncated", e->path, sizeof(e->path), false);
+	if (e->has_addr) {
+		gen_addr(g, e->family, e->addr);
+		jg_key_int(g, "port", e->port);
+	}
+	jg_key_str(g, "via", "io_uring");
+	jg_key_str(g, "io_uring_op", op_name);
+	jg_key_uint(g, "user_data", e->user_data);
+	if (setup)
+		jg_key_bool(g, "setup", true);
+	auditlog_end(al);
+}
+
 void record_net(struct auditlog *al, uint64_t ts_ns, const struct ev_net *e)
 {
 	yajl_gen g = begin(al, REC_NET, ts_ns);
@@ -221,6 +256,9 @@ void record_lost(struct auditlog *al, uint64_t ts_ns, bool count_known, uint64_t
 	else
 		yajl_gen_null(g);
 	jg_key_str(g, "reason", reason);
+	/* In a batch a failed write drops, it stands for the records it counts. */
+	if (count_known && count)
+		al->weight = count;
 	auditlog_end(al);
 }
 

@@ -50,6 +50,9 @@ void record_start(struct auditlog *al, uint64_t ts_ns, const char *policy, const
 void record_exec(struct auditlog *al, uint64_t ts_ns, const struct ev_exec *e);
 /* setup: made before the container's entrypoint was exec'ed (the runtime's own work). */
 void record_syscall(struct auditlog *al, uint64_t ts_ns, const struct ev_syscall *e, bool setup);
+/* An io_uring operation, recorded as the syscall it stands for (via "io_uring"). */
+void record_uring(struct auditlog *al, uint64_t ts_ns, const struct ev_uring *e,
+		  const char *op_name, bool setup);
 void record_net(struct auditlog *al, uint64_t ts_ns, const struct ev_net *e);
 /* count_known false: "count": null (the number can't be known). */
 void record_lost(struct auditlog *al, uint64_t ts_ns, bool count_known, uint64_t count,

@@ -4,6 +4,7 @@
 #include "bpfset.h"
 #include "json.h"
 #include "netpolicy.h"
+#include "pending.h"
 #include "record.h"
 #include "release.h"
 #include "stats.h"
@@ -19,6 +20,7 @@ struct stop_fields {
 	const struct container *c;
 	struct bpfset *set;
 	const struct stats *s;
+	const char *reason;
 };
 
 static void gen_stop_stats(yajl_gen g, void *ud)
@@ -34,22 +36,67 @@ static void gen_stop_stats(yajl_gen g, void *ud)
 	}
 }
 
+/* The fields of a stop record after its type (kept in state_dir while the log is full). */
+static void gen_stop_fields(yajl_gen g, void *ud)
+{
+	const struct stop_fields *f = ud;
+	if (f->reason)
+		jg_key_str(g, "reason", f->reason);
+	jg_key(g, "stats");
+	yajl_gen_map_open(g);
+	gen_stop_stats(g, ud);
+	yajl_gen_map_close(g);
+}
+
+/*
+ * The log can't take the stop record now (log_dir full), or owes records from before it:
+ * keep it in state_dir with them, and write them all if the log takes them now. Else
+ * the collector writes them once it can (it stays for that), or the next run of the id
+ * before its start record.
+ */
+static int write_stop_pending(const struct config *cfg, const char *id, uint64_t now,
+			      struct stop_fields *f, struct error *err)
+{
+	int r = pending_set_stop(cfg->state_dir, id, now, gen_stop_fields, f);
+	if (r < 0)
+		return err_errno(err, r, "cannot write its audit log, nor keep its stop record in %s/pending",
+				 cfg->state_dir);
+	uint64_t lost;
+	bool stop;
+	struct error ferr = { 0 };
+	r = pending_flush(cfg, id, &lost, &stop, &ferr);
+	if (r == 0) {
+		err_clear(&ferr);
+		return 0;
+	}
+	pending_exists(cfg->state_dir, id, &lost);
+	_cleanup_free_ char *also = lost ? xasprintf(" and a lost record for %llu records",
+						     (unsigned long long)lost) : NULL;
+	r = err_msg(err, r, "%s; its stop record%s %s kept in %s/pending/%s.json and written when the log can be written",
+		    ferr.msg, also ? also : "", also ? "are" : "is", cfg->state_dir, id);
+	err_clear(&ferr);
+	return r;
+}
+
 static int write_stop(const struct config *cfg, const struct container *c, struct bpfset *set,
 		      const struct stats *s, const char *reason, struct error *err)
 {
-	_cleanup_auditlog_ struct auditlog *al = NULL;
-	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
-	if (r < 0)
-		return r;
-	r = record_lock(al);
-	if (r < 0)
-		return err_errno(err, r, "cannot lock audit log %s", al->path);
-	struct stop_fields f = { c, set, s };
-	record_stop(al, realtime_ns(), reason, gen_stop_stats, &f);
-	r = auditlog_flush(al);
-	if (r < 0)
-		return err_errno(err, r, "cannot write audit log %s", al->path);
-	return 0;
+	struct stop_fields f = { c, set, s, reason };
+	uint64_t now = realtime_ns();
+	/* Records the log owes already go first: the stop record joins them (below). */
+	if (!pending_exists(cfg->state_dir, c->id, NULL)) {
+		_cleanup_auditlog_ struct auditlog *al = NULL;
+		int r = auditlog_open(cfg->log_dir, c->id, &al, err);
+		if (r < 0)
+			return r;
+		r = record_lock(al);
+		if (r < 0)
+			return err_errno(err, r, "cannot lock audit log %s", al->path);
+		record_stop(al, now, reason, gen_stop_stats, &f);
+		if (auditlog_flush(al) == 0)
+			return 0;
+	}
+	return write_stop_pending(cfg, c->id, now, &f, err);
 }
 
 int container_release(const struct config *cfg, const struct container *c, struct bpfset *set,

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "audit.h"
@@ -12,6 +13,8 @@
 #include "json.h"
 #include "paths.h"
 #include "record.h"
+#include "pending.h"
+#include "uring.h"
 
 #define FLUSH_BYTES (256 << 10)
 #define RING_LINGER_NS (10 * 1000000000ULL)
@@ -36,6 +39,9 @@ struct ctr {
 	bool seen;              /* still recorded (refresh mark) */
 	bool write_failing;     /* the last write of its log failed (reported once) */
 	bool entered;           /* its entrypoint was exec'ed: records before are the runtime's setup */
+	uint64_t consumed;      /* ring bytes of its events consumed (ocibpf_ring_consumed) */
+	uint64_t consumed_told; /* the value last written to the map */
+	int consumed_fd;        /* its set's ocibpf_ring_consumed, once opened (-1: not yet) */
 };
 
 struct events {
@@ -267,6 +273,63 @@ static struct auditlog *log_of(struct events *ev, struct ctr *c)
 static void ctr_free(struct events *ev, struct ctr *c)
 {
 	flush_ctr(ev, c);
+/*
+ * Records of a container that could not be written (log_dir full) and that we won't get
+ * to write ourselves (its stop record comes next, or it is gone): kept in state_dir, and
+ * written as a `lost` record before its stop record once the log can be written.
+ */
+static void owe_lost(struct events *ev, struct ctr *c)
+{
+	uint64_t owed = (c->log ? c->log->dropped : 0) + c->dropped;
+	if (!owed)
+		return;
+	int r = pending_add_lost(ev->cfg->state_dir, c->id, owed);
+	if (r < 0) {
+		log_error(c->id, "%llu records could not be written to its audit log, and keeping their count in %s failed: %s",
+			  (unsigned long long)owed, ev->cfg->state_dir, strerror(-r));
+		return;
+	}
+	log_error(c->id, "%llu records could not be written to its audit log; a lost record for them is kept in %s/pending and written when the log can be written",
+		  (unsigned long long)owed, ev->cfg->state_dir);
+	if (c->log)
+		c->log->dropped = 0;
+	c->dropped = 0;
+}
+
+/* Write what stopped containers' logs owe, now that they may be written (every tick).
+ * Returns how many still owe something. */
+static int retry_pending(struct events *ev)
+{
+	char **ids = pending_list(ev->cfg->state_dir);
+	int left = 0;
+	for (char **id = ids; *id; id++) {
+		if (find_id(ev, *id))
+			continue;   /* still running, or its poststop is under way: theirs to write */
+		uint64_t lost;
+		bool stop;
+		if (pending_flush(ev->cfg, *id, &lost, &stop, NULL) < 0) {
+			left++;
+			continue;
+		}
+		if (lost || stop)
+			log_warn(*id, "its audit log is written again: %s%s%s", lost ? "a lost record for the records that could not be written" : "",
+				 lost && stop ? " and " : "", stop ? "its stop record" : "");
+	}
+	strv_free(ids);
+	return left;
+}
+
+static void ctr_free(struct events *ev, struct ctr *c)
+{
+	flush_ctr(c);
+	uint64_t owed = (c->log ? c->log->dropped : 0) + c->dropped;
+	/* Not drained: its stop record was written without us (gc, a stale record), and
+	 * nothing may follow it in the log. Said here, at least. */
+	if (owed && !c->drained)
+		log_error(c->id, "%llu records could not be written to its audit log before its stop record",
+			  (unsigned long long)owed);
+	if (c->consumed_fd >= 0)
+		close(c->consumed_fd);
 	auditlog_close(c->log);
 	free(c->id);
 	free(c->run);
@@ -294,6 +357,40 @@ static void write_gap(struct events *ev, struct ctr *c)
 		    "collector restarted: syscall records made while it was down are missing");
 }
 
+/* --- the container's share of the ring (see bpf/ocibpf.h) ------------------------------ */
+
+static int consumed_fd(struct events *ev, struct ctr *c)
+{
+	if (c->consumed_fd < 0) {
+		struct bpfset *s = set_of(ev, c->set);
+		if (s)
+			c->consumed_fd = bpfset_map_fd(s, "ocibpf_ring_consumed");
+	}
+	return c->consumed_fd;
+}
+
+/* Go on from what an earlier collector told the kernel. */
+static void share_load(struct events *ev, struct ctr *c)
+{
+	int fd = consumed_fd(ev, c);
+	uint64_t v;
+	if (fd >= 0 && bpf_map_lookup_elem(fd, &c->cgid, &v) == 0)
+		c->consumed = c->consumed_told = v;
+}
+
+/* Tell the kernel how much of each container's share was consumed (after a batch). */
+static void share_tell(struct events *ev)
+{
+	for (size_t i = 0; i < ev->n_ctrs; i++) {
+		struct ctr *c = &ev->ctrs[i];
+		if (c->consumed == c->consumed_told)
+			continue;
+		int fd = consumed_fd(ev, c);
+		if (fd >= 0 && bpf_map_update_elem(fd, &c->cgid, &c->consumed, BPF_ANY) == 0)
+			c->consumed_told = c->consumed;
+	}
+}
+
 /* Re-read the container records: new ones are added, gone ones dropped. */
 /* Enter a run from its record. */
 static struct ctr *add_ctr(struct events *ev, const struct container *rec)
@@ -303,7 +400,8 @@ static struct ctr *add_ctr(struct events *ev, const struct container *rec)
 	struct ctr *c = &ev->ctrs[ev->n_ctrs++];
 	*c = (struct ctr){ .id = xstrdup(rec->id), .run = xstrdup(rec->run), .cgid = rec->cgroup_id,
 			   .set = xstrdup(rec->set), .flags = rec->flags, .seen = true,
-			   .pid = rec->pid, .pid_start = rec->pid_start };
+			   .pid = rec->pid, .pid_start = rec->pid_start, .consumed_fd = -1 };
+	share_load(ev, c);
 	bool known;
 	load_lost(ev, c, &known);
 	/* Served by an earlier collector: whether its entrypoint ran is not known here;
@@ -346,6 +444,8 @@ static void refresh_ctrs(struct events *ev)
 	ev->last = NULL;
 }
 
+/* --- decoding ---------------------------------------------------------------------- */
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct events *ev = ctx;
@@ -359,6 +459,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (!c)
 			return 0;   /* its stop record is written: nothing may follow it */
 	}
+	c->consumed += RING_REC_BYTES(size);
 	if (c->drained)
 		return 0;   /* after the drain for its stop record: nothing may follow it */
 	struct auditlog *al = log_of(ev, c);
@@ -379,6 +480,11 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case EV_NET:
 		if (size >= sizeof(struct ev_net))
 			record_net(al, ts, data);
+		break;
+	case EV_URING:
+		if (size >= sizeof(struct ev_uring))
+			record_uring(al, ts, data, uring_op_name(((const struct ev_uring *)data)->opcode),
+				     !c->entered);
 		break;
 	}
 	if (al->out_len >= FLUSH_BYTES)
@@ -445,6 +551,7 @@ void events_process(struct events *ev)
 {
 	if (ev->rb)
 		ring_buffer__consume(ev->rb);
+	share_tell(ev);
 	flush_all(ev);
 }
 
@@ -484,6 +591,7 @@ int events_tick(struct events *ev)
 		ring_buffer__consume(ev->rb);
 	refresh_ctrs(ev);
 	update_ring(ev);
+	share_tell(ev);
 	for (size_t i = 0; i < ev->n_ctrs; i++)
 		report_lost(ev, &ev->ctrs[i]);
 	flush_all(ev);
@@ -500,7 +608,8 @@ int events_tick(struct events *ev)
 		struct container rec = { .pid = ev->ctrs[i].pid, .pid_start = ev->ctrs[i].pid_start };
 		live += container_alive(&rec);
 	}
-	return live;
+	/* A log that owes a stop record keeps us too: nobody else would write it. */
+	return live + retry_pending(ev);
 }
 
 int events_drain(struct events *ev, const char *run, struct error *err)
@@ -512,12 +621,15 @@ int events_drain(struct events *ev, const char *run, struct error *err)
 	if (ev->rb)
 		ring_buffer__consume(ev->rb);
 	struct ctr *c = find_run(ev, run);
+	share_tell(ev);
+	struct ctr *c = find_id(ev, id);
 	if (c)
 		report_lost(ev, c);
 	flush_all(ev);
 	/* The hook writes the stop record next: our handle must not hold a stale seq, and
 	 * nothing of this container may be written after it. */
 	if (c) {
+		owe_lost(ev, c);
 		auditlog_close(c->log);
 		c->log = NULL;
 		c->drained = true;

@@ -24,7 +24,9 @@ int events_fd(struct events *ev, unsigned *ret_generation);
 void events_process(struct events *ev);
 /*
  * Periodic work: pick up new sets and containers, report kernel losses, drop containers
- * that are gone. Returns the number of monitored containers still running.
+ * that are gone, write what stopped containers' logs owe (state_dir/pending). Returns the
+ * number of monitored containers still running plus the logs that still owe records:
+ * the collector stays while it is not 0.
  */
 int events_tick(struct events *ev);
 /* Write every pending record of one container (for its stop record). */

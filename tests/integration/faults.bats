@@ -31,6 +31,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${FOLLOW_PID:-}" ] || kill "$FOLLOW_PID" 2>/dev/null
 	stop_collector_foreground
 	net_teardown
 	ocibpf_teardown
@@ -307,6 +308,63 @@ log_records_valid() {
 	assert_stopped "$CID"
 	kill -0 "$FG_COLLECTOR"
 	stop_collector_foreground
+}
+
+@test "log_dir full until the container stopped: the lost and stop records are written once space is back, poststop and ocibpfd.log say so, --follow ends" {
+	local logfs=$BATS_TEST_TMPDIR/logfs
+	mkdir "$logfs"
+	mount -t tmpfs -o size=512k,mode=0750 tmpfs "$logfs"
+	echo "$logfs" >>"$BATS_TEST_TMPDIR/mounts"
+	update_host_config '.log_dir = $d' --arg d "$logfs"
+	LOG_DIR=$logfs
+
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	# 3,000 audited opens of /etc/passwd (about 900 KiB of records), then it waits for
+	# /stop: the log is full long before the end.
+	set_cmd sh -c 'i=0; while [ $i -lt 600 ]; do for j in 1 2 3 4 5; do : </etc/passwd; done
+		i=$((i + 1)); done; echo opened $((i * 5)); while [ ! -e /stop ]; do sleep 0.1; done'
+	head -c $((480 * 1024)) /dev/zero >"$logfs/filler"
+	runc_run -d "$CID"
+	assert_success
+	local log=$logfs/$CID.jsonl ocibpfd_log=$STATE_DIR/ocibpfd.log
+	wait_for 300 0.1 grep -q '^opened' "$(stdio_of "$CID")" || fail "the container did not finish its opens"
+	"$OCIBPF_CLI" audit --json --follow "$CID" >"$BATS_TEST_TMPDIR/follow.out" 2>&1 3>&- &
+	FOLLOW_PID=$!
+	local follow=$FOLLOW_PID
+	touch "$BUNDLE/rootfs/stop"
+	wait_stopped "$CID"
+
+	# poststop can't write the stop record: it says so, and what is kept for later.
+	runc_cmd delete "$CID"
+	echo "$output"
+	assert_output --partial "No space left on device"
+	assert_output --partial "stop record and a lost record for"
+	[ -f "$STATE_DIR/pending/$CID.json" ] || fail "nothing kept in $STATE_DIR/pending"
+	grep -q "$CID: .*records could not be written to its audit log" "$ocibpfd_log" ||
+		fail "ocibpfd.log: $(cat "$ocibpfd_log")"
+	# The run is not over for a reviewer until its stop record is in the log.
+	sleep 1.5
+	kill -0 "$follow" || fail "--follow ended with no stop record: $(tail -n 2 "$BATS_TEST_TMPDIR/follow.out")"
+	! log_has "$CID" '.type == "stop"' || fail "a stop record while log_dir is full?"
+
+	# Space back: the collector (which stayed for this) writes the lost and stop records.
+	rm "$logfs/filler"
+	wait_for 100 0.1 log_has "$CID" '.type == "stop"' || fail "no stop record: $(tail -n 2 "$log")"
+	wait_for 50 0.1 sh -c "! kill -0 $follow" || fail "--follow did not end"
+	wait "$follow"
+	FOLLOW_PID=
+	[ ! -e "$STATE_DIR/pending/$CID.json" ] || fail "still pending"
+	grep -q "$CID: its audit log is written again: a lost record .* and its stop record" "$ocibpfd_log" ||
+		fail "ocibpfd.log: $(cat "$ocibpfd_log")"
+	log_records_valid "$CID"
+	# The stop record is last and seq has no gap; the lost records account for every open.
+	assert_stopped "$CID"
+	tail -n 2 "$BATS_TEST_TMPDIR/follow.out" | head -n 1 | jq -e '.type == "lost"'
+	tail -n 1 "$BATS_TEST_TMPDIR/follow.out" | jq -e '.type == "stop"'
+	jq -s -e '([.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length)
+		+ ([.[] | select(.type == "lost") | .count] | add) >= 3000' "$log" ||
+		fail "records vanished: $(jq -s -c '[group_by(.type)[] | {(.[0].type): length}]' "$log"), lost $(jq -s '[.[] | select(.type == "lost") | .count] | add' "$log")"
 }
 
 @test "log_dir full: a new container is refused (fail closed), with the reason; fail_open lets it run" {

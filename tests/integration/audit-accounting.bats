@@ -1,0 +1,196 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+#
+# Nothing vanishes unaccounted (issue 12): io_uring operations are audited as the syscalls
+# they stand for, a syscall record is never dropped uncounted in the kernel, and one
+# container flooding its audit doesn't make another lose records. (A full log_dir is in
+# faults.bats.)
+
+load helpers
+
+setup_file() {
+	ocibpf_setup_file
+	export URINGTOOL=$BATS_FILE_TMPDIR/uringtool
+	gcc -O2 -static -o "$URINGTOOL" "$INTEGRATION_ROOT/uringtool.c" 2>"$BATS_FILE_TMPDIR/uringtool.log" ||
+		echo "# cannot build uringtool: $(head -n 3 "$BATS_FILE_TMPDIR/uringtool.log")" >&3
+}
+
+teardown_file() {
+	ocibpf_teardown_file
+}
+
+setup() {
+	requires root cgroup2 bpf runc busybox jq
+	ocibpf_setup
+	setup_busybox_bundle
+	add_hooks
+	[ -x "$URINGTOOL" ] || fail "uringtool could not be built (gcc -static)"
+	cp "$URINGTOOL" "$BUNDLE/rootfs/bin/uringtool"
+}
+
+teardown() {
+	[ -z "${STOPPED_COLLECTOR:-}" ] || kill -CONT "$STOPPED_COLLECTOR"
+	ocibpf_teardown
+}
+
+# run_audited POLICY-JSON CMD...: a container with POLICY, in the foreground, on the
+# host network.
+run_audited() {
+	write_policy audited "$1"
+	shift
+	set_policy audited
+	use_host_network
+	set_cmd "$@"
+	runc_run "$CID"
+}
+
+# uring_records ID: the log's io_uring records.
+uring_records() {
+	jq -c 'select(.via == "io_uring")' "$(audit_log "$1")"
+}
+
+@test "io_uring: OPENAT, OPENAT2, CONNECT, MKDIRAT, UNLINKAT and STATX are audited as their syscalls, with path, address and result" {
+	run_audited '{"audit": {"syscalls": ["openat", "openat2", "connect", "mkdirat", "unlinkat", "statx"]}}' \
+		sh -c 'uringtool openat /etc/passwd && uringtool openat2 /etc/group &&
+			uringtool connect 127.0.0.1 1 && uringtool mkdirat /dev/shm/made &&
+			uringtool unlinkat /dev/shm/nothere && uringtool statx /etc'
+	assert_success
+	assert_stopped "$CID"
+	run uring_records "$CID"
+	echo "$output"
+	# Each as the syscall it stands for, with what the kernel's copy of the request says.
+	jq -s -e 'any(.[]; .type == "syscall" and .syscall == "openat" and .path == "/etc/passwd"
+		and .io_uring_op == "OPENAT" and .ret >= 0 and .user_data == 4242 and .comm == "uringtool")' <<<"$output"
+	jq -s -e 'any(.[]; .syscall == "openat2" and .path == "/etc/group" and .ret >= 0)' <<<"$output"
+	jq -s -e 'any(.[]; .syscall == "connect" and .addr == "127.0.0.1" and .port == 1 and .ret == -111)' <<<"$output"
+	jq -s -e 'any(.[]; .syscall == "mkdirat" and .path == "/dev/shm/made" and .ret == 0 and .args[2] == 493)' <<<"$output"
+	jq -s -e 'any(.[]; .syscall == "unlinkat" and .path == "/dev/shm/nothere" and .ret == -2)' <<<"$output"
+	jq -s -e 'any(.[]; .syscall == "statx" and .path == "/etc" and .ret == 0)' <<<"$output"
+	# The syscalls made directly are still there, without the mark.
+	jq -s -e 'any(.[]; .type == "syscall" and .syscall == "openat" and .via == null)' "$(audit_log "$CID")"
+}
+
+@test "io_uring: an operation the kernel refuses while preparing it is audited with its error" {
+	run_audited '{"audit": {"syscalls": ["openat"]}}' uringtool openat-bad /etc/passwd
+	assert_success
+	assert_stopped "$CID"
+	run uring_records "$CID"
+	echo "$output"
+	jq -s -e 'any(.[]; .syscall == "openat" and .path == "/etc/passwd" and .ret == -22
+		and .io_uring_op == "OPENAT")' <<<"$output"
+}
+
+@test "io_uring: an operation whose syscall is not audited, or that stands for none, leaves no record" {
+	run_audited '{"audit": {"syscalls": ["connect"]}}' \
+		sh -c 'uringtool openat /etc/passwd && uringtool nop'
+	assert_success
+	assert_stopped "$CID"
+	run uring_records "$CID"
+	assert_output ""
+}
+
+@test "io_uring: the tracepoint programs are attached only while some container audits" {
+	ocibpf version --json
+	local links
+	links=$BPFFS_DIR/sets/$(jq -r .bpf_set <<<"$output")/links
+	write_policy quiet '{"telemetry": true}'
+	set_policy quiet
+	set_cmd sleep 100
+	runc_run -d "$CID"
+	assert_success
+	[ ! -e "$links/uring_submit" ] || fail "attached for a container that audits nothing"
+	runc_cmd delete -f "$CID"
+
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	runc_run -d "$CID"
+	assert_success
+	[ -e "$links/uring_submit" ] && [ -e "$links/uring_complete" ] && [ -e "$links/uring_failed" ] || fail "not attached: $(ls "$links")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	[ ! -e "$links/uring_submit" ] || fail "still attached with no container auditing"
+}
+
+# A second bundle, for a second container (BUNDLE2, CID2).
+setup_second_bundle() {
+	local first=$BUNDLE
+	setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle2"
+	BUNDLE2=$BUNDLE
+	add_hooks
+	BUNDLE=$first
+	CID2=$CID-2
+}
+
+@test "fairness: a container flooding its audit while the collector is stalled doesn't make a quiet one lose records" {
+	setup_second_bundle
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	# The quiet one: 200 audited opens once /go exists (runc's stdio file says when done).
+	set_policy audited
+	use_host_network
+	set_cmd sh -c 'while [ ! -e /go ]; do usleep 20000; done; i=0
+		while [ $i -lt 200 ]; do : </etc/passwd; i=$((i + 1)); done; echo done; sleep 100'
+	local quiet_bundle=$BUNDLE
+	runc_run -d "$CID"
+	assert_success
+	# The flood: opens in a tight loop until /stop.
+	BUNDLE=$BUNDLE2
+	set_policy audited
+	use_host_network
+	set_cmd sh -c 'while [ ! -e /stop ]; do for j in 1 2 3 4 5 6 7 8 9 10; do : </etc/passwd; done; done'
+	runc_run -d "$CID2"
+	assert_success
+	BUNDLE=$quiet_bundle
+
+	# The collector stalls (as one starved of CPU would): the flood fills what it may of
+	# the ring buffer and then loses records.
+	local collector
+	collector=$(cat "$STATE_DIR/ocibpfd.pid")
+	kill -STOP "$collector"
+	STOPPED_COLLECTOR=$collector
+	wait_for 600 0.1 sh -c "[ \"\$($OCIBPF_CLI stats --json $CID2 | jq '.[0].audit_lost')\" -gt 1000 ]" ||
+		fail "the flood lost nothing: $("$OCIBPF_CLI" stats --json "$CID2")"
+	# The quiet container's records still find room.
+	touch "$BUNDLE/rootfs/go"
+	wait_for 300 0.1 grep -q '^done' "$BATS_TEST_TMPDIR/$CID.stdio" || fail "the quiet container did not finish"
+	kill -CONT "$collector"
+	STOPPED_COLLECTOR=
+	touch "$BUNDLE2/rootfs/stop"
+	runc_cmd delete -f "$CID"
+	assert_success
+	runc_cmd delete -f "$CID2"
+	assert_success
+
+	assert_stopped "$CID"
+	run jq -s '[.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length' "$(audit_log "$CID")"
+	[ "$output" -ge 200 ] || fail "the quiet container has $output records of its 200 opens"
+	! jq -e 'select(.type == "lost")' "$(audit_log "$CID")" || fail "the quiet container lost records"
+	# The flood's losses are accounted for in its own log.
+	jq -s -e '[.[] | select(.type == "lost") | .count] | add > 1000' "$(audit_log "$CID2")"
+}
+
+@test "kernel: a syscall between enter and exit is kept in the thread's task storage, which nothing evicts" {
+	# An LRU map of 16,384 entries evicted entries, and their records, uncounted once
+	# that many threads were inside audited syscalls at once.
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sleep 100
+	runc_run -d "$CID"
+	assert_success
+	ocibpf version --json
+	local maps
+	maps=$BPFFS_DIR/sets/$(jq -r .bpf_set <<<"$output")/maps
+	bpftool -j map show pinned "$maps/ocibpf_pending_task" | jq -e '.type == "task_storage"'
+	[ ! -e "$maps/ocibpf_pending" ] || fail "the LRU map is still there"
+	runc_cmd delete -f "$CID"
+	assert_success
+}
+
+@test "kernel: every audited syscall of many processes at once is recorded or counted as lost" {
+	run_audited '{"audit": {"syscalls": ["openat"]}}' \
+		sh -c 'for p in 1 2 3 4 5 6 7 8; do (i=0; while [ $i -lt 500 ]; do : </etc/passwd; i=$((i + 1)); done) & done; wait'
+	assert_success
+	assert_stopped "$CID"
+	run jq -s '([.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length)
+		+ ([.[] | select(.type == "lost") | .count // 0] | add // 0)' "$(audit_log "$CID")"
+	[ "$output" -ge 4000 ] || fail "only $output of 4000 opens recorded or counted"
+}
