@@ -720,7 +720,8 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 		sk = bpf_sk_fullsock(sk);
 
 	if (sk && is_tcp(sk)) {
-		bool peer = to_peer(skb, sk);
+		/* a listener (SYN-ACKs are sent on its behalf) has no peer to compare with */
+		bool peer = sk->state == BPF_TCP_LISTEN || to_peer(skb, sk);
 		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
 		if (peer && sn && sn->egress == SKE_ALLOWED)
 			return true;	/* fast path: connect4/6 checked it, or accepted */
