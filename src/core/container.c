@@ -7,7 +7,6 @@
 
 #include "container.h"
 #include "json.h"
-#include "stats-store.h"
 
 void container_free(struct container *c)
 {
@@ -32,6 +31,11 @@ void container_free(struct container *c)
 static char *record_path(const char *state_dir, const char *id)
 {
 	return xasprintf("%s/containers/%s.json", state_dir, id);
+}
+
+char *container_stats_path(const char *state_dir, const char *id)
+{
+	return xasprintf("%s/stats/%s.json", state_dir, id);
 }
 
 int container_write(const char *state_dir, const struct container *c, struct error *err)
@@ -140,7 +144,8 @@ int container_remove(const char *state_dir, const char *id)
 {
 	_cleanup_free_ char *path = record_path(state_dir, id);
 	int r = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-	stats_remove(state_dir, id);   /* after the record: see sampler.c */
+	_cleanup_free_ char *stats = container_stats_path(state_dir, id);
+	unlink(stats);                 /* after the record: see sampler.c */
 	_cleanup_free_ char *lost = xasprintf("%s/lost/%s", state_dir, id);
 	unlink(lost);                  /* the collector's loss baseline (src/daemon/events.c) */
 	return r;

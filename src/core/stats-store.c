@@ -13,7 +13,7 @@
 
 char *stats_path(const char *state_dir, const char *id)
 {
-	return xasprintf("%s/stats/%s.json", state_dir, id);
+	return container_stats_path(state_dir, id);
 }
 
 int stats_save(const char *state_dir, const struct container *c, const struct stats *s)
