@@ -10,14 +10,17 @@
 
 /*
  * The container of the current task: the entry of its leaf cgroup (the hook enters the
- * container's own cgroup, cgtrack every sub-cgroup made after that), else that of the
- * nearest ancestor. A sub-cgroup the tracker never saw (made before the hook entered the
- * container, or made while no tracker was attached) still belongs to the container: its
- * processes are policed, counted and audited like the others.
+ * container's own cgroup and its sub-cgroups, cgtrack every sub-cgroup made after that),
+ * else that of the nearest ancestor. A sub-cgroup neither entered (a tree deeper than the
+ * hook walks, a map that was full when cgtrack saw the mkdir) still belongs to the
+ * container: its processes are policed, counted and audited like the others.
  *
- * Cost: one hash lookup for a task of a known cgroup; for any other task (the host's),
- * one more per level between the root and its leaf (ancestor ids above the leaf's level
- * are 0 and cost no lookup).
+ * The walk goes down from the root's children to the leaf (ancestor ids stop at the
+ * leaf's level, so the loop ends there) and keeps the deepest match: a container nested
+ * in another's cgroup wins over the outer one. Cost: one hash lookup for a task of a
+ * known cgroup; for any other task (the host's), one helper call per level down to its
+ * leaf and one lookup per level above it: nothing more for a task in the root cgroup, one
+ * more for a systemd service's (/system.slice/x.service).
  */
 static __always_inline struct container_info *current_container(void)
 {
@@ -25,15 +28,15 @@ static __always_inline struct container_info *current_container(void)
 	struct container_info *c = container_of_cgroup(leaf);
 	if (c)
 		return c;
-	for (int l = MAX_CGROUP_LEVEL; l > 0; l--) {
+	for (int l = 1; l < MAX_CGROUP_LEVEL; l++) {
 		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
 		if (!id || id == leaf)
-			continue;
-		c = container_of_cgroup(id);
-		if (c)
-			return c;
+			break;
+		struct container_info *a = container_of_cgroup(id);
+		if (a)
+			c = a;
 	}
-	return NULL;
+	return c;
 }
 
 #endif

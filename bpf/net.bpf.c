@@ -677,6 +677,25 @@ static __always_inline bool plain_ip(struct __sk_buff *skb)
 	return false;
 }
 
+/*
+ * An opaque packet of a TCP or UDP socket that the host's IPsec (xfrm) encrypted: the
+ * program runs after the transform, and only xfrm can make such a socket's packets ESP
+ * or AH (a socket can't craft them). It goes to the outer destination: decided there as
+ * "other protocol". Any other opaque packet gets the fail-closed verdict.
+ */
+static __always_inline bool egress_opaque(const struct container_info *c,
+					  const struct net_meta *m, struct query *q, bool sock)
+{
+	if (!sock || (q->proto != NEXTHDR_ESP && q->proto != NEXTHDR_AUTH))
+		return opaque_allowed(c, m, q);
+	q->slot = NP_OTHER;
+	q->port = q->rport = 0;
+	if (decide(c, m, q) == NV_ALLOW)
+		return true;
+	report_deny(c, q, false);
+	return false;
+}
+
 static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct container_info *c)
 {
 	struct bpf_sock *sk = skb->sk;
@@ -685,7 +704,8 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 		sk = bpf_sk_fullsock(sk);
 
 	if (sk && is_tcp(sk)) {
-		bool peer = to_peer(skb, sk);
+		/* a listener (SYN-ACKs are sent on its behalf) has no peer to compare with */
+		bool peer = sk->state == BPF_TCP_LISTEN || to_peer(skb, sk);
 		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
 		if (peer && sn && sn->egress == SKE_ALLOWED)
 			return true;	/* fast path: connect4/6 checked it, or accepted */
@@ -694,7 +714,7 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 			return true;
 		/* A connection the socket hooks did not see (made before the attach). */
 		bool ok = parse_skb(skb, NET_EGRESS, &q) ? packet_allowed(skb, c, m, &q)
-							 : opaque_allowed(c, m, &q);
+							 : egress_opaque(c, m, &q, true);
 		if (!peer)
 			return ok;	/* says nothing about the connection's peer */
 		sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -718,7 +738,7 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 	if (m && !active(m, NET_EGRESS) && !active(m, NET_INGRESS))
 		return true;
 	if (!parse_skb(skb, NET_EGRESS, &q))
-		return opaque_allowed(c, m, &q);
+		return egress_opaque(c, m, &q, sk && is_udp(sk));
 	/* No full socket: TCP the kernel sends for a connection (SYN-ACK, TIME_WAIT). */
 	if (!sk && q.slot == NP_TCP)
 		return true;

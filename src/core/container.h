@@ -40,6 +40,7 @@ struct container {
 int container_write(const char *state_dir, const struct container *c, struct error *err);
 int container_read(const char *state_dir, const char *id, struct container **ret, struct error *err);
 int container_parse(const char *text, const char *what, struct container **ret, struct error *err);
+/* Removes the record, then the collector's files of the container (stats, loss baseline). */
 int container_remove(const char *state_dir, const char *id);
 /* Ids of the recorded containers, sorted (NULL-terminated; strv_free). */
 char **container_list(const char *state_dir);

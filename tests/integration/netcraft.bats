@@ -356,3 +356,59 @@ sum_counts() {
 	run jq -e -s 'any(.[]; .type == "net" and .protocol == 44)' "$(audit_log "$CID")"
 	assert_failure
 }
+
+# xfrm_pair: IPsec in the two namespaces (null cipher): IPv4 to $PEER4B in tunnel mode
+# through $PEER4; IPv6 UDP to $PEER6 in transport mode. Replies come back in clear.
+xfrm_pair() {
+	local ns
+	# kernels without ESP (CONFIG_INET_ESP, as on the project's VMs) can't run these
+	ip -n "$NET_CTR" xfrm state add src "$CTR4" dst "$PEER4" proto esp spi 0x1000 \
+		mode tunnel enc cipher_null "" 2>/dev/null || skip "kernel without IPsec ESP"
+	ip -n "$NET_CTR" xfrm state flush
+	for ns in "$NET_CTR" "$NET_PEER"; do
+		ip -n "$ns" xfrm state add src "$CTR4" dst "$PEER4" proto esp spi 0x1001 \
+			mode tunnel enc cipher_null ""
+		ip -n "$ns" xfrm state add src "$CTR6" dst "$PEER6" proto esp spi 0x1002 \
+			mode transport enc cipher_null ""
+	done
+	ip -n "$NET_CTR" xfrm policy add src "$CTR4/32" dst "$PEER4B/32" dir out \
+		tmpl src "$CTR4" dst "$PEER4" proto esp mode tunnel
+	ip -n "$NET_PEER" xfrm policy add src "$CTR4/32" dst "$PEER4B/32" dir in \
+		tmpl src "$CTR4" dst "$PEER4" proto esp mode tunnel
+	ip -n "$NET_CTR" xfrm policy add src "$CTR6/128" dst "$PEER6/128" proto udp dir out \
+		tmpl src "$CTR6" dst "$PEER6" proto esp mode transport
+	ip -n "$NET_PEER" xfrm policy add src "$CTR6/128" dst "$PEER6/128" proto udp dir in \
+		tmpl src "$CTR6" dst "$PEER6" proto esp mode transport
+}
+
+# Not run on the project's VMs (no ESP in their kernel): written for kernels with it.
+@test "IPsec on the container's own stack: socket traffic still passes, decided on the outer destination" {
+	add_nettool
+	xfrm_pair
+	peer_listen tcp :: 7000
+	peer_listen udp :: 7001
+	# active egress policy that allows the gateway; then one that denies it
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"0.0.0.0/0\", \"ports\": \"9\"},
+		{\"action\": \"deny\", \"cidr\": \"::/0\", \"ports\": \"9\"}]}}}"
+	set_cmd sh -c "echo \"tunnel tcp: \$(nettool tcp $PEER4B 7000 1500)\"
+		echo \"transport udp: \$(nettool udp $PEER6 7001 1500)\""
+	runc_run "$CID"
+	assert_success
+	assert_result "tunnel tcp" ok
+	assert_result "transport udp" ok
+	assert_stopped "$CID"
+	run jq -e -s '.[-1].stats.egress_denied == 0' "$(audit_log "$CID")"
+	assert_success
+	# the ESP packets go to the gateway: a policy that denies it stops them
+	net_policy net2 "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"$PEER4/32\"}]}}}"
+	set_cmd sh -c "echo \"tunnel tcp: \$(nettool tcp $PEER4B 7000 1500)\""
+	runc_run "$CID-2"
+	assert_success
+	assert_result "tunnel tcp" timeout
+	assert_stopped "$CID-2"
+	run jq -e -s --arg g "$PEER4" '.[-1].stats.egress_denied >= 1
+		and any(.[]; .type == "net" and .protocol == 50 and .addr == $g)' "$(audit_log "$CID-2")"
+	assert_success
+}
