@@ -53,7 +53,7 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} ocibpf_ring_produced SEC(".maps");
+} ocibpf_ring_produced SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -61,7 +61,7 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} ocibpf_ring_consumed SEC(".maps");
+} ocibpf_ring_consumed SEC(".maps") __weak;
 
 #define RING_BYTES	(16ULL << 20)
 

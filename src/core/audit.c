@@ -368,12 +368,19 @@ int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_
 
 int audit_attach(struct bpfset *set, uint32_t flags, struct error *err)
 {
-	if (!(flags & (CF_SYSCOUNT | CF_AUDIT_RAW)))
+	static const char *const raw[] = { "raw_sys_enter", "raw_sys_exit" };
+	/* Completion first: a request submitted once both are attached finds its result. */
+	static const char *const uring[] = { "uring_complete", "uring_submit", "uring_failed" };
+	bool want_raw = flags & (CF_SYSCOUNT | CF_AUDIT_RAW), want_uring = flags & CF_AUDIT;
+	if (!want_raw && !want_uring)
 		return 0;
 	_cleanup_close_ int lock = open(set->bpffs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (lock < 0 || flock(lock, LOCK_EX) < 0)
 		return err_errno(err, -errno, "cannot lock %s", set->bpffs_dir);
-	return sync_raw(set, true, err);
+	int r = want_raw ? sync_pinned(set, raw, 2, true, err) : 0;
+	if (r == 0 && want_uring)
+		r = sync_pinned(set, uring, 3, true, err);
+	return r;
 }
 
 int audit_syscall_counts(struct bpfset *set, uint64_t cgid,

@@ -721,7 +721,7 @@ void netpolicy_forget(struct bpfset *set, uint64_t cgid)
 	struct net_meta m;
 	/* Nothing to remove: a set from before network policy, or no policy for cgid. */
 	if (meta_fd >= 0 && bpf_map_lookup_elem(meta_fd, &cgid, &m) == 0) {
-		_cleanup_close_ int lock = netshare_lock(set, NULL);
+		_cleanup_close_ _unused_ int lock = netshare_lock(set, NULL);
 		/* The summary first: without it the container's lookups deny, never half-allow. */
 		if (bpf_map_lookup_elem(meta_fd, &cgid, &m) == 0 && bpf_map_delete_elem(meta_fd, &cgid) == 0 &&
 		    m.policy && trie >= 0 && reg >= 0)

@@ -208,6 +208,15 @@ static struct ctr *find_ctr(struct events *ev, uint64_t cgid)
 	return NULL;
 }
 
+/* A run of the id the collector serves (any: still running, or drained for its stop). */
+static struct ctr *find_id(struct events *ev, const char *id)
+{
+	for (size_t i = 0; i < ev->n_ctrs; i++)
+		if (strcmp(ev->ctrs[i].id, id) == 0)
+			return &ev->ctrs[i];
+	return NULL;
+}
+
 static struct ctr *find_run(struct events *ev, const char *run)
 {
 	for (size_t i = 0; i < ev->n_ctrs; i++)
@@ -270,9 +279,6 @@ static struct auditlog *log_of(struct events *ev, struct ctr *c)
 	return c->log;
 }
 
-static void ctr_free(struct events *ev, struct ctr *c)
-{
-	flush_ctr(ev, c);
 /*
  * Records of a container that could not be written (log_dir full) and that we won't get
  * to write ourselves (its stop record comes next, or it is gone): kept in state_dir, and
@@ -321,7 +327,7 @@ static int retry_pending(struct events *ev)
 
 static void ctr_free(struct events *ev, struct ctr *c)
 {
-	flush_ctr(c);
+	flush_ctr(ev, c);
 	uint64_t owed = (c->log ? c->log->dropped : 0) + c->dropped;
 	/* Not drained: its stop record was written without us (gc, a stale record), and
 	 * nothing may follow it in the log. Said here, at least. */
@@ -620,9 +626,8 @@ int events_drain(struct events *ev, const char *run, struct error *err)
 	update_ring(ev);
 	if (ev->rb)
 		ring_buffer__consume(ev->rb);
-	struct ctr *c = find_run(ev, run);
 	share_tell(ev);
-	struct ctr *c = find_id(ev, id);
+	struct ctr *c = find_run(ev, run);
 	if (c)
 		report_lost(ev, c);
 	flush_all(ev);
