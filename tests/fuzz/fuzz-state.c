@@ -13,7 +13,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK_RESULT(r, err);
 		if (r == 0) {
 			/* What the rest of the hook relies on. */
-			FUZZ_ASSERT(valid_id(st->id));
+			/* An id runc could have given (whether ocibpf can monitor it is
+			 * valid_id(), asked only with a policy): no '/', not "." or "..". */
+			FUZZ_ASSERT(st->id[0] && strcmp(st->id, ".") && strcmp(st->id, ".."));
+			FUZZ_ASSERT(strspn(st->id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+.,-") ==
+				    strlen(st->id));
 			FUZZ_ASSERT(st->bundle && st->bundle[0] == '/');
 			FUZZ_ASSERT(st->oci_version && st->status);
 			FUZZ_ASSERT(st->pid >= 0 && (!need_pid || st->pid > 0));
