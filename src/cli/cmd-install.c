@@ -31,6 +31,7 @@
 
 #include "bpfset.h"
 #include "install.h"
+#include "paths.h"
 
 static void install_free(struct install *in)
 {
@@ -44,97 +45,6 @@ static void install_free(struct install *in)
 	}
 	for (size_t i = 0; i < in->n_notes; i++)
 		free(in->notes[i]);
-}
-
-char *install_rooted(const struct install *in, const char *path)
-{
-	return in->root ? xasprintf("%s%s", in->root, path) : xstrdup(path);
-}
-
-void install_add_file(struct install *in, const char *path, char *text, size_t len, mode_t mode,
-		     bool backup)
-{
-	if (in->n_files >= ARRAY_SIZE(in->files))
-		abort();
-	in->files[in->n_files++] = (struct out_file) {
-		.path = install_rooted(in, path), .text = text, .len = len, .mode = mode, .backup = backup,
-	};
-}
-
-void install_add_note(struct install *in, const char *fmt, ...)
-{
-	va_list ap;
-	char *note;
-	va_start(ap, fmt);
-	if (vasprintf(&note, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	if (in->n_notes < ARRAY_SIZE(in->notes))
-		in->notes[in->n_notes++] = note;
-	else
-		free(note);
-}
-
-int install_read_existing(const char *path, char **ret, size_t *ret_len, struct error *err)
-{
-	int r = read_file(path, INSTALL_FILE_MAX, ret, ret_len);
-	if (r == -ENOENT) {
-		*ret = NULL;
-		*ret_len = 0;
-		return 0;
-	}
-	if (r == -EFBIG)
-		return err_msg(err, r, "%s: larger than %u MiB", path, INSTALL_FILE_MAX >> 20);
-	if (r < 0)
-		return err_errno(err, r, "cannot read %s", path);
-	if (strlen(*ret) != *ret_len) {
-		free(*ret);
-		return err_msg(err, -EINVAL, "%s: NUL byte in file", path);
-	}
-	return 0;
-}
-
-char *install_with_newline(char *text, size_t *len)
-{
-	if (*len > 0 && text[*len - 1] == '\n')
-		return text;
-	text = xrealloc(text, *len + 2);
-	text[(*len)++] = '\n';
-	text[*len] = '\0';
-	return text;
-}
-
-/* --- the programs installed beside us ----------------------------------------------- */
-
-static int self_dir(char **ret, struct error *err)
-{
-	for (size_t size = 256; size <= (1u << 16); size *= 2) {
-		_cleanup_free_ char *buf = xcalloc(1, size);
-		ssize_t n = readlink("/proc/self/exe", buf, size);
-		if (n < 0)
-			return err_errno(err, -errno, "cannot read /proc/self/exe");
-		if ((size_t)n == size)
-			continue;
-		char *slash = strrchr(buf, '/');
-		if (!slash)
-			return err_msg(err, -EINVAL, "/proc/self/exe is not a path: %s", buf);
-		*slash = '\0';
-		*ret = xstrdup(*buf ? buf : "/");
-		return 0;
-	}
-	return err_msg(err, -ENAMETOOLONG, "cannot read /proc/self/exe: path too long");
-}
-
-int install_sibling(const struct install *in, const char *name, char **ret, struct error *err)
-{
-	_cleanup_free_ char *p = path_join(in->bindir, name);
-	struct stat st;
-	if (stat(p, &st) < 0)
-		return err_errno(err, -errno, "%s (installed beside ocibpf)", p);
-	if (!S_ISREG(st.st_mode) || access(p, X_OK) < 0)
-		return err_msg(err, -EACCES, "%s (installed beside ocibpf) is not an executable file", p);
-	*ret = TAKE_PTR(p);
-	return 0;
 }
 
 /* The configuration the hook must use: --config or $OCIBPF_CONFIG, made absolute. */
@@ -156,53 +66,8 @@ static int config_env(struct install *in, struct error *err)
 	return 0;
 }
 
-/* --- asking the engine --------------------------------------------------------------- */
-
-int install_capture(char *const argv[], char **ret, struct error *err)
-{
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return err_errno(err, -errno, "cannot run %s: pipe", argv[0]);
-	pid_t pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		return err_errno(err, r, "cannot run %s", argv[0]);
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(fds[1], STDOUT_FILENO) < 0 ||
-		    dup2(null, STDERR_FILENO) < 0)
-			_exit(127);
-		execvp(argv[0], argv);
-		_exit(errno == ENOENT ? 127 : 126);
-	}
-	close(fds[1]);
-	char *out = NULL;
-	int r = read_fd(fds[0], INSTALL_FILE_MAX, &out, NULL);
-	close(fds[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (r < 0)
-		return err_errno(err, r, "cannot read the output of %s", argv[0]);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-		free(out);
-		return err_msg(err, -ENOENT, "%s: not found", argv[0]);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		free(out);
-		return err_msg(err, -EIO, "%s failed (status %d)", argv[0],
-			       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	}
-	*ret = out;
-	return 0;
-}
-
 /* --- writing --------------------------------------------------------------------------- */
 
-/* With trailing newline: yajl's beautified output has one, TOML ours. */
 static bool ends_with_newline(const struct out_file *f)
 {
 	return f->len > 0 && f->text[f->len - 1] == '\n';
@@ -296,7 +161,7 @@ static int install_run(struct install *in)
 	in->cfg = cli_config(in->cli);
 	if (!in->cfg)
 		return 1;
-	if ((r = config_env(in, &err)) < 0 || (r = self_dir(&in->bindir, &err)) < 0)
+	if ((r = config_env(in, &err)) < 0 || (r = (in->bindir = self_dir()) ? 0 : -ENOMEM) < 0)
 		goto fail;
 	if (strcmp(in->engine, "podman") == 0)
 		r = plan_podman(in, &err);

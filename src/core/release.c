@@ -113,8 +113,9 @@ int container_release(const struct config *cfg, const struct container *c, struc
 		bpfset_forget(set, c->cgroup_id);
 		audit_forget(set, c->cgroup_id, c->flags);
 		netpolicy_forget(set, c->cgroup_id);
-		/* Detach the raw tracepoints if this run may have been the last to need them. */
-		if (c->flags & (CF_SYSCOUNT | CF_AUDIT_RAW))
+		/* Detach the raw and io_uring tracepoints if this run may have been the last to
+		 * need them (a walk of the audited containers' selections only). */
+		if (c->flags & (CF_SYSCOUNT | CF_AUDIT_RAW | CF_AUDIT))
 			audit_sync(set, NULL, NULL);
 	}
 	container_remove(cfg->state_dir, c->id);

@@ -1,1 +1,0 @@
-#define OCIBPF_BPF_VERSION "eb53621a743be51d"

@@ -1,5 +1,0 @@
-build-old/obj/src/core/config.o: src/core/config.c src/core/config.h \
- src/core/util.h src/core/json.h
-src/core/config.h:
-src/core/util.h:
-src/core/json.h:
