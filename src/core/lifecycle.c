@@ -65,12 +65,9 @@ static char *v1_path(const char *proc_cgroup, const char *controller)
 static int write_start(const struct config *cfg, const struct container *c, struct error *err)
 {
 	_cleanup_auditlog_ struct auditlog *al = NULL;
-	int r = auditlog_open(cfg->log_dir, c->id, &al, err);
+	int r = record_open_locked(cfg->log_dir, c->id, &al, err);
 	if (r < 0)
 		return r;
-	r = record_lock(al);
-	if (r < 0)
-		return err_errno(err, r, "cannot lock audit log %s", al->path);
 	record_start(al, c->started_ns, c->policy, c->cgroup, c->pid);
 	r = auditlog_flush(al);
 	if (r < 0)

@@ -90,6 +90,23 @@ static const char *proto_name(int p)
 	}
 }
 
+int record_open_locked(const char *log_dir, const char *id, struct auditlog **ret,
+		       struct error *err)
+{
+	struct auditlog *al = NULL;
+	int r = auditlog_open(log_dir, id, &al, err);
+	if (r < 0)
+		return r;
+	r = record_lock(al);
+	if (r < 0) {
+		r = err_errno(err, r, "cannot lock audit log %s", al->path);
+		auditlog_close(al);
+		return r;
+	}
+	*ret = al;
+	return 0;
+}
+
 int record_lock(struct auditlog *al)
 {
 	int r = auditlog_lock(al);
@@ -164,20 +181,28 @@ void record_exec(struct auditlog *al, uint64_t ts_ns, const struct ev_exec *e)
 	auditlog_end(al);
 }
 
-void record_syscall(struct auditlog *al, uint64_t ts_ns, const struct ev_syscall *e, bool setup)
+/* What every syscall record starts with, from the syscall tracepoints or io_uring. */
+static yajl_gen syscall_head(struct auditlog *al, uint64_t ts_ns, uint32_t pid, uint32_t tid,
+			     uint32_t uid, const char *comm, int nr, const __u64 args[6])
 {
 	yajl_gen g = begin(al, REC_SYSCALL, ts_ns);
-	jg_key_int(g, "pid", e->pid);
-	jg_key_int(g, "tid", e->tid);
-	jg_key_int(g, "uid", e->uid);
-	gen_comm(g, e->comm);
-	jg_key_str(g, "syscall", audit_syscall_name(e->nr));
-	jg_key_int(g, "nr", e->nr);
+	jg_key_int(g, "pid", pid);
+	jg_key_int(g, "tid", tid);
+	jg_key_int(g, "uid", uid);
+	gen_comm(g, comm);
+	jg_key_str(g, "syscall", audit_syscall_name(nr));
+	jg_key_int(g, "nr", nr);
 	jg_key(g, "args");
 	yajl_gen_array_open(g);
 	for (int i = 0; i < 6; i++)
-		jg_uint(g, e->args[i]);
+		jg_uint(g, args[i]);
 	yajl_gen_array_close(g);
+	return g;
+}
+
+void record_syscall(struct auditlog *al, uint64_t ts_ns, const struct ev_syscall *e, bool setup)
+{
+	yajl_gen g = syscall_head(al, ts_ns, e->pid, e->tid, e->uid, e->comm, e->nr, e->args);
 	jg_key_int(g, "ret", e->ret);
 	if (e->has_path)
 		gen_path(g, "path", "path_truncated", e->path, sizeof(e->path), e->path_truncated);
@@ -193,18 +218,7 @@ void record_syscall(struct auditlog *al, uint64_t ts_ns, const struct ev_syscall
 void record_uring(struct auditlog *al, uint64_t ts_ns, const struct ev_uring *e,
 		  const char *op_name, bool setup)
 {
-	yajl_gen g = begin(al, REC_SYSCALL, ts_ns);
-	jg_key_int(g, "pid", e->pid);
-	jg_key_int(g, "tid", e->tid);
-	jg_key_int(g, "uid", e->uid);
-	gen_comm(g, e->comm);
-	jg_key_str(g, "syscall", audit_syscall_name(e->nr));
-	jg_key_int(g, "nr", e->nr);
-	jg_key(g, "args");
-	yajl_gen_array_open(g);
-	for (int i = 0; i < 6; i++)
-		jg_uint(g, e->args[i]);
-	yajl_gen_array_close(g);
+	yajl_gen g = syscall_head(al, ts_ns, e->pid, e->tid, e->uid, e->comm, e->nr, e->args);
 	jg_key(g, "ret");
 	if (e->has_ret)
 		yajl_gen_integer(g, e->ret);

@@ -41,6 +41,9 @@ enum record_type record_type_of(const char *name);
 
 /* --- writing (callers lock the log, and flush it when they want the lines written) --- */
 
+/* Open a container's log and lock it for appending (record_lock), or say why not. */
+int record_open_locked(const char *log_dir, const char *id, struct auditlog **ret,
+		       struct error *err);
 /* Lock the log for appending; records an earlier failed write lost are accounted for
  * with a `lost` record first. */
 int record_lock(struct auditlog *al);

@@ -86,12 +86,9 @@ static int write_stop(const struct config *cfg, const struct container *c, struc
 	/* Records the log owes already go first: the stop record joins them (below). */
 	if (!pending_exists(cfg->state_dir, c->id, NULL)) {
 		_cleanup_auditlog_ struct auditlog *al = NULL;
-		int r = auditlog_open(cfg->log_dir, c->id, &al, err);
+		int r = record_open_locked(cfg->log_dir, c->id, &al, err);
 		if (r < 0)
 			return r;
-		r = record_lock(al);
-		if (r < 0)
-			return err_errno(err, r, "cannot lock audit log %s", al->path);
 		record_stop(al, now, reason, gen_stop_stats, &f);
 		if (auditlog_flush(al) == 0)
 			return 0;
