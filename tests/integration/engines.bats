@@ -970,12 +970,13 @@ for d in yaml.safe_load_all(open(sys.argv[1])):
 @test "contrib: the systemd unit verifies, tmpfiles.d makes the directories with their modes" {
 	engine_requires systemd-analyze systemd-tmpfiles
 	requires_built "$OCIBPFD"
-	sed "s|/usr/local/bin/ocibpfd|$OCIBPFD|" "$PROJECT_ROOT/contrib/systemd/ocibpfd.service" \
-		>"$BATS_TEST_TMPDIR/ocibpfd.service"
+	sed -e "s|/usr/local/bin/ocibpfd|$OCIBPFD|" -e "s|/usr/local/bin/ocibpf |$OCIBPF_CLI |" \
+		"$PROJECT_ROOT/contrib/systemd/ocibpfd.service" >"$BATS_TEST_TMPDIR/ocibpfd.service"
 	run systemd-analyze verify --man=no "$BATS_TEST_TMPDIR/ocibpfd.service"
 	log_run systemd-analyze verify
 	assert_success
 	grep -qx 'ExecStart=/usr/local/bin/ocibpfd --foreground' "$PROJECT_ROOT/contrib/systemd/ocibpfd.service"
+	grep -qx 'ExecStartPre=/usr/local/bin/ocibpf load' "$PROJECT_ROOT/contrib/systemd/ocibpfd.service"
 	grep -qx 'Restart=on-failure' "$PROJECT_ROOT/contrib/systemd/ocibpfd.service"
 
 	run systemd-tmpfiles --create --root="$INSTALL_ROOT" "$PROJECT_ROOT/contrib/tmpfiles.d/ocibpf.conf"
@@ -999,7 +1000,7 @@ for d in yaml.safe_load_all(open(sys.argv[1])):
 		comp "$2" gc --u
 	' bash "$PROJECT_ROOT/contrib/bash-completion/ocibpf" "$OCIBPF_CLI"
 	assert_success
-	assert_line --index 0 "ps stats metrics audit policy seccomp gc install version help"
+	assert_line --index 0 "ps stats metrics audit policy seccomp load gc install version help"
 	assert_line --index 1 "install"
 	assert_line --index 2 "podman crio containerd docker"
 	assert_line --index 3 "--dry-run"
