@@ -291,7 +291,7 @@ int container_lock(const char *state_dir, const char *id, struct error *err)
 {
 	if (!valid_id(id))
 		return err_msg(err, -EINVAL, "invalid container id");
-	_cleanup_free_ char *dir = path_records_dir(state_dir);
+	_cleanup_free_ char *dir = path_locks_dir(state_dir);
 	int r = mkdir_p(dir, 0700);
 	if (r < 0)
 		return err_errno(err, r, "cannot create %s", dir);

@@ -14,14 +14,19 @@ char *path_record(const char *state_dir, const char *id)
 	return xasprintf("%s/containers/%s.json", state_dir, id);
 }
 
+char *path_locks_dir(const char *state_dir)
+{
+	return path_join(state_dir, "locks");
+}
+
 char *path_record_lock(const char *state_dir, const char *id)
 {
-	return xasprintf("%s/containers/%s.lock", state_dir, id);
+	return xasprintf("%s/locks/%s.lock", state_dir, id);
 }
 
 char *path_refused(const char *state_dir, const char *id)
 {
-	return xasprintf("%s/containers/%s.refused", state_dir, id);
+	return xasprintf("%s/locks/%s.refused", state_dir, id);
 }
 
 char *path_stats_dir(const char *state_dir)

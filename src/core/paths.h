@@ -9,8 +9,8 @@
  * here. All return malloc'ed strings. Layout:
  *
  *   <state_dir>/containers/<id>.json   the record of the container's current run
- *   <state_dir>/containers/<id>.lock   held by whoever creates or releases a run of <id>
- *   <state_dir>/containers/<id>.refused   starts refused while a run of <id> is recorded
+ *   <state_dir>/locks/<id>.lock        held by whoever creates or releases a run of <id>
+ *   <state_dir>/locks/<id>.refused     starts refused while a run of <id> is recorded
  *   <state_dir>/stats/<id>.json        last sampled counters (the collector's sampler)
  *   <state_dir>/lost/<id>              kernel loss already reported (the collector)
  *   <state_dir>/sets.lock              shared by hooks using a set, exclusive for unload
@@ -25,6 +25,7 @@
 
 char *path_records_dir(const char *state_dir);
 char *path_record(const char *state_dir, const char *id);
+char *path_locks_dir(const char *state_dir);
 char *path_record_lock(const char *state_dir, const char *id);
 char *path_refused(const char *state_dir, const char *id);
 char *path_stats_dir(const char *state_dir);
