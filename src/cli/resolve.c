@@ -9,20 +9,9 @@
 
 #define CANDIDATES_SHOWN 8
 
-/* "ID.jsonl" -> ID, for valid ids only (rotated generations are not a container's). */
 static char *log_id(const char *name)
 {
-	size_t len = strlen(name);
-	if (len <= 6 || strcmp(name + len - 6, ".jsonl") != 0)
-		return NULL;
-	char *id = strndup(name, len - 6);
-	if (!id)
-		abort();
-	if (!valid_id(id)) {
-		free(id);
-		return NULL;
-	}
-	return id;
+	return id_of_file_name(name, ".jsonl");
 }
 
 static bool log_exists(const struct config *cfg, const char *id)

@@ -201,20 +201,9 @@ void container_label_from_annotation(struct container *c, const char *key, const
 	}
 }
 
-/* "ID.json" -> ID, for valid ids only. */
 static char *record_id(const char *name)
 {
-	size_t len = strlen(name);
-	if (len <= 5 || strcmp(name + len - 5, ".json") != 0)
-		return NULL;
-	char *id = strndup(name, len - 5);
-	if (!id)
-		abort();
-	if (!valid_id(id)) {
-		free(id);
-		return NULL;
-	}
-	return id;
+	return id_of_file_name(name, ".json");
 }
 
 char **container_list(const char *state_dir)

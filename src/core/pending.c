@@ -137,15 +137,7 @@ bool pending_exists(const char *state_dir, const char *id, uint64_t *ret_lost)
 
 static char *pending_id(const char *name)
 {
-	size_t len = strlen(name);
-	if (len <= 5 || strcmp(name + len - 5, ".json") != 0)
-		return NULL;
-	char *id = strndup(name, len - 5);
-	if (id && !valid_id(id)) {
-		free(id);
-		return NULL;
-	}
-	return id;
+	return id_of_file_name(name, ".json");
 }
 
 char **pending_list(const char *state_dir)

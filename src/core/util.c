@@ -161,6 +161,21 @@ bool valid_id(const char *s)
 	return n <= ID_MAX;
 }
 
+char *id_of_file_name(const char *name, const char *suffix)
+{
+	size_t len = strlen(name), n = strlen(suffix);
+	if (len <= n || strcmp(name + len - n, suffix) != 0)
+		return NULL;
+	char *id = strndup(name, len - n);
+	if (!id)
+		abort();
+	if (!valid_id(id)) {
+		free(id);
+		return NULL;
+	}
+	return id;
+}
+
 int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 {
 	/* Room for one byte past max: reading it means the input is too big. */

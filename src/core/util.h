@@ -57,6 +57,8 @@ void *xrealloc(void *p, size_t sz);
  * monitored: [A-Za-z0-9][A-Za-z0-9_+.,-]*, at most ID_MAX (NAME_MAX less ".jsonl"). */
 #define ID_MAX 249
 bool valid_id(const char *s);
+/* "ID" + suffix -> ID (malloc'ed) when ID is valid_id(), else NULL (for dir_list). */
+char *id_of_file_name(const char *name, const char *suffix);
 bool valid_name(const char *s);
 
 /* Read a whole file (at most max bytes, else -EFBIG) into a NUL-terminated buffer. */
