@@ -258,6 +258,20 @@ static int attach_syscall(struct bpfset *set, const char *events, int nr, int e,
 }
 
 /* Per-syscall tracepoint links are held by the caller (the collector): see audit.h. */
+/* Attach a syscall's enter (e 0) or exit (e 1) tracepoint into *fd (tracefs looked up once). */
+static int hold_syscall(struct bpfset *set, const char **events, int nr, int e, int *fd,
+			struct error *err)
+{
+	int r = *events ? 0 : tracefs_events_dir(events, err);
+	if (r < 0)
+		return r;
+	r = attach_syscall(set, *events, nr, e, err);
+	if (r < 0)
+		return r;
+	*fd = r;
+	return 0;
+}
+
 static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp_links *held,
 			    struct error *err)
 {
@@ -280,13 +294,9 @@ static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp
 				close(*fd);
 				*fd = -1;
 			} else if (want && *fd < 0) {
-				int r = events ? 0 : tracefs_events_dir(&events, err);
+				int r = hold_syscall(set, &events, nr, e, fd, err);
 				if (r < 0)
 					return r;
-				r = attach_syscall(set, events, nr, e, err);
-				if (r < 0)
-					return r;
-				*fd = r;
 			}
 		}
 		if (drop)
@@ -354,13 +364,9 @@ int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_
 		for (int e = 0; e < 2; e++) {
 			if (held->fd[e][nr] >= 0)
 				continue;
-			int r = events ? 0 : tracefs_events_dir(&events, err);
+			int r = hold_syscall(set, &events, nr, e, &held->fd[e][nr], err);
 			if (r < 0)
 				return r;
-			r = attach_syscall(set, events, nr, e, err);
-			if (r < 0)
-				return r;
-			held->fd[e][nr] = r;
 		}
 	}
 	return 0;
