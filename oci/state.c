@@ -145,7 +145,8 @@ static int take_annotations(yajl_val v, const char *what, struct annotation **re
 #define RUNTIME_ID_MAX 1024
 static bool runtime_id(const char *id)
 {
-	if (!*id || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+	/* (Nor one an engine can't pass on runc's command line: it would read as an option.) */
+	if (!*id || *id == '-' || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
 		return false;
 	size_t n = 0;
 	for (const char *p = id; *p; p++, n++)

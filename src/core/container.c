@@ -102,6 +102,9 @@ int container_parse(const char *text, const char *what, struct container **ret, 
 	struct container *c = xcalloc(1, sizeof(*c));
 	c->id = dup_opt(root, "id");
 	c->run = dup_opt(root, "run");
+	/* A record from before runs (an older ocibpf): its pins are named by the id. */
+	if (!c->run && c->id)
+		c->run = xstrdup(c->id);
 	yajl_val started = json_get(root, "start_logged");
 	c->started = started && YAJL_IS_TRUE(started);
 	c->policy = dup_opt(root, "policy");
@@ -121,7 +124,8 @@ int container_parse(const char *text, const char *what, struct container **ret, 
 	c->cgroup_id = get_u64(root, "cgroup_id");
 	c->flags = (uint32_t)get_u64(root, "flags");
 	c->started_ns = get_u64(root, "started_ns");
-	if (!valid_id(c->id) || !valid_run(c->run) || !c->cgroup || !c->cgroup_dir || !c->set ||
+	if (!valid_id(c->id) || !(valid_run(c->run) || strcmp(c->run, c->id) == 0) || !c->cgroup ||
+	    !c->cgroup_dir || !c->set ||
 	    !c->cgroup_id) {
 		container_free(c);
 		return err_msg(err, -EINVAL, "%s: incomplete container record", what);

@@ -8,6 +8,7 @@
  *   "sync"        attach the tracepoints the recorded containers need, map the rings
  *   "sync ID"     the same for one container, reading its record only
  *   "drain RUN"   write out every queued record of that run: its `stop` record is next
+ *                 (a run recorded by an older ocibpf is named by its container id)
  * Answers: "ok", or "error MESSAGE".
  */
 #define CTL_SYNC        "sync"

@@ -67,7 +67,7 @@ void control_accept(int listen_fd, struct events *ev)
 			 valid_id(buf + strlen(CTL_SYNC_ID)))
 			r = events_sync_id(ev, buf + strlen(CTL_SYNC_ID), &err);
 		else if (strncmp(buf, CTL_DRAIN, strlen(CTL_DRAIN)) == 0 &&
-			 valid_run(buf + strlen(CTL_DRAIN)))
+			 (valid_run(buf + strlen(CTL_DRAIN)) || valid_id(buf + strlen(CTL_DRAIN))))
 			r = events_drain(ev, buf + strlen(CTL_DRAIN), &err);
 		else
 			r = err_msg(&err, -EINVAL, "unknown request");
