@@ -7,7 +7,8 @@
  *   ring.c    the pinned sets, their ring buffers, each container's share of them
  *   runs.c    the runs the collector serves (from the core's records) and their logs
  *   losses.c  what could not be recorded: kernel losses, failed writes, gaps
- *   events.c  the interface, and each ring record into its run's log (record.c encodes)
+ *   events.c  the interface: entering runs from the records, each ring record into its
+ *             run's log (record.c encodes)
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -70,19 +71,21 @@ int ring_fd(struct events *ev);
 void ring_close(struct events *ev);
 void ring_share_load(struct events *ev, struct ctr *c);
 void ring_share_tell(struct events *ev);
-int ring_handle_event(void *ctx, void *data, size_t size);   /* events.c */
 
 /* runs.c */
 struct ctr *runs_find_cgid(struct events *ev, uint64_t cgid);
 struct ctr *runs_find_id(struct events *ev, const char *id);
 struct ctr *runs_find_run(struct events *ev, const char *run);
 struct ctr *runs_add(struct events *ev, const struct container *rec);
-void runs_refresh(struct events *ev);
+void runs_sweep(struct events *ev);
 int runs_live(const struct events *ev);
 void runs_free(struct events *ev);
 struct auditlog *runs_log(struct events *ev, struct ctr *c);
 void runs_flush(struct events *ev, struct ctr *c);
 void runs_flush_all(struct events *ev);
+
+/* events.c */
+int ring_handle_event(void *ctx, void *data, size_t size);
 
 /* losses.c */
 void losses_load(struct events *ev, struct ctr *c, bool *ret_known);
@@ -90,7 +93,6 @@ void losses_save(struct events *ev, struct ctr *c);
 void losses_gap(struct events *ev, struct ctr *c);
 void losses_report(struct events *ev, struct ctr *c);
 void losses_owe(struct events *ev, struct ctr *c);
-void losses_unreported(const struct ctr *c);
 int losses_retry_pending(struct events *ev);
 bool losses_clean_start(const struct config *cfg);
 void losses_mark_idle(const struct config *cfg);

@@ -26,6 +26,46 @@ static void update_clock(struct events *ev)
 	ev->boot_to_real = (rt.tv_sec - bt.tv_sec) * 1000000000ULL + rt.tv_nsec - bt.tv_nsec;
 }
 
+/* Enter a run: where its share of the ring and its reported losses stand. */
+static struct ctr *enter_run(struct events *ev, const struct container *rec)
+{
+	struct ctr *c = runs_add(ev, rec);
+	ring_share_load(ev, c);
+	bool known;
+	losses_load(ev, c, &known);
+	/* Served by an earlier collector: whether its entrypoint ran is not known here;
+	 * a container that runs long enough to outlive a collector is past its setup. */
+	c->entered = known;
+	/* Served by an earlier collector: the tracepoints were gone until now. */
+	if (known && ev->fresh && !ev->clean_start && (c->flags & CF_AUDIT) &&
+	    !(c->flags & CF_AUDIT_RAW))
+		losses_gap(ev, c);
+	if (!known)
+		losses_save(ev, c);
+	return c;
+}
+
+/* Re-read the records: new runs are entered, runs no longer recorded let go. */
+static void refresh_runs(struct events *ev)
+{
+	for (size_t i = 0; i < ev->n_ctrs; i++)
+		ev->ctrs[i].seen = false;
+	char **ids = container_list(ev->cfg->state_dir);
+	for (char **id = ids; *id; id++) {
+		_cleanup_container_ struct container *rec = NULL;
+		if (container_read(ev->cfg->state_dir, *id, &rec, NULL) < 0)
+			continue;
+		/* The id's current run; an earlier run of the id (not seen) is let go. */
+		struct ctr *have = runs_find_run(ev, rec->run);
+		if (have)
+			have->seen = true;
+		else
+			enter_run(ev, rec);
+	}
+	strv_free(ids);
+	runs_sweep(ev);
+}
+
 int ring_handle_event(void *ctx, void *data, size_t size)
 {
 	struct events *ev = ctx;
@@ -34,7 +74,7 @@ int ring_handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	struct ctr *c = runs_find_cgid(ev, h->container_cgid);
 	if (!c) {
-		runs_refresh(ev);
+		refresh_runs(ev);
 		c = runs_find_cgid(ev, h->container_cgid);
 		if (!c)
 			return 0;   /* its stop record is written: nothing may follow it */
@@ -137,7 +177,7 @@ int events_tick(struct events *ev)
 	ring_refresh_sets(ev);
 	/* Records already queued go before any loss reported after them. */
 	ring_consume(ev);
-	runs_refresh(ev);
+	refresh_runs(ev);
 	ring_update(ev);
 	ring_share_tell(ev);
 	for (size_t i = 0; i < ev->n_ctrs; i++)
@@ -160,7 +200,7 @@ int events_drain(struct events *ev, const char *run, struct error *err)
 	(void)err;
 	ring_refresh_sets(ev);
 	if (!runs_find_run(ev, run))
-		runs_refresh(ev);   /* one that started and stopped between two ticks */
+		refresh_runs(ev);   /* one that started and stopped between two ticks */
 	ring_update(ev);
 	ring_consume(ev);
 	ring_share_tell(ev);
@@ -195,7 +235,7 @@ void events_reopen(struct events *ev)
 int events_sync(struct events *ev, struct error *err)
 {
 	ring_refresh_sets(ev);
-	runs_refresh(ev);
+	refresh_runs(ev);
 	ring_update(ev);
 	/* A hook waits for this: attach only (detaching waits for the tracepoint's
 	 * unregistration, ~100 ms); what none needs goes in a later tick. */
@@ -212,7 +252,7 @@ int events_sync_id(struct events *ev, const char *id, struct error *err)
 		return err_msg(err, -ENOENT, "no record of container %s", id);
 	struct ctr *c = runs_find_run(ev, rec->run);
 	if (!c)
-		c = runs_add(ev, rec);
+		c = enter_run(ev, rec);
 	uint64_t cgid = c->cgid;
 	uint32_t flags = c->flags;
 	struct bpfset *set = ring_set_of(ev, c->set);

@@ -108,19 +108,6 @@ void losses_owe(struct events *ev, struct ctr *c)
 	c->dropped = 0;
 }
 
-/*
- * A run let go whose log still owes records and was not drained: its stop record was
- * written without us (gc, a stale record), and nothing may follow it in the log. Said
- * here, at least.
- */
-void losses_unreported(const struct ctr *c)
-{
-	uint64_t owed = (c->log ? c->log->dropped : 0) + c->dropped;
-	if (owed && !c->drained)
-		log_error(c->id, "%llu records could not be written to its audit log before its stop record",
-			  (unsigned long long)owed);
-}
-
 /* Write what stopped containers' logs owe, now that they may be written (every tick).
  * Returns how many still owe something. */
 int losses_retry_pending(struct events *ev)

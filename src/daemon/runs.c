@@ -36,7 +36,7 @@ struct ctr *runs_find_run(struct events *ev, const char *run)
 	return NULL;
 }
 
-/* Enter a run from its record. */
+/* Enter a run from its record (events.c adds what the collector knows of it). */
 struct ctr *runs_add(struct events *ev, const struct container *rec)
 {
 	ev->ctrs = xrealloc(ev->ctrs, (ev->n_ctrs + 1) * sizeof(*ev->ctrs));
@@ -45,25 +45,18 @@ struct ctr *runs_add(struct events *ev, const struct container *rec)
 	*c = (struct ctr){ .id = xstrdup(rec->id), .run = xstrdup(rec->run), .cgid = rec->cgroup_id,
 			   .set = xstrdup(rec->set), .flags = rec->flags, .seen = true,
 			   .pid = rec->pid, .pid_start = rec->pid_start, .consumed_fd = -1 };
-	ring_share_load(ev, c);
-	bool known;
-	losses_load(ev, c, &known);
-	/* Served by an earlier collector: whether its entrypoint ran is not known here;
-	 * a container that runs long enough to outlive a collector is past its setup. */
-	c->entered = known;
-	/* Served by an earlier collector: the tracepoints were gone until now. */
-	if (known && ev->fresh && !ev->clean_start && (c->flags & CF_AUDIT) &&
-	    !(c->flags & CF_AUDIT_RAW))
-		losses_gap(ev, c);
-	if (!known)
-		losses_save(ev, c);
 	return c;
 }
 
 static void ctr_free(struct events *ev, struct ctr *c)
 {
 	runs_flush(ev, c);
-	losses_unreported(c);
+	uint64_t owed = (c->log ? c->log->dropped : 0) + c->dropped;
+	/* Not drained: its stop record was written without us (gc, a stale record), and
+	 * nothing may follow it in the log. Said here, at least. */
+	if (owed && !c->drained)
+		log_error(c->id, "%llu records could not be written to its audit log before its stop record",
+			  (unsigned long long)owed);
 	if (c->consumed_fd >= 0)
 		close(c->consumed_fd);
 	auditlog_close(c->log);
@@ -72,24 +65,9 @@ static void ctr_free(struct events *ev, struct ctr *c)
 	free(c->set);
 }
 
-/* Re-read the records: new runs are entered, runs no longer recorded let go. */
-void runs_refresh(struct events *ev)
+/* Let go of the runs not marked seen. */
+void runs_sweep(struct events *ev)
 {
-	for (size_t i = 0; i < ev->n_ctrs; i++)
-		ev->ctrs[i].seen = false;
-	char **ids = container_list(ev->cfg->state_dir);
-	for (char **id = ids; *id; id++) {
-		_cleanup_container_ struct container *rec = NULL;
-		if (container_read(ev->cfg->state_dir, *id, &rec, NULL) < 0)
-			continue;
-		/* The id's current run; an earlier run of the id (not seen) is let go below. */
-		struct ctr *have = runs_find_run(ev, rec->run);
-		if (have)
-			have->seen = true;
-		else
-			runs_add(ev, rec);
-	}
-	strv_free(ids);
 	size_t w = 0;
 	for (size_t i = 0; i < ev->n_ctrs; i++) {
 		if (ev->ctrs[i].seen)
