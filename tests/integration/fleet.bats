@@ -5,7 +5,7 @@
 # - The audit logs shipped by a real rsyslog (contrib/rsyslog/ocibpf-node.conf: imfile, RELP)
 #   to a second rsyslog (contrib/rsyslog/ocibpf-central.conf) that writes them out: every
 #   record of several audited runc containers arrives once, in order, across a logrotate
-#   rotation (contrib/logrotate/ocibpf) and restarts of the shipper.
+#   rotation (contrib/logrotate/ocibpf), restarts of the shipper and one of the central side.
 # - Two collectors of two host configurations (two "nodes") scraped by one Prometheus with a
 #   `node` label per target, with contrib/prometheus/ocibpf.rules.yml loaded.
 # Both rsyslog instances and Prometheus run with configuration, state and storage in the
@@ -127,7 +127,7 @@ shipped_all() {
 	done
 }
 
-@test "rsyslog ships every audit record of several containers once and in order, across a rotation and shipper restarts" {
+@test "rsyslog ships every audit record of several containers once and in order, across a rotation and restarts of both sides" {
 	rsyslog_requires
 	local port ids=("$CID-1" "$CID-2" "$CID-3") id
 	port=$(free_port)
@@ -166,6 +166,14 @@ shipped_all() {
 	rsyslog_start node
 	wait_for 100 0.1 eval '[ "$(count_lines "$STORE/node-a/$CID-1.jsonl")" -gt "$before" ]' ||
 		fail "the restarted shipper sends nothing: $(cat "$BATS_TEST_TMPDIR/rsyslog-node/out")"
+
+	# the central side goes away for a second: the shipper keeps what was not acknowledged
+	rsyslog_stop central
+	before=$(count_lines "$STORE/node-a/$CID-2.jsonl")
+	sleep 1
+	rsyslog_start central
+	wait_for 200 0.1 eval '[ "$(count_lines "$STORE/node-a/$CID-2.jsonl")" -gt "$before" ]' ||
+		fail "nothing sent after the central side came back: $(cat "$BATS_TEST_TMPDIR"/rsyslog-*/out)"
 
 	# rotation by contrib/logrotate/ocibpf: renamed, the collector reopens on SIGHUP
 	sed -e "s|/var/log/ocibpf|$LOG_DIR|g" -e "s|/run/ocibpf|$STATE_DIR|g" \
