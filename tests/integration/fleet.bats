@@ -96,12 +96,14 @@ rsyslog_conf() {
 }
 
 # rsyslog_start NAME: rsyslogd -n on the configuration of rsyslog_conf NAME, in the
-# background (pid file and output in its directory). Sets RSYSLOG_PID_<NAME>.
+# background (pid file and output in its directory), until its pid file is written.
+# Sets RSYSLOG_PID_<NAME>.
 rsyslog_start() {
 	local dir=$BATS_TEST_TMPDIR/rsyslog-$1
 	rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslogd.pid" </dev/null >>"$dir/out" 2>&1 3>&- &
 	track_pid $!
 	printf -v "RSYSLOG_PID_$1" %s $!
+	wait_for 100 0.1 test -s "$dir/rsyslogd.pid" || fail "rsyslogd $1 did not start: $(cat "$dir/out")"
 }
 
 # rsyslog_stop NAME: SIGTERM, and wait for it to exit (it saves its state and queue).
@@ -216,6 +218,66 @@ shipped_all() {
 		echo "$id: $(count_lines "$STORE/node-a/$id.jsonl") records shipped" >&2
 	done
 
+	rsyslog_stop node
+	rsyslog_stop central
+}
+
+@test "rsyslog: with docs/fleet.md's prerotate guard, logrotate waits for a stopped shipper and nothing is lost" {
+	rsyslog_requires
+	local port pidfile=$BATS_TEST_TMPDIR/rsyslog-node/rsyslogd.pid
+	port=$(free_port)
+	STORE=$BATS_TEST_TMPDIR/central-store
+	write_policy fleet "$FLEET_POLICY"
+	rsyslog_conf central ocibpf-central.conf <<-EOF
+		s|/var/log/ocibpf-central/|$STORE/|
+		s|port="2514"|port="$port" address="127.0.0.1"|
+	EOF
+	rsyslog_conf node ocibpf-node.conf ' localHostName="node-a"' <<-EOF
+		s|/var/log/ocibpf/|$LOG_DIR/|
+		s|logs.example.internal|127.0.0.1|
+		s|port="2514"|port="$port"|
+	EOF
+	rsyslog_start central
+	wait_for 100 0.1 eval '[ -n "$(ss -Htln "sport = :$port")" ]' ||
+		fail "the central rsyslog does not listen: $(cat "$BATS_TEST_TMPDIR/rsyslog-central/out")"
+	rsyslog_start node
+	busy_container "$CID"
+	wait_for 100 0.1 eval '[ "$(count_lines "$STORE/node-a/$CID.jsonl")" -ge 10 ]' ||
+		fail "nothing shipped: $(cat "$BATS_TEST_TMPDIR"/rsyslog-*/out)"
+
+	# contrib/logrotate/ocibpf with the guard (systemctl is-active rsyslog, here: is the
+	# test's shipper running)
+	sed -e "s|/var/log/ocibpf|$LOG_DIR|g" -e "s|/run/ocibpf|$STATE_DIR|g" \
+		-e "/^\tpostrotate/i\\
+	prerotate\\
+		[ -s $pidfile ] \\&\\& kill -0 \"\$(cat $pidfile)\" || exit 1\\
+	endscript" \
+		"$PROJECT_ROOT/contrib/logrotate/ocibpf" >"$BATS_TEST_TMPDIR/logrotate.conf"
+	chmod 0644 "$BATS_TEST_TMPDIR/logrotate.conf"
+	grep -q prerotate "$BATS_TEST_TMPDIR/logrotate.conf"
+
+	# the shipper is down: logrotate leaves the log where it is
+	rsyslog_stop node
+	run logrotate -f -s "$BATS_TEST_TMPDIR/logrotate.state" "$BATS_TEST_TMPDIR/logrotate.conf"
+	log_run logrotate
+	assert_failure
+	! compgen -G "$LOG_DIR/$CID.jsonl-*" >/dev/null || fail "rotated while the shipper was down"
+
+	# it is back: the rotation goes ahead
+	rsyslog_start node
+	run logrotate -f -s "$BATS_TEST_TMPDIR/logrotate.state" "$BATS_TEST_TMPDIR/logrotate.conf"
+	log_run logrotate
+	assert_success
+	compgen -G "$LOG_DIR/$CID.jsonl-*" >/dev/null || fail "not rotated: $(ls "$LOG_DIR")"
+	wait_for 100 0.1 eval '[ "$(count_lines "$LOG_DIR/$CID.jsonl")" -ge 5 ]' ||
+		fail "no records in the new log"
+
+	stop_busy_container "$CID"
+	assert_stopped "$CID"
+	wait_for 150 0.1 shipped_all "$CID" || {
+		diff <(cat "$LOG_DIR/$CID".jsonl-* "$LOG_DIR/$CID.jsonl") "$STORE/node-a/$CID.jsonl" | head -20 >&2
+		fail "the central copy is not the node's log"
+	}
 	rsyslog_stop node
 	rsyslog_stop central
 }
