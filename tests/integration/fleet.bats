@@ -47,14 +47,16 @@ FLEET_POLICY='{
 
 # busy_container ID [CONFIG]: a detached runc container (bundle of its own, host network,
 # policy "fleet", the hooks of CONFIG, default $OCIBPF_CONFIG) that opens a file and makes
-# a denied connection ten times a second until /tmp/stop exists in its rootfs.
+# a denied connection ten times a second until /tmp/stop exists in its rootfs; first it
+# runs a program whose argument is 1,100 control characters (an exec record of over 5 kB).
 busy_container() {
 	local id=$1 conf=${2:-$OCIBPF_CONFIG}
 	setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle-$id"
 	set_policy fleet
 	use_host_network
 	update_config '.root.readonly = false'
-	set_cmd sh -c 'while [ ! -e /tmp/stop ]; do cat /etc/passwd >/dev/null; nc 127.0.0.1 9 </dev/null 2>/dev/null; sleep 0.1; done'
+	set_cmd sh -c '/bin/true "$(printf "\001%.0s" $(seq 1100))"
+		while [ ! -e /tmp/stop ]; do cat /etc/passwd >/dev/null; nc 127.0.0.1 9 </dev/null 2>/dev/null; sleep 0.1; done'
 	OCIBPF_CONFIG=$conf add_hooks
 	runc_run -d "$id"
 	assert_success
@@ -215,6 +217,9 @@ shipped_all() {
 		assert_success
 		run jq -s -e '(map(.type) | unique) == ["exec", "net", "start", "stop", "syscall"]' "$STORE/node-a/$id.jsonl"
 		assert_success
+		# the long record went through whole
+		awk 'length($0) > 5000 { n++ } END { exit n != 1 }' "$STORE/node-a/$id.jsonl" ||
+			fail "$id: no record over 5 kB shipped: $(awk '{ print length($0) }' "$STORE/node-a/$id.jsonl" | sort -n | tail -3)"
 		echo "$id: $(count_lines "$STORE/node-a/$id.jsonl") records shipped" >&2
 	done
 
