@@ -117,6 +117,13 @@ rsyslog_stop() {
 		fail "rsyslogd $1 left its pid file: $(cat "$BATS_TEST_TMPDIR/rsyslog-$1/out")"
 }
 
+# use_own_log_dir: this test's audit logs in a log_dir of its own (what its shipper reads
+# and its logrotate rotates).
+use_own_log_dir() {
+	LOG_DIR=$BATS_TEST_TMPDIR/log
+	update_host_config '.log_dir = $l' --arg l "$LOG_DIR"
+}
+
 # count_lines FILE: its number of lines (0 when missing).
 count_lines() {
 	if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
@@ -136,6 +143,7 @@ shipped_all() {
 	local port ids=("$CID-1" "$CID-2" "$CID-3") id
 	port=$(free_port)
 	STORE=$BATS_TEST_TMPDIR/central-store
+	use_own_log_dir
 	write_policy fleet "$FLEET_POLICY"
 
 	rsyslog_conf central ocibpf-central.conf <<-EOF
@@ -232,6 +240,7 @@ shipped_all() {
 	local port pidfile=$BATS_TEST_TMPDIR/rsyslog-node/rsyslogd.pid
 	port=$(free_port)
 	STORE=$BATS_TEST_TMPDIR/central-store
+	use_own_log_dir
 	write_policy fleet "$FLEET_POLICY"
 	rsyslog_conf central ocibpf-central.conf <<-EOF
 		s|/var/log/ocibpf-central/|$STORE/|
