@@ -36,6 +36,7 @@ PACKAGES=(
 	scdoc man-db          # man pages (build/man), rendered by man -l in engines.bats
 	python3-yaml          # engines.bats: the Kubernetes and Vector YAML parsed
 	logrotate             # engines.bats: contrib/logrotate/ocibpf run for real
+	rsyslog rsyslog-relp  # fleet.bats: contrib/rsyslog shipping the audit logs (imfile, RELP)
 	# benchmarks
 	iperf3 hyperfine
 	nftables              # the network benchmark compares with nft socket cgroupv2

@@ -11,6 +11,7 @@ for script in \
 	./audit.sh \
 	./telemetry.sh \
 	./net.sh \
+	./volume.sh \
 	; do
 	echo "### $script"
 	"$script" || { echo "### $script failed"; rc=1; }

@@ -32,47 +32,6 @@ teardown() {
 	ocibpf_teardown
 }
 
-# start_prometheus TARGET: a Prometheus server on a free loopback port scraping TARGET
-# (ADDR:PORT) every second, with its config and storage in the test's temp dir, until
-# the test ends. Sets PROM_URL.
-start_prometheus() {
-	local dir=$BATS_TEST_TMPDIR/prometheus port
-	mkdir -p "$dir/data"
-	cat >"$dir/prometheus.yml" <<-EOF2
-		global:
-		  scrape_interval: 1s
-		  scrape_timeout: 1s
-		scrape_configs:
-		  - job_name: ocibpf
-		    static_configs:
-		      - targets: ["$1"]
-	EOF2
-	port=$(free_port)
-	PROM_URL=http://127.0.0.1:$port
-	prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
-		--web.listen-address="127.0.0.1:$port" </dev/null >"$dir/log" 2>&1 3>&- &
-	track_pid $!
-	wait_for 300 0.1 curl -sf -o /dev/null "$PROM_URL/-/ready" ||
-		fail "prometheus did not start: $(tail -20 "$dir/log")"
-}
-
-# prom_query PROMQL: the result vector of an instant query, as JSON.
-prom_query() {
-	curl -sf --get --data-urlencode "query=$1" "$PROM_URL/api/v1/query" |
-		jq -ce 'select(.status == "success") | .data.result'
-}
-
-# prom_value PROMQL: the value of the query's single series (fails without exactly one).
-prom_value() {
-	prom_query "$1" | jq -re 'if length == 1 then .[0].value[1] else error("want 1 series, got \(length)") end'
-}
-
-# prom_has PROMQL: the query returns at least one series.
-prom_has() {
-	local r
-	r=$(prom_query "$1") && [ "$(jq length <<<"$r")" -ge 1 ]
-}
-
 @test "metrics_listen: the collector the hook starts serves /metrics, Prometheus scrapes it with the engine's labels" {
 	command -v prometheus >/dev/null || skip "test requires prometheus (Debian package prometheus)"
 	local port
