@@ -36,6 +36,8 @@ PACKAGES=(
 	scdoc man-db          # man pages (build/man), rendered by man -l in engines.bats
 	python3-yaml          # engines.bats: the Kubernetes and Vector YAML parsed
 	logrotate             # engines.bats: contrib/logrotate/ocibpf run for real
+	debhelper lintian     # make deb (dpkg-buildpackage, dh), deb.bats
+	buildah patchelf      # make image: the DaemonSet's image, its binaries bundled with their libraries
 	# benchmarks
 	iperf3 hyperfine
 	nftables              # the network benchmark compares with nft socket cgroupv2
