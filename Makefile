@@ -219,5 +219,12 @@ deb:
 	lintian -I --pedantic --fail-on error,warning $(BUILD)/deb/*.changes
 	@echo "  DEB      $(DEB)"
 
+# The DaemonSet's image (contrib/kubernetes/ocibpf.yaml): the binaries with every library
+# they load and their own loader under /opt/ocibpf, busybox, no base image; an OCI
+# archive in $(BUILD)/image (contrib/image/build-image says more).
+IMAGE_NAME ?= localhost/ocibpf:$(VERSION)
+image: $(BINS)
+	contrib/image/build-image $(BUILD) $(IMAGE_NAME)
+
 clean:
 	rm -rf $(BUILD)
