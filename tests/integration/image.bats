@@ -58,6 +58,9 @@ teardown() {
 		done
 	fi
 	podman_teardown || rc=1
+	if mountpoint -q "$NODE/proc" 2>/dev/null; then
+		umount "$NODE/proc" || rc=1
+	fi
 	# a collector of the node's configuration left running (the image's, or one a hook
 	# started) is a leak
 	local pid
@@ -152,7 +155,7 @@ pod_spec() {
 		             ("MAIN_ARGS", args(main)), ("MAIN_CMD", main["command"]),
 		             ("ALL_MOUNTS", allm), ("MAIN_ENV", [x for e in main.get("env", [])
 		                                                  for x in ("-e", f"{e['name']}={e['value']}")]),
-		             ("HOST_DIRS", [s for s, _ in hostpaths.values() if s.startswith(node)])]:
+		             ("HOST_DIRS", [s for s, _ in hostpaths.values() if s.startswith(node + "/")])]:
 		    print(f"{n}=(" + " ".join(shlex.quote(x) for x in v) + ")")
 	EOF
 	# shellcheck disable=SC1091
@@ -164,6 +167,10 @@ pod_run() {
 	run __podman run --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
 		--cgroup-parent "/$CID" "$@"
 	log_run podman run "$@"
+}
+
+node_files() {
+	find "$NODE" -path "$NODE/proc" -prune -o -print | sort
 }
 
 node_collector() {
@@ -181,9 +188,15 @@ no_node_collector() {
 	requires root cgroup2 bpf bpftool jq busybox runc unshare
 	engine_requires podman python3-yaml
 	the_image
+	# The node's programs read the node's configuration (runc gives a hook without env
+	# of its own runc's environment).
+	unset OCIBPF_CONFIG
 	# a node root: the directories every node has, and the engines' configuration dirs
-	mkdir -p "$NODE/etc/containerd" "$NODE/etc/crio" "$NODE/opt" "$NODE/run" "$NODE/var/log"
-	find "$NODE" | sort >"$BATS_TEST_TMPDIR/node-before"
+	# (and /proc, which the programs read their own path from)
+	mkdir -p "$NODE/etc/containerd" "$NODE/etc/crio" "$NODE/opt" "$NODE/run" "$NODE/var/log" \
+		"$NODE/proc"
+	mount -t proc proc "$NODE/proc"
+	node_files >"$BATS_TEST_TMPDIR/node-before"
 	pod_spec
 	# what the kubelet makes for a DirectoryOrCreate hostPath
 	local d
@@ -211,7 +224,7 @@ no_node_collector() {
 	assert_success
 	[ ! -e "$NODE/lib" ] && [ ! -e "$NODE/usr" ] || fail "the node root has $(ls "$NODE")"
 	# the engine files are what `ocibpf install` writes, for the binaries on the node
-	run chroot "$NODE" /opt/ocibpf/bin/ocibpf install containerd --dry-run
+	run --separate-stderr chroot "$NODE" /opt/ocibpf/bin/ocibpf install containerd --dry-run
 	assert_success
 	[ "$output" = "$(cat "$NODE/etc/containerd/conf.d/ocibpf.toml")" ] || fail "containerd drop-in differs"
 	grep -qx 'BinaryName = "/opt/ocibpf/bin/ocibpf-runtime"' "$NODE/etc/containerd/conf.d/ocibpf.toml"
@@ -229,34 +242,38 @@ no_node_collector() {
 	local collector
 	collector=$(node_collector)
 
-	# a plain runc container on the node, with the hooks the node install wrote
+	# a plain runc container on the node, with the hooks the node install wrote (its
+	# cgroup apart from the pods')
+	local RID=$CID-runc
 	setup_busybox_bundle
 	update_config '.hooks = {createRuntime: [$h | {path, args}], poststop: [$h | {path, args}]}
 		| .annotations["io.ocibpf.policy"] = "baseline"
 		| .process.args = ["sh", "-c", "nc -w 1 169.254.169.254 80 </dev/null; echo nc=$?; exec sleep 300"]' \
 		--argjson h "$(jq .hook "$hooks")"
-	run on_node "$RUNC" --root "$RUNC_ROOT" run -d -b "$BUNDLE" "$CID" </dev/null
-	log_run runc run -d "$CID"
+	# (the container's stdio in a file: nothing of it may hold bats' pipes)
+	run __detached "$BATS_TEST_TMPDIR/$RID.stdio" on_node "$RUNC" --root "$RUNC_ROOT" run -d \
+		-b "$BUNDLE" "$RID"
+	log_run runc run -d "$RID"
 	assert_success
-	local log=$NODE/var/log/ocibpf/$CID.jsonl
+	local log=$NODE/var/log/ocibpf/$RID.jsonl
 	wait_for 50 0.1 grep -q '"type":"net"' "$log" || fail "no net record: $(cat "$log" 2>&1)"
-	run jq -e -s --arg id "$CID" '.[0].type == "start" and .[0].policy == "baseline"
+	run jq -e -s --arg id "$RID" '.[0].type == "start" and .[0].policy == "baseline"
 		and any(.[]; .type == "net" and .action == "deny" and .addr == "169.254.169.254")
 		and any(.[]; .type == "exec")' "$log"
 	[ "$status" -eq 0 ] || fail "audit log: $(cat "$log")"
-	[ -f "$NODE/run/ocibpf/containers/$CID.json" ] || fail "no state: $(ls -R "$NODE/run/ocibpf")"
+	[ -f "$NODE/run/ocibpf/containers/$RID.json" ] || fail "no state: $(ls -R "$NODE/run/ocibpf")"
 	[ -n "$(ls -A "$NODE_BPFFS/containers" 2>/dev/null)" ] || fail "no pins under $NODE_BPFFS"
 	run on_node /opt/ocibpf/bin/ocibpf ps --json
 	assert_success
-	run jq -e --arg id "$CID" 'map(select(.id == $id and .policy == "baseline")) | length == 1' <<<"$output"
+	run jq -e --arg id "$RID" 'map(select(.id == $id and .policy == "baseline")) | length == 1' <<<"$output"
 	assert_success
 	# the image's collector wrote the records: no other one was started
 	[ "$(node_collector)" = "$collector" ] || fail "collector $collector replaced by $(node_collector)"
 	[ -z "$(pgrep -f "^/opt/ocibpf/bin/ocibpfd" | grep -vx "$collector")" ] ||
 		fail "other collectors: $(pgrep -af ocibpfd)"
 
-	run on_node "$RUNC" --root "$RUNC_ROOT" delete -f "$CID"
-	log_run runc delete -f "$CID"
+	run on_node "$RUNC" --root "$RUNC_ROOT" delete -f "$RID"
+	log_run runc delete -f "$RID"
 	assert_success
 	wait_for 50 0.1 eval '[ "$(tail -n 1 "$log" | jq -r .type)" = stop ]' || fail "no stop record: $(tail -n 2 "$log")"
 
@@ -272,7 +289,7 @@ no_node_collector() {
 
 	# the node root as it was, but for the audit logs (they stay) and the directories
 	# the kubelet made for the hostPath volumes
-	find "$NODE" | sort | grep -v "^$NODE/var/log/ocibpf/" |
+	node_files | grep -v "^$NODE/var/log/ocibpf/" |
 		grep -vxF -f <(printf '%s\n' "${HOST_DIRS[@]}") >"$BATS_TEST_TMPDIR/node-after"
 	run diff "$BATS_TEST_TMPDIR/node-before" "$BATS_TEST_TMPDIR/node-after"
 	[ "$status" -eq 0 ] || fail "the node root changed: $output"
