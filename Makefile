@@ -214,7 +214,7 @@ deb:
 	mkdir -p $(BUILD)/deb/src
 	tar -cf - --exclude=./.git --exclude='./build*' --exclude=./$(BUILD) --exclude=./debian/build . | \
 		tar -C $(BUILD)/deb/src -xf -
-	cd $(BUILD)/deb/src && dpkg-buildpackage -b -uc -us $(if $(V),,>../build.log 2>&1) || \
+	cd $(BUILD)/deb/src && dpkg-buildpackage -b -uc -us -jauto $(if $(V),,>../build.log 2>&1) || \
 		{ tail -n 40 ../build.log 2>/dev/null; exit 1; }
 	lintian -I --pedantic --fail-on error,warning $(BUILD)/deb/*.changes
 	@echo "  DEB      $(DEB)"
