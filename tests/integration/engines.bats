@@ -951,6 +951,11 @@ shim_state_status() {
 		spec = ds["spec"]["template"]["spec"]
 		assert ds["spec"]["selector"]["matchLabels"].items() <= ds["spec"]["template"]["metadata"]["labels"].items()
 		assert spec["hostPID"] is True
+		# the node install is the image's node-setup (ocibpf install run on the node): no
+		# engine configuration written out in the manifest
+		init, = spec["initContainers"]
+		assert init["command"] == ["/opt/ocibpf/node-setup", "install"], init["command"]
+		assert "plugins." not in open(sys.argv[1]).read() and "hooks_dir" not in open(sys.argv[1]).read()
 		mounts = {m["name"] for c in spec["containers"] + spec["initContainers"] for m in c["volumeMounts"]}
 		assert mounts <= {v["name"] for v in spec["volumes"]}, mounts
 		rc = next(d for d in docs if d["kind"] == "RuntimeClass")
