@@ -48,7 +48,8 @@ MANS      := $(patsubst contrib/man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
 HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
 
 .DELETE_ON_ERROR:
-.PHONY: all clean deps check unit integration test demo bench install fuzz fuzz-build stress man
+.PHONY: all clean deps check unit integration test demo bench install fuzz fuzz-build stress man \
+	deb image
 
 # The man pages too when scdoc is there (`make man` insists).
 all: $(BINS) $(if $(HAVE_SCDOC),$(MANS))
@@ -197,6 +198,33 @@ install: all man
 	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(PREFIX)/share/man/man8/
+
+# --- packages --------------------------------------------------------------------------
+# The Debian package (debian/): built by dpkg-buildpackage from a copy of the tree in
+# $(BUILD)/deb/src, which writes the .deb beside it, in $(BUILD)/deb; then lintian
+# (debian/ocibpf.lintian-overrides explains what it still says).
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version)
+DEB_ARCH    = $(shell dpkg-architecture -q DEB_HOST_ARCH)
+DEB         = $(BUILD)/deb/ocibpf_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb:
+	@[ "$(DEB_VERSION)" = "$(VERSION)" ] || \
+		{ echo "debian/changelog is at $(DEB_VERSION), VERSION at $(VERSION)" >&2; exit 1; }
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/src
+	tar -cf - --exclude=./.git --exclude='./build*' --exclude=./$(BUILD) --exclude=./debian/build . | \
+		tar -C $(BUILD)/deb/src -xf -
+	cd $(BUILD)/deb/src && dpkg-buildpackage -b -uc -us -jauto $(if $(V),,>../build.log 2>&1) || \
+		{ tail -n 40 ../build.log 2>/dev/null; exit 1; }
+	lintian -I --pedantic --fail-on error,warning $(BUILD)/deb/*.changes
+	@echo "  DEB      $(DEB)"
+
+# The DaemonSet's image (contrib/kubernetes/ocibpf.yaml): the binaries with every library
+# they load and their own loader under /opt/ocibpf, busybox, no base image; an OCI
+# archive in $(BUILD)/image (contrib/image/build-image says more).
+IMAGE_NAME ?= localhost/ocibpf:$(VERSION)
+image: $(BINS)
+	contrib/image/build-image $(BUILD) $(IMAGE_NAME)
 
 clean:
 	rm -rf $(BUILD)

@@ -37,6 +37,8 @@ PACKAGES=(
 	python3-yaml          # engines.bats: the Kubernetes and Vector YAML parsed
 	logrotate             # engines.bats: contrib/logrotate/ocibpf run for real
 	rsyslog rsyslog-relp  # fleet.bats: contrib/rsyslog shipping the audit logs (imfile, RELP)
+	debhelper lintian     # make deb (dpkg-buildpackage, dh), deb.bats
+	buildah patchelf      # make image: the DaemonSet's image, its binaries bundled with their libraries
 	# benchmarks
 	iperf3 hyperfine
 	nftables              # the network benchmark compares with nft socket cgroupv2

@@ -66,6 +66,30 @@ static int config_env(struct install *in, struct error *err)
 	return 0;
 }
 
+/*
+ * The configuration: --config or $OCIBPF_CONFIG; else, with --root, the default file
+ * under the root (optional, as the default file is: the one the hooks there will read);
+ * else the default file.
+ */
+static bool config_named(const struct install *in)
+{
+	const char *named = in->cli->config_path;
+	if (!named || !*named)
+		named = getenv("OCIBPF_CONFIG");
+	return named && *named;
+}
+
+static int load_rooted_config(struct install *in, struct error *err)
+{
+	_cleanup_free_ char *path = install_rooted(in, OCIBPF_CONFIG_DEFAULT), *text = NULL;
+	size_t len;
+	int r = install_read_existing(path, &text, &len, err);
+	if (r < 0)
+		return r;
+	return text ? config_parse_text(text, len, path, &in->cfg, err)
+		    : config_parse("{}", path, &in->cfg, err);
+}
+
 /* --- writing --------------------------------------------------------------------------- */
 
 static bool ends_with_newline(const struct out_file *f)
@@ -158,11 +182,22 @@ static int install_run(struct install *in)
 	struct error err = { 0 };
 	int r;
 
-	in->cfg = cli_config(in->cli);
-	if (!in->cfg)
+	if (in->root && !config_named(in)) {
+		if ((r = load_rooted_config(in, &err)) < 0)
+			goto fail;
+	} else if (!(in->cfg = cli_config(in->cli))) {
 		return 1;
-	if ((r = config_env(in, &err)) < 0 || (r = (in->bindir = self_dir()) ? 0 : -ENOMEM) < 0)
+	}
+	if ((r = config_env(in, &err)) < 0)
 		goto fail;
+	in->bindir = self_dir();
+	/* Run from inside the root (a package or an image being built): the binaries are
+	 * named by their path inside it, where they will be. */
+	size_t n = in->root ? strlen(in->root) : 0;
+	if (n && strncmp(in->bindir, in->root, n) == 0 && in->bindir[n] == '/') {
+		memmove(in->bindir, in->bindir + n, strlen(in->bindir + n) + 1);
+		in->bindir_rooted = true;
+	}
 	if (strcmp(in->engine, "podman") == 0)
 		r = plan_podman(in, &err);
 	else if (strcmp(in->engine, "crio") == 0)

@@ -74,11 +74,13 @@ char *install_with_newline(char *text, size_t *len)
 int install_sibling(const struct install *in, const char *name, char **ret, struct error *err)
 {
 	_cleanup_free_ char *p = path_join(in->bindir, name);
+	_cleanup_free_ char *there = in->bindir_rooted ? install_rooted(in, p) : xstrdup(p);
 	struct stat st;
-	if (stat(p, &st) < 0)
-		return err_errno(err, -errno, "%s (installed beside ocibpf)", p);
-	if (!S_ISREG(st.st_mode) || access(p, X_OK) < 0)
-		return err_msg(err, -EACCES, "%s (installed beside ocibpf) is not an executable file", p);
+	if (stat(there, &st) < 0)
+		return err_errno(err, -errno, "%s (installed beside ocibpf)", there);
+	if (!S_ISREG(st.st_mode) || access(there, X_OK) < 0)
+		return err_msg(err, -EACCES, "%s (installed beside ocibpf) is not an executable file",
+			       there);
 	*ret = TAKE_PTR(p);
 	return 0;
 }

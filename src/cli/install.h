@@ -31,6 +31,7 @@ struct install {
 	struct config *cfg;
 	char *config_env;    /* absolute OCIBPF_CONFIG for the hook, NULL: the default file */
 	char *bindir;        /* where this ocibpf is, and its siblings */
+	bool bindir_rooted;  /* bindir is a path under --root (ocibpf runs from inside it) */
 	struct out_file files[4];
 	size_t n_files;
 	char *notes[4];

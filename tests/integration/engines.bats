@@ -101,6 +101,37 @@ requires_built() {
 	assert_success
 }
 
+@test "install --root, run from inside the root (packages, images): the files name the binaries where they will be, and the configuration under the root decides" {
+	requires jq
+	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK" "$OCIBPF_BUILD/ocibpf-runtime"
+	local r=$INSTALL_ROOT b
+	mkdir -p "$r/opt/ob/bin" "$r/etc/ocibpf"
+	for b in "$OCIBPF_CLI" "$OCIBPF_HOOK" "$OCIBPF_BUILD/ocibpf-runtime"; do cp "$b" "$r/opt/ob/bin/"; done
+	# the root's own configuration: a default policy, so every container (when.always)
+	echo '{"default_policy": "full"}' >"$r/etc/ocibpf/config.json"
+	run --separate-stderr env -u OCIBPF_CONFIG -u CONTAINERS_CONF "$r/opt/ob/bin/ocibpf" \
+		install podman --root "$r" --dry-run
+	assert_success
+	run jq -e '.hook.path == "/opt/ob/bin/ocibpf-hook" and .when == {always: true}
+		and (.hook | has("env") | not)' <<<"$output"
+	assert_success
+	run --separate-stderr env -u OCIBPF_CONFIG "$r/opt/ob/bin/ocibpf" install containerd --root "$r" --dry-run
+	assert_success
+	assert_line 'BinaryName = "/opt/ob/bin/ocibpf-runtime"'
+	# a binary missing in the root is missing, whatever the build directory has
+	rm "$r/opt/ob/bin/ocibpf-hook"
+	run --separate-stderr env -u OCIBPF_CONFIG "$r/opt/ob/bin/ocibpf" install crio --root "$r" --dry-run
+	assert_failure 1
+	[[ "$stderr" == *"$r/opt/ob/bin/ocibpf-hook (installed beside ocibpf)"* ]] || fail "$stderr"
+	# no configuration under the root: the defaults (annotated containers only)
+	rm "$r/etc/ocibpf/config.json"
+	cp "$OCIBPF_HOOK" "$r/opt/ob/bin/"
+	run --separate-stderr env -u OCIBPF_CONFIG "$r/opt/ob/bin/ocibpf" install podman --root "$r" --dry-run
+	assert_success
+	run jq -e '.when == {annotations: {"^io\\.ocibpf\\.policy$": ".*"}}' <<<"$output"
+	assert_success
+}
+
 @test "install podman: the hooks directory is the one containers.conf names (hooks_dir: /usr/share, /etc, containers.conf.d in order; the last directory)" {
 	requires jq
 	requires_built "$OCIBPF_CLI" "$OCIBPF_HOOK"
@@ -920,6 +951,11 @@ shim_state_status() {
 		spec = ds["spec"]["template"]["spec"]
 		assert ds["spec"]["selector"]["matchLabels"].items() <= ds["spec"]["template"]["metadata"]["labels"].items()
 		assert spec["hostPID"] is True
+		# the node install is the image's node-setup (ocibpf install run on the node): no
+		# engine configuration written out in the manifest
+		init, = spec["initContainers"]
+		assert init["command"] == ["/opt/ocibpf/node-setup", "install"], init["command"]
+		assert "plugins." not in open(sys.argv[1]).read() and "hooks_dir" not in open(sys.argv[1]).read()
 		mounts = {m["name"] for c in spec["containers"] + spec["initContainers"] for m in c["volumeMounts"]}
 		assert mounts <= {v["name"] for v in spec["volumes"]}, mounts
 		rc = next(d for d in docs if d["kind"] == "RuntimeClass")
