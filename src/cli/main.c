@@ -39,7 +39,8 @@ static const struct cli_cmd commands[] = {
 	  "  loads them (idempotent: nothing is loaded when they are pinned already).\n" },
 	{ "gc", cmd_gc, "remove what is left of containers that are gone",
 	  "usage: ocibpf gc [--json] [--unload]\n"
-	  "  Remove the state, pins and links of containers that no longer exist.\n"
+	  "  Remove the state, pins and links of containers that no longer exist, and the\n"
+	  "  logs of gone ones that log_retention (host configuration) lets go.\n"
 	  "  --unload  also unload BPF sets no container uses\n" },
 	{ "install", cmd_install, "configure podman, crio, containerd or docker to use ocibpf", NULL },
 	{ "version", cmd_version, "print the version",
