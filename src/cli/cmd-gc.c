@@ -204,9 +204,56 @@ static bool remove_oldest(struct gc *gc, struct gone_log *l, const char *why)
 	return true;
 }
 
+/*
+ * log_retention.compress: the rotated generations of gone containers that are still
+ * plain (logrotate's delaycompress compresses a generation at the next rotation, and a
+ * gone container's log is never rotated again) are gzipped, under the id's lock.
+ */
+static void gc_compress(struct gc *gc, const char *id)
+{
+	const struct config *cfg = gc->cfg;
+	struct log_gens g;
+	log_gens_list(cfg->log_dir, id, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		if (g.v[i].n.live || g.v[i].n.gz || log_gen_has_twin(&g, i))
+			continue;
+		int lock = container_lock(cfg->state_dir, id, NULL);
+		if (lock < 0)
+			break;
+		struct error err = { 0 };
+		int r = log_gone(cfg, id) ? log_gen_compress(cfg->log_dir, &g.v[i], &err) : -EBUSY;
+		container_unlock(cfg->state_dir, id, lock);
+		if (r == -EBUSY)
+			break;
+		if (r < 0) {
+			log_error(id, "%s", err.msg);
+			err_clear(&err);
+			gc->failed = 1;
+			continue;
+		}
+		if (gc->cli->json) {
+			yajl_gen_map_open(gc->g);
+			jg_key_str(gc->g, "compressed", "log");
+			jg_key_str(gc->g, "id", g.v[i].name);
+			jg_key_str(gc->g, "reason", "log_retention.compress");
+			yajl_gen_map_close(gc->g);
+		} else {
+			printf("compressed log %s (log_retention.compress)\n", g.v[i].name);
+		}
+	}
+	log_gens_free(&g);
+}
+
 static void gc_logs(struct gc *gc)
 {
 	const struct config *cfg = gc->cfg;
+	if (cfg->log_compress) {
+		char **ids = log_ids(cfg->log_dir);
+		for (char **id = ids; *id; id++)
+			if (log_gone(cfg, *id))
+				gc_compress(gc, *id);
+		strv_free(ids);
+	}
 	if (!cfg->log_max_age_s && !cfg->log_max_bytes)
 		return;   /* the default: logs are kept */
 	struct gone_log *logs = NULL;

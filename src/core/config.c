@@ -92,16 +92,19 @@ int config_parse_bytes(const char *s, unsigned long long *ret)
 /* "log_retention": {"max_age": "30d", "max_bytes": "10G"}; a number is seconds / bytes. */
 static int take_retention(yajl_val v, const char *path, struct config *c, struct error *err)
 {
-	static const char *const keys[] = { "max_age", "max_bytes", NULL };
+	static const char *const keys[] = { "max_age", "max_bytes", "compress", NULL };
 	if (!v || YAJL_IS_NULL(v))
 		return 0;
 	if (!YAJL_IS_OBJECT(v))
-		return err_msg(err, -EINVAL, "%s: \"log_retention\" must be an object (max_age, max_bytes)", path);
+		return err_msg(err, -EINVAL, "%s: \"log_retention\" must be an object (max_age, max_bytes, compress)", path);
 	const char *unknown = json_unknown_key(v, keys);
 	if (unknown)
-		return err_msg(err, -EINVAL, "%s: \"log_retention\": unknown key \"%s\" (max_age, max_bytes)",
+		return err_msg(err, -EINVAL, "%s: \"log_retention\": unknown key \"%s\" (max_age, max_bytes, compress)",
 			       path, unknown);
-	yajl_val a = json_get(v, "max_age"), b = json_get(v, "max_bytes");
+	yajl_val a = json_get(v, "max_age"), b = json_get(v, "max_bytes"), z = json_get(v, "compress");
+	if (z && !YAJL_IS_TRUE(z) && !YAJL_IS_FALSE(z))
+		return err_msg(err, -EINVAL, "%s: \"log_retention.compress\" must be true or false", path);
+	c->log_compress = YAJL_IS_TRUE(z);
 	long long n;
 	if (a && !YAJL_IS_NULL(a) &&
 	    !(YAJL_IS_INTEGER(a) && (n = YAJL_GET_INTEGER(a)) >= 0 && (c->log_max_age_s = n, true)) &&

@@ -22,6 +22,7 @@ struct config {
 	 * (0: no limit, the default: everything is kept). */
 	unsigned long long log_max_age_s;
 	unsigned long long log_max_bytes;
+	bool log_compress;    /* gc gzips their rotated generations left plain */
 };
 
 /* "30d", "12h", "90m", "3600s" (or a number of seconds) -> seconds; -EINVAL. */

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,4 +116,54 @@ bool log_exists(const char *log_dir, const char *id)
 	bool any = g.n > 0;
 	log_gens_free(&g);
 	return any;
+}
+
+int log_gen_compress(const char *log_dir, const struct log_gen *g, struct error *err)
+{
+	if (g->n.live || g->n.gz)
+		return err_msg(err, -EINVAL, "%s is not a plain rotated generation", g->name);
+	_cleanup_close_ int in = open(g->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	struct stat st;
+	if (in < 0 || fstat(in, &st) < 0)
+		return err_errno(err, -errno, "cannot open %s", g->path);
+	if (!S_ISREG(st.st_mode))
+		return err_msg(err, -EINVAL, "%s is not a regular file", g->path);
+	_cleanup_free_ char *tmp = path_log_compressing(log_dir, g->name);
+	_cleanup_free_ char *dst = xasprintf("%s.gz", g->path);
+	unlink(tmp);   /* an earlier gc that died */
+	_cleanup_close_ int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (out < 0)
+		return err_errno(err, -errno, "cannot create %s", tmp);
+	int zfd = dup(out);
+	gzFile z = zfd >= 0 ? gzdopen(zfd, "wb6") : NULL;
+	if (!z) {
+		if (zfd >= 0)
+			close(zfd);
+		unlink(tmp);
+		return err_msg(err, -ENOMEM, "cannot compress %s", g->path);
+	}
+	char buf[65536];
+	ssize_t n;
+	int r = 0;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (gzwrite(z, buf, (unsigned)n) != (int)n) {
+			r = -EIO;
+			break;
+		}
+	if (n < 0)
+		r = -errno;
+	if (gzclose(z) != Z_OK && r == 0)
+		r = -EIO;
+	/* the mtime of the last record, for max_age */
+	struct timespec times[2] = { st.st_atim, st.st_mtim };
+	if (r == 0 && (fchmod(out, 0640) < 0 || futimens(out, times) < 0 || fsync(out) < 0))
+		r = -errno;
+	if (r == 0 && link(tmp, dst) < 0)
+		r = -errno;
+	unlink(tmp);
+	if (r < 0)
+		return err_errno(err, r, "cannot compress %s into %s", g->path, dst);
+	if (unlink(g->path) < 0 && errno != ENOENT)
+		return err_errno(err, -errno, "cannot remove %s (compressed into %s)", g->path, dst);
+	return 0;
 }

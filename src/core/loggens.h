@@ -38,6 +38,13 @@ void log_gens_free(struct log_gens *g);
  * one, the .gz twin: true when both are there. */
 bool log_gen_has_twin(const struct log_gens *g, size_t i);
 
+/*
+ * Compress a rotated plain generation nobody writes any more into <name>.gz (gzip, its
+ * mtime kept: retention counts from the last record), then remove the plain file. The
+ * .gz appears whole or not at all (written aside, then linked in; never over a file).
+ */
+int log_gen_compress(const char *log_dir, const struct log_gen *g, struct error *err);
+
 /* Every id with a log in log_dir (live or rotated), sorted. Free with strv_free. */
 char **log_ids(const char *log_dir);
 /* id has a log (live or rotated) in log_dir. */

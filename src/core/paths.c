@@ -67,6 +67,11 @@ char *path_audit_log(const char *log_dir, const char *id)
 	return xasprintf("%s/%s.jsonl", log_dir, id);
 }
 
+char *path_log_compressing(const char *log_dir, const char *name)
+{
+	return xasprintf("%s/.%s.gz.tmp", log_dir, name);
+}
+
 /* "-N-N..." (dateext) or ".N" (numbered) into ret's keys. */
 static bool parse_rotation_suffix(const char *s, size_t len, struct log_name *ret)
 {

@@ -258,6 +258,46 @@ all_written() {
 	rm -f "$LOG_DIR"/*.jsonl*
 }
 
+@test "log_retention.compress: gc gzips the generation logrotate left plain of a gone container, never a running one's" {
+	local gone=$CID-gone live=$CID-live
+	run_logged "$gone" sh -c '/bin/true'
+	rotate "$gone"
+	set_cmd sleep 30
+	runc_run -d "$live"
+	assert_success
+	rotate "$live"
+	local plain lplain before mtime
+	plain=$(ls "$LOG_DIR"/"$gone".jsonl-*)
+	lplain=$(ls "$LOG_DIR"/"$live".jsonl-*)
+	touch -d '3 days ago' "$plain"
+	mtime=$(stat -c %Y "$plain")
+	before=$(cat "$plain")
+	# delaycompress: logrotate left it plain, and never rotates a gone container's log again
+	[ ! -e "$(audit_log "$gone")" ] && [ ! -e "$plain.gz" ]
+
+	ocibpf gc --json
+	assert_success
+	[ -f "$plain" ] && [ ! -e "$plain.gz" ]   # not asked for: kept as it is
+
+	update_host_config '.log_retention = {compress: true}'
+	ocibpf gc --json
+	assert_success
+	jq -e --arg p "$(basename "$plain")" '[.[] | select(.compressed)] == [{compressed: "log", id: $p, reason: "log_retention.compress"}]' <<<"$output" ||
+		fail "gc: $output"
+	[ ! -e "$plain" ] && [ -f "$plain.gz" ] && [ "$(zcat "$plain.gz")" = "$before" ]
+	[ "$(stat -c %Y "$plain.gz")" = "$mtime" ] || fail "mtime not kept"
+	[ "$(stat -c %a "$plain.gz")" = 640 ]
+	[ -f "$lplain" ] && [ ! -e "$lplain.gz" ]   # the running container's: logrotate's job
+	ocibpf audit --json "$gone"
+	assert_success
+	[ "$output" = "$before" ]
+	# nothing left aside
+	[ -z "$(ls -A "$LOG_DIR" | grep '\.tmp$')" ]
+
+	runc_cmd delete -f "$live"
+	assert_success
+}
+
 @test "audit --all: every container, one line an event, merged by time; --json has the container" {
 	run_logged "$CID-a" sh -c '/bin/true; sleep 0.2; /bin/echo a >/dev/null'
 	run_logged "$CID-b" sh -c '/bin/true'
@@ -321,7 +361,11 @@ all_written() {
 	ocibpf gc
 	assert_failure 1
 	[[ "$stderr" == *'unknown key "max_size"'* ]] || fail "stderr: $stderr"
-	update_host_config '.log_retention = {max_age: "30d", max_bytes: "10G"}'
+	update_host_config '.log_retention = {compress: "yes"}'
+	ocibpf gc
+	assert_failure 1
+	[[ "$stderr" == *'"log_retention.compress" must be true or false'* ]] || fail "stderr: $stderr"
+	update_host_config '.log_retention = {max_age: "30d", max_bytes: "10G", compress: false}'
 	ocibpf gc
 	assert_success
 }
