@@ -48,11 +48,14 @@ LOGROTATE() {
 	assert_success
 }
 
-# rotate [ID]: logrotate -f, one second after the last one (dateext -%Y%m%d-%s names by
-# second).
+# rotate [ID]: logrotate -f, in another second than the last one (dateext -%Y%m%d-%s
+# names by the second).
 rotate() {
-	sleep 1
+	local last
+	last=$(cat "$BATS_TEST_TMPDIR/rotated-at" 2>/dev/null) || last=
+	while [ "$(date +%s)" = "$last" ]; do sleep 0.1; done
 	LOGROTATE "$@"
+	date +%s >"$BATS_TEST_TMPDIR/rotated-at"
 }
 
 # run_logged ID ARG...: run a container with the logged policy to its end.
