@@ -6,6 +6,7 @@
 #include <string.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/inotify.h>
 #include <time.h>
 
@@ -689,6 +690,12 @@ static int audit_all(struct cli *cli, const struct filter *f, bool follow)
 	struct tails t = { 0 };
 	struct unreadable u = { 0 };
 	struct follow fw = { .ino = -1 };
+	/* A file open per container's log: as many as the hard limit lets us. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	if (!follow) {
 		signal(SIGPIPE, SIG_IGN);
 		tails_scan(cfg, &t, false);
