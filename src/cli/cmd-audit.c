@@ -520,7 +520,7 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *arg, 
 		bool final = !follow || ended;
 		struct record_line l;
 		int r;
-		while ((r = record_read(rr, final, &l)) != 0) {
+		while (!ferror(stdout) && (r = record_read(rr, final, &l)) != 0) {
 			show_line(cli, f, &l, r, &u, id, &stopped);
 			record_line_done(&l);
 		}
@@ -661,7 +661,7 @@ static void show_all_line(struct cli *cli, const struct filter *f, struct tail *
 static void show_all_merged(struct cli *cli, const struct filter *f, struct tails *t, bool final,
 			    struct unreadable *u)
 {
-	for (;;) {
+	while (!ferror(stdout)) {   /* (a reader that went away: EPIPE) */
 		struct tail *next = NULL;
 		for (size_t i = 0; i < t->n; i++) {
 			struct tail *x = &t->v[i];
