@@ -5,6 +5,8 @@
 #include <getopt.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/inotify.h>
 #include <time.h>
 
@@ -14,18 +16,28 @@
 #include "utf8.h"
 #include "container.h"
 #include "pending.h"
+#include "loggens.h"
+#include "paths.h"
 
 struct filter {
 	const char *type;
 	const char *syscall;
 	char since[32];      /* RFC 3339 like our ts: compares as a string */
-	bool all;            /* the table shows the runtime's setup records too */
+	bool setup;          /* the table shows the runtime's setup records too */
 };
 
-/* Lines that are not records: counted, their numbers said on stderr at the end. */
-struct unreadable {
+/* Lines that are not records, by file: counted, their numbers said on stderr at the end;
+ * generations that could not be read to their end. */
+struct unreadable_file {
+	char *file;
 	uint64_t count;
 	char *numbers;       /* "3, 17, 20" (the first few) */
+};
+
+struct unreadable {
+	struct unreadable_file *v;
+	size_t n;
+	uint64_t damaged;
 };
 
 /*
@@ -270,41 +282,114 @@ static void print_plain(const struct record *r)
 	putchar('\n');
 }
 
-/* A line that is not a record, shown as what it is. */
-static void show_unreadable(struct cli *cli, struct unreadable *u, const struct record_line *l)
+/* The file a line came from, as said in rows and messages: its name in log_dir. */
+static struct unreadable_file *unreadable_of(struct unreadable *u, const char *file)
 {
-	if (u->count++ < 20) {
-		char *n = xasprintf("%s%s%llu", u->numbers ? u->numbers : "", u->numbers ? ", " : "",
+	for (size_t i = 0; i < u->n; i++)
+		if (strcmp(u->v[i].file, file) == 0)
+			return &u->v[i];
+	u->v = xrealloc(u->v, (u->n + 1) * sizeof(*u->v));
+	u->v[u->n] = (struct unreadable_file){ .file = xstrdup(file) };
+	return &u->v[u->n++];
+}
+
+static void count_unreadable(struct unreadable *u, const struct record_line *l)
+{
+	struct unreadable_file *f = unreadable_of(u, l->file);
+	if (f->count++ < 20) {
+		char *n = xasprintf("%s%s%llu", f->numbers ? f->numbers : "", f->numbers ? ", " : "",
 				    (unsigned long long)l->lineno);
-		free(u->numbers);
-		u->numbers = n;
+		free(f->numbers);
+		f->numbers = n;
 	}
+}
+
+static void unreadable_json(const struct record_line *l, const char *id)
+{
+	_cleanup_json_gen_ yajl_gen g = json_gen_new(false);
+	yajl_gen_map_open(g);
+	jg_key_bool(g, "unreadable", true);
+	if (id)
+		jg_key_str(g, "container", id);
+	jg_key_str(g, "file", l->file);
+	jg_key_uint(g, "line", l->lineno);
+	jg_key(g, "text");
+	jg_strn(g, l->text, l->len);   /* lossy when not UTF-8: text_hex is exact */
+	if (!utf8_valid(l->text, l->len)) {
+		_cleanup_free_ char *hex = hex_encode(l->text, l->len);
+		jg_key_str(g, "text_hex", hex);
+	}
+	yajl_gen_map_close(g);
+	cli_print_json(g);
+}
+
+/* "line N" in the live file, "FILE line N" in a rotated generation. */
+static char *where(const struct record_line *l)
+{
+	_cleanup_free_ char *file = esc(l->file, strlen(l->file));
+	return l->live ? xasprintf("line %llu", (unsigned long long)l->lineno)
+		       : xasprintf("%s line %llu", file, (unsigned long long)l->lineno);
+}
+
+/* A line that is not a record, shown as what it is. */
+static void show_unreadable(struct cli *cli, struct unreadable *u, const struct record_line *l,
+			    const char *id)
+{
+	count_unreadable(u, l);
 	if (cli->json) {
-		_cleanup_json_gen_ yajl_gen g = json_gen_new(false);
-		yajl_gen_map_open(g);
-		jg_key_bool(g, "unreadable", true);
-		jg_key_uint(g, "line", l->lineno);
-		jg_key(g, "text");
-		jg_strn(g, l->text, l->len);   /* lossy when not UTF-8: text_hex is exact */
-		if (!utf8_valid(l->text, l->len)) {
-			_cleanup_free_ char *hex = hex_encode(l->text, l->len);
-			jg_key_str(g, "text_hex", hex);
-		}
-		yajl_gen_map_close(g);
-		cli_print_json(g);
+		unreadable_json(l, NULL);
 		return;
 	}
 	_cleanup_free_ char *text = esc(l->text, l->len);
+	_cleanup_free_ char *w = where(l);
 	print_row("-", 0, "-", "unreadable");
-	printf("line %llu: %s\n", (unsigned long long)l->lineno, text);
+	printf("%s: %s\n", w, text);
+}
+
+/* A generation that could not be read to its end: said on stderr as it is met. */
+static void show_damaged(struct unreadable *u, const struct record_line *l, const char *id)
+{
+	u->damaged++;
+	fflush(stdout);
+	_cleanup_free_ char *file = esc(l->file, strlen(l->file));
+	_cleanup_free_ char *why = esc(l->text, l->len);
+	if (l->lineno)
+		log_error(id, "%s: %s after line %llu; the rest of this file is not shown", file, why,
+			  (unsigned long long)l->lineno);
+	else
+		log_error(id, "%s: %s before its first line; none of it is shown", file, why);
+}
+
+/* The exit status the lines shown owe, said on stderr. */
+static int unreadable_report(struct unreadable *u, const char *log_dir, const char *id)
+{
+	int rc = u->damaged ? 1 : 0;
+	for (size_t i = 0; i < u->n; i++) {
+		struct unreadable_file *f = &u->v[i];
+		_cleanup_free_ char *path = path_join(log_dir, f->file);
+		log_error(id, "%llu line%s of %s %s (line%s %s%s)", (unsigned long long)f->count,
+			  f->count > 1 ? "s" : "", path,
+			  f->count > 1 ? "are not audit records" : "is not an audit record",
+			  f->count > 1 ? "s" : "", f->numbers, f->count > 20 ? ", ..." : "");
+		free(f->file);
+		free(f->numbers);
+		rc = 1;
+	}
+	free(u->v);
+	*u = (struct unreadable){ 0 };
+	return rc;
 }
 
 /* Show one line if it is to be shown; keeps track of whether the log's last run stopped. */
 static void show_line(struct cli *cli, const struct filter *f, struct record_line *l, int r,
-		      struct unreadable *u, bool *stopped)
+		      struct unreadable *u, const char *id, bool *stopped)
 {
+	if (r == -EIO) {
+		show_damaged(u, l, id);
+		return;
+	}
 	if (r < 0) {
-		show_unreadable(cli, u, l);
+		show_unreadable(cli, u, l, id);
 		return;
 	}
 	if (l->rec.type == REC_STOP)
@@ -316,7 +401,7 @@ static void show_line(struct cli *cli, const struct filter *f, struct record_lin
 	if (cli->json) {
 		fwrite(l->text, 1, l->len, stdout);
 		putchar('\n');
-	} else if (f->all || !YAJL_IS_TRUE(json_get(l->rec.v, "setup"))) {
+	} else if (f->setup || !YAJL_IS_TRUE(json_get(l->rec.v, "setup"))) {
 		print_plain(&l->rec);
 	}
 }
@@ -331,6 +416,78 @@ static bool run_ended(const struct config *cfg, const char *id)
 	_cleanup_container_ struct container *c = NULL;
 	return container_read(cfg->state_dir, id, &c, NULL) == -ENOENT &&
 	       !pending_exists(cfg->state_dir, id, NULL);
+}
+
+/* --- following ------------------------------------------------------------------------ */
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/*
+ * A follower ends cleanly: SIGINT and SIGTERM end it between two reads (the lines read
+ * are shown whole), a reader that went away (a closed pipe: EPIPE instead of SIGPIPE)
+ * too. The signals stay blocked but in the wait (ppoll), so a read is never cut.
+ */
+struct follow {
+	int ino;                 /* inotify on log_dir; -1: poll */
+	sigset_t waitmask;
+};
+
+static void follow_init(struct follow *fw, const char *log_dir)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &fw->waitmask);
+	sigdelset(&fw->waitmask, SIGINT);
+	sigdelset(&fw->waitmask, SIGTERM);
+	/* The directory, not the file: a rotation renames the file and makes a new one. */
+	fw->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (fw->ino >= 0 && inotify_add_watch(fw->ino, log_dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO |
+						    IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR) < 0) {
+		close(fw->ino);
+		fw->ino = -1;
+	}
+}
+
+static void follow_done(struct follow *fw)
+{
+	if (fw->ino >= 0)
+		close(fw->ino);
+}
+
+/* Wait for log_dir to change (at most ms); false when a signal asks us to end. */
+static bool follow_wait(struct follow *fw, int ms)
+{
+	if (got_signal)
+		return false;
+	struct pollfd pfd = { .fd = fw->ino, .events = POLLIN };
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	if (fw->ino < 0 && ms > 200)
+		ts = (struct timespec){ .tv_nsec = 200 * 1000000L };
+	int n = ppoll(fw->ino >= 0 ? &pfd : NULL, fw->ino >= 0 ? 1 : 0, &ts, &fw->waitmask);
+	if (n > 0) {
+		char ebuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+		while (read(fw->ino, ebuf, sizeof(ebuf)) > 0)
+			;
+	}
+	return !got_signal;
+}
+
+/* stdout still reaches someone (a closed pipe ends the command quietly). */
+static bool out_ok(void)
+{
+	return fflush(stdout) == 0 && !ferror(stdout);
 }
 
 static int audit_show(struct cli *cli, const struct filter *f, const char *arg, bool follow)
@@ -348,10 +505,11 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *arg, 
 		err_clear(&err);
 		return 1;
 	}
-	const char *path = record_reader_path(rr);
-	_cleanup_close_ int ino = follow ? inotify_init1(IN_CLOEXEC) : -1;
-	if (ino >= 0)
-		inotify_add_watch(ino, path, IN_MODIFY);
+	struct follow fw = { .ino = -1 };
+	if (follow)
+		follow_init(&fw, cfg->log_dir);
+	else
+		signal(SIGPIPE, SIG_IGN);
 	if (!cli->json)
 		printf("%-23s %7s %-15s %-8s %s\n", "TIME", "PID", "COMM", "TYPE", "DETAIL");
 	struct unreadable u = { 0 };
@@ -362,38 +520,204 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *arg, 
 		bool final = !follow || ended;
 		struct record_line l;
 		int r;
-		while ((r = record_read(rr, final, &l)) != 0) {
-			show_line(cli, f, &l, r, &u, &stopped);
+		while (!ferror(stdout) && (r = record_read(rr, final, &l)) != 0) {
+			show_line(cli, f, &l, r, &u, id, &stopped);
 			record_line_done(&l);
-			if (follow && stopped)
-				final = true;
 		}
-		fflush(stdout);
+		if (!out_ok())
+			break;
+		/* Done: not following, the run ended, or its stop record is the last. */
 		if (final || stopped)
 			break;
+		if (record_reader_refresh(rr))
+			continue;   /* rotated: the new live file */
 		/* Ended with no stop record after what we read: read to the end once more. */
 		if (run_ended(cfg, id)) {
 			ended = true;
 			continue;
 		}
-		/* Wait for the file to grow (inotify), or poll when inotify isn't there; look
-		 * again every second whether the run ended. */
-		struct pollfd pfd = { .fd = ino, .events = POLLIN };
-		if (ino >= 0 && poll(&pfd, 1, 1000) > 0) {
-			char ebuf[4096];
-			(void)!read(ino, ebuf, sizeof(ebuf));
-		} else if (ino < 0) {
-			usleep(200 * 1000);
-		}
+		/* Wait for the log to grow or be rotated; look again every second whether the
+		 * run ended. */
+		if (!follow_wait(&fw, 1000))
+			break;
 	}
-	if (!u.count)
-		return 0;
-	log_error(id, "%llu line%s of %s %s (line%s %s%s)", (unsigned long long)u.count,
-		  u.count > 1 ? "s" : "", path,
-		  u.count > 1 ? "are not audit records" : "is not an audit record",
-		  u.count > 1 ? "s" : "", u.numbers, u.count > 20 ? ", ..." : "");
-	free(u.numbers);
-	return 1;
+	follow_done(&fw);
+	return unreadable_report(&u, cfg->log_dir, id);
+}
+
+/* --- every container: one line an event ---------------------------------------------- */
+
+/* A container's log being read for --all. */
+struct tail {
+	char *id;
+	char *label;                /* how the line names the container */
+	struct record_reader *rr;
+	struct record_line l;       /* read, not shown yet (merging by time) */
+	int r;                      /* l's record_read result; 0: none */
+};
+
+struct tails {
+	struct tail *v;
+	size_t n;
+};
+
+/* The container as a person watching finds it: the engine's name while it is monitored,
+ * else the id (a 64-hex-digit id shortened to 12, as docker and podman show them). */
+static char *label_of(const struct config *cfg, const char *id)
+{
+	_cleanup_container_ struct container *c = NULL;
+	if (container_read(cfg->state_dir, id, &c, NULL) == 0 && c->name && *c->name)
+		return esc(c->name, strlen(c->name));
+	size_t len = strlen(id);
+	bool hex = len == 64 && strspn(id, "0123456789abcdef") == 64;
+	return esc(id, hex ? 12 : len);
+}
+
+static struct tail *tail_find(struct tails *t, const char *id)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->v[i].id, id) == 0)
+			return &t->v[i];
+	return NULL;
+}
+
+/* Logs not read yet: a tail each (from their end when skip). */
+static void tails_scan(const struct config *cfg, struct tails *t, bool skip)
+{
+	char **ids = log_ids(cfg->log_dir);
+	for (char **id = ids; *id; id++) {
+		if (tail_find(t, *id))
+			continue;
+		struct record_reader *rr = NULL;
+		if (record_reader_open(cfg->log_dir, *id, &rr, NULL) < 0)
+			continue;
+		if (skip)
+			record_reader_skip_to_end(rr);
+		t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
+		t->v[t->n++] = (struct tail){ .id = xstrdup(*id), .label = label_of(cfg, *id), .rr = rr };
+	}
+	strv_free(ids);
+}
+
+static void tails_free(struct tails *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->v[i].r)
+			record_line_done(&t->v[i].l);
+		record_reader_close(t->v[i].rr);
+		free(t->v[i].id);
+		free(t->v[i].label);
+	}
+	free(t->v);
+}
+
+/* One line: time, container, type, who (comm[pid]) and the gist of the record. */
+static void print_compact(const struct tail *t, const struct record *r)
+{
+	_cleanup_free_ char *ts = esc(r->ts, strlen(r->ts));
+	char when[32];
+	snprintf(when, sizeof(when), "%.10s %.12s", ts, strlen(ts) > 11 ? ts + 11 : "");
+	_cleanup_free_ char *type = esc_field(r->v, "type", "?");
+	printf("%-23s %-12s %-7s ", when, t->label, type);
+	long long pid = get_int(r->v, "pid");
+	_cleanup_free_ char *comm = esc_field(r->v, "comm", NULL);
+	if (comm || (pid && r->type != REC_START))
+		printf("%s[%lld] ", comm ? comm : "?", pid);
+	print_detail(r);
+	putchar('\n');
+}
+
+static void show_all_line(struct cli *cli, const struct filter *f, struct tail *t,
+			  struct unreadable *u)
+{
+	struct record_line *l = &t->l;
+	if (t->r == -EIO) {
+		show_damaged(u, l, t->id);
+		return;
+	}
+	if (t->r < 0) {
+		count_unreadable(u, l);
+		if (cli->json) {
+			unreadable_json(l, t->id);
+			return;
+		}
+		_cleanup_free_ char *text = esc(l->text, l->len);
+		_cleanup_free_ char *w = where(l);
+		printf("%-23s %-12s %-7s %s: %s\n", "-", t->label, "unreadable", w, text);
+		return;
+	}
+	if (!matches(f, &l->rec) || (!f->setup && YAJL_IS_TRUE(json_get(l->rec.v, "setup"))))
+		return;
+	if (cli->json) {
+		fwrite(l->text, 1, l->len, stdout);
+		putchar('\n');
+	} else {
+		print_compact(t, &l->rec);
+	}
+}
+
+/* Everything there is (final: to the end; else a line being written is left for later),
+ * merged by time: the oldest next line of all logs first. */
+static void show_all_merged(struct cli *cli, const struct filter *f, struct tails *t, bool final,
+			    struct unreadable *u)
+{
+	while (!ferror(stdout)) {   /* (a reader that went away: EPIPE) */
+		struct tail *next = NULL;
+		for (size_t i = 0; i < t->n; i++) {
+			struct tail *x = &t->v[i];
+			if (!x->r)
+				x->r = record_read(x->rr, final, &x->l);
+			if (!x->r)
+				continue;
+			/* lines that are not records (no time) first */
+			const char *ts = x->r > 0 ? x->l.rec.ts : "";
+			if (!next || strcmp(ts, next->r > 0 ? next->l.rec.ts : "") < 0)
+				next = x;
+		}
+		if (!next)
+			return;
+		show_all_line(cli, f, next, u);
+		record_line_done(&next->l);
+		next->r = 0;
+	}
+}
+
+static int audit_all(struct cli *cli, const struct filter *f, bool follow)
+{
+	_cleanup_config_ struct config *cfg = cli_config(cli);
+	if (!cfg)
+		return 1;
+	struct tails t = { 0 };
+	struct unreadable u = { 0 };
+	struct follow fw = { .ino = -1 };
+	/* A file open per container's log: as many as the hard limit lets us. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!follow) {
+		signal(SIGPIPE, SIG_IGN);
+		tails_scan(cfg, &t, false);
+		show_all_merged(cli, f, &t, true, &u);
+		out_ok();
+		goto out;
+	}
+	follow_init(&fw, cfg->log_dir);
+	/* From now on, as `tail -f -n 0` (with --since: what is there since then, first). */
+	tails_scan(cfg, &t, !f->since[0]);
+	show_all_merged(cli, f, &t, false, &u);
+	while (out_ok() && follow_wait(&fw, 1000)) {
+		/* Containers that started since (their whole log: it is new). */
+		tails_scan(cfg, &t, false);
+		for (size_t i = 0; i < t.n; i++)
+			record_reader_refresh(t.v[i].rr);
+		show_all_merged(cli, f, &t, false, &u);
+	}
+out:
+	follow_done(&fw);
+	tails_free(&t);
+	return unreadable_report(&u, cfg->log_dir, NULL);
 }
 
 int cmd_audit(struct cli *cli, int argc, char **argv)
@@ -404,10 +728,11 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 		{ "syscall", required_argument, NULL, 's' },
 		{ "since", required_argument, NULL, 'S' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "setup", no_argument, NULL, 'u' },
 		{ 0 },
 	};
 	struct filter f = { 0 };
-	bool follow = false;
+	bool follow = false, all = false;
 	int c, r;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
@@ -416,7 +741,10 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 			follow = true;
 			break;
 		case 'a':
-			f.all = true;
+			all = true;
+			break;
+		case 'u':
+			f.setup = true;
 			break;
 		case 't':
 			if (record_type_of(optarg) == REC_UNKNOWN) {
@@ -443,10 +771,17 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 			goto usage;
 		}
 	}
+	/* --all without an ID: every container. With an ID it keeps its first meaning
+	 * (before the view of all containers): the runtime's setup records too (--setup). */
+	if (all && optind == argc)
+		return audit_all(cli, &f, follow);
+	if (all)
+		f.setup = true;
 	if (optind != argc - 1)
 		goto usage;
 	return audit_show(cli, &f, argv[optind], follow);
 usage:
-	fprintf(stderr, "usage: ocibpf audit [--json] [--follow] [--all] [--type TYPE] [--syscall NAME] [--since TIME] ID\n");
+	fprintf(stderr, "usage: ocibpf audit [--json] [--follow] [--setup] [--type TYPE] [--syscall NAME] [--since TIME] ID\n"
+			"       ocibpf audit --all [--json] [--follow] [--setup] [--type TYPE] [--syscall NAME] [--since TIME]\n");
 	return 2;
 }

@@ -13,10 +13,15 @@ static const struct cli_cmd commands[] = {
 	{ "stats", cmd_stats, "per-container resource and network counters", NULL },
 	{ "metrics", cmd_metrics, "Prometheus text exposition of every monitored container", NULL },
 	{ "audit", cmd_audit, "review a container's audit log",
-	  "usage: ocibpf audit [--json] [--follow] [--type TYPE] [--syscall NAME] [--since TIME] ID\n"
-	  "  A container's audit log as a table (--json: the records as they are).\n"
+	  "usage: ocibpf audit [--json] [--follow] [--setup] [--type TYPE] [--syscall NAME] [--since TIME] ID\n"
+	  "       ocibpf audit --all [--json] [--follow] [--setup] [--type TYPE] [--syscall NAME] [--since TIME]\n"
+	  "  A container's audit log as a table (--json: the records as they are): its rotated\n"
+	  "  generations (.gz too), oldest first, then the live file, as one log.\n"
 	  ID_HELP
-	  "  --follow       wait for new records until the container stops\n"
+	  "  --all          every container's records, one line an event, merged by time\n"
+	  "                 (with --follow: from now on, and containers that start later)\n"
+	  "  --follow       wait for new records until the container stops (across rotations)\n"
+	  "  --setup        also the runtime's setup records (--all with an ID: the same)\n"
 	  "  --type TYPE    start, exec, syscall, net, lost or stop records only\n"
 	  "  --syscall NAME syscall records of that syscall only\n"
 	  "  --since TIME   records from TIME on: RFC 3339 UTC, or 30s, 10m, 2h, 1d ago\n" },
@@ -34,7 +39,8 @@ static const struct cli_cmd commands[] = {
 	  "  loads them (idempotent: nothing is loaded when they are pinned already).\n" },
 	{ "gc", cmd_gc, "remove what is left of containers that are gone",
 	  "usage: ocibpf gc [--json] [--unload]\n"
-	  "  Remove the state, pins and links of containers that no longer exist.\n"
+	  "  Remove the state, pins and links of containers that no longer exist, and the\n"
+	  "  logs of gone ones that log_retention (host configuration) lets go.\n"
 	  "  --unload  also unload BPF sets no container uses\n" },
 	{ "install", cmd_install, "configure podman, crio, containerd or docker to use ocibpf", NULL },
 	{ "version", cmd_version, "print the version",

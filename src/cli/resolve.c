@@ -5,22 +5,10 @@
 #include <sys/stat.h>
 
 #include "container.h"
+#include "loggens.h"
 #include "resolve.h"
 
 #define CANDIDATES_SHOWN 8
-
-static char *log_id(const char *name)
-{
-	return id_of_file_name(name, ".jsonl");
-}
-
-static bool log_exists(const struct config *cfg, const char *id)
-{
-	_cleanup_free_ char *name = xasprintf("%s.jsonl", id);
-	_cleanup_free_ char *path = path_join(cfg->log_dir, name);
-	struct stat st;
-	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 /* "a, b, c" (at most CANDIDATES_SHOWN, then "and N more"). */
 static char *list_of(char **v, size_t n)
@@ -80,7 +68,7 @@ int resolve_id(const struct config *cfg, const char *arg, enum resolve_scope sco
 			r = 0;
 			goto out;
 		}
-	if (scope == RESOLVE_LOGS && valid_id(arg) && log_exists(cfg, arg)) {
+	if (scope == RESOLVE_LOGS && valid_id(arg) && log_exists(cfg->log_dir, arg)) {
 		*ret_id = xstrdup(arg);
 		r = 0;
 		goto out;
@@ -108,7 +96,7 @@ int resolve_id(const struct config *cfg, const char *arg, enum resolve_scope sco
 	if (valid_id(arg))
 		r = by_prefix(ids, arg, "id prefix", ret_id, err);
 	if (r == -ENOENT && scope == RESOLVE_LOGS && valid_id(arg)) {
-		logs = dir_list(cfg->log_dir, log_id);
+		logs = log_ids(cfg->log_dir);   /* live or rotated */
 		r = by_prefix(logs, arg, "id prefix", ret_id, err);
 	}
 	if (r == -ENOENT)

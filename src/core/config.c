@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -52,6 +53,70 @@ static int take_dir(yajl_val root, const char *key, const char *def, const char 
 	return 0;
 }
 
+/* A number with one unit letter of units[] (mult[i] each); a bare number is mult 1. */
+static int parse_unit(const char *s, const char *units, const unsigned long long *mult,
+		      unsigned long long *ret)
+{
+	if (!s || s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	unsigned long long m = 1;
+	if (*end) {
+		const char *u = end[1] ? NULL : strchr(units, *end);
+		if (!u)
+			return -EINVAL;
+		m = mult[u - units];
+	}
+	if (n > ~0ULL / m)
+		return -EINVAL;
+	*ret = n * m;
+	return 0;
+}
+
+int config_parse_age(const char *s, unsigned long long *ret)
+{
+	static const unsigned long long mult[] = { 1, 60, 3600, 86400 };
+	return parse_unit(s, "smhd", mult, ret);
+}
+
+int config_parse_bytes(const char *s, unsigned long long *ret)
+{
+	static const unsigned long long mult[] = { 1ULL << 10, 1ULL << 20, 1ULL << 30, 1ULL << 40 };
+	return parse_unit(s, "KMGT", mult, ret);
+}
+
+/* "log_retention": {"max_age": "30d", "max_bytes": "10G"}; a number is seconds / bytes. */
+static int take_retention(yajl_val v, const char *path, struct config *c, struct error *err)
+{
+	static const char *const keys[] = { "max_age", "max_bytes", "compress", NULL };
+	if (!v || YAJL_IS_NULL(v))
+		return 0;
+	if (!YAJL_IS_OBJECT(v))
+		return err_msg(err, -EINVAL, "%s: \"log_retention\" must be an object (max_age, max_bytes, compress)", path);
+	const char *unknown = json_unknown_key(v, keys);
+	if (unknown)
+		return err_msg(err, -EINVAL, "%s: \"log_retention\": unknown key \"%s\" (max_age, max_bytes, compress)",
+			       path, unknown);
+	yajl_val a = json_get(v, "max_age"), b = json_get(v, "max_bytes"), z = json_get(v, "compress");
+	if (z && !YAJL_IS_TRUE(z) && !YAJL_IS_FALSE(z))
+		return err_msg(err, -EINVAL, "%s: \"log_retention.compress\" must be true or false", path);
+	c->log_compress = YAJL_IS_TRUE(z);
+	long long n;
+	if (a && !YAJL_IS_NULL(a) &&
+	    !(YAJL_IS_INTEGER(a) && (n = YAJL_GET_INTEGER(a)) >= 0 && (c->log_max_age_s = n, true)) &&
+	    config_parse_age(YAJL_GET_STRING(a), &c->log_max_age_s) < 0)
+		return err_msg(err, -EINVAL, "%s: \"log_retention.max_age\" must be a duration: \"30d\", \"12h\", \"90m\", \"3600s\"", path);
+	if (b && !YAJL_IS_NULL(b) &&
+	    !(YAJL_IS_INTEGER(b) && (n = YAJL_GET_INTEGER(b)) >= 0 && (c->log_max_bytes = n, true)) &&
+	    config_parse_bytes(YAJL_GET_STRING(b), &c->log_max_bytes) < 0)
+		return err_msg(err, -EINVAL, "%s: \"log_retention.max_bytes\" must be a size: bytes, or \"500M\", \"10G\" (K, M, G, T: powers of 1024)", path);
+	return 0;
+}
+
 int config_parse(const char *text, const char *path, struct config **ret, struct error *err)
 {
 	return config_parse_text(text, strlen(text), path, ret, err);
@@ -61,7 +126,8 @@ int config_parse_text(const char *text, size_t len, const char *path, struct con
 		      struct error *err)
 {
 	static const char *const keys[] = { "log_dir", "state_dir", "bpffs_dir", "policy_dir",
-					    "default_policy", "fail_open", "metrics_listen", NULL };
+					    "default_policy", "fail_open", "metrics_listen",
+					    "log_retention", NULL };
 	_cleanup_json_ yajl_val root = NULL;
 	int r = json_parse_doc(text, len, path, &root, err);
 	if (r < 0)
@@ -118,6 +184,8 @@ int config_parse_text(const char *text, size_t len, const char *path, struct con
 			goto fail;
 		c->metrics_listen = xstrdup(s);
 	}
+	if ((r = take_retention(json_get(root, "log_retention"), path, c, err)) < 0)
+		goto fail;
 	*ret = c;
 	return 0;
 fail:

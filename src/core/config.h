@@ -18,7 +18,17 @@ struct config {
 	char *default_policy; /* NULL: containers naming none are left alone */
 	bool fail_open;
 	char *metrics_listen; /* ADDR:PORT where every collector serves /metrics; NULL: none */
+	/* log_retention: what `ocibpf gc` keeps of the logs of containers that are gone
+	 * (0: no limit, the default: everything is kept). */
+	unsigned long long log_max_age_s;
+	unsigned long long log_max_bytes;
+	bool log_compress;    /* gc gzips their rotated generations left plain */
 };
+
+/* "30d", "12h", "90m", "3600s" (or a number of seconds) -> seconds; -EINVAL. */
+int config_parse_age(const char *s, unsigned long long *ret);
+/* "500M", "2G", "1024K", "4096" (bytes; K, M, G, T are powers of 1024) -> bytes. */
+int config_parse_bytes(const char *s, unsigned long long *ret);
 
 /* Parse config JSON text (every key optional, unknown keys rejected, dirs absolute). */
 int config_parse(const char *text, const char *path, struct config **ret, struct error *err);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <libgen.h>
+#include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "paths.h"
 
@@ -62,6 +65,62 @@ char *path_collector(const char *state_dir, const char *name)
 char *path_audit_log(const char *log_dir, const char *id)
 {
 	return xasprintf("%s/%s.jsonl", log_dir, id);
+}
+
+char *path_log_compressing(const char *log_dir, const char *name)
+{
+	return xasprintf("%s/.%s.gz.tmp", log_dir, name);
+}
+
+/* "-N-N..." (dateext) or ".N" (numbered) into ret's keys. */
+static bool parse_rotation_suffix(const char *s, size_t len, struct log_name *ret)
+{
+	if (len < 2 || (s[0] != '-' && s[0] != '.'))
+		return false;
+	ret->numbered = s[0] == '.';
+	ret->n_key = 0;
+	for (size_t i = 0; i < len;) {
+		if (s[i] != (ret->numbered ? '.' : '-') || ret->n_key == 4 || (ret->numbered && i > 0))
+			return false;
+		i++;
+		size_t digits = 0;
+		unsigned long long n = 0;
+		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+			n = n * 10 + (unsigned)(s[i] - '0');
+		if (digits == 0 || digits > 19)
+			return false;
+		ret->key[ret->n_key++] = n;
+	}
+	return true;
+}
+
+int path_log_name_parse(const char *name, struct log_name *ret)
+{
+	static const char ext[] = ".jsonl";
+	size_t len = strlen(name);
+	bool gz = len > 3 && strcmp(name + len - 3, ".gz") == 0;
+	size_t end = gz ? len - 3 : len;
+	/* The last ".jsonl" whose rest is a suffix (see paths.h: only one can be). */
+	for (size_t at = end >= sizeof(ext) - 1 ? end - (sizeof(ext) - 1) + 1 : 0; at-- > 0;) {
+		if (memcmp(name + at, ext, sizeof(ext) - 1) != 0)
+			continue;
+		struct log_name n = { .gz = gz };
+		size_t rest = at + sizeof(ext) - 1;
+		if (rest == end)
+			n.live = !gz;
+		if (!n.live && !parse_rotation_suffix(name + rest, end - rest, &n))
+			return -EINVAL;   /* letters after the last ".jsonl": not ours */
+		n.id = strndup(name, at);
+		if (!n.id)
+			abort();
+		if (!valid_id(n.id)) {
+			free(n.id);
+			return -EINVAL;
+		}
+		*ret = n;
+		return 0;
+	}
+	return -EINVAL;
 }
 
 char *path_sets_dir(const char *bpffs_dir)

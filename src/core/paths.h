@@ -15,7 +15,10 @@
  *   <state_dir>/lost/<id>              kernel loss already reported (the collector)
  *   <state_dir>/sets.lock              shared by hooks using a set, exclusive for unload
  *   <state_dir>/ocibpfd.{lock,pid,sock,log,idle}   the collector
- *   <log_dir>/<id>.jsonl               the audit log
+ *   <log_dir>/<id>.jsonl               the audit log (the live file writers append to)
+ *   <log_dir>/<id>.jsonl-<N>[-<N>...][.gz]   a generation logrotate rotated out (dateext,
+ *                                      e.g. -%Y%m%d-%s), gzip-compressed or not
+ *   <log_dir>/<id>.jsonl.<N>[.gz]      the same without dateext (higher N: older)
  *   <bpffs_dir>/sets/<version>/{progs,maps,links,complete}   a loaded BPF set
  *   <bpffs_dir>/containers/<run>/      the bpf_link pins of one run
  *
@@ -36,6 +39,26 @@ char *path_sets_lock(const char *state_dir);
 /* name: "lock", "pid", "sock", "log" or "idle". */
 char *path_collector(const char *state_dir, const char *name);
 char *path_audit_log(const char *log_dir, const char *id);
+
+/* <log_dir>/.<name>.gz.tmp: a generation being compressed by `ocibpf gc` (no log's name). */
+char *path_log_compressing(const char *log_dir, const char *name);
+
+/* A file name in log_dir, as path_log_name_parse reads it. */
+struct log_name {
+	char *id;
+	bool live;          /* <id>.jsonl */
+	bool gz;            /* a rotated generation ending in .gz */
+	bool numbered;      /* <id>.jsonl.N (no dateext) */
+	unsigned long long key[4];   /* the numbers of the rotation suffix, in order */
+	size_t n_key;
+};
+/*
+ * What a name in log_dir is: 0 and *ret (free ret->id) for the live log or a rotated
+ * generation of a valid id; -EINVAL for any other name (unrelated files are left alone).
+ * A name means one id only: ids may hold ".jsonl" but a suffix holds only digits, '-'
+ * and '.'.
+ */
+int path_log_name_parse(const char *name, struct log_name *ret);
 char *path_sets_dir(const char *bpffs_dir);
 char *path_set(const char *bpffs_dir, const char *version);
 char *path_links_dir(const char *bpffs_dir);
