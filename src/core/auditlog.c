@@ -8,6 +8,7 @@
 
 #include "auditlog.h"
 #include "json.h"
+#include "paths.h"
 
 int auditlog_open(const char *log_dir, const char *id, struct auditlog **ret, struct error *err)
 {
@@ -23,7 +24,7 @@ int auditlog_open(const char *log_dir, const char *id, struct auditlog **ret, st
 	_cleanup_close_ int dfd = open(log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
 		return err_errno(err, -errno, "cannot open log_dir %s", log_dir);
-	_cleanup_free_ char *name = xasprintf("%s.jsonl", id);
+	_cleanup_free_ char *name = path_audit_log_name(id);
 	int fd = openat(dfd, name, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
 	if (fd < 0)
 		return err_errno(err, -errno, "cannot open audit log %s/%s", log_dir, name);

@@ -62,9 +62,15 @@ char *path_collector(const char *state_dir, const char *name)
 	return xasprintf("%s/ocibpfd.%s", state_dir, name);
 }
 
+char *path_audit_log_name(const char *id)
+{
+	return xasprintf("%s.jsonl", id);
+}
+
 char *path_audit_log(const char *log_dir, const char *id)
 {
-	return xasprintf("%s/%s.jsonl", log_dir, id);
+	_cleanup_free_ char *name = path_audit_log_name(id);
+	return path_join(log_dir, name);
 }
 
 char *path_log_compressing(const char *log_dir, const char *name)

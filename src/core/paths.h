@@ -38,6 +38,8 @@ char *path_lost(const char *state_dir, const char *id);
 char *path_sets_lock(const char *state_dir);
 /* name: "lock", "pid", "sock", "log" or "idle". */
 char *path_collector(const char *state_dir, const char *name);
+/* The live audit log's name in log_dir (opened relative to log_dir), and its path. */
+char *path_audit_log_name(const char *id);
 char *path_audit_log(const char *log_dir, const char *id);
 
 /* <log_dir>/.<name>.gz.tmp: a generation being compressed by `ocibpf gc` (no log's name). */
