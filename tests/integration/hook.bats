@@ -399,8 +399,36 @@ set_pins() {
 	runc_cmd delete -f "$CID"
 	assert_success
 	assert_stopped "$CID"
-	# and it goes away by itself (within ~2 s) when no container needs it
-	wait_for 50 0.1 no_collector
+}
+
+@test "the collector stays while the BPF set is pinned: a container after a quiet spell finds it; gc --unload lets it go" {
+	requires runc
+	set_policy full
+	set_cmd true
+	add_hooks
+	runc_run "$CID"
+	assert_success
+	local pid
+	pid=$(collector_pids)
+	[ -n "$pid" ] || fail "no collector"
+	# Nothing runs for 5 s (it used to exit after 2): it is still there, and the next
+	# container is served by it (not by a new one).
+	sleep 5
+	[ "$(collector_pids)" = "$pid" ] || fail "the collector changed or left: '$pid' -> '$(collector_pids)'"
+	runc_run "$CID-2"
+	assert_success
+	[ "$(collector_pids)" = "$pid" ] || fail "a new collector: '$pid' -> '$(collector_pids)'"
+	assert_stopped "$CID-2"
+	assert_stopped "$CID"
+	# The set unloaded: it exits, and cleans up after itself.
+	ocibpf gc --unload
+	assert_success
+	wait_for 50 0.1 no_collector || fail "the collector stays after gc --unload: $(collector_pids)"
+	local f
+	for f in ocibpfd.pid ocibpfd.sock; do
+		[ ! -e "$STATE_DIR/$f" ] || fail "$STATE_DIR/$f left behind"
+	done
+	[ -e "$STATE_DIR/ocibpfd.idle" ] || fail "no idle marker (it exited with no container)"
 }
 
 # --- bad input, hook called directly ------------------------------------------------
