@@ -117,6 +117,42 @@ static bool may_exit_idle(const struct daemon *d)
 	return !pinned;
 }
 
+/*
+ * --foreground while a collector started on demand holds the lock: that one stays while
+ * a set is pinned, so it is asked to go (SIGTERM: it writes what it buffered first) and
+ * the supervised one takes over. Another supervised collector is left alone (-EALREADY).
+ */
+static int take_over(struct daemon *d, struct error *err)
+{
+	_cleanup_free_ char *pid_path = path_join(d->cfg->state_dir, "ocibpfd.pid");
+	_cleanup_free_ char *text = NULL, *cmdline = NULL, *proc = NULL;
+	size_t len = 0;
+	if (read_file_nofollow(pid_path, 64, &text, NULL) < 0)
+		return -EALREADY;
+	pid_t pid = (pid_t)strtol(text, NULL, 10);
+	if (pid <= 1)
+		return -EALREADY;
+	proc = xasprintf("/proc/%d/cmdline", (int)pid);
+	if (read_file(proc, 4096, &cmdline, &len) < 0 || len == 0)
+		return -EALREADY;
+	const char *base = strrchr(cmdline, '/');
+	if (strcmp(base ? base + 1 : cmdline, "ocibpfd") != 0)
+		return -EALREADY;
+	for (size_t i = 0; i < len; i += strlen(cmdline + i) + 1)
+		if (strcmp(cmdline + i, "--foreground") == 0 || strcmp(cmdline + i, "-f") == 0)
+			return -EALREADY;
+	log_warn(NULL, "taking over from the collector started on demand (pid %d)", (int)pid);
+	if (kill(pid, SIGTERM) < 0)
+		return -EALREADY;
+	for (int i = 0; i < 200; i++) {   /* 10 s */
+		int r = take_lock(d, err);
+		if (r != -EALREADY)
+			return r;
+		usleep(50000);
+	}
+	return -EALREADY;
+}
+
 enum { W_SIGNAL = 1, W_TIMER, W_CONTROL, W_EVENTS };
 
 static int watch(int ep, int fd, uint64_t tag)
@@ -224,6 +260,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = take_lock(&d, &err);
+	if (r == -EALREADY && d.foreground)
+		r = take_over(&d, &err);
 	if (r == -EALREADY) {
 		/* Another collector serves this state_dir: nothing for us to do. */
 		if (d.foreground)
