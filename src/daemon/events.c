@@ -618,11 +618,23 @@ int events_tick(struct events *ev)
 	return live + retry_pending(ev);
 }
 
-int events_drain(struct events *ev, const char *run, struct error *err)
+/* A run not served yet (it started and stops between two ticks): from its record alone. */
+static void add_run(struct events *ev, const char *run, const char *id)
+{
+	_cleanup_container_ struct container *rec = NULL;
+	if (!id) {
+		refresh_ctrs(ev);   /* (an older hook's request: every record) */
+		return;
+	}
+	if (container_read(ev->cfg->state_dir, id, &rec, NULL) == 0 && strcmp(rec->run, run) == 0)
+		add_ctr(ev, rec);
+}
+
+int events_drain(struct events *ev, const char *run, const char *id, struct error *err)
 {
 	refresh_sets(ev);
 	if (!find_run(ev, run))
-		refresh_ctrs(ev);   /* one that started and stopped between two ticks */
+		add_run(ev, run, id);
 	update_ring(ev);
 	if (ev->rb)
 		ring_buffer__consume(ev->rb);
