@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -63,6 +64,8 @@ struct events {
 	bool clean_start;       /* the last collector left when no container ran: no gap */
 	uint64_t written;       /* records written to the logs since we started */
 	uint64_t lost;          /* records lost since we started (kernel ring full, failed writes) */
+	uint64_t records_mtime; /* of the records directory at the last refresh_ctrs */
+	bool records_settled;   /* ... and it was a second old then (see records_changed) */
 };
 
 /*
@@ -422,8 +425,30 @@ static struct ctr *add_ctr(struct events *ev, const struct container *rec)
 	return c;
 }
 
+/*
+ * Has the records directory changed since the last refresh? (Every record is written by
+ * a rename into it, and removed from it.) A change in the same clock tick as the last
+ * look may not show in its mtime: unchanged counts only once the mtime seen then was a
+ * second old. Re-reading a thousand records every tick would cost the CPU the hooks use.
+ */
+static bool records_changed(struct events *ev)
+{
+	_cleanup_free_ char *dir = path_records_dir(ev->cfg->state_dir);
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return true;
+	uint64_t mtime = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
+	if (ev->records_settled && mtime == ev->records_mtime)
+		return false;
+	ev->records_mtime = mtime;
+	ev->records_settled = realtime_ns() > mtime + 1000000000ULL;
+	return true;
+}
+
 static void refresh_ctrs(struct events *ev)
 {
+	if (!records_changed(ev))
+		return;
 	for (size_t i = 0; i < ev->n_ctrs; i++)
 		ev->ctrs[i].seen = false;
 	char **ids = container_list(ev->cfg->state_dir);
