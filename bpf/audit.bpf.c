@@ -85,7 +85,7 @@ static __always_inline void count_lost(const struct container_info *c)
 {
 	struct container_stats *s = stats_of(c);
 	if (s)
-		s->lost++;
+		s->audit_lost++;
 }
 
 static __always_inline void remember(const struct container_info *c, __s32 nr, const __u64 *args)

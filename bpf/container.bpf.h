@@ -9,7 +9,7 @@
 #define MAX_CGROUP_LEVEL	32
 
 /*
- * The container of the current task: the entry of its leaf cgroup (the hook enters the
+ * The container of a cgroup (the current task's, or a packet's socket's): the entry of its leaf cgroup (the hook enters the
  * container's own cgroup and its sub-cgroups, cgtrack every sub-cgroup made after that),
  * else that of the nearest ancestor. A sub-cgroup neither entered (a tree deeper than the
  * hook walks, a map that was full when cgtrack saw the mkdir) still belongs to the
@@ -22,14 +22,15 @@
  * leaf and one lookup per level above it: nothing more for a task in the root cgroup, one
  * more for a systemd service's (/system.slice/x.service).
  */
-static __always_inline struct container_info *current_container(void)
+static __always_inline struct container_info *container_of_hierarchy(__u64 leaf,
+									   struct __sk_buff *skb)
 {
-	__u64 leaf = bpf_get_current_cgroup_id();
 	struct container_info *c = container_of_cgroup(leaf);
 	if (c)
 		return c;
 	for (int l = 1; l < MAX_CGROUP_LEVEL; l++) {
-		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
+		/* skb is a constant at every call: one branch is left after inlining. */
+		__u64 id = skb ? bpf_skb_ancestor_cgroup_id(skb, l) : bpf_get_current_ancestor_cgroup_id(l);
 		if (!id || id == leaf)
 			break;
 		struct container_info *a = container_of_cgroup(id);
@@ -37,6 +38,17 @@ static __always_inline struct container_info *current_container(void)
 			c = a;
 	}
 	return c;
+}
+
+static __always_inline struct container_info *current_container(void)
+{
+	return container_of_hierarchy(bpf_get_current_cgroup_id(), NULL);
+}
+
+/* The container of a packet's socket (cgroup_skb programs): the same walk from its cgroup. */
+static __always_inline struct container_info *skb_container(struct __sk_buff *skb)
+{
+	return container_of_hierarchy(bpf_skb_cgroup_id(skb), skb);
 }
 
 #endif

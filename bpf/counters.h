@@ -78,7 +78,7 @@
 	  "Cumulative count of programs executed (execve) in the container.")		\
 	X(syscalls, CK_COUNTER, KERNEL, CV_JSON | CV_SYSCOUNT, "syscalls_total",			\
 	  "Cumulative count of system calls made by the container (only when its policy counts them).") \
-	X(lost, CK_COUNTER, KERNEL, 0, "ringbuf_drops_total",						\
+	X(audit_lost, CK_COUNTER, KERNEL, CV_JSON, "ringbuf_drops_total",						\
 	  "Cumulative count of audit events of the container the kernel ring buffer had no room for.")
 
 #endif

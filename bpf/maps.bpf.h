@@ -104,7 +104,7 @@ static __always_inline void *event_reserve(const struct container_info *c, __u32
 	if (!h) {
 		struct container_stats *s = stats_of(c);
 		if (s)
-			s->lost++;
+			s->audit_lost++;
 		return NULL;
 	}
 	ring_share_take(c, produced, size);

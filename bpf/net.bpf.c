@@ -181,29 +181,6 @@ static __always_inline __u8 event_proto(__u32 proto)
 	return proto == IPPROTO_MPTCP ? IPPROTO_TCP : (__u8)proto;
 }
 
-/* --- containers -------------------------------------------------------------------- */
-
-/*
- * The container of a packet. The leaf cgroup is known for every cgroup the container
- * has (hook + cgtrack); should one be missing, the programs of this cgroup still run
- * for it, so look for the nearest known ancestor rather than let it through unpoliced.
- */
-static __always_inline struct container_info *skb_container(struct __sk_buff *skb)
-{
-	struct container_info *c = container_of_cgroup(bpf_skb_cgroup_id(skb));
-	if (c)
-		return c;
-	for (int l = MAX_CGROUP_LEVEL; l > 0; l--) {
-		__u64 id = bpf_skb_ancestor_cgroup_id(skb, l);
-		if (!id)
-			continue;
-		c = container_of_cgroup(id);
-		if (c)
-			return c;
-	}
-	return NULL;
-}
-
 /* --- policy lookup ----------------------------------------------------------------- */
 
 static __always_inline struct net_meta *meta_of(const struct container_info *c)

@@ -67,8 +67,7 @@ static void gc_container(struct gc *gc, const char *id)
 	}
 	_cleanup_container_ struct container *c = NULL;
 	if (container_read(gc->cfg->state_dir, id, &c, &err) < 0) {
-		_cleanup_free_ char *rec = path_record(gc->cfg->state_dir, id);
-		if (access(rec, F_OK) == 0) {
+		if (container_recorded(gc->cfg->state_dir, id)) {
 			/* An unreadable record: dropped (its pins go with the runs no record names). */
 			container_remove(gc->cfg->state_dir, id);
 			report(gc, "record", id, err.msg);
@@ -181,14 +180,16 @@ static int gc_run(struct cli *cli, bool unload)
 	 * starting container never loses the set it attaches from.
 	 */
 	_cleanup_close_ int sets_lock = -1;
-	if (mkdir_p(cfg->state_dir, 0700) == 0) {
-		_cleanup_free_ char *path = path_sets_lock(cfg->state_dir);
-		sets_lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-		if (sets_lock >= 0)
-			flock(sets_lock, LOCK_EX);
-	}
+	_cleanup_free_ char *sets_path = path_sets_lock(cfg->state_dir);
+	struct error err = { 0 };
+	int r = mkdir_p(cfg->state_dir, 0700);
+	if (r < 0)
+		err_errno(&err, r, "cannot create %s", cfg->state_dir);
+	else
+		sets_lock = lock_file(sets_path, LOCK_EX, &err);
 	if (sets_lock < 0) {
-		log_error(NULL, "cannot lock the BPF sets of %s: %s", cfg->state_dir, strerror(errno));
+		log_error(NULL, "cannot lock the BPF sets: %s", err.msg);
+		err_clear(&err);
 		return 1;
 	}
 	gc_containers(&gc);

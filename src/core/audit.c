@@ -331,9 +331,9 @@ static int sync_pinned(struct bpfset *set, const char *const *progs, int n, bool
 
 int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err)
 {
-	_cleanup_close_ int lock = open(set->bpffs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (lock < 0 || flock(lock, LOCK_EX) < 0)
-		return err_errno(err, -errno, "cannot lock %s", set->bpffs_dir);
+	_cleanup_close_ int lock = lock_dir(set->bpffs_dir, err);
+	if (lock < 0)
+		return lock;
 	struct needs n;
 	compute_needs(set, &n);
 	static const char *const raw[] = { "raw_sys_enter", "raw_sys_exit" };
@@ -380,9 +380,9 @@ int audit_attach(struct bpfset *set, uint32_t flags, struct error *err)
 	bool want_raw = flags & (CF_SYSCOUNT | CF_AUDIT_RAW), want_uring = flags & CF_AUDIT;
 	if (!want_raw && !want_uring)
 		return 0;
-	_cleanup_close_ int lock = open(set->bpffs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (lock < 0 || flock(lock, LOCK_EX) < 0)
-		return err_errno(err, -errno, "cannot lock %s", set->bpffs_dir);
+	_cleanup_close_ int lock = lock_dir(set->bpffs_dir, err);
+	if (lock < 0)
+		return lock;
 	int r = want_raw ? sync_pinned(set, raw, 2, true, err) : 0;
 	if (r == 0 && want_uring)
 		r = sync_pinned(set, uring, 3, true, err);

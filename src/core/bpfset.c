@@ -280,19 +280,6 @@ static int load_set(const char *dir, struct error *err)
 	return run_setups(maps, err);
 }
 
-static int lock_dir(const char *dir, struct error *err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return err_errno(err, -errno, "cannot open %s", dir);
-	if (flock(fd, LOCK_EX) < 0) {
-		int r = err_errno(err, -errno, "cannot lock %s", dir);
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 int bpfset_open(const char *bpffs_dir, const char *version, bool load, struct bpfset **ret,
 		struct error *err)
 {

@@ -290,14 +290,9 @@ int container_lock(const char *state_dir, const char *id, struct error *err)
 		return err_errno(err, r, "cannot create %s", dir);
 	_cleanup_free_ char *path = path_record_lock(state_dir, id);
 	for (;;) {
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+		int fd = lock_file(path, LOCK_EX, err);
 		if (fd < 0)
-			return err_errno(err, -errno, "cannot open %s", path);
-		if (flock(fd, LOCK_EX) < 0) {
-			r = err_errno(err, -errno, "cannot lock %s", path);
-			close(fd);
-			return r;
-		}
+			return fd;
 		/* The holder before us may have removed it: then lock the file there now. */
 		struct stat a, b;
 		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
@@ -307,13 +302,18 @@ int container_lock(const char *state_dir, const char *id, struct error *err)
 	}
 }
 
+bool container_recorded(const char *state_dir, const char *id)
+{
+	_cleanup_free_ char *rec = path_record(state_dir, id);
+	return access(rec, F_OK) == 0 || errno != ENOENT;
+}
+
 void container_unlock(const char *state_dir, const char *id, int fd)
 {
 	if (fd < 0)
 		return;
 	/* No run of the id left: the lock file goes too (those waiting on it look again). */
-	_cleanup_free_ char *rec = path_record(state_dir, id);
-	if (access(rec, F_OK) < 0 && errno == ENOENT) {
+	if (!container_recorded(state_dir, id)) {
 		_cleanup_free_ char *path = path_record_lock(state_dir, id);
 		unlink(path);
 	}

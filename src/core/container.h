@@ -61,6 +61,8 @@ bool valid_run(const char *s);
  */
 int container_lock(const char *state_dir, const char *id, struct error *err);
 void container_unlock(const char *state_dir, const char *id, int fd);
+/* Is a run of the id recorded? False only when its record is certainly absent. */
+bool container_recorded(const char *state_dir, const char *id);
 
 /*
  * A start refused while a run of the id is recorded: the runtime calls poststop for it

@@ -14,7 +14,7 @@
 #include "control-proto.h"
 #include "json.h"
 #include "lifecycle.h"
-#include "netpolicy.h"
+#include "netapply.h"
 #include "paths.h"
 #include "pending.h"
 #include "policy.h"
@@ -107,15 +107,7 @@ static int lock_sets(const struct config *cfg, struct error *err)
 	if (r < 0)
 		return err_errno(err, r, "cannot create %s", cfg->state_dir);
 	_cleanup_free_ char *path = path_sets_lock(cfg->state_dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (fd < 0)
-		return err_errno(err, -errno, "cannot open %s", path);
-	if (flock(fd, LOCK_SH) < 0) {
-		r = err_errno(err, -errno, "cannot lock %s", path);
-		close(fd);
-		return r;
-	}
-	return fd;
+	return lock_file(path, LOCK_SH, err);
 }
 
 /* With the id locked: the run's record, pins, map entries and start record. */
@@ -274,8 +266,7 @@ out:
 	/* Refused (or failed) while another run of the id is recorded: its poststop is not
 	 * that run's. (A failed run of ours left no record: create_run released it.) */
 	if (r < 0) {
-		_cleanup_free_ char *rec = path_record(cfg->state_dir, rq->id);
-		if (access(rec, F_OK) == 0)
+		if (container_recorded(cfg->state_dir, rq->id))
 			container_note_refused(cfg->state_dir, rq->id);
 	}
 	container_unlock(cfg->state_dir, rq->id, lock);
@@ -301,8 +292,7 @@ int hook_poststop(const struct config *cfg, const struct run_request *rq, struct
 {
 	if (!valid_id(rq->id))
 		return 0;   /* never monitored */
-	_cleanup_free_ char *rec = path_record(cfg->state_dir, rq->id);
-	if (access(rec, F_OK) < 0)
+	if (!container_recorded(cfg->state_dir, rq->id))
 		return 0;   /* not ours, or ended already: not even a lock file is made */
 	int lock = container_lock(cfg->state_dir, rq->id, err);
 	if (lock < 0)

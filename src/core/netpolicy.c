@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Network policy: compile a policy's rules into the LPM tries of bpf/net.bpf.c and put
- * them in force for a container.
+ * Network policy: compile a policy's rules into the entries of the LPM trie of
+ * bpf/net.bpf.c (netapply.c puts them in force for a container; neteval.c decides from
+ * them as the programs do, for the tests).
  *
  * Compilation, per direction and family:
  *   1. group the rules by prefix and sort the prefixes by (address, length), so that a
@@ -20,11 +21,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <bpf/bpf.h>
-
-#include "bpfset.h"
 #include "netpolicy.h"
-#include "netshare.h"
 #include "policy.h"
 
 /* Upper bounds of what one container's policy may compile to. */
@@ -586,148 +583,4 @@ void netpolicy_compiled_free(struct netpolicy_compiled *c)
 	free(c->pkeys);
 	free(c->pvals);
 	free(c);
-}
-
-/* --- evaluation (tests) -------------------------------------------------------------- */
-
-/* Do the first `bits` bits of the key data (after prefixlen) agree? */
-static bool bits_match(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned full = bits / 8, rest = bits % 8;
-	if (memcmp(a, b, full) != 0)
-		return false;
-	if (rest) {
-		uint8_t mask = (uint8_t)(0xff00 >> rest);
-		return (a[full] & mask) == (b[full] & mask);
-	}
-	return true;
-}
-
-int netpolicy_eval(const struct netpolicy_compiled *c, int dir, int family, const uint8_t addr[16],
-		   int slot, uint16_t port)
-{
-	if (!(c->meta.flags[dir & 1] & NM_ACTIVE))
-		return NV_ALLOW;
-	struct net_addr_key k = { 0 };
-	k.prefixlen = NET_ADDR_KEY_FIXED_BITS + (family == NF_INET ? 32 : 128);
-	k.dir = (uint8_t)dir;
-	k.family = (uint8_t)family;
-	memcpy(k.addr, addr, 16);
-	const struct net_addr_val *best = NULL;
-	uint32_t best_len = 0;
-	for (size_t i = 0; i < c->n_addr; i++) {
-		const struct net_addr_key *e = &c->akeys[i];
-		if (e->prefixlen > k.prefixlen || (best && e->prefixlen <= best_len))
-			continue;
-		if (bits_match((const uint8_t *)e + 4, (const uint8_t *)&k + 4, e->prefixlen)) {
-			best = &c->avals[i];
-			best_len = e->prefixlen;
-		}
-	}
-	if (!best)
-		return NV_DENY;
-	uint8_t v = best->v[slot & 3];
-	if (v != NV_PORTS)
-		return v == NV_ALLOW ? NV_ALLOW : NV_DENY;
-
-	struct net_port_key pk = { 0 };
-	pk.prefixlen = NET_PORT_KEY_FIXED_BITS + 16;
-	pk.cls = best->cls;
-	pk.dir = (uint8_t)dir;
-	pk.family = NF_PORT;
-	pk.proto = (uint8_t)slot;
-	pk.port = htons(port);
-	const uint32_t *pbest = NULL;
-	best_len = 0;
-	for (size_t i = 0; i < c->n_port; i++) {
-		const struct net_port_key *e = &c->pkeys[i];
-		if (pbest && e->prefixlen <= best_len)
-			continue;
-		if (bits_match((const uint8_t *)e + 4, (const uint8_t *)&pk + 4, e->prefixlen)) {
-			pbest = &c->pvals[i];
-			best_len = e->prefixlen;
-		}
-	}
-	return pbest && *pbest == NV_ALLOW ? NV_ALLOW : NV_DENY;
-}
-
-/* --- maps ---------------------------------------------------------------------------- */
-
-static int open_map(struct bpfset *set, const char *name, struct error *err)
-{
-	int fd = bpfset_map_fd(set, name);
-	if (fd < 0)
-		return err_errno(err, fd, "cannot open map %s of the BPF set", name);
-	return fd;
-}
-
-_Static_assert(sizeof(struct net_addr_key) == sizeof(struct net_port_key),
-	       "address and port entries share one trie");
-
-int netpolicy_apply(struct bpfset *set, uint64_t cgid, const struct policy *p, struct error *err)
-{
-	_cleanup_netpolicy_ struct netpolicy_compiled *c = NULL;
-	_cleanup_close_ int trie = -1, reg = -1, meta_fd = -1, lock = -1;
-	int r;
-
-	r = netpolicy_compile(p, &c, err);
-	if (r < 0)
-		return r;
-	if ((trie = open_map(set, "ocibpf_net_policy", err)) < 0)
-		return trie;
-	if ((reg = open_map(set, "ocibpf_net_registry", err)) < 0)
-		return reg;
-	if ((meta_fd = open_map(set, "ocibpf_net_meta", err)) < 0)
-		return meta_fd;
-	if ((lock = netshare_lock(set, err)) < 0)
-		return lock;
-
-	/* The policy's entries are complete in the trie; the summary last (it turns lookups on). */
-	uint32_t id;
-	r = netshare_acquire(set, trie, reg, c, &id, err);
-	if (r < 0)
-		return r;
-	struct net_meta old;
-	bool had = bpf_map_lookup_elem(meta_fd, &cgid, &old) == 0;
-	c->meta.policy = id;
-	if (bpf_map_update_elem(meta_fd, &cgid, &c->meta, BPF_ANY) < 0) {
-		r = err_errno(err, -errno, "cannot enter the network policy (summary)");
-		netshare_release(set, trie, reg, id);
-		return r;
-	}
-	/* A summary left by an earlier container of this cgroup: its user goes. */
-	if (had && old.policy)
-		netshare_release(set, trie, reg, old.policy);
-	return 0;
-}
-
-static bool agg_of(int fd, const void *key, void *ud)
-{
-	return ((const struct net_agg_key *)key)->cgid == *(uint64_t *)ud;
-}
-
-void netpolicy_quiesce(struct bpfset *set, uint64_t cgid)
-{
-	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_net_agg");
-	if (fd >= 0)
-		map_delete_if(fd, sizeof(struct net_agg_key), agg_of, &cgid);
-}
-
-void netpolicy_forget(struct bpfset *set, uint64_t cgid)
-{
-	_cleanup_close_ int trie = bpfset_map_fd(set, "ocibpf_net_policy");
-	_cleanup_close_ int reg = bpfset_map_fd(set, "ocibpf_net_registry");
-	_cleanup_close_ int meta_fd = bpfset_map_fd(set, "ocibpf_net_meta");
-	struct net_meta m;
-	/* Nothing to remove: a set from before network policy, or no policy for cgid. */
-	if (meta_fd >= 0 && bpf_map_lookup_elem(meta_fd, &cgid, &m) == 0) {
-		_cleanup_close_ _unused_ int lock = netshare_lock(set, NULL);
-		/* The summary first: without it the container's lookups deny, never half-allow. */
-		if (bpf_map_lookup_elem(meta_fd, &cgid, &m) == 0 && bpf_map_delete_elem(meta_fd, &cgid) == 0 &&
-		    m.policy && trie >= 0 && reg >= 0)
-			netshare_release(set, trie, reg, m.policy);
-	}
-	/* No netpolicy_quiesce (a walk of ocibpf_net_agg): poststop did it before the stop
-	 * record; elsewhere a late folded denial names a container the collector no longer
-	 * knows, and is dropped; its LRU entry goes with time. */
 }

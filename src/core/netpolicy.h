@@ -9,7 +9,6 @@
 #include "ocibpf.h"
 #include "util.h"
 
-struct bpfset;
 struct policy;
 
 /*
@@ -41,28 +40,11 @@ static inline void netpolicy_compiled_freep(struct netpolicy_compiled **c)
 #define _cleanup_netpolicy_ _cleanup_(netpolicy_compiled_freep)
 
 /*
- * Decide like the BPF programs do, by longest-prefix match over the compiled entries
+ * neteval.c: decide like the BPF programs do, by longest-prefix match over the compiled entries
  * (linear: for tests). dir NET_EGRESS/NET_INGRESS, family NF_INET/NF_INET6 (IPv4 in the
  * first 4 bytes of addr), slot NP_*, port in host order. Returns NV_ALLOW or NV_DENY.
  */
 int netpolicy_eval(const struct netpolicy_compiled *c, int dir, int family, const uint8_t addr[16],
 		   int slot, uint16_t port);
-
-/*
- * Put the network rules of p in force for the container whose cgroup id is cgid: the
- * entries of its policy in the shared trie (written unless another container uses the
- * same policy, see netshare.h), then its summary, which names them and turns lookups on.
- * On failure nothing of it is left in the maps. Call before the programs are attached.
- */
-int netpolicy_apply(struct bpfset *set, uint64_t cgid, const struct policy *p, struct error *err);
-/* Remove the container's summary, and its policy's entries if it was the last user
- * (no error when there are none). */
-void netpolicy_forget(struct bpfset *set, uint64_t cgid);
-/*
- * Drop the container's pending folded denials, so that no `net` event for it is queued
- * after this (their timers are cancelled; the counters keep the exact numbers). For
- * poststop, before the collector is drained and the `stop` record written.
- */
-void netpolicy_quiesce(struct bpfset *set, uint64_t cgid);
 
 #endif

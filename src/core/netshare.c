@@ -55,15 +55,7 @@ int netshare_lock(struct bpfset *set, struct error *err)
 	int r = mkdir_p(dir, 0700);
 	if (r < 0)
 		return err_errno(err, r, "cannot create %s", dir);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return err_errno(err, -errno, "cannot open %s", dir);
-	if (flock(fd, LOCK_EX) < 0) {
-		r = err_errno(err, -errno, "cannot lock %s", dir);
-		close(fd);
-		return r;
-	}
-	return fd;
+	return lock_dir(dir, err);
 }
 
 /* Entries of c under policy id, in trie order (addresses, then ports with the verdict in v[0]). */

@@ -3,7 +3,7 @@
 #include "auditlog.h"
 #include "bpfset.h"
 #include "json.h"
-#include "netpolicy.h"
+#include "netapply.h"
 #include "pending.h"
 #include "record.h"
 #include "release.h"

@@ -104,7 +104,4 @@ void stats_gen_fields(yajl_gen g, const char *id, const struct stats *s)
 		else
 			jg_uint(g, stats_value_get(s, v));
 	}
-	/* The kernel's `lost` counter, under the name `ocibpf stats` users know it by: audit
-	 * records the ring buffer (or the container's share of it) had no room for. */
-	jg_key_uint(g, "audit_lost", s->k.lost);
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -359,4 +360,27 @@ char **dir_list(const char *dir, char *(*take)(const char *name))
 	closedir(d);
 	qsort(v, n, sizeof(char *), cmp_str);
 	return v;
+}
+
+static int lock_fd(int fd, const char *path, int op, struct error *err)
+{
+	if (fd < 0)
+		return err_errno(err, -errno, "cannot open %s", path);
+	if (flock(fd, op) < 0) {
+		int r = err_errno(err, -errno, "cannot lock %s", path);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int lock_dir(const char *dir, struct error *err)
+{
+	return lock_fd(open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), dir, LOCK_EX, err);
+}
+
+int lock_file(const char *path, int op, struct error *err)
+{
+	return lock_fd(open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600), path, op,
+		       err);
 }

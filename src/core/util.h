@@ -69,6 +69,14 @@ int read_file_nofollow(const char *path, size_t max, char **ret, size_t *ret_len
 int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* Write a file atomically (tmp + rename) with mode. */
 int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode);
+/*
+ * flock(2) locks, as every lock of ocibpf is taken: an fd held for as long as the lock is,
+ * or -errno with err saying what failed. lock_dir locks a directory exclusively;
+ * lock_file locks a file (created 0600 when missing, never through a symlink) with op
+ * LOCK_SH or LOCK_EX.
+ */
+int lock_dir(const char *dir, struct error *err);
+int lock_file(const char *path, int op, struct error *err);
 /* mkdir -p with mode for the created components; existing dirs are left as they are. */
 int mkdir_p(const char *path, mode_t mode);
 /* rm -rf for our own directories (no symlink following). */

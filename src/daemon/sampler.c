@@ -35,6 +35,7 @@
 
 #include "bpfset.h"
 #include "container.h"
+#include "paths.h"
 #include "sampler.h"
 #include "stats.h"
 
@@ -72,11 +73,6 @@ struct sampler {
 	unsigned long long next_sweep_ns;
 	unsigned long long next_sync_ns;
 };
-
-static char *record_path(const struct sampler *s, const char *id)
-{
-	return xasprintf("%s/%s.json", s->containers_dir, id);
-}
 
 static struct entry *find_id(struct sampler *s, const char *id)
 {
@@ -174,9 +170,7 @@ static void sample(struct sampler *s, struct entry *e, unsigned flags)
 	}
 	if (stats_save(s->cfg->state_dir, e->c, &st) < 0)
 		return;
-	_cleanup_free_ char *rec = record_path(s, e->c->id);
-	struct stat sb;
-	if (stat(rec, &sb) < 0 && errno == ENOENT) {
+	if (!container_recorded(s->cfg->state_dir, e->c->id)) {
 		/* The container went while we wrote (see the top of this file). */
 		stats_remove(s->cfg->state_dir, e->c->id);
 		return;
@@ -220,6 +214,20 @@ static void add_entry(struct sampler *s, const char *id, ino_t ino)
 	sample(s, e, SAMPLE_FORCE);
 }
 
+/*
+ * The record was replaced: by a later write of the same run (the hook records that the
+ * start was logged), or by a new run of the id. The entry follows the run.
+ */
+static bool same_run(struct sampler *s, struct entry *e, ino_t ino)
+{
+	_cleanup_container_ struct container *c = NULL;
+	if (container_read(s->cfg->state_dir, e->c->id, &c, NULL) < 0 ||
+	    strcmp(c->run, e->c->run) != 0)
+		return false;
+	e->record_ino = ino;
+	return true;
+}
+
 /* Follow <state_dir>/containers: new, replaced and removed records. */
 static void sync_entries(struct sampler *s)
 {
@@ -231,13 +239,13 @@ static void sync_entries(struct sampler *s)
 		s->v[i].seen = false;
 	char **ids = container_list(s->cfg->state_dir);
 	for (char **id = ids; *id; id++) {
-		_cleanup_free_ char *rec = record_path(s, *id);
+		_cleanup_free_ char *rec = path_record(s->cfg->state_dir, *id);
 		struct stat sb;
 		if (stat(rec, &sb) < 0)
 			continue;
 		struct entry *e = find_id(s, *id);
-		if (e && e->record_ino != sb.st_ino) {
-			/* A new container with the same id. */
+		if (e && e->record_ino != sb.st_ino && !same_run(s, e, sb.st_ino)) {
+			/* A new run of the id. */
 			drop_entry(s, e);
 			e = NULL;
 		}
@@ -274,14 +282,10 @@ static void sweep(struct sampler *s)
 		return;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
+		_cleanup_free_ char *id = id_of_file_name(de->d_name, ".json");
+		if (!id || find_id(s, id))
 			continue;
-		_cleanup_free_ char *id = strndup(de->d_name, len - 5);
-		if (!id || !valid_id(id) || find_id(s, id))
-			continue;
-		_cleanup_free_ char *rec = record_path(s, id);
-		if (access(rec, F_OK) < 0 && errno == ENOENT)
+		if (!container_recorded(s->cfg->state_dir, id))
 			stats_remove(s->cfg->state_dir, id);
 	}
 	closedir(d);
@@ -376,8 +380,8 @@ struct sampler *sampler_new(const struct config *cfg)
 {
 	struct sampler *s = xcalloc(1, sizeof(*s));
 	s->cfg = cfg;
-	s->containers_dir = path_join(cfg->state_dir, "containers");
-	s->stats_dir = path_join(cfg->state_dir, "stats");
+	s->containers_dir = path_records_dir(cfg->state_dir);
+	s->stats_dir = path_stats_dir(cfg->state_dir);
 	pthread_mutex_init(&s->lock, NULL);
 	s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	s->dir_wd = -1;
@@ -401,27 +405,6 @@ void sampler_tick(struct sampler *s)
 	if (!s || s->threaded)
 		return;
 	step(s, s->ino_fd >= 0);
-}
-
-void sampler_sample_now(struct sampler *s, const char *id)
-{
-	if (!s || !valid_id(id))
-		return;
-	pthread_mutex_lock(&s->lock);
-	_cleanup_free_ char *rec = record_path(s, id);
-	struct stat sb;
-	struct entry *e = find_id(s, id);
-	if (stat(rec, &sb) == 0) {
-		if (e && e->record_ino != sb.st_ino) {
-			drop_entry(s, e);
-			e = NULL;
-		}
-		if (e)
-			sample(s, e, SAMPLE_FORCE);
-		else
-			add_entry(s, id, sb.st_ino);   /* samples it */
-	}
-	pthread_mutex_unlock(&s->lock);
 }
 
 void sampler_free(struct sampler *s)

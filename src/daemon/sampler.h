@@ -13,8 +13,6 @@ struct sampler;
 struct sampler *sampler_new(const struct config *cfg);
 /* Called every collector tick (about 4 times a second). */
 void sampler_tick(struct sampler *s);
-/* Sample one container right now (before its stop record is written). */
-void sampler_sample_now(struct sampler *s, const char *id);
 void sampler_free(struct sampler *s);
 
 #endif

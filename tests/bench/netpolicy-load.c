@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "bpfset.h"
+#include "netapply.h"
 #include "netpolicy.h"
 #include "policy.h"
 

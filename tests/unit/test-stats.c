@@ -257,7 +257,7 @@ TEST(save_load_remove)
 	s.k = (struct container_stats){ .rx_bytes = UINT64_MAX, /* beyond long long */
 					.rx_packets = 9, .tx_bytes = 10, .tx_packets = 11,
 					.egress_denied = 12, .ingress_denied = 13, .execs = 14,
-					.syscalls = 15, .lost = 16 };
+					.syscalls = 15, .audit_lost = 16 };
 	CHECK_INT_EQ(stats_save(state, &c, &s), 0);
 	_cleanup_free_ char *path = stats_path(state, "c1");
 	struct stat st;
@@ -281,7 +281,7 @@ TEST(save_load_remove)
 	CHECK_INT_EQ(l.k.ingress_denied, 13);
 	CHECK_INT_EQ(l.k.execs, 14);
 	CHECK_INT_EQ(l.k.syscalls, 15);
-	CHECK_INT_EQ(l.k.lost, 16);
+	CHECK_INT_EQ(l.k.audit_lost, 16);
 	CHECK_INT_EQ(l.live, 0);
 
 	/* A later container with the same id (another cgroup) doesn't inherit them. */

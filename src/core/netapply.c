@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A container's network policy in the kernel: its compiled entries in the shared trie
+ * (netshare.c: one entry set per distinct policy), its summary in ocibpf_net_meta (which
+ * turns lookups on), and their removal.
+ */
+#include <errno.h>
+#include <bpf/bpf.h>
+
+#include "bpfset.h"
+#include "netapply.h"
+#include "netpolicy.h"
+#include "netshare.h"
+
+static int open_map(struct bpfset *set, const char *name, struct error *err)
+{
+	int fd = bpfset_map_fd(set, name);
+	if (fd < 0)
+		return err_errno(err, fd, "cannot open map %s of the BPF set", name);
+	return fd;
+}
+
+_Static_assert(sizeof(struct net_addr_key) == sizeof(struct net_port_key),
+	       "address and port entries share one trie");
+
+int netpolicy_apply(struct bpfset *set, uint64_t cgid, const struct policy *p, struct error *err)
+{
+	_cleanup_netpolicy_ struct netpolicy_compiled *c = NULL;
+	_cleanup_close_ int trie = -1, reg = -1, meta_fd = -1, lock = -1;
+	int r;
+
+	r = netpolicy_compile(p, &c, err);
+	if (r < 0)
+		return r;
+	if ((trie = open_map(set, "ocibpf_net_policy", err)) < 0)
+		return trie;
+	if ((reg = open_map(set, "ocibpf_net_registry", err)) < 0)
+		return reg;
+	if ((meta_fd = open_map(set, "ocibpf_net_meta", err)) < 0)
+		return meta_fd;
+	if ((lock = netshare_lock(set, err)) < 0)
+		return lock;
+
+	/* The policy's entries are complete in the trie; the summary last (it turns lookups on). */
+	uint32_t id;
+	r = netshare_acquire(set, trie, reg, c, &id, err);
+	if (r < 0)
+		return r;
+	struct net_meta old;
+	bool had = bpf_map_lookup_elem(meta_fd, &cgid, &old) == 0;
+	c->meta.policy = id;
+	if (bpf_map_update_elem(meta_fd, &cgid, &c->meta, BPF_ANY) < 0) {
+		r = err_errno(err, -errno, "cannot enter the network policy (summary)");
+		netshare_release(set, trie, reg, id);
+		return r;
+	}
+	/* A summary left by an earlier container of this cgroup: its user goes. */
+	if (had && old.policy)
+		netshare_release(set, trie, reg, old.policy);
+	return 0;
+}
+
+static bool agg_of(int fd, const void *key, void *ud)
+{
+	return ((const struct net_agg_key *)key)->cgid == *(uint64_t *)ud;
+}
+
+void netpolicy_quiesce(struct bpfset *set, uint64_t cgid)
+{
+	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_net_agg");
+	if (fd >= 0)
+		map_delete_if(fd, sizeof(struct net_agg_key), agg_of, &cgid);
+}
+
+void netpolicy_forget(struct bpfset *set, uint64_t cgid)
+{
+	_cleanup_close_ int trie = bpfset_map_fd(set, "ocibpf_net_policy");
+	_cleanup_close_ int reg = bpfset_map_fd(set, "ocibpf_net_registry");
+	_cleanup_close_ int meta_fd = bpfset_map_fd(set, "ocibpf_net_meta");
+	struct net_meta m;
+	/* Nothing to remove: a set from before network policy, or no policy for cgid. */
+	if (meta_fd >= 0 && bpf_map_lookup_elem(meta_fd, &cgid, &m) == 0) {
+		_cleanup_close_ _unused_ int lock = netshare_lock(set, NULL);
+		/* The summary first: without it the container's lookups deny, never half-allow. */
+		if (bpf_map_lookup_elem(meta_fd, &cgid, &m) == 0 && bpf_map_delete_elem(meta_fd, &cgid) == 0 &&
+		    m.policy && trie >= 0 && reg >= 0)
+			netshare_release(set, trie, reg, m.policy);
+	}
+	/* No netpolicy_quiesce (a walk of ocibpf_net_agg): poststop did it before the stop
+	 * record; elsewhere a late folded denial names a container the collector no longer
+	 * knows, and is dropped; its LRU entry goes with time. */
+}
