@@ -46,10 +46,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_events SEC(".maps") __weak;
 
-/* Ring bytes each container took and the collector consumed (see ocibpf.h). */
+/* Ring bytes each container took and the collector consumed (see ocibpf.h). Not
+ * preallocated: creating them is what `ocibpf load` waits for (an entry is added once
+ * per container). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_CONTAINERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -58,6 +61,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_CONTAINERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <time.h>
 
+#include "audit.h"
 #include "bpfset.h"
 #include "cli.h"
 #include "container.h"
@@ -135,8 +136,12 @@ static void gc_policies(struct gc *gc)
 	char **sets = bpfset_list(gc->cfg->bpffs_dir);
 	for (char **s = sets; *s; s++) {
 		_cleanup_bpfset_ struct bpfset *set = NULL;
-		if (bpfset_open(gc->cfg->bpffs_dir, *s, false, &set, NULL) == 0)
-			netshare_gc(set, policy_removed, gc);
+		if (bpfset_open(gc->cfg->bpffs_dir, *s, false, &set, NULL) < 0)
+			continue;
+		netshare_gc(set, policy_removed, gc);
+		/* Tracepoints the released runs were the last to need (no collector may
+		 * run to sweep them). */
+		audit_sync(set, NULL, NULL);
 	}
 	strv_free(sets);
 }

@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ocibpf load: load and pin the BPF set of this build under the configuration's
- * bpffs_dir, so that no container start pays for it. Idempotent: a set pinned already
- * is left as it is (nothing is loaded).
+ * bpffs_dir, so that no container start pays for it, and start the collector (it stays
+ * while the set is pinned, see ocibpfd(8)) unless --no-collector (the systemd unit runs
+ * its own). Idempotent: a set pinned already is left as it is (nothing is loaded).
  */
 #include <errno.h>
+#include <string.h>
 
 #include "bpfset.h"
 #include "cli.h"
+#include "collector.h"
 
 int cmd_load(struct cli *cli, int argc, char **argv)
 {
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: ocibpf load [--json]\n");
+	bool start_collector = true;
+	if (argc == 2 && strcmp(argv[1], "--no-collector") == 0) {
+		start_collector = false;
+	} else if (argc > 1) {
+		fprintf(stderr, "usage: ocibpf load [--json] [--no-collector]\n");
 		return 2;
 	}
 	_cleanup_config_ struct config *cfg = cli_config(cli);
@@ -35,6 +40,10 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 		return 1;
 	}
 	double ms = (double)(now_ns() - t0) / 1e6;
+	/* Not waited for: it gets ready while the caller goes on (a hook that needs it
+	 * before then finds it starting). */
+	if (start_collector)
+		collector_ensure(cfg);
 	if (cli->json) {
 		_cleanup_json_gen_ yajl_gen g = json_gen_new(false);
 		yajl_gen_map_open(g);

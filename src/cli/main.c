@@ -34,9 +34,11 @@ static const struct cli_cmd commands[] = {
 	  "  (needs syscall counting in its policy; works after the container is gone).\n"
 	  ID_HELP },
 	{ "load", cmd_load, "load and pin the BPF programs now (no container start pays for it)",
-	  "usage: ocibpf load\n"
+	  "usage: ocibpf load [--json] [--no-collector]\n"
 	  "  Load and pin the BPF programs of this configuration, so that no container start\n"
-	  "  loads them (idempotent: nothing is loaded when they are pinned already).\n" },
+	  "  loads them (idempotent: nothing is loaded when they are pinned already), and\n"
+	  "  start the collector unless one runs (--no-collector: not; it stays while the\n"
+	  "  programs are pinned, see ocibpfd(8)).\n" },
 	{ "gc", cmd_gc, "remove what is left of containers that are gone",
 	  "usage: ocibpf gc [--json] [--unload]\n"
 	  "  Remove the state, pins and links of containers that no longer exist, and the\n"

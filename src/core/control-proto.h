@@ -7,8 +7,10 @@
  * one request per connection, one answer. Requests:
  *   "sync"        attach the tracepoints the recorded containers need, map the rings
  *   "sync ID"     the same for one container, reading its record only
- *   "drain RUN"   write out every queued record of that run: its `stop` record is next
- *                 (a run recorded by an older ocibpf is named by its container id)
+ *   "drain RUN ID" write out every queued record of that run: its `stop` record is next
+ *                 (ID: the container whose record names the run, read alone when the
+ *                 run is new to the collector; "drain RUN" and, for a run recorded by
+ *                 an older ocibpf, "drain ID" are taken too)
  * Answers: "ok", or "error MESSAGE".
  */
 #define CTL_SYNC        "sync"

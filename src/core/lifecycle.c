@@ -308,7 +308,7 @@ int hook_poststop(const struct config *cfg, const struct run_request *rq, struct
 		 * denials to come, then the collector writes out what is queued. */
 		if (set && (c->flags & CF_NETWORK))
 			netpolicy_quiesce(set, c->cgroup_id);
-		_cleanup_free_ char *req = xasprintf(CTL_DRAIN "%s", c->run);
+		_cleanup_free_ char *req = xasprintf(CTL_DRAIN "%s %s", c->run, c->id);
 		struct error derr = { 0 };
 		/* The collector may have gone with the container's last process: start it
 		 * for the drain; it exits again on its own. */

@@ -110,10 +110,9 @@ int container_release(const struct config *cfg, const struct container *c, struc
 		bpfset_forget(set, c->cgroup_id);
 		audit_forget(set, c->cgroup_id, c->flags);
 		netpolicy_forget(set, c->cgroup_id);
-		/* Detach the raw and io_uring tracepoints if this run may have been the last to
-		 * need them (a walk of the audited containers' selections only). */
-		if (c->flags & (CF_SYSCOUNT | CF_AUDIT_RAW | CF_AUDIT))
-			audit_sync(set, NULL, NULL);
+		/* The raw and io_uring tracepoints this run used are detached by the
+		 * collector's next sweep once no container needs them (knowing that takes a
+		 * walk of every container's entry: not on a hook's path). */
 	}
 	container_remove(cfg->state_dir, c->id);
 	return r;

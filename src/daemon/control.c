@@ -41,6 +41,21 @@ static void reply(int fd, int r, const struct error *err)
 	send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+/* "RUN", "RUN ID" (the id's record names the run: no scan of every record), or "ID"
+ * (a run recorded by an older ocibpf). */
+static bool drain_args(char *arg, char **run, char **id)
+{
+	char *sp = strchr(arg, ' ');
+	*run = arg;
+	*id = NULL;
+	if (sp) {
+		*sp = '\0';
+		*id = sp + 1;
+		return valid_run(arg) && valid_id(*id);
+	}
+	return valid_run(arg) || valid_id(arg);
+}
+
 void control_accept(int listen_fd, struct events *ev)
 {
 	for (;;) {
@@ -60,6 +75,7 @@ void control_accept(int listen_fd, struct events *ev)
 			continue;
 		buf[n] = '\0';
 		struct error err = { 0 };
+		char *run, *id;
 		int r;
 		if (strcmp(buf, CTL_SYNC) == 0)
 			r = events_sync(ev, &err);
@@ -67,8 +83,8 @@ void control_accept(int listen_fd, struct events *ev)
 			 valid_id(buf + strlen(CTL_SYNC_ID)))
 			r = events_sync_id(ev, buf + strlen(CTL_SYNC_ID), &err);
 		else if (strncmp(buf, CTL_DRAIN, strlen(CTL_DRAIN)) == 0 &&
-			 (valid_run(buf + strlen(CTL_DRAIN)) || valid_id(buf + strlen(CTL_DRAIN))))
-			r = events_drain(ev, buf + strlen(CTL_DRAIN), &err);
+			 drain_args(buf + strlen(CTL_DRAIN), &run, &id))
+			r = events_drain(ev, run, id, &err);
 		else
 			r = err_msg(&err, -EINVAL, "unknown request");
 		reply(fd, r, &err);

@@ -60,6 +60,8 @@ struct events {
 	bool clean_start;       /* the last collector left when no container ran: no gap */
 	uint64_t written;       /* records written to the logs since we started */
 	uint64_t lost;          /* records lost since we started (kernel ring full, failed writes) */
+	uint64_t records_mtime; /* of the records directory at the last refresh (events.c) */
+	bool records_settled;   /* ... and it was a second old then (records_changed) */
 };
 
 /* ring.c */

@@ -5,10 +5,12 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "events.h"
 #include "events-internal.h"
+#include "paths.h"
 #include "record.h"
 #include "uring.h"
 
@@ -46,8 +48,30 @@ static struct ctr *enter_run(struct events *ev, const struct container *rec)
 }
 
 /* Re-read the records: new runs are entered, runs no longer recorded let go. */
+/*
+ * Has the records directory changed since the last refresh? (Every record is written by
+ * a rename into it, and removed from it.) A change in the same clock tick as the last
+ * look may not show in its mtime: unchanged counts only once the mtime seen then was a
+ * second old. Re-reading a thousand records every tick would take the CPU the hooks use.
+ */
+static bool records_changed(struct events *ev)
+{
+	_cleanup_free_ char *dir = path_records_dir(ev->cfg->state_dir);
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return true;
+	uint64_t mtime = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
+	if (ev->records_settled && mtime == ev->records_mtime)
+		return false;
+	ev->records_mtime = mtime;
+	ev->records_settled = realtime_ns() > mtime + 1000000000ULL;
+	return true;
+}
+
 static void refresh_runs(struct events *ev)
 {
+	if (!records_changed(ev))
+		return;
 	for (size_t i = 0; i < ev->n_ctrs; i++)
 		ev->ctrs[i].seen = false;
 	char **ids = container_list(ev->cfg->state_dir);
@@ -195,12 +219,25 @@ int events_tick(struct events *ev)
 	return runs_live(ev) + losses_retry_pending(ev);
 }
 
-int events_drain(struct events *ev, const char *run, struct error *err)
+/* A run not served yet (it started and stops between two ticks): from its record alone
+ * (id NULL: an older hook's request, every record). */
+static void enter_run_of(struct events *ev, const char *run, const char *id)
+{
+	if (!id) {
+		refresh_runs(ev);
+		return;
+	}
+	_cleanup_container_ struct container *rec = NULL;
+	if (container_read(ev->cfg->state_dir, id, &rec, NULL) == 0 && strcmp(rec->run, run) == 0)
+		enter_run(ev, rec);
+}
+
+int events_drain(struct events *ev, const char *run, const char *id, struct error *err)
 {
 	(void)err;
 	ring_refresh_sets(ev);
 	if (!runs_find_run(ev, run))
-		refresh_runs(ev);   /* one that started and stopped between two ticks */
+		enter_run_of(ev, run, id);
 	ring_update(ev);
 	ring_consume(ev);
 	ring_share_tell(ev);

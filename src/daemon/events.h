@@ -30,7 +30,7 @@ void events_process(struct events *ev);
  */
 int events_tick(struct events *ev);
 /* Write every pending record of one container (for its stop record). */
-int events_drain(struct events *ev, const char *run, struct error *err);
+int events_drain(struct events *ev, const char *run, const char *id, struct error *err);
 /*
  * Close every audit log after writing what is buffered; each is opened again by name
  * when its next record comes (SIGHUP, after logrotate renamed the files).

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ocibpfd: the collector. One per state_dir (it holds <state_dir>/ocibpfd.lock and writes
- * ocibpfd.pid). Started on demand by the hook, detached; it exits by itself once no
- * container is monitored, unless --foreground (supervised by systemd or similar).
+ * ocibpfd.pid). Started on demand by the hook, detached, it stays while a BPF set of its
+ * configuration is pinned (see may_exit_idle); --foreground: supervised by systemd or similar.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include <sys/timerfd.h>
 #include <sys/stat.h>
 
+#include "audit.h"
 #include "collector.h"
 #include "config.h"
 #include "container.h"
@@ -27,11 +28,7 @@
 #include "sampler.h"
 
 #define TICK_MS 250
-/*
- * 2 s without a running container, then exit. It matters beyond tidiness: `crun run` is
- * a child subreaper, so a collector started from its hook is crun's child, and crun
- * waits for its children before it runs poststop.
- */
+/* 2 s without a running container before an idle collector may exit (may_exit_idle). */
 #define IDLE_EXIT_TICKS 8
 
 struct daemon {
@@ -97,6 +94,65 @@ static int take_lock(struct daemon *d, struct error *err)
 	return 0;
 }
 
+/*
+ * Whether a collector with nothing to do (no container runs, no log owes a record) exits.
+ * Supervised (--foreground): never. Started on demand: not while a BPF set of its
+ * configuration is pinned (`ocibpf load`: containers are monitored here), so that a
+ * container started after a quiet spell finds it running and pays nothing for it;
+ * `ocibpf gc --unload` lets it go. Except while a subreaper other than init is its
+ * parent: `crun run` is one, and it waits for every process its hooks leave behind
+ * before it runs poststop and returns; there the collector exits as soon as it is idle.
+ * (conmon and containerd's shim, subreapers that don't wait, hand it to init when they
+ * exit, and then it stays.)
+ */
+static bool may_exit_idle(const struct daemon *d)
+{
+	if (d->foreground)
+		return false;
+	if (getppid() > 1)
+		return true;
+	char **sets = bpfset_list(d->cfg->bpffs_dir);
+	bool pinned = sets[0] != NULL;
+	strv_free(sets);
+	return !pinned;
+}
+
+/*
+ * --foreground while a collector started on demand holds the lock: that one stays while
+ * a set is pinned, so it is asked to go (SIGTERM: it writes what it buffered first) and
+ * the supervised one takes over. Another supervised collector is left alone (-EALREADY).
+ */
+static int take_over(struct daemon *d, struct error *err)
+{
+	_cleanup_free_ char *pid_path = path_join(d->cfg->state_dir, "ocibpfd.pid");
+	_cleanup_free_ char *text = NULL, *cmdline = NULL, *proc = NULL;
+	size_t len = 0;
+	if (read_file_nofollow(pid_path, 64, &text, NULL) < 0)
+		return -EALREADY;
+	pid_t pid = (pid_t)strtol(text, NULL, 10);
+	if (pid <= 1)
+		return -EALREADY;
+	proc = xasprintf("/proc/%d/cmdline", (int)pid);
+	if (read_file(proc, 4096, &cmdline, &len) < 0 || len == 0)
+		return -EALREADY;
+	const char *base = strrchr(cmdline, '/');
+	if (strcmp(base ? base + 1 : cmdline, "ocibpfd") != 0)
+		return -EALREADY;
+	for (size_t i = 0; i < len; i += strlen(cmdline + i) + 1)
+		if (strcmp(cmdline + i, "--foreground") == 0 || strcmp(cmdline + i, "-f") == 0)
+			return -EALREADY;
+	log_warn(NULL, "taking over from the collector started on demand (pid %d)", (int)pid);
+	if (kill(pid, SIGTERM) < 0)
+		return -EALREADY;
+	for (int i = 0; i < 200; i++) {   /* 10 s */
+		int r = take_lock(d, err);
+		if (r != -EALREADY)
+			return r;
+		usleep(50000);
+	}
+	return -EALREADY;
+}
+
 enum { W_SIGNAL = 1, W_TIMER, W_CONTROL, W_EVENTS };
 
 static int watch(int ep, int fd, uint64_t tag)
@@ -142,8 +198,8 @@ static int run(struct daemon *d)
 				int live = events_tick(d->events);
 				sampler_tick(d->sampler);
 				save_health(d);
-				idle = live ? 0 : idle + 1;
-				if (!d->foreground && idle >= IDLE_EXIT_TICKS)
+				idle = live ? 0 : idle + (idle < IDLE_EXIT_TICKS);
+				if (idle >= IDLE_EXIT_TICKS && may_exit_idle(d))
 					return 0;
 				break;
 			}
@@ -204,6 +260,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = take_lock(&d, &err);
+	if (r == -EALREADY && d.foreground)
+		r = take_over(&d, &err);
 	if (r == -EALREADY) {
 		/* Another collector serves this state_dir: nothing for us to do. */
 		if (d.foreground)
@@ -261,6 +319,13 @@ int main(int argc, char **argv)
 	httpd_stop(d.httpd);
 	sampler_free(d.sampler);
 	events_free(d.events);
+	/* The raw and io_uring tracepoints no container needs any more go with us (our
+	 * sweep detaches them while we run). */
+	{
+		_cleanup_bpfset_ struct bpfset *set = NULL;
+		if (bpfset_open(d.cfg->bpffs_dir, NULL, false, &set, NULL) == 0)
+			audit_sync(set, NULL, NULL);
+	}
 	close(d.ctl_fd);
 	_cleanup_free_ char *sock = collector_socket_path(d.cfg);
 	unlink(sock);

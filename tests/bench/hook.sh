@@ -11,7 +11,10 @@
 #     (as runc runs them: a process each) on a sleeping process in a cgroup of its own.
 #  3. `ocibpf load` (after `ocibpf gc --unload`), then the first container after it: COLD
 #     rounds (default 7), the hooked and the plain run in shuffled order.
-#  4. The hook pair again with N_MONITORED (default 1000) monitored containers: sleeping
+#  4. A container after QUIET s (default 4) of quiet (no container ran: an on-demand
+#     collector that exits when idle is gone by then): COLD rounds, the full policy and
+#     no hooks in shuffled order, each after the quiet spell.
+#  5. The hook pair again with N_MONITORED (default 1000) monitored containers: sleeping
 #     processes in cgroups of their own, entered with the hook (telemetry policy).
 # Targets (issue 13): full policy warm <= 1.10x; hook pair <= 2.5 ms (<= 3 ms with 1,000
 # containers); ocibpf load <= 60 ms; first container after load <= 1.10x.
@@ -19,6 +22,9 @@
 . "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-21}
 COLD=${COLD:-7}
+QUIET=${QUIET:-4}
+PARTS=${PARTS:-12345}   # which parts to run, e.g. PARTS=24
+part() { [[ $PARTS == *$1* ]]; }
 PAIRS=${PAIRS:-31}
 N_MONITORED=${N_MONITORED:-1000}
 
@@ -120,6 +126,7 @@ hook_pairs() {
 # (a build from before `ocibpf load`, for comparison: its first container loads the set)
 HAVE_LOAD=1
 "$CLI" load >/dev/null 2>&1 || HAVE_LOAD=0
+if part 1; then
 for k in "${KINDS[@]}"; do
 	run_once "$k" >/dev/null 2>&1 || die "runc run $k failed: $(run_once "$k" 2>&1)"
 	: >"$BENCH_TMP/$k.ms"
@@ -136,12 +143,16 @@ for k in "${KINDS[@]}"; do
 	printf '  %-10s %7.2f ms  %sx\n' "$k" "$m" "$(ratio "$m" "$plain")"
 done
 echo "  (goal: full <= 1.10x; noop is runc's own cost of two hooks)"
+fi
 
 # --- 2. the hook pair ---------------------------------------------------------------------
+if part 2; then
 echo
 hook_pairs "warm"
+fi
 
 # --- 3. ocibpf load, and the first container after it ----------------------------------
+if part 3; then
 : >"$BENCH_TMP/load.ms"
 : >"$BENCH_TMP/first.ms"
 : >"$BENCH_TMP/first-plain.ms"
@@ -177,8 +188,29 @@ printf 'ocibpf load (after gc --unload), median of %d: wall %.2f ms, cpu %.2f ms
 	"$(cut -d' ' -f1 <"$BENCH_TMP/load.ms" | median)" "$(cut -d' ' -f2 <"$BENCH_TMP/load.ms" | median)"
 printf 'first container after it (full policy): %.2f ms, no hooks %.2f ms: %sx (goal <= 1.10)\n' \
 	"$first" "$first_plain" "$(ratio "$first" "$first_plain")"
+fi
 
-# --- 4. with N_MONITORED monitored containers --------------------------------------------
+# --- 4. after a quiet spell ---------------------------------------------------------------
+if part 4; then
+"$CLI" load >/dev/null 2>&1 || true
+run_once full >/dev/null 2>&1 || true
+: >"$BENCH_TMP/quiet-full.ms"
+: >"$BENCH_TMP/quiet-plain.ms"
+for ((i = 0; i < COLD; i++)); do
+	for k in $(printf '%s\n' full plain | shuf); do
+		sleep "$QUIET"
+		ms_of run_once "$k" >>"$BENCH_TMP/quiet-$k.ms"
+	done
+done
+quiet_full=$(median <"$BENCH_TMP/quiet-full.ms")
+quiet_plain=$(median <"$BENCH_TMP/quiet-plain.ms")
+echo
+printf 'after %s s of quiet, median of %d: full policy %.2f ms, no hooks %.2f ms: %sx\n' "$QUIET" "$COLD" \
+	"$quiet_full" "$quiet_plain" "$(ratio "$quiet_full" "$quiet_plain")"
+fi
+
+# --- 5. with N_MONITORED monitored containers --------------------------------------------
+if part 5; then
 "$CLI" load >/dev/null 2>&1 || run_once full >/dev/null 2>&1
 t0=$(date +%s%N)
 for ((i = 0; i < N_MONITORED; i++)); do
@@ -190,3 +222,4 @@ t1=$(date +%s%N)
 echo
 echo "$N_MONITORED stand-in containers monitored in $(((t1 - t0) / 1000000)) ms"
 hook_pairs "with $N_MONITORED monitored containers"
+fi

@@ -1012,7 +1012,7 @@ for d in yaml.safe_load_all(open(sys.argv[1])):
 	log_run systemd-analyze verify
 	assert_success
 	grep -qx 'ExecStart=/usr/local/bin/ocibpfd --foreground' "$PROJECT_ROOT/contrib/systemd/ocibpfd.service"
-	grep -qx 'ExecStartPre=/usr/local/bin/ocibpf load' "$PROJECT_ROOT/contrib/systemd/ocibpfd.service"
+	grep -qx 'ExecStartPre=/usr/local/bin/ocibpf load --no-collector' "$PROJECT_ROOT/contrib/systemd/ocibpfd.service"
 	grep -qx 'Restart=on-failure' "$PROJECT_ROOT/contrib/systemd/ocibpfd.service"
 
 	run systemd-tmpfiles --create --root="$INSTALL_ROOT" "$PROJECT_ROOT/contrib/tmpfiles.d/ocibpf.conf"

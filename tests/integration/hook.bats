@@ -304,6 +304,8 @@ set_pins() {
 	[ -e "$bpffs"/sets/*/complete ] || fail "no complete set in $bpffs: $(find "$bpffs")"
 	before=$(set_pins "$bpffs")
 	[ "$(grep -c '^prog ' <<<"$before")" -ge 6 ] || fail "programs not pinned: $before"
+	# and the collector started, so that the first container doesn't wait for one
+	wait_for 50 0.1 eval '[ -n "$(collector_pids)" ]' || fail "load started no collector"
 
 	# idempotent: nothing loaded, the same pins
 	ocibpf load --json
@@ -324,6 +326,16 @@ set_pins() {
 	ocibpf gc --unload
 	assert_success
 	[ ! -e "$bpffs" ] || fail "$bpffs left after gc --unload: $(find "$bpffs")"
+	wait_for 50 0.1 no_collector || fail "the collector stays after gc --unload: $(collector_pids)"
+
+	# --no-collector (the systemd unit's: it runs its own)
+	ocibpf load --no-collector
+	assert_success
+	assert_output --partial "loaded BPF set"
+	sleep 0.5
+	no_collector || fail "load --no-collector started one: $(collector_pids)"
+	ocibpf gc --unload
+	assert_success
 }
 
 @test "two configurations run side by side" {
@@ -399,8 +411,65 @@ set_pins() {
 	runc_cmd delete -f "$CID"
 	assert_success
 	assert_stopped "$CID"
-	# and it goes away by itself (within ~2 s) when no container needs it
-	wait_for 50 0.1 no_collector
+}
+
+@test "the collector stays while the BPF set is pinned: a container after a quiet spell finds it; gc --unload lets it go" {
+	requires runc
+	set_policy full
+	set_cmd true
+	add_hooks
+	runc_run "$CID"
+	assert_success
+	local pid
+	pid=$(collector_pids)
+	[ -n "$pid" ] || fail "no collector"
+	# Nothing runs for 5 s (it used to exit after 2): it is still there, and the next
+	# container is served by it (not by a new one).
+	sleep 5
+	[ "$(collector_pids)" = "$pid" ] || fail "the collector changed or left: '$pid' -> '$(collector_pids)'"
+	runc_run "$CID-2"
+	assert_success
+	[ "$(collector_pids)" = "$pid" ] || fail "a new collector: '$pid' -> '$(collector_pids)'"
+	assert_stopped "$CID-2"
+	assert_stopped "$CID"
+	# The set unloaded: it exits, and cleans up after itself.
+	ocibpf gc --unload
+	assert_success
+	wait_for 50 0.1 no_collector || fail "the collector stays after gc --unload: $(collector_pids)"
+	local f
+	for f in ocibpfd.pid ocibpfd.sock; do
+		[ ! -e "$STATE_DIR/$f" ] || fail "$STATE_DIR/$f left behind"
+	done
+	[ -e "$STATE_DIR/ocibpfd.idle" ] || fail "no idle marker (it exited with no container)"
+}
+
+@test "ocibpfd --foreground takes over from a collector started on demand (which would stay)" {
+	requires runc
+	set_policy full
+	set_cmd true
+	add_hooks
+	runc_run "$CID"
+	assert_success
+	local old
+	old=$(collector_pids)
+	[ -n "$old" ] || fail "no collector"
+	"$OCIBPFD" --foreground --config "$OCIBPF_CONFIG" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/fg.err" 3>&- &
+	local fg=$!
+	wait_for 100 0.1 eval '[ "$(collector_pids)" = "$fg" ]' ||
+		{ kill "$fg"; fail "not taken over: $(collector_pids) (fg $fg): $(cat "$BATS_TEST_TMPDIR/fg.err")"; }
+	[ ! -d "/proc/$old" ] || is_zombie "$old" || { kill "$fg"; fail "the on-demand collector $old still runs"; }
+	grep -q "taking over from the collector started on demand (pid $old)" "$BATS_TEST_TMPDIR/fg.err"
+	# it serves the next container
+	runc_run "$CID-2"
+	assert_success
+	assert_stopped "$CID-2"
+	# a second supervised one does not take over from it
+	run "$OCIBPFD" --foreground --config "$OCIBPF_CONFIG" </dev/null 3>&-
+	[ "$status" -eq 1 ] && [[ "$output" == *"already running"* ]] || { kill "$fg"; fail "second: $status $output"; }
+	[ "$(collector_pids)" = "$fg" ]
+	kill "$fg"
+	wait "$fg" || true
+	assert_stopped "$CID"
 }
 
 # --- bad input, hook called directly ------------------------------------------------

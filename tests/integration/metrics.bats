@@ -86,10 +86,13 @@ teardown() {
 	promtool check metrics <<<"$output" || fail "promtool rejects: $output"
 	assert_line --regexp "^ocibpf_container_memory_working_set_bytes\{container_id=\"$CID\",policy=\"telemetry\",name=\"web\",image=\"docker.io/library/busybox:1.36\",pod=\"web-7d4b9c-x2x\",namespace=\"shop\"\} [0-9]+\$"
 
-	# the container goes, the collector goes (and with it the listener)
+	# the container goes, the set is unloaded: the collector goes (and with it the
+	# listener; while the set is pinned it stays, see ocibpfd(8))
 	go
 	wait_stopped runc "$CID"
 	runc_cmd delete "$CID"
+	assert_success
+	ocibpf gc --unload
 	assert_success
 	wait_for 100 0.1 no_collector || fail "the collector stays: $(collector_pids)"
 	run curl -sf -o /dev/null "http://127.0.0.1:$port/metrics"
