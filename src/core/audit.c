@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "bpfset.h"
+#include "paths.h"
 #include "policy.h"
 
 /* Which argument of a syscall is a path or a socket address (for decoded fields). */
@@ -310,7 +311,7 @@ static int sync_pinned(struct bpfset *set, const char *const *progs, int n, bool
 		       struct error *err)
 {
 	for (int i = 0; i < n; i++) {
-		_cleanup_free_ char *pin = xasprintf("%s/links/%s", set->dir, progs[i]);
+		_cleanup_free_ char *pin = path_set_entry(set->dir, "links", progs[i]);
 		bool have = access(pin, F_OK) == 0;
 		if (have && !want) {
 			unlink(pin);

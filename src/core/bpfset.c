@@ -116,7 +116,7 @@ void bpfset_close(struct bpfset *s)
 
 static int open_pin(const char *dir, const char *sub, const char *name)
 {
-	_cleanup_free_ char *path = xasprintf("%s/%s/%s", dir, sub, name);
+	_cleanup_free_ char *path = path_set_entry(dir, sub, name);
 	int fd = bpf_obj_get(path);
 	return fd < 0 ? -errno : fd;
 }
@@ -198,7 +198,7 @@ static int pin_programs(struct bpf_object *obj, const char *dir, struct error *e
 	bpf_object__for_each_program(prog, obj) {
 		if (is_global(prog))
 			continue;
-		_cleanup_free_ char *path = xasprintf("%s/progs/%s", dir, bpf_program__name(prog));
+		_cleanup_free_ char *path = path_set_entry(dir, "progs", bpf_program__name(prog));
 		int r = bpf_program__pin(prog, path);
 		if (r < 0)
 			return err_errno(err, r, "cannot pin program %s", path);
@@ -216,7 +216,7 @@ static int attach_global(struct bpf_object *obj, const char *dir, struct error *
 		struct bpf_link *link = bpf_program__attach(prog);
 		if (!link)
 			return err_errno(err, -errno, "cannot attach %s", bpf_program__name(prog));
-		_cleanup_free_ char *path = xasprintf("%s/links/%s", dir, bpf_program__name(prog));
+		_cleanup_free_ char *path = path_set_entry(dir, "links", bpf_program__name(prog));
 		int r = bpf_link__pin(link, path);
 		bpf_link__destroy(link);   /* the pin keeps it */
 		if (r < 0)

@@ -10,6 +10,7 @@
 #include "container.h"
 #include "json.h"
 #include "metrics.h"
+#include "paths.h"
 
 void metrics_escape_label(FILE *f, const char *s)
 {
@@ -102,7 +103,7 @@ void metrics_write(FILE *f, const struct metrics_row *rows, size_t n)
 
 char *metrics_health_path(const struct config *cfg)
 {
-	return path_join(cfg->state_dir, "ocibpfd.health");
+	return path_collector(cfg->state_dir, "health");
 }
 
 int metrics_health_save(const struct config *cfg, uint64_t written, uint64_t lost)

@@ -11,6 +11,7 @@
 #include "bpfset.h"
 #include "netpolicy.h"
 #include "netshare.h"
+#include "paths.h"
 #include "sha256.h"
 
 /* How many ids to try after the digest's own (distinct policies with equal first bytes). */
@@ -46,7 +47,9 @@ static char *policies_dir(struct bpfset *set)
 
 static char *keys_pin(struct bpfset *set, uint32_t id)
 {
-	return xasprintf("%s/netpolicy/%08x", set->dir, id);
+	char name[16];
+	snprintf(name, sizeof(name), "%08x", id);
+	return path_set_entry(set->dir, "netpolicy", name);
 }
 
 int netshare_lock(struct bpfset *set, struct error *err)

@@ -57,6 +57,21 @@ char *path_sets_lock(const char *state_dir)
 	return path_join(state_dir, "sets.lock");
 }
 
+char *path_pending_dir(const char *state_dir)
+{
+	return path_join(state_dir, "pending");
+}
+
+char *path_pending(const char *state_dir, const char *id)
+{
+	return xasprintf("%s/pending/%s.json", state_dir, id);
+}
+
+char *path_set_entry(const char *set_dir, const char *kind, const char *name)
+{
+	return xasprintf("%s/%s/%s", set_dir, kind, name);
+}
+
 char *path_collector(const char *state_dir, const char *name)
 {
 	return xasprintf("%s/ocibpfd.%s", state_dir, name);

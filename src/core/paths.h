@@ -37,6 +37,11 @@ char *path_lost_dir(const char *state_dir);
 char *path_lost(const char *state_dir, const char *id);
 char *path_sets_lock(const char *state_dir);
 /* name: "lock", "pid", "sock", "log" or "idle". */
+/* What a stopped container's log still owes (pending.c). */
+char *path_pending_dir(const char *state_dir);
+char *path_pending(const char *state_dir, const char *id);
+/* An entry of a pinned set: kind "progs", "maps", "links" or "netpolicy". */
+char *path_set_entry(const char *set_dir, const char *kind, const char *name);
 char *path_collector(const char *state_dir, const char *name);
 /* The live audit log's name in log_dir (opened relative to log_dir), and its path. */
 char *path_audit_log_name(const char *id);

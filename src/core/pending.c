@@ -7,20 +7,11 @@
 
 #include "auditlog.h"
 #include "json.h"
+#include "paths.h"
 #include "pending.h"
 #include "record.h"
 
 #define PENDING_MAX (1 << 20)
-
-static char *pending_dir(const char *state_dir)
-{
-	return path_join(state_dir, "pending");
-}
-
-static char *pending_path(const char *state_dir, const char *id)
-{
-	return xasprintf("%s/pending/%s.json", state_dir, id);
-}
 
 /* The pending file of id, locked (fd) and read (*ret: NULL when empty or absent). */
 static int pending_lock(const char *state_dir, const char *id, bool create, yajl_val *ret)
@@ -28,8 +19,8 @@ static int pending_lock(const char *state_dir, const char *id, bool create, yajl
 	*ret = NULL;
 	if (!valid_id(id))
 		return -EINVAL;
-	_cleanup_free_ char *dir = pending_dir(state_dir);
-	_cleanup_free_ char *path = pending_path(state_dir, id);
+	_cleanup_free_ char *dir = path_pending_dir(state_dir);
+	_cleanup_free_ char *path = path_pending(state_dir, id);
 	if (create) {
 		int r = mkdir_p(dir, 0700);
 		if (r < 0)
@@ -123,7 +114,7 @@ int pending_set_stop(const char *state_dir, const char *id, uint64_t realtime_ns
 
 bool pending_exists(const char *state_dir, const char *id, uint64_t *ret_lost)
 {
-	_cleanup_free_ char *path = pending_path(state_dir, id);
+	_cleanup_free_ char *path = path_pending(state_dir, id);
 	if (ret_lost) {
 		_cleanup_free_ char *text = NULL;
 		_cleanup_json_ yajl_val v = NULL;
@@ -142,7 +133,7 @@ static char *pending_id(const char *name)
 
 char **pending_list(const char *state_dir)
 {
-	_cleanup_free_ char *dir = pending_dir(state_dir);
+	_cleanup_free_ char *dir = path_pending_dir(state_dir);
 	return dir_list(dir, pending_id);
 }
 
@@ -157,7 +148,7 @@ int pending_flush(const struct config *cfg, const char *id, uint64_t *ret_lost, 
 		return 0;
 	if (fd < 0)
 		return err_errno(err, fd, "cannot read what is pending for its audit log");
-	_cleanup_free_ char *path = pending_path(cfg->state_dir, id);
+	_cleanup_free_ char *path = path_pending(cfg->state_dir, id);
 	uint64_t lost = lost_of(v);
 	yajl_val stop = v ? json_get(v, "stop") : NULL;
 	if (lost || YAJL_IS_OBJECT(stop)) {

@@ -17,14 +17,15 @@
 #include <sys/stat.h>
 
 #include "audit.h"
+#include "bpfset.h"
 #include "collector.h"
 #include "config.h"
 #include "container.h"
-#include "bpfset.h"
 #include "control.h"
 #include "events.h"
 #include "httpd.h"
 #include "metrics.h"
+#include "paths.h"
 #include "sampler.h"
 
 #define TICK_MS 250
@@ -86,7 +87,7 @@ static int take_lock(struct daemon *d, struct error *err)
 		return err_errno(err, r, "cannot lock %s", path);
 	}
 	d->lock_fd = fd;
-	d->pid_path = path_join(d->cfg->state_dir, "ocibpfd.pid");
+	d->pid_path = path_collector(d->cfg->state_dir, "pid");
 	_cleanup_free_ char *pid = xasprintf("%d\n", (int)getpid());
 	r = write_file_atomic(d->pid_path, pid, strlen(pid), 0644);
 	if (r < 0)
@@ -124,7 +125,7 @@ static bool may_exit_idle(const struct daemon *d)
  */
 static int take_over(struct daemon *d, struct error *err)
 {
-	_cleanup_free_ char *pid_path = path_join(d->cfg->state_dir, "ocibpfd.pid");
+	_cleanup_free_ char *pid_path = path_collector(d->cfg->state_dir, "pid");
 	_cleanup_free_ char *text = NULL, *cmdline = NULL, *proc = NULL;
 	size_t len = 0;
 	if (read_file_nofollow(pid_path, 64, &text, NULL) < 0)
