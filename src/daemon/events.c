@@ -47,7 +47,6 @@ static struct ctr *enter_run(struct events *ev, const struct container *rec)
 	return c;
 }
 
-/* Re-read the records: new runs are entered, runs no longer recorded let go. */
 /*
  * Has the records directory changed since the last refresh? (Every record is written by
  * a rename into it, and removed from it.) A change in the same clock tick as the last
@@ -68,6 +67,8 @@ static bool records_changed(struct events *ev)
 	return true;
 }
 
+/* Re-read the records (when they changed): new runs are entered, runs no longer recorded
+ * let go. */
 static void refresh_runs(struct events *ev)
 {
 	if (!records_changed(ev))
