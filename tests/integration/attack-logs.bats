@@ -61,3 +61,19 @@ audit_limited() {
 	assert_failure 1
 	jq -e -s 'length == 2 and .[0].unreadable == true and .[1].type == "start"' <<<"$output"
 }
+
+@test "log_retention.compress: a generation whose name is near NAME_MAX (a long id) is compressed too, nothing left aside" {
+	# an id of 225 characters: its dateext generation's name is 251, its .gz's 254
+	local id=$CID-
+	while [ ${#id} -lt 225 ]; do id=${id}x; done
+	local gen=$LOG_DIR/$id.jsonl-20261129-1764374400
+	mkdir -p "$LOG_DIR"
+	printf '{"seq":1,"ts":"2026-11-29T00:00:00Z","type":"start"}\n' >"$gen"
+	update_host_config '.log_retention = {compress: true}'
+	ocibpf gc
+	assert_success
+	assert_line "compressed log $(basename "$gen") (log_retention.compress)"
+	[ ! -e "$gen" ] && [ -f "$gen.gz" ]
+	[ "$(gzip -dc "$gen.gz")" = '{"seq":1,"ts":"2026-11-29T00:00:00Z","type":"start"}' ]
+	[ -z "$(ls -A "$LOG_DIR" | grep '\.tmp$')" ]
+}
