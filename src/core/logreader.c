@@ -14,6 +14,13 @@
  * records (the collector appends to it until logrotate's SIGHUP reaches it). */
 #define ROTATED_GRACE_NS (3ULL * 1000000000ULL)
 
+/* The longest line kept: far above any record (a few KiB); the bytes of a longer line
+ * past it are read and dropped, and the line is not a record (a file that is no log, or a
+ * gzip bomb, costs no more memory than this). */
+#define LINE_MAX_KEPT (1024 * 1024)
+/* Read at most this much at a time. */
+#define CHUNK_BYTES 65536
+
 struct source {
 	char *name;         /* file name, for messages */
 	FILE *in;           /* NULL: not open */
@@ -24,6 +31,7 @@ struct source {
 	uint64_t lineno;
 	char *carry;        /* a last line without its newline yet */
 	size_t carry_len;
+	bool carry_cut;     /* longer than LINE_MAX_KEPT: the rest was dropped */
 	bool ended;         /* its damage (if any) was said */
 };
 
@@ -153,6 +161,12 @@ const char *record_reader_path(const struct record_reader *rr)
 
 static void carry_add(struct source *s, const char *p, size_t n)
 {
+	if (n > LINE_MAX_KEPT - s->carry_len) {
+		n = LINE_MAX_KEPT - s->carry_len;
+		s->carry_cut = true;
+	}
+	if (n == 0 && s->carry)
+		return;
 	s->carry = xrealloc(s->carry, s->carry_len + n + 1);
 	memcpy(s->carry + s->carry_len, p, n);
 	s->carry_len += n;
@@ -166,12 +180,38 @@ static int take_line(struct source *s, char *text, size_t len, struct record_lin
 	return record_parse(text, len, &line->rec) == 0 ? 1 : -EBADMSG;
 }
 
+/* A piece of a line, as getline but never more than CHUNK_BYTES: up to and with its
+ * newline, or what there is before the end of the file; -1 at the end. */
+static ssize_t read_chunk(FILE *in, char **buf, size_t *cap)
+{
+	if (*cap < CHUNK_BYTES) {
+		*buf = xrealloc(*buf, CHUNK_BYTES);
+		*cap = CHUNK_BYTES;
+	}
+	size_t n = 0;
+	int c;
+	while (n < CHUNK_BYTES && (c = getc_unlocked(in)) != EOF) {
+		(*buf)[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	return n ? (ssize_t)n : -1;
+}
+
 static int take_carry(struct source *s, struct record_line *line)
 {
 	size_t len = s->carry_len;
 	char *text = TAKE_PTR(s->carry);
+	bool cut = s->carry_cut;
 	s->carry_len = 0;
-	return take_line(s, text, len, line);
+	s->carry_cut = false;
+	int r = take_line(s, text, len, line);
+	if (cut && r > 0) {
+		/* its first bytes may read as a record: a line cut short is none */
+		record_done(&line->rec);
+		r = -EBADMSG;
+	}
+	return r;
 }
 
 /* A line of s; 0 at its end. final: a last line without newline is taken (after
@@ -182,7 +222,7 @@ static int source_read(struct record_reader *rr, struct source *s, bool final,
 	bool locked = false;
 	int fd = s->gz ? -1 : fileno(s->in);
 	for (;;) {
-		ssize_t n = getline(&rr->buf, &rr->cap, s->in);
+		ssize_t n = read_chunk(s->in, &rr->buf, &rr->cap);
 		if (n > 0) {
 			bool complete = rr->buf[n - 1] == '\n';
 			carry_add(s, rr->buf, complete ? (size_t)n - 1 : (size_t)n);

@@ -90,7 +90,10 @@ char *path_audit_log(const char *log_dir, const char *id)
 
 char *path_log_compressing(const char *log_dir, const char *name)
 {
-	return xasprintf("%s/.%s.gz.tmp", log_dir, name);
+	/* A generation's name may be close to NAME_MAX (long ids): cut to fit. Only one
+	 * gc compresses at a time (it holds the sets lock), one file after the other. */
+	int room = NAME_MAX - (int)strlen("..gz.tmp");
+	return xasprintf("%s/.%.*s.gz.tmp", log_dir, room, name);
 }
 
 /* "-N-N..." (dateext) or ".N" (numbered) into ret's keys. */

@@ -47,7 +47,8 @@ char *path_collector(const char *state_dir, const char *name);
 char *path_audit_log_name(const char *id);
 char *path_audit_log(const char *log_dir, const char *id);
 
-/* <log_dir>/.<name>.gz.tmp: a generation being compressed by `ocibpf gc` (no log's name). */
+/* <log_dir>/.<name>.gz.tmp: a generation being compressed by `ocibpf gc` (no log's name);
+ * <name> cut to fit NAME_MAX. */
 char *path_log_compressing(const char *log_dir, const char *name);
 
 /* A file name in log_dir, as path_log_name_parse reads it. */
