@@ -15,7 +15,7 @@
 #
 # systemd is not PID 1 on these VMs: the unit's maintainer scripts skip start/stop (they
 # look for /run/systemd/system) but still enable/disable it (symlinks that purge removes).
-# The unit's own commands (ExecStartPre=ocibpf load, ExecStart=ocibpfd --foreground) are
+# The unit's own commands (ExecStartPre=ocibpf load --no-collector, ExecStart=ocibpfd --foreground) are
 # run here as systemd would run them, read from the installed unit.
 #
 # OCIBPF_DEB=FILE uses a package built already; else `make deb` builds one into
@@ -169,7 +169,7 @@ assert_denied_connect() {
 		/usr/share/containers/oci/hooks.d/ocibpf.json; do
 		[ -f "$f" ] || fail "$f not installed: $(dpkg -L ocibpf)"
 	done
-	[[ "$(unit_value ExecStartPre)" == "/usr/bin/ocibpf load" ]] || fail "ExecStartPre=$(unit_value ExecStartPre)"
+	[[ "$(unit_value ExecStartPre)" == "/usr/bin/ocibpf load --no-collector" ]] || fail "ExecStartPre=$(unit_value ExecStartPre)"
 	[[ "$(unit_value ExecStart)" == "/usr/bin/ocibpfd --foreground"* ]] || fail "ExecStart=$(unit_value ExecStart)"
 	# enabled by the maintainer scripts (started only where systemd runs)
 	[ -L "$UNIT_LINK" ] || fail "ocibpfd.service not enabled: no $UNIT_LINK"
