@@ -5,38 +5,28 @@
 #include <getopt.h>
 #include <string.h>
 #include <sys/file.h>
-#include <time.h>
 
 #include "audit.h"
 #include "bpfset.h"
 #include "cli.h"
 #include "container.h"
-#include "loggens.h"
-#include "pending.h"
+#include "gc.h"
 #include "netshare.h"
 #include "paths.h"
 #include "release.h"
 
-struct gc {
-	struct cli *cli;
-	const struct config *cfg;
-	yajl_gen g;            /* JSON output: array of removed things */
-	char **keep_sets;      /* sets live containers still use */
-	size_t n_keep;
-	char **keep_runs;      /* runs with a record: their link pins stay */
-	int failed;
-};
 
-static void report(struct gc *gc, const char *what, const char *name, const char *why)
+void gc_report(struct gc *gc, const char *done, const char *what, const char *name,
+	       const char *why)
 {
 	if (gc->cli->json) {
 		yajl_gen_map_open(gc->g);
-		jg_key_str(gc->g, "removed", what);
+		jg_key_str(gc->g, done, what);
 		jg_key_str(gc->g, "id", name);
 		jg_key_str(gc->g, "reason", why);
 		yajl_gen_map_close(gc->g);
 	} else {
-		printf("removed %s %s (%s)\n", what, name, why);
+		printf("%s %s %s (%s)\n", done, what, name, why);
 	}
 }
 
@@ -73,7 +63,7 @@ static void gc_container(struct gc *gc, const char *id)
 		if (container_recorded(gc->cfg->state_dir, id)) {
 			/* An unreadable record: dropped (its pins go with the runs no record names). */
 			container_remove(gc->cfg->state_dir, id);
-			report(gc, "record", id, err.msg);
+			gc_report(gc, "removed", "record", id, err.msg);
 		}
 		err_clear(&err);
 	} else if (container_alive(c)) {
@@ -84,7 +74,7 @@ static void gc_container(struct gc *gc, const char *id)
 			gc->failed = 1;
 			err_clear(&err);
 		}
-		report(gc, "container", c->id, "its process is gone");
+		gc_report(gc, "removed", "container", c->id, "its process is gone");
 	}
 	container_unlock(gc->cfg->state_dir, id, lock);
 }
@@ -118,7 +108,7 @@ static void gc_pins(struct gc *gc)
 			continue;
 		_cleanup_free_ char *p = path_join(dir, de->d_name);
 		rm_rf(p);
-		report(gc, "links", de->d_name, "no container record");
+		gc_report(gc, "removed", "links", de->d_name, "no container record");
 	}
 	closedir(d);
 }
@@ -127,7 +117,7 @@ static void policy_removed(uint32_t id, void *ud)
 {
 	char name[16];
 	snprintf(name, sizeof(name), "%08x", id);
-	report(ud, "network-policy", name, "no container uses it");
+	gc_report(ud, "removed", "network-policy", name, "no container uses it");
 }
 
 /* Network policies of the sets in use: counts put right, unused ones removed. */
@@ -156,7 +146,7 @@ static void gc_sets(struct gc *gc, bool unload)
 		if (current && !unload)
 			continue;
 		if (bpfset_remove(gc->cfg->bpffs_dir, *s) == 0)
-			report(gc, "bpf-set", *s, current ? "unload" : "no container uses it");
+			gc_report(gc, "removed", "bpf-set", *s, current ? "unload" : "no container uses it");
 	}
 	strv_free(sets);
 	if (unload && gc->n_keep == 0) {
@@ -169,160 +159,6 @@ static void gc_sets(struct gc *gc, bool unload)
 }
 
 /* --- log_retention: the logs of containers that are gone ----------------------------- */
-
-/* One gone container's generations that may go, oldest first. */
-struct gone_log {
-	char *id;
-	struct log_gens g;
-	size_t next;           /* its oldest not removed */
-};
-
-/* Nobody writes id's log any more: no run recorded (a stopped run's record was released
- * above), no stop record owed. Asked again under the id's lock before anything goes. */
-static bool log_gone(const struct config *cfg, const char *id)
-{
-	_cleanup_container_ struct container *c = NULL;
-	int r = container_read(cfg->state_dir, id, &c, NULL);
-	_cleanup_free_ char *rec = path_record(cfg->state_dir, id);
-	return r == -ENOENT && access(rec, F_OK) < 0 && !pending_exists(cfg->state_dir, id, NULL);
-}
-
-/* Remove l's oldest generation (under the id's lock, the container still gone). */
-static bool remove_oldest(struct gc *gc, struct gone_log *l, const char *why)
-{
-	struct log_gen *g = &l->g.v[l->next];
-	int lock = container_lock(gc->cfg->state_dir, l->id, NULL);
-	if (lock < 0)
-		return false;
-	bool ok = log_gone(gc->cfg, l->id);
-	if (ok && unlink(g->path) < 0 && errno != ENOENT) {
-		log_error(l->id, "cannot remove audit log %s: %s", g->path, strerror(errno));
-		gc->failed = 1;
-		ok = false;
-	}
-	container_unlock(gc->cfg->state_dir, l->id, lock);
-	if (!ok)
-		return false;
-	report(gc, "log", g->name, why);
-	l->next++;
-	return true;
-}
-
-/*
- * log_retention.compress: the rotated generations of gone containers that are still
- * plain (logrotate's delaycompress compresses a generation at the next rotation, and a
- * gone container's log is never rotated again) are gzipped, under the id's lock.
- */
-static void gc_compress(struct gc *gc, const char *id)
-{
-	const struct config *cfg = gc->cfg;
-	struct log_gens g;
-	log_gens_list(cfg->log_dir, id, &g);
-	for (size_t i = 0; i < g.n; i++) {
-		if (g.v[i].n.live || g.v[i].n.gz || log_gen_has_twin(&g, i))
-			continue;
-		int lock = container_lock(cfg->state_dir, id, NULL);
-		if (lock < 0)
-			break;
-		struct error err = { 0 };
-		int r = log_gone(cfg, id) ? log_gen_compress(cfg->log_dir, &g.v[i], &err) : -EBUSY;
-		container_unlock(cfg->state_dir, id, lock);
-		if (r == -EBUSY)
-			break;
-		if (r < 0) {
-			log_error(id, "%s", err.msg);
-			err_clear(&err);
-			gc->failed = 1;
-			continue;
-		}
-		if (gc->cli->json) {
-			yajl_gen_map_open(gc->g);
-			jg_key_str(gc->g, "compressed", "log");
-			jg_key_str(gc->g, "id", g.v[i].name);
-			jg_key_str(gc->g, "reason", "log_retention.compress");
-			yajl_gen_map_close(gc->g);
-		} else {
-			printf("compressed log %s (log_retention.compress)\n", g.v[i].name);
-		}
-	}
-	log_gens_free(&g);
-}
-
-static void gc_logs(struct gc *gc)
-{
-	const struct config *cfg = gc->cfg;
-	if (cfg->log_compress) {
-		char **ids = log_ids(cfg->log_dir);
-		for (char **id = ids; *id; id++)
-			if (log_gone(cfg, *id))
-				gc_compress(gc, *id);
-		strv_free(ids);
-	}
-	if (!cfg->log_max_age_s && !cfg->log_max_bytes)
-		return;   /* the default: logs are kept */
-	struct gone_log *logs = NULL;
-	size_t n = 0;
-	unsigned long long total = 0;
-	char **ids = log_ids(cfg->log_dir);
-	for (char **id = ids; *id; id++) {
-		if (!log_gone(cfg, *id))
-			continue;
-		struct gone_log l = { .id = xstrdup(*id) };
-		log_gens_list(cfg->log_dir, *id, &l.g);
-		/* A generation logrotate is compressing (plain and .gz both there) and all
-		 * after it stay: only whole generations go, oldest first. */
-		size_t keep = l.g.n;
-		for (size_t i = 0; i < l.g.n && keep == l.g.n; i++)
-			if (log_gen_has_twin(&l.g, i))
-				keep = i;
-		for (size_t i = keep; i < l.g.n; i++)
-			free(l.g.v[i].name), free(l.g.v[i].path), free(l.g.v[i].n.id);
-		l.g.n = keep;
-		for (size_t i = 0; i < l.g.n; i++)
-			total += l.g.v[i].st.st_size;
-		logs = xrealloc(logs, (n + 1) * sizeof(*logs));
-		logs[n++] = l;
-	}
-	strv_free(ids);
-
-	/* Older than max_age (by the time of its last write): gone, oldest first. */
-	if (cfg->log_max_age_s) {
-		time_t now = time(NULL);
-		_cleanup_free_ char *why = xasprintf("older than log_retention.max_age, %llus",
-						     cfg->log_max_age_s);
-		for (size_t i = 0; i < n; i++)
-			while (logs[i].next < logs[i].g.n &&
-			       (unsigned long long)(now - logs[i].g.v[logs[i].next].st.st_mtime) > cfg->log_max_age_s) {
-				off_t size = logs[i].g.v[logs[i].next].st.st_size;
-				if (!remove_oldest(gc, &logs[i], why))
-					break;
-				total -= size;
-			}
-	}
-	/* More than max_bytes in all: the oldest generation of all goes first. */
-	while (cfg->log_max_bytes && total > cfg->log_max_bytes) {
-		struct gone_log *oldest = NULL;
-		for (size_t i = 0; i < n; i++) {
-			struct gone_log *l = &logs[i];
-			if (l->next < l->g.n && (!oldest || l->g.v[l->next].st.st_mtime <
-							    oldest->g.v[oldest->next].st.st_mtime))
-				oldest = l;
-		}
-		if (!oldest)
-			break;
-		off_t size = oldest->g.v[oldest->next].st.st_size;
-		if (!remove_oldest(gc, oldest, "log_retention.max_bytes")) {
-			oldest->next = oldest->g.n;   /* that container's log stays, this time */
-			continue;
-		}
-		total -= size;
-	}
-	for (size_t i = 0; i < n; i++) {
-		log_gens_free(&logs[i].g);
-		free(logs[i].id);
-	}
-	free(logs);
-}
 
 static int gc_run(struct cli *cli, bool unload)
 {

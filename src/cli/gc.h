@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef OCIBPF_GC_H
+#define OCIBPF_GC_H
+
+/* What the parts of `ocibpf gc` share: cmd-gc.c (runs, pins, policies, sets), gc-logs.c
+ * (log_retention). */
+#include "cli.h"
+
+struct gc {
+	struct cli *cli;
+	const struct config *cfg;
+	yajl_gen g;            /* JSON output: array of removed things */
+	char **keep_sets;      /* sets live containers still use */
+	size_t n_keep;
+	char **keep_runs;      /* runs with a record: their link pins stay */
+	int failed;
+};
+
+/* One line (or JSON object) of what was done: done "removed" or "compressed". */
+void gc_report(struct gc *gc, const char *done, const char *what, const char *name,
+	       const char *why);
+/* log_retention: compress, then remove by age and size, the logs of gone containers. */
+void gc_logs(struct gc *gc);
+
+#endif
