@@ -117,6 +117,25 @@ rsyslog_stop() {
 		fail "rsyslogd $1 left its pid file: $(cat "$BATS_TEST_TMPDIR/rsyslog-$1/out")"
 }
 
+# The contrib pair as the tests run it: the central rsyslog listening on 127.0.0.1:PORT,
+# writing under $STORE, then the node's, shipping $LOG_DIR to it.
+rsyslog_pair() {
+	local port=$1
+	rsyslog_conf central ocibpf-central.conf <<-EOF
+		s|/var/log/ocibpf-central/|$STORE/|
+		s|port="2514"|port="$port" address="127.0.0.1"|
+	EOF
+	rsyslog_conf node ocibpf-node.conf ' localHostName="node-a"' <<-EOF
+		s|/var/log/ocibpf/|$LOG_DIR/|
+		s|logs.example.internal|127.0.0.1|
+		s|port="2514"|port="$port"|
+	EOF
+	rsyslog_start central
+	wait_for 100 0.1 eval '[ -n "$(ss -Htln "sport = :$port")" ]' ||
+		fail "the central rsyslog does not listen: $(cat "$BATS_TEST_TMPDIR/rsyslog-central/out")"
+	rsyslog_start node
+}
+
 # use_own_log_dir: this test's audit logs in a log_dir of its own (what its shipper reads
 # and its logrotate rotates).
 use_own_log_dir() {
@@ -146,19 +165,7 @@ shipped_all() {
 	use_own_log_dir
 	write_policy fleet "$FLEET_POLICY"
 
-	rsyslog_conf central ocibpf-central.conf <<-EOF
-		s|/var/log/ocibpf-central/|$STORE/|
-		s|port="2514"|port="$port" address="127.0.0.1"|
-	EOF
-	rsyslog_conf node ocibpf-node.conf ' localHostName="node-a"' <<-EOF
-		s|/var/log/ocibpf/|$LOG_DIR/|
-		s|logs.example.internal|127.0.0.1|
-		s|port="2514"|port="$port"|
-	EOF
-	rsyslog_start central
-	wait_for 100 0.1 eval '[ -n "$(ss -Htln "sport = :$port")" ]' ||
-		fail "the central rsyslog does not listen: $(cat "$BATS_TEST_TMPDIR/rsyslog-central/out")"
-	rsyslog_start node
+	rsyslog_pair "$port"
 
 	for id in "${ids[@]}"; do
 		busy_container "$id"
@@ -242,19 +249,7 @@ shipped_all() {
 	STORE=$BATS_TEST_TMPDIR/central-store
 	use_own_log_dir
 	write_policy fleet "$FLEET_POLICY"
-	rsyslog_conf central ocibpf-central.conf <<-EOF
-		s|/var/log/ocibpf-central/|$STORE/|
-		s|port="2514"|port="$port" address="127.0.0.1"|
-	EOF
-	rsyslog_conf node ocibpf-node.conf ' localHostName="node-a"' <<-EOF
-		s|/var/log/ocibpf/|$LOG_DIR/|
-		s|logs.example.internal|127.0.0.1|
-		s|port="2514"|port="$port"|
-	EOF
-	rsyslog_start central
-	wait_for 100 0.1 eval '[ -n "$(ss -Htln "sport = :$port")" ]' ||
-		fail "the central rsyslog does not listen: $(cat "$BATS_TEST_TMPDIR/rsyslog-central/out")"
-	rsyslog_start node
+	rsyslog_pair "$port"
 	busy_container "$CID"
 	wait_for 100 0.1 eval '[ "$(count_lines "$STORE/node-a/$CID.jsonl")" -ge 10 ]' ||
 		fail "nothing shipped: $(cat "$BATS_TEST_TMPDIR"/rsyslog-*/out)"
