@@ -277,10 +277,69 @@ static int source_damage(struct source *s, struct record_line *line)
 	return -EIO;
 }
 
+/* The same rotated generation, plain or compressed: the same dateext suffix. */
+static bool same_generation(const struct log_name *a, const struct log_name *b)
+{
+	return !a->live && !b->live && !a->numbered && !b->numbered && a->n_key == b->n_key &&
+	       memcmp(a->key, b->key, a->n_key * sizeof(a->key[0])) == 0;
+}
+
+/*
+ * The live file opened at `at` is not the one listed: logrotate rotated the log since (a
+ * slow reader: `ocibpf audit ID | less` across the nightly rotation). What it rotated out
+ * goes before the live file, in order: the file listed as live under its new name (the
+ * same inode while it is plain), and dateext generations not listed before (was: what
+ * the live file was when listed). Returns whether any was found.
+ */
+static bool catch_up(struct record_reader *rr, size_t at, const struct stat *was)
+{
+	struct log_gens now;
+	log_gens_list(rr->log_dir, rr->id, &now);
+	bool *take = xcalloc(now.n + 1, sizeof(*take));
+	size_t n_take = 0;
+	for (size_t i = 0; i < now.n; i++) {
+		const struct log_gen *g = &now.v[i];
+		if (g->n.live || (g->n.gz && log_gen_has_twin(&now, i)))
+			continue;
+		take[i] = g->st.st_dev == was->st_dev && g->st.st_ino == was->st_ino;
+		if (!take[i] && !g->n.numbered) {
+			take[i] = true;
+			for (size_t k = 0; k < at && take[i]; k++)
+				take[i] = !same_generation(&g->n, &rr->gens.v[k].n);
+		}
+		n_take += take[i];
+	}
+	if (n_take) {
+		rr->gens.v = xrealloc(rr->gens.v, (rr->gens.n + n_take) * sizeof(*rr->gens.v));
+		memmove(&rr->gens.v[at + n_take], &rr->gens.v[at],
+			(rr->gens.n - at) * sizeof(*rr->gens.v));
+		rr->gens.n += n_take;
+		for (size_t i = 0, w = at; i < now.n; i++)
+			if (take[i]) {
+				rr->gens.v[w++] = now.v[i];
+				now.v[i] = (struct log_gen){ 0 };
+			}
+	}
+	free(take);
+	log_gens_free(&now);
+	return n_take > 0;
+}
+
 static int open_next(struct record_reader *rr, struct record_line *line)
 {
+	size_t at = rr->next;
 	const struct log_gen *g = &rr->gens.v[rr->next++];
 	int r = source_open(&rr->cur, g);
+	if (r == 0 && g->n.live && (rr->cur.dev != g->st.st_dev || rr->cur.ino != g->st.st_ino)) {
+		struct stat was = g->st;
+		rr->gens.v[at].st.st_dev = rr->cur.dev;   /* the live file is this one now */
+		rr->gens.v[at].st.st_ino = rr->cur.ino;
+		if (catch_up(rr, at, &was)) {
+			source_close(&rr->cur);
+			rr->next = at;
+			return open_next(rr, line);
+		}
+	}
 	if (r == -ENOENT && !g->n.gz && !g->n.live) {
 		/* compressed since we listed it */
 		struct log_gen z = { 0 };

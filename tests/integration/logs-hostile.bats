@@ -77,3 +77,29 @@ audit_limited() {
 	[ "$(gzip -dc "$gen.gz")" = '{"seq":1,"ts":"2026-11-29T00:00:00Z","type":"start"}' ]
 	[ -z "$(ls -A "$LOG_DIR" | grep '\.tmp$')" ]
 }
+
+@test "audit: a rotation while a slow reader is at an older generation loses nothing (the live file it listed is read under its new name)" {
+	mkdir -p "$LOG_DIR"
+	local gen1=$LOG_DIR/$CID.jsonl-20261128-1764288000 live
+	live=$(audit_log "$CID")
+	# A: a generation whose last line is still being written (no newline yet, its writer
+	# holds the lock): the reader waits there, after listing the files
+	printf '{"seq":1,"ts":"2026-11-28T00:00:00Z","type":"start","comm":"A"}\n{"seq":2,"ts":"2026-11-28T00:00:01Z","type":"exec","comm":"A2"}' >"$gen1"
+	# B: the live file the reader lists
+	printf '{"seq":1,"ts":"2026-11-29T00:00:00Z","type":"exec","comm":"B"}\n' >"$live"
+	exec {lockfd}<"$gen1"
+	flock -x "$lockfd"
+	timeout 30 "$OCIBPF_CLI" audit --json "$CID" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	local reader=$!
+	sleep 0.5
+	kill -0 "$reader" || fail "the reader did not wait for the writer: $(cat "$BATS_TEST_TMPDIR/err")"
+	# logrotate (dateext, delaycompress): B renamed, a new live file C
+	mv "$live" "$LOG_DIR/$CID.jsonl-20261130-1764460800"
+	printf '{"seq":1,"ts":"2026-11-30T00:00:00Z","type":"exec","comm":"C"}\n' >"$live"
+	printf '\n' >>"$gen1"
+	flock -u "$lockfd"
+	exec {lockfd}<&-
+	wait "$reader" || fail "audit failed: $(cat "$BATS_TEST_TMPDIR/err")"
+	run jq -r -s '[.[].comm] | join(" ")' "$BATS_TEST_TMPDIR/out"
+	assert_output "A A2 B C"
+}
