@@ -47,13 +47,20 @@ static void install_free(struct install *in)
 		free(in->notes[i]);
 }
 
-/* The configuration the hook must use: --config or $OCIBPF_CONFIG, made absolute. */
-static int config_env(struct install *in, struct error *err)
+/* The configuration named by --config or $OCIBPF_CONFIG; NULL: none is. */
+static const char *named_config(const struct install *in)
 {
 	const char *p = in->cli->config_path;
 	if (!p || !*p)
 		p = getenv("OCIBPF_CONFIG");
-	if (!p || !*p)
+	return p && *p ? p : NULL;
+}
+
+/* The configuration the hook must use: the named one, made absolute. */
+static int config_env(struct install *in, struct error *err)
+{
+	const char *p = named_config(in);
+	if (!p)
 		return 0;
 	if (p[0] == '/') {
 		in->config_env = xstrdup(p);
@@ -67,18 +74,9 @@ static int config_env(struct install *in, struct error *err)
 }
 
 /*
- * The configuration: --config or $OCIBPF_CONFIG; else, with --root, the default file
- * under the root (optional, as the default file is: the one the hooks there will read);
- * else the default file.
+ * With --root and no named configuration: the default file under the root (optional, as
+ * the default file is: the one the hooks there will read).
  */
-static bool config_named(const struct install *in)
-{
-	const char *named = in->cli->config_path;
-	if (!named || !*named)
-		named = getenv("OCIBPF_CONFIG");
-	return named && *named;
-}
-
 static int load_rooted_config(struct install *in, struct error *err)
 {
 	_cleanup_free_ char *path = install_rooted(in, OCIBPF_CONFIG_DEFAULT), *text = NULL;
@@ -182,7 +180,7 @@ static int install_run(struct install *in)
 	struct error err = { 0 };
 	int r;
 
-	if (in->root && !config_named(in)) {
+	if (in->root && !named_config(in)) {
 		if ((r = load_rooted_config(in, &err)) < 0)
 			goto fail;
 	} else if (!(in->cfg = cli_config(in->cli))) {
