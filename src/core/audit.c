@@ -306,14 +306,32 @@ static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp
 	return 0;
 }
 
-/* Pinned tp_btf links of programs[0..n) while `want`, none otherwise. */
+/*
+ * May links that no container wants be dropped? At once without a holder; with one, once
+ * none has wanted them for held->linger_ns (*since: when that began, 0 while wanted).
+ */
+static bool may_drop(const struct tp_links *held, uint64_t *since, bool want)
+{
+	if (!held)
+		return !want;
+	if (want) {
+		*since = 0;
+		return false;
+	}
+	uint64_t now = now_ns();
+	if (!*since)
+		*since = now;
+	return held->linger_ns != UINT64_MAX && now - *since >= held->linger_ns;
+}
+
+/* Pinned tp_btf links of programs[0..n) while `want`; dropped when `drop`. */
 static int sync_pinned(struct bpfset *set, const char *const *progs, int n, bool want,
-		       struct error *err)
+		       bool drop, struct error *err)
 {
 	for (int i = 0; i < n; i++) {
 		_cleanup_free_ char *pin = path_set_entry(set->dir, "links", progs[i]);
 		bool have = access(pin, F_OK) == 0;
-		if (have && !want) {
+		if (have && drop) {
 			unlink(pin);
 		} else if (!have && want) {
 			int prog = bpfset_prog_fd(set, progs[i]);
@@ -340,9 +358,11 @@ int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err)
 	static const char *const raw[] = { "raw_sys_enter", "raw_sys_exit" };
 	/* Completion first: a request submitted once both are attached finds its result. */
 	static const char *const uring[] = { "uring_complete", "uring_submit", "uring_failed" };
-	int r = sync_pinned(set, raw, 2, n.raw, err);
+	bool drop_raw = may_drop(held, held ? &held->raw_unneeded_since : NULL, n.raw);
+	bool drop_uring = may_drop(held, held ? &held->uring_unneeded_since : NULL, n.uring);
+	int r = sync_pinned(set, raw, 2, n.raw, drop_raw, err);
 	if (r == 0)
-		r = sync_pinned(set, uring, 3, n.uring, err);
+		r = sync_pinned(set, uring, 3, n.uring, drop_uring, err);
 	if (r < 0 || !held)
 		return r;
 	return sync_tracepoints(set, &n, held, err);
@@ -384,9 +404,9 @@ int audit_attach(struct bpfset *set, uint32_t flags, struct error *err)
 	_cleanup_close_ int lock = lock_dir(set->bpffs_dir, err);
 	if (lock < 0)
 		return lock;
-	int r = want_raw ? sync_pinned(set, raw, 2, true, err) : 0;
+	int r = want_raw ? sync_pinned(set, raw, 2, true, false, err) : 0;
 	if (r == 0 && want_uring)
-		r = sync_pinned(set, uring, 3, true, err);
+		r = sync_pinned(set, uring, 3, true, false, err);
 	return r;
 }
 

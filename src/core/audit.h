@@ -38,6 +38,8 @@ struct tp_links {
 	int fd[2][MAX_SYSCALLS];   /* [0] sys_enter_NAME, [1] sys_exit_NAME, by syscall nr */
 	/* Monotonic ns since no container needed a held syscall (0 while one does). */
 	uint64_t unneeded_since[MAX_SYSCALLS];
+	/* The same for the pinned raw sys_enter/sys_exit and io_uring links. */
+	uint64_t raw_unneeded_since, uring_unneeded_since;
 	/*
 	 * Detach what none needs only after this long (0: at once; UINT64_MAX: never, for
 	 * a hook's sync, which must not wait for a tracepoint's unregistration, ~100 ms).
@@ -49,8 +51,11 @@ void tp_links_release(struct tp_links *t);
 
 /*
  * Attach what the containers in the maps need and detach what none needs any more
- * (serialized by a lock on bpffs_dir): the raw sys_enter/sys_exit links (pinned), and,
- * when `held` is given, the per-syscall tracepoint links it holds.
+ * (serialized by a lock on bpffs_dir): the raw sys_enter/sys_exit and io_uring links
+ * (pinned), and, when `held` is given, the per-syscall tracepoint links it holds. With
+ * `held`, what none needs is detached only after held->linger_ns (attaching a tracepoint
+ * patches kernel text on every CPU: a container started soon after pays nothing); without
+ * it (gc, a collector leaving), at once.
  */
 int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err);
 /*

@@ -16,8 +16,9 @@
 
 #define FLUSH_BYTES (256 << 10)
 /* Tracepoints no container needs are detached after TP_LINGER_NS, looked at every
- * TP_SWEEP_TICKS ticks: back-to-back containers don't pay for detach and attach. */
-#define TP_LINGER_NS (2 * 1000000000ULL)
+ * TP_SWEEP_TICKS ticks: containers started within it don't pay for detach and attach
+ * (text patching on every CPU, each way). */
+#define TP_LINGER_NS (10 * 1000000000ULL)
 #define TP_SWEEP_TICKS 4
 
 static void update_clock(struct events *ev)

@@ -108,10 +108,37 @@ uring_records() {
 	[ -e "$links/uring_submit" ] && [ -e "$links/uring_complete" ] && [ -e "$links/uring_failed" ] || fail "not attached: $(ls "$links")"
 	runc_cmd delete -f "$CID"
 	assert_success
-	# detached by the collector's next sweep (every second), not by the hook: knowing
-	# that no container needs them takes a walk of every container's entry
-	wait_for 30 0.1 test ! -e "$links/uring_submit" || fail "still attached with no container auditing"
+	# detached by the collector's sweep (every second) once none has needed them for 10 s
+	# (ocibpfd(8)), not by the hook: knowing that no container needs them takes a walk of
+	# every container's entry
+	wait_for 200 0.1 test ! -e "$links/uring_submit" || fail "still attached with no container auditing"
 	[ ! -e "$links/uring_complete" ] && [ ! -e "$links/uring_failed" ] || fail "still attached: $(ls "$links")"
+}
+
+@test "io_uring: an audited container started soon after another finds its tracepoints attached" {
+	ocibpf version --json
+	local links id1 id2
+	links=$BPFFS_DIR/sets/$(jq -r .bpf_set <<<"$output")/links
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sleep 100
+	runc_run -d "$CID"
+	assert_success
+	id1=$(bpftool -j link show pinned "$links/uring_submit" | jq -er .id) ||
+		fail "not attached: $(ls "$links")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	# past several sweeps of the collector with no container: attaching again would patch
+	# kernel text on every CPU at the next start
+	sleep 3
+	runc_run -d "$CID"
+	assert_success
+	id2=$(bpftool -j link show pinned "$links/uring_submit" | jq -er .id) ||
+		fail "not attached: $(ls "$links")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	[ "$id2" = "$id1" ] || fail "detached and attached again between two containers ($id1, then $id2)"
 }
 
 # A second bundle, for a second container (BUNDLE2, CID2).
