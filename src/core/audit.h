@@ -40,6 +40,11 @@ struct tp_links {
 	uint64_t unneeded_since[MAX_SYSCALLS];
 	/* The same for the pinned raw sys_enter/sys_exit and io_uring links. */
 	uint64_t raw_unneeded_since, uring_unneeded_since;
+	/* Where the held syscalls are published for hooks (tp-held.h), or NULL; kept by
+	 * tp_links_init, owned by the caller. */
+	const char *publish;
+	uint64_t published[MAX_SYSCALLS / 64];
+	bool published_once;
 	/*
 	 * Detach what none needs only after this long (0: at once; UINT64_MAX: never, for
 	 * a hook's sync, which must not wait for a tracepoint's unregistration, ~100 ms).
@@ -47,6 +52,7 @@ struct tp_links {
 	uint64_t linger_ns;
 };
 void tp_links_init(struct tp_links *t);
+/* Withdraw what was published, then detach everything. */
 void tp_links_release(struct tp_links *t);
 
 /*
@@ -62,6 +68,12 @@ int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err);
  * The per-syscall tracepoints one container (cgid, CF_* flags) needs, attached into held
  * (nothing detached; no look at the other containers): the collector's "sync ID".
  */
+/*
+ * Does a live collector of state_dir hold every per-syscall tracepoint the container (cgid,
+ * CF_* flags, already in the maps) needs? Then its hook need not ask for them.
+ */
+bool audit_held_by_collector(struct bpfset *set, const char *state_dir, uint64_t cgid,
+			     uint32_t flags);
 int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_t flags,
 	       struct error *err);
 /*

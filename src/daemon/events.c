@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "events.h"
 #include "events-internal.h"
@@ -145,6 +146,10 @@ int events_new(const struct config *cfg, struct events **ret, struct error *err)
 	ev->cfg = cfg;
 	ev->fresh = true;
 	ev->clean_start = losses_clean_start(cfg);
+	/* A collector killed left its file behind: what it held went with it. */
+	ev->tp_publish = path_collector(cfg->state_dir, "tracepoints");
+	unlink(ev->tp_publish);
+	ev->tp.publish = ev->tp_publish;
 	tp_links_init(&ev->tp);
 	update_clock(ev);
 	*ret = ev;
@@ -162,6 +167,7 @@ void events_free(struct events *ev)
 	ring_close(ev);
 	runs_free(ev);
 	tp_links_release(&ev->tp);
+	free(ev->tp_publish);
 	for (size_t i = 0; i < ev->n_sets; i++)
 		bpfset_close(ev->sets[i]);
 	free(ev->sets);

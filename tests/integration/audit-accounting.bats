@@ -151,6 +151,63 @@ setup_second_bundle() {
 	CID2=$CID-2
 }
 
+@test "an audited container whose syscalls the collector holds already starts without asking it, even when it hangs" {
+	setup_second_bundle
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sleep 100
+	runc_run -d "$CID"
+	assert_success
+	local collector
+	collector=$(cat "$STATE_DIR/ocibpfd.pid")
+	kill -STOP "$collector"
+	STOPPED_COLLECTOR=$collector
+	# asking would wait 10 s for an answer and then refuse the container
+	BUNDLE=$BUNDLE2
+	set_policy audited
+	set_cmd sh -c ': </etc/passwd; sleep 100'
+	runc_run -d "$CID2"
+	assert_success
+	kill -CONT "$collector"
+	STOPPED_COLLECTOR=
+	# audited from its first syscall: the tracepoints were in force
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length >= 1' \
+		"$(audit_log "$CID2")" || fail "no record of the open: $(cat "$(audit_log "$CID2")")"
+	runc_cmd delete -f "$CID2"
+	assert_success
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID2"
+}
+
+@test "a collector killed leaves what it published: the next audited container is not fooled" {
+	setup_second_bundle
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sleep 100
+	runc_run -d "$CID"
+	assert_success
+	local collector
+	collector=$(cat "$STATE_DIR/ocibpfd.pid")
+	[ -s "$STATE_DIR/ocibpfd.tracepoints" ] || fail "the collector published nothing"
+	kill -9 "$collector"
+	wait_for 50 0.1 sh -c "! kill -0 $collector 2>/dev/null" || fail "collector $collector still there"
+	# its links went with it; its file stays
+	[ -s "$STATE_DIR/ocibpfd.tracepoints" ]
+	BUNDLE=$BUNDLE2
+	set_policy audited
+	set_cmd sh -c ': </etc/passwd; sleep 100'
+	runc_run -d "$CID2"
+	assert_success
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length >= 1' \
+		"$(audit_log "$CID2")" || fail "no record of the open: $(cat "$(audit_log "$CID2")")"
+	[ "$(cat "$STATE_DIR/ocibpfd.pid")" != "$collector" ]
+	runc_cmd delete -f "$CID2"
+	assert_success
+	runc_cmd delete -f "$CID"
+	assert_success
+}
+
 @test "fairness: a container flooding its audit while the collector is stalled doesn't make a quiet one lose records" {
 	setup_second_bundle
 	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
