@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "anchor.h"
 #include "bpfset.h"
 #include "cli.h"
 #include "collector.h"
@@ -39,6 +40,8 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 		err_clear(&err);
 		return 1;
 	}
+	if (!loaded)
+		anchor_attach(set);	/* a set loaded by a build without it, or a failed try */
 	double ms = (double)(now_ns() - t0) / 1e6;
 	/* Not waited for: it gets ready while the caller goes on (a hook that needs it
 	 * before then finds it starting). */

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "audit.h"
+#include "tp-held.h"
 #include "bpfset.h"
 #include "paths.h"
 #include "policy.h"
@@ -226,14 +227,55 @@ static int pin_link(int lfd, const char *path)
 
 void tp_links_init(struct tp_links *t)
 {
+	const char *publish = t->publish;
 	memset(t, 0, sizeof(*t));
+	t->publish = publish;
 	for (int e = 0; e < 2; e++)
 		for (int nr = 0; nr < MAX_SYSCALLS; nr++)
 			t->fd[e][nr] = -1;
 }
 
+/* The syscalls held both ways, less `except` (may be NULL). */
+static void held_bits(const struct tp_links *t, const uint64_t *except, uint64_t *out)
+{
+	memset(out, 0, TP_HELD_WORDS * sizeof(uint64_t));
+	for (int nr = 0; nr < MAX_SYSCALLS; nr++)
+		if (t->fd[0][nr] >= 0 && t->fd[1][nr] >= 0 &&
+		    !(except && (except[nr / 64] & (1ULL << (nr % 64)))))
+			out[nr / 64] |= 1ULL << (nr % 64);
+}
+
+/* Publish what is held (less `except`) when it changed. */
+static void publish_held(struct tp_links *t, const char *version, const uint64_t *except)
+{
+	if (!t->publish)
+		return;
+	uint64_t bits[TP_HELD_WORDS];
+	held_bits(t, except, bits);
+	if (t->published_once && memcmp(bits, t->published, sizeof(bits)) == 0)
+		return;
+	tp_held_publish(t->publish, version, bits);
+	memcpy(t->published, bits, sizeof(bits));
+	t->published_once = true;
+}
+
+bool audit_held_by_collector(struct bpfset *set, const char *state_dir, uint64_t cgid,
+			     uint32_t flags)
+{
+	struct syscall_sel sel = { 0 };
+	if ((flags & CF_AUDIT) && !(flags & CF_AUDIT_RAW)) {
+		_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+		if (fd < 0 || (bpf_map_lookup_elem(fd, &cgid, &sel) < 0 && errno != ENOENT))
+			return false;
+	}
+	return tp_held_covers(state_dir, set->version, (const uint64_t *)sel.bits);
+}
+
 void tp_links_release(struct tp_links *t)
 {
+	if (t->publish && t->published_once)
+		tp_held_publish(t->publish, NULL, NULL);
+	t->published_once = false;
 	for (int e = 0; e < 2; e++)
 		for (int nr = 0; nr < MAX_SYSCALLS; nr++)
 			if (t->fd[e][nr] >= 0) {
@@ -278,42 +320,74 @@ static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp
 {
 	const char *events = NULL;
 	uint64_t now = now_ns();
-	for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
+	uint64_t drop[TP_HELD_WORDS] = { 0 };
+	bool dropping = false;
+	int r = 0;
+	for (int nr = 0; nr < MAX_SYSCALLS && r == 0; nr++) {
 		bool want = n->tp[nr / 64] & (1ULL << (nr % 64));
 		uint64_t *since = &held->unneeded_since[nr];
 		bool held_any = held->fd[0][nr] >= 0 || held->fd[1][nr] >= 0;
-		bool drop = false;
 		if (want || !held_any)
 			*since = 0;
 		else if (!*since)
 			*since = now;
-		if (!want && held_any && held->linger_ns != UINT64_MAX)
-			drop = now - *since >= held->linger_ns;
-		for (int e = 0; e < 2; e++) {
-			int *fd = &held->fd[e][nr];
-			if (drop && *fd >= 0) {
-				close(*fd);
-				*fd = -1;
-			} else if (want && *fd < 0) {
-				int r = hold_syscall(set, &events, nr, e, fd, err);
-				if (r < 0)
-					return r;
-			}
+		if (!want && held_any && held->linger_ns != UINT64_MAX && now - *since >= held->linger_ns) {
+			drop[nr / 64] |= 1ULL << (nr % 64);
+			dropping = true;
 		}
-		if (drop)
-			*since = 0;
+		for (int e = 0; e < 2 && want && r == 0; e++)
+			if (held->fd[e][nr] < 0)
+				r = hold_syscall(set, &events, nr, e, &held->fd[e][nr], err);
 	}
-	return 0;
+	if (dropping) {
+		/* Withdrawn from the hooks' view first, then the maps looked at again: a
+		 * container that came in meanwhile keeps what it needs (tp-held.h). */
+		publish_held(held, set->version, drop);
+		struct needs again;
+		compute_needs(set, &again);
+		for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
+			if (!(drop[nr / 64] & (1ULL << (nr % 64))))
+				continue;
+			held->unneeded_since[nr] = 0;
+			if (again.tp[nr / 64] & (1ULL << (nr % 64)))
+				continue;
+			for (int e = 0; e < 2; e++)
+				if (held->fd[e][nr] >= 0) {
+					close(held->fd[e][nr]);
+					held->fd[e][nr] = -1;
+				}
+		}
+	}
+	publish_held(held, set->version, NULL);
+	return r;
 }
 
-/* Pinned tp_btf links of programs[0..n) while `want`, none otherwise. */
+/*
+ * May links that no container wants be dropped? At once without a holder; with one, once
+ * none has wanted them for held->linger_ns (*since: when that began, 0 while wanted).
+ */
+static bool may_drop(const struct tp_links *held, uint64_t *since, bool want)
+{
+	if (!held)
+		return !want;
+	if (want) {
+		*since = 0;
+		return false;
+	}
+	uint64_t now = now_ns();
+	if (!*since)
+		*since = now;
+	return held->linger_ns != UINT64_MAX && now - *since >= held->linger_ns;
+}
+
+/* Pinned tp_btf links of programs[0..n) while `want`; dropped when `drop`. */
 static int sync_pinned(struct bpfset *set, const char *const *progs, int n, bool want,
-		       struct error *err)
+		       bool drop, struct error *err)
 {
 	for (int i = 0; i < n; i++) {
 		_cleanup_free_ char *pin = path_set_entry(set->dir, "links", progs[i]);
 		bool have = access(pin, F_OK) == 0;
-		if (have && !want) {
+		if (have && drop) {
 			unlink(pin);
 		} else if (!have && want) {
 			int prog = bpfset_prog_fd(set, progs[i]);
@@ -340,9 +414,11 @@ int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err)
 	static const char *const raw[] = { "raw_sys_enter", "raw_sys_exit" };
 	/* Completion first: a request submitted once both are attached finds its result. */
 	static const char *const uring[] = { "uring_complete", "uring_submit", "uring_failed" };
-	int r = sync_pinned(set, raw, 2, n.raw, err);
+	bool drop_raw = may_drop(held, held ? &held->raw_unneeded_since : NULL, n.raw);
+	bool drop_uring = may_drop(held, held ? &held->uring_unneeded_since : NULL, n.uring);
+	int r = sync_pinned(set, raw, 2, n.raw, drop_raw, err);
 	if (r == 0)
-		r = sync_pinned(set, uring, 3, n.uring, err);
+		r = sync_pinned(set, uring, 3, n.uring, drop_uring, err);
 	if (r < 0 || !held)
 		return r;
 	return sync_tracepoints(set, &n, held, err);
@@ -366,10 +442,13 @@ int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_
 			if (held->fd[e][nr] >= 0)
 				continue;
 			int r = hold_syscall(set, &events, nr, e, &held->fd[e][nr], err);
-			if (r < 0)
+			if (r < 0) {
+				publish_held(held, set->version, NULL);
 				return r;
+			}
 		}
 	}
+	publish_held(held, set->version, NULL);
 	return 0;
 }
 
@@ -384,9 +463,9 @@ int audit_attach(struct bpfset *set, uint32_t flags, struct error *err)
 	_cleanup_close_ int lock = lock_dir(set->bpffs_dir, err);
 	if (lock < 0)
 		return lock;
-	int r = want_raw ? sync_pinned(set, raw, 2, true, err) : 0;
+	int r = want_raw ? sync_pinned(set, raw, 2, true, false, err) : 0;
 	if (r == 0 && want_uring)
-		r = sync_pinned(set, uring, 3, true, err);
+		r = sync_pinned(set, uring, 3, true, false, err);
 	return r;
 }
 

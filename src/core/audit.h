@@ -38,6 +38,13 @@ struct tp_links {
 	int fd[2][MAX_SYSCALLS];   /* [0] sys_enter_NAME, [1] sys_exit_NAME, by syscall nr */
 	/* Monotonic ns since no container needed a held syscall (0 while one does). */
 	uint64_t unneeded_since[MAX_SYSCALLS];
+	/* The same for the pinned raw sys_enter/sys_exit and io_uring links. */
+	uint64_t raw_unneeded_since, uring_unneeded_since;
+	/* Where the held syscalls are published for hooks (tp-held.h), or NULL; kept by
+	 * tp_links_init, owned by the caller. */
+	const char *publish;
+	uint64_t published[MAX_SYSCALLS / 64];
+	bool published_once;
 	/*
 	 * Detach what none needs only after this long (0: at once; UINT64_MAX: never, for
 	 * a hook's sync, which must not wait for a tracepoint's unregistration, ~100 ms).
@@ -45,18 +52,28 @@ struct tp_links {
 	uint64_t linger_ns;
 };
 void tp_links_init(struct tp_links *t);
+/* Withdraw what was published, then detach everything. */
 void tp_links_release(struct tp_links *t);
 
 /*
  * Attach what the containers in the maps need and detach what none needs any more
- * (serialized by a lock on bpffs_dir): the raw sys_enter/sys_exit links (pinned), and,
- * when `held` is given, the per-syscall tracepoint links it holds.
+ * (serialized by a lock on bpffs_dir): the raw sys_enter/sys_exit and io_uring links
+ * (pinned), and, when `held` is given, the per-syscall tracepoint links it holds. With
+ * `held`, what none needs is detached only after held->linger_ns (attaching a tracepoint
+ * patches kernel text on every CPU: a container started soon after pays nothing); without
+ * it (gc, a collector leaving), at once.
  */
 int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err);
 /*
  * The per-syscall tracepoints one container (cgid, CF_* flags) needs, attached into held
  * (nothing detached; no look at the other containers): the collector's "sync ID".
  */
+/*
+ * Does a live collector of state_dir hold every per-syscall tracepoint the container (cgid,
+ * CF_* flags, already in the maps) needs? Then its hook need not ask for them.
+ */
+bool audit_held_by_collector(struct bpfset *set, const char *state_dir, uint64_t cgid,
+			     uint32_t flags);
 int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_t flags,
 	       struct error *err);
 /*

@@ -12,6 +12,7 @@
 
 #include "bpf_version.h"
 #include "uring.h"
+#include "anchor.h"
 #include "bpfset.h"
 #include "paths.h"
 #include "cgroup.h"
@@ -35,6 +36,16 @@ static const char *const map_names[] = { "ocibpf_cgroups", "ocibpf_stats" };
 const char *bpfset_current_version(void)
 {
 	return OCIBPF_BPF_VERSION;
+}
+
+const char *bpfset_prog_name(int i)
+{
+	return progs[i].name;
+}
+
+enum bpf_attach_type bpfset_prog_attach_type(int i)
+{
+	return progs[i].type;
 }
 
 uint32_t bpfset_progs_for(uint32_t flags)
@@ -345,6 +356,7 @@ int bpfset_open(const char *bpffs_dir, const char *version, bool load, struct bp
 		rm_rf(s->dir);
 		goto fail;
 	}
+	anchor_attach(s);	/* only saves time (anchor.h) */
 done:
 	*ret = s;
 	return 0;
@@ -608,5 +620,10 @@ int bpfset_remove(const char *bpffs_dir, const char *version)
 	if (!valid_name(version))
 		return -EINVAL;
 	_cleanup_free_ char *dir = path_set(bpffs_dir, version);
-	return rm_rf(dir);
+	int r = rm_rf(dir);
+	char **left = bpfset_list(bpffs_dir);
+	if (left && !left[0])
+		anchor_remove(bpffs_dir);
+	strv_free(left);
+	return r;
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/bpf.h>
 
 #include "ocibpf.h"
 #include "util.h"
@@ -70,6 +71,9 @@ int bpfset_map_fd(const struct bpfset *s, const char *name);
 /* Open one of the set's pinned programs by name (a new fd, or negative errno). */
 int bpfset_prog_fd(const struct bpfset *s, const char *name);
 
+/* The pin name and attach type of program i (enum set_prog). */
+const char *bpfset_prog_name(int i);
+enum bpf_attach_type bpfset_prog_attach_type(int i);
 /* Which programs a container with these CF_* flags gets. */
 uint32_t bpfset_progs_for(uint32_t flags);
 

@@ -121,11 +121,34 @@ int cgroup1_path_from_proc(const char *proc_cgroup, const char *controller, char
 	return cgroup_line(proc_cgroup, NULL, controller, ret);
 }
 
+/*
+ * The usual places, a statfs and a stat each (as systemd looks): pure v2, then hybrid. The
+ * root of a cgroup2 hierarchy is inode 1 (kernfs), so a bind mount of a sub-cgroup or a
+ * cgroup namespace's view is not taken for it: those go through mountinfo.
+ */
+static const char *usual_cgroup2_mount(void)
+{
+	static const char *const places[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	for (size_t i = 0; i < ARRAY_SIZE(places); i++) {
+		struct statfs sfs;
+		struct stat st;
+		if (statfs(places[i], &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+		    stat(places[i], &st) == 0 && st.st_ino == 1)
+			return places[i];
+	}
+	return NULL;
+}
+
 int cgroup2_mount(const char **ret, struct error *err)
 {
 	static char *cached;
 	if (cached) {
 		*ret = cached;
+		return 0;
+	}
+	const char *usual = usual_cgroup2_mount();
+	if (usual) {
+		*ret = cached = xstrdup(usual);
 		return 0;
 	}
 	_cleanup_free_ char *mi = NULL;

@@ -194,14 +194,16 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	r = audit_attach(set, c.flags, err);
 	if (r < 0)
 		goto out;
-	if (c.flags & CF_AUDIT) {
+	if ((c.flags & CF_AUDIT) &&
+	    !(audit_held_by_collector(set, cfg->state_dir, cg.id, c.flags) && collector_running(cfg))) {
 		/* The per-syscall tracepoints are held by the collector: in force before we
-		 * return. */
+		 * return. (When it holds them already, as for a container like one before,
+		 * nothing is asked: it finds the container by its record.) */
 		_cleanup_free_ char *req = xasprintf(CTL_SYNC_ID "%s", c.id);
 		r = collector_call(cfg, req, COLLECTOR_TIMEOUT_MS, err);
 		if (r < 0)
 			goto out;
-	} else if (c.flags) {
+	} else if (c.flags && !(c.flags & CF_AUDIT)) {
 		/* Nothing to wait for: the collector finds the container by its record. */
 		collector_ensure(cfg);
 	}

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "bpfset.h"
@@ -84,12 +86,35 @@ static void delete_keys(int trie, const struct key_slot *keys, size_t n)
 		bpf_map_delete_elem(trie, &keys[i].k);
 }
 
+/*
+ * An mmap-able array map for a key list. The bpf() call itself: libbpf's bpf_map_create
+ * first probes the kernel (memcg accounting, object names) by loading two programs, which
+ * a hook would pay at every new policy (a JIT pass and text patching on every CPU). libbpf
+ * is the fallback for a kernel that charges maps to RLIMIT_MEMLOCK (before 5.11), where
+ * it raises the limit.
+ */
+static int keys_map_create(uint32_t n)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = BPF_MAP_TYPE_ARRAY;
+	attr.key_size = sizeof(uint32_t);
+	attr.value_size = sizeof(struct key_slot);
+	attr.max_entries = n;
+	attr.map_flags = BPF_F_MMAPABLE;
+	memcpy(attr.map_name, "ocibpf_np_keys", sizeof("ocibpf_np_keys"));
+	int fd = (int)syscall(__NR_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+	if (fd >= 0 || errno != EPERM)
+		return fd;
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	return bpf_map_create(BPF_MAP_TYPE_ARRAY, "ocibpf_np_keys", sizeof(uint32_t),
+			      sizeof(struct key_slot), n, &opts);
+}
+
 /* The key list of a policy: an mmap-able array map, pinned (replacing a stale pin). */
 static int pin_keys(struct bpfset *set, uint32_t id, const struct key_slot *keys, size_t n)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
-	_cleanup_close_ int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ocibpf_np_keys", sizeof(uint32_t),
-						sizeof(*keys), (uint32_t)n, &opts);
+	_cleanup_close_ int fd = keys_map_create((uint32_t)n);
 	if (fd < 0)
 		return -errno;
 	size_t len = n * sizeof(*keys);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "paths.h"
+#include "sha256.h"
 
 char *path_records_dir(const char *state_dir)
 {
@@ -165,6 +166,19 @@ char *path_links_dir(const char *bpffs_dir)
 char *path_links(const char *bpffs_dir, const char *run)
 {
 	return xasprintf("%s/containers/%s", bpffs_dir, run);
+}
+
+/* One per bpffs_dir (tests and side-by-side installs each have their own): the first 8
+ * bytes of the SHA-256 of its path, so the name is short and the same for every build. */
+char *path_anchor_cgroup(const char *cgroup2, const char *bpffs_dir)
+{
+	struct sha256 s;
+	uint8_t d[32];
+	sha256_init(&s);
+	sha256_update(&s, bpffs_dir, strlen(bpffs_dir));
+	sha256_final(&s, d);
+	return xasprintf("%s/ocibpf-anchor-%02x%02x%02x%02x%02x%02x%02x%02x", cgroup2, d[0], d[1],
+			 d[2], d[3], d[4], d[5], d[6], d[7]);
 }
 
 char *self_dir(void)

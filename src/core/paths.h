@@ -71,6 +71,8 @@ char *path_sets_dir(const char *bpffs_dir);
 char *path_set(const char *bpffs_dir, const char *version);
 char *path_links_dir(const char *bpffs_dir);
 char *path_links(const char *bpffs_dir, const char *run);
+/* The anchor cgroup of bpffs_dir's sets (see anchor.h), under the cgroup2 mount. */
+char *path_anchor_cgroup(const char *cgroup2, const char *bpffs_dir);
 
 /* Directory of the running executable (the other binaries are installed beside it). */
 char *self_dir(void);

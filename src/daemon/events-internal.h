@@ -54,6 +54,7 @@ struct events {
 	size_t n_ctrs;
 	struct ctr *last;       /* lookup cache */
 	struct tp_links tp;
+	char *tp_publish;          /* <state_dir>/ocibpfd.tracepoints (tp-held.h) */
 	uint64_t boot_to_real;  /* realtime = boot + this */
 	bool fresh;             /* first tick after start */
 	unsigned ticks;

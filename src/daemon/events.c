@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "events.h"
 #include "events-internal.h"
@@ -16,8 +17,9 @@
 
 #define FLUSH_BYTES (256 << 10)
 /* Tracepoints no container needs are detached after TP_LINGER_NS, looked at every
- * TP_SWEEP_TICKS ticks: back-to-back containers don't pay for detach and attach. */
-#define TP_LINGER_NS (2 * 1000000000ULL)
+ * TP_SWEEP_TICKS ticks: containers started within it don't pay for detach and attach
+ * (text patching on every CPU, each way). */
+#define TP_LINGER_NS (10 * 1000000000ULL)
 #define TP_SWEEP_TICKS 4
 
 static void update_clock(struct events *ev)
@@ -144,6 +146,10 @@ int events_new(const struct config *cfg, struct events **ret, struct error *err)
 	ev->cfg = cfg;
 	ev->fresh = true;
 	ev->clean_start = losses_clean_start(cfg);
+	/* A collector killed left its file behind: what it held went with it. */
+	ev->tp_publish = path_collector(cfg->state_dir, "tracepoints");
+	unlink(ev->tp_publish);
+	ev->tp.publish = ev->tp_publish;
 	tp_links_init(&ev->tp);
 	update_clock(ev);
 	*ret = ev;
@@ -161,6 +167,7 @@ void events_free(struct events *ev)
 	ring_close(ev);
 	runs_free(ev);
 	tp_links_release(&ev->tp);
+	free(ev->tp_publish);
 	for (size_t i = 0; i < ev->n_sets; i++)
 		bpfset_close(ev->sets[i]);
 	free(ev->sets);

@@ -20,7 +20,12 @@ BENCH_TMP=$(mktemp -d "/tmp/ocibpf-bench-${0##*/}.XXXXXX")
 BENCH_BPFFS=/sys/fs/bpf/ocibpf-bench-$$
 RUNC_ROOT=$BENCH_TMP/runc
 export OCIBPF_CONFIG=$BENCH_TMP/config.json
-mkdir -p "$BENCH_TMP/policies" "$RUNC_ROOT"
+mkdir -p "$BENCH_TMP/policies" "$RUNC_ROOT" "$BENCH_TMP/run"
+# state_dir on a tmpfs, as /run is wherever systemd runs (ocibpf's default /run/ocibpf).
+# Not on this disk: on an ext4 without a journal, every file created in a directory where
+# files were just deleted scans the recently deleted inodes (ext4 recently_deleted()), a
+# cost of the bench's /tmp that no systemd host has. log_dir stays on disk (/var/log).
+mount -t tmpfs -o mode=0700 ocibpf-bench "$BENCH_TMP/run" || die "cannot mount a tmpfs"
 chmod 0755 "$BENCH_TMP/policies"
 jq -n --arg t "$BENCH_TMP" --arg b "$BENCH_BPFFS" \
 	'{log_dir: ($t + "/log"), state_dir: ($t + "/run"), bpffs_dir: $b, policy_dir: ($t + "/policies")}' \
@@ -33,10 +38,12 @@ bench_cleanup() {
 	for id in $(runc --root "$RUNC_ROOT" list -q 2>/dev/null); do
 		runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1
 	done
-	"$CLI" gc --unload >/dev/null 2>&1
+	"$CLI" gc --unload >/dev/null 2>&1 || echo "gc --unload failed: $("$CLI" gc --unload 2>&1)" >&2
 	[ -f "$BENCH_TMP/run/ocibpfd.pid" ] && kill "$(cat "$BENCH_TMP/run/ocibpfd.pid")" 2>/dev/null
 	sleep 0.3
-	rm -rf "$BENCH_BPFFS" "$BENCH_TMP"
+	rm -rf "$BENCH_BPFFS"
+	umount "$BENCH_TMP/run" 2>/dev/null
+	rm -rf "$BENCH_TMP"
 }
 trap bench_cleanup EXIT
 

@@ -108,10 +108,37 @@ uring_records() {
 	[ -e "$links/uring_submit" ] && [ -e "$links/uring_complete" ] && [ -e "$links/uring_failed" ] || fail "not attached: $(ls "$links")"
 	runc_cmd delete -f "$CID"
 	assert_success
-	# detached by the collector's next sweep (every second), not by the hook: knowing
-	# that no container needs them takes a walk of every container's entry
-	wait_for 30 0.1 test ! -e "$links/uring_submit" || fail "still attached with no container auditing"
+	# detached by the collector's sweep (every second) once none has needed them for 10 s
+	# (ocibpfd(8)), not by the hook: knowing that no container needs them takes a walk of
+	# every container's entry
+	wait_for 200 0.1 test ! -e "$links/uring_submit" || fail "still attached with no container auditing"
 	[ ! -e "$links/uring_complete" ] && [ ! -e "$links/uring_failed" ] || fail "still attached: $(ls "$links")"
+}
+
+@test "io_uring: an audited container started soon after another finds its tracepoints attached" {
+	ocibpf version --json
+	local links id1 id2
+	links=$BPFFS_DIR/sets/$(jq -r .bpf_set <<<"$output")/links
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sleep 100
+	runc_run -d "$CID"
+	assert_success
+	id1=$(bpftool -j link show pinned "$links/uring_submit" | jq -er .id) ||
+		fail "not attached: $(ls "$links")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	# past several sweeps of the collector with no container: attaching again would patch
+	# kernel text on every CPU at the next start
+	sleep 3
+	runc_run -d "$CID"
+	assert_success
+	id2=$(bpftool -j link show pinned "$links/uring_submit" | jq -er .id) ||
+		fail "not attached: $(ls "$links")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	[ "$id2" = "$id1" ] || fail "detached and attached again between two containers ($id1, then $id2)"
 }
 
 # A second bundle, for a second container (BUNDLE2, CID2).
@@ -122,6 +149,63 @@ setup_second_bundle() {
 	add_hooks
 	BUNDLE=$first
 	CID2=$CID-2
+}
+
+@test "an audited container whose syscalls the collector holds already starts without asking it, even when it hangs" {
+	setup_second_bundle
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sleep 100
+	runc_run -d "$CID"
+	assert_success
+	local collector
+	collector=$(cat "$STATE_DIR/ocibpfd.pid")
+	kill -STOP "$collector"
+	STOPPED_COLLECTOR=$collector
+	# asking would wait 10 s for an answer and then refuse the container
+	BUNDLE=$BUNDLE2
+	set_policy audited
+	set_cmd sh -c ': </etc/passwd; sleep 100'
+	runc_run -d "$CID2"
+	assert_success
+	kill -CONT "$collector"
+	STOPPED_COLLECTOR=
+	# audited from its first syscall: the tracepoints were in force
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length >= 1' \
+		"$(audit_log "$CID2")" || fail "no record of the open: $(cat "$(audit_log "$CID2")")"
+	runc_cmd delete -f "$CID2"
+	assert_success
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID2"
+}
+
+@test "a collector killed leaves what it published: the next audited container is not fooled" {
+	setup_second_bundle
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sleep 100
+	runc_run -d "$CID"
+	assert_success
+	local collector
+	collector=$(cat "$STATE_DIR/ocibpfd.pid")
+	[ -s "$STATE_DIR/ocibpfd.tracepoints" ] || fail "the collector published nothing"
+	kill -9 "$collector"
+	wait_for 50 0.1 sh -c "! kill -0 $collector 2>/dev/null" || fail "collector $collector still there"
+	# its links went with it; its file stays
+	[ -s "$STATE_DIR/ocibpfd.tracepoints" ]
+	BUNDLE=$BUNDLE2
+	set_policy audited
+	set_cmd sh -c ': </etc/passwd; sleep 100'
+	runc_run -d "$CID2"
+	assert_success
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length >= 1' \
+		"$(audit_log "$CID2")" || fail "no record of the open: $(cat "$(audit_log "$CID2")")"
+	[ "$(cat "$STATE_DIR/ocibpfd.pid")" != "$collector" ]
+	runc_cmd delete -f "$CID2"
+	assert_success
+	runc_cmd delete -f "$CID"
+	assert_success
 }
 
 @test "fairness: a container flooding its audit while the collector is stalled doesn't make a quiet one lose records" {

@@ -44,6 +44,12 @@ cgroup2_mount() {
 }
 CGROUP2=$(cgroup2_mount)
 
+# anchor_cgroup BPFFS_DIR: the empty cgroup to which the sets of BPFFS_DIR attach their
+# programs once (src/core/anchor.h; named as path_anchor_cgroup names it).
+anchor_cgroup() {
+	echo "$CGROUP2/ocibpf-anchor-$(printf '%s' "$1" | sha256sum | cut -c1-16)"
+}
+
 # Hybrid mode: cgroup2 is mounted, but not at /sys/fs/cgroup (v1 controllers are).
 is_cgroup2_hybrid() {
 	[ -n "$CGROUP2" ] && [ "$CGROUP2" != /sys/fs/cgroup ]
@@ -167,9 +173,14 @@ ocibpf_teardown_file() {
 			find "$BPFFS_DIR" | sed 's/^/#   /' >&3
 			rc=1
 		fi
+		if [ -e "$(anchor_cgroup "$BPFFS_DIR")" ]; then
+			echo "# leak: the anchor cgroup $(anchor_cgroup "$BPFFS_DIR") after 'ocibpf gc --unload'" >&3
+			rc=1
+		fi
 	fi
 	# Never leave pins behind, whatever happened.
 	[ -e "$BPFFS_DIR" ] && rm -rf "$BPFFS_DIR"
+	[ -n "$CGROUP2" ] && rmdir "$(anchor_cgroup "$BPFFS_DIR")" 2>/dev/null
 	return $rc
 }
 
@@ -825,6 +836,8 @@ check_no_leaks() {
 	done
 	while read -r x; do
 		[ -n "$x" ] && [ -e "$x" ] && leaks+=("bpffs dir of this test: $x")
+		[ -n "$x" ] && [ -e "$(anchor_cgroup "$x")" ] &&
+			leaks+=("anchor cgroup of $x: $(anchor_cgroup "$x")")
 	done <"$BATS_TEST_TMPDIR/extra-bpffs"
 
 	while read -r x; do
@@ -883,6 +896,7 @@ cleanup_leftovers() {
 	rm -rf "$BPFFS_DIR"/containers/*
 	while read -r x; do
 		[ -n "$x" ] && [[ "$x" == /sys/fs/bpf/ocibpf-test-* ]] && rm -rf "$x"
+		[ -n "$x" ] && rmdir "$(anchor_cgroup "$x")" 2>/dev/null
 	done <"$BATS_TEST_TMPDIR/extra-bpffs"
 
 	# cgroups (deepest first)

@@ -338,6 +338,66 @@ set_pins() {
 	assert_success
 }
 
+# anchor_links CGROUP-DIR: "ATTACH-TYPE PROG-ID" of what is attached to the cgroup itself.
+anchor_links() {
+	bpftool -j cgroup show "$1" | jq -r '.[] | "\(.attach_type) \(.id)"' | sort
+}
+
+@test "a loaded set attaches its programs once to an empty anchor cgroup; gc --unload removes it" {
+	requires runc cgroup2
+	local bpffs anchor before conf2 bpffs2 anchor2
+	bpffs=$(new_bpffs_dir)
+	anchor=$(anchor_cgroup "$bpffs")
+	update_host_config '.bpffs_dir = $d' --arg d "$bpffs"
+	[ ! -e "$anchor" ] || fail "anchor before any load: $anchor"
+	ocibpf load --no-collector
+	assert_success
+	# every program a container may get, each attached once, where no process is: the
+	# kernel keeps these attach types switched on while the set is loaded
+	[ -d "$anchor" ] || fail "no anchor cgroup $anchor after ocibpf load"
+	run attach_types "$anchor"
+	assert_output "$(printf '%s\n' connect4 connect6 egress ingress sendmsg4 sendmsg6)"
+	[ ! -s "$anchor/cgroup.procs" ] || fail "processes in the anchor: $(cat "$anchor/cgroup.procs")"
+	before=$(anchor_links "$anchor")
+
+	# containers come and go (every program: audit, network, telemetry); the anchor stays
+	set_policy full
+	set_cmd true
+	add_hooks
+	runc_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	[ "$(anchor_links "$anchor")" = "$before" ] || fail "a container changed the anchor"
+
+	# a second configuration's set has an anchor of its own; unloading one leaves the other
+	bpffs2=$(new_bpffs_dir)
+	anchor2=$(anchor_cgroup "$bpffs2")
+	conf2=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-2.json
+	jq --arg b "$bpffs2" '.bpffs_dir = $b' "$OCIBPF_CONFIG" >"$conf2"
+	chmod 0644 "$conf2"
+	OCIBPF_CONFIG=$conf2 ocibpf load --no-collector
+	assert_success
+	[ "$anchor2" != "$anchor" ] && [ -d "$anchor2" ] || fail "no anchor of its own: $anchor2"
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$anchor" ] || fail "anchor left after gc --unload: $anchor"
+	[ "$(anchor_links "$anchor2")" != "" ] || fail "the other set's anchor lost its programs"
+
+	# an anchor removed by hand comes back with the next ocibpf load (the set stays)
+	before=$(set_pins "$bpffs2")
+	rm -rf "$bpffs2"/sets/*/anchor
+	rmdir "$anchor2"
+	OCIBPF_CONFIG=$conf2 ocibpf load --no-collector --json
+	assert_success
+	jq -e '.loaded == false' <<<"$output"
+	run attach_types "$anchor2"
+	assert_output "$(printf '%s\n' connect4 connect6 egress ingress sendmsg4 sendmsg6)"
+	[ "$(set_pins "$bpffs2")" = "$before" ] || fail "the set was loaded again"
+	OCIBPF_CONFIG=$conf2 ocibpf gc --unload
+	assert_success
+	[ ! -e "$anchor2" ] || fail "anchor left after gc --unload: $anchor2"
+}
+
 @test "two configurations run side by side" {
 	requires runc
 	local conf2=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-2.json bpffs2

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "anchor.h"
+#include "bpfset.h"
+#include "cgroup.h"
+#include "paths.h"
+
+int anchor_attach(const struct bpfset *s)
+{
+	const char *mnt;
+	int r = cgroup2_mount(&mnt, NULL);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *cg = path_anchor_cgroup(mnt, s->bpffs_dir);
+	if (mkdir(cg, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	_cleanup_close_ int cgfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0)
+		return -errno;
+	_cleanup_free_ char *dir = path_join(s->dir, "anchor");
+	r = mkdir_p(dir, 0700);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < P__COUNT; i++) {
+		_cleanup_free_ char *pin = path_set_entry(s->dir, "anchor", bpfset_prog_name(i));
+		if (access(pin, F_OK) == 0)
+			continue;
+		int lfd = bpf_link_create(s->prog_fd[i], cgfd, bpfset_prog_attach_type(i), NULL);
+		if (lfd < 0)
+			return -errno;
+		r = bpf_obj_pin(lfd, pin) < 0 ? -errno : 0;
+		close(lfd);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void anchor_remove(const char *bpffs_dir)
+{
+	const char *mnt;
+	if (cgroup2_mount(&mnt, NULL) < 0)
+		return;
+	_cleanup_free_ char *cg = path_anchor_cgroup(mnt, bpffs_dir);
+	rmdir(cg);
+}
