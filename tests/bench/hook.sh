@@ -14,8 +14,9 @@
 #  4. A container after QUIET s (default 4) of quiet (no container ran: an on-demand
 #     collector that exits when idle is gone by then): COLD rounds, the full policy and
 #     no hooks in shuffled order, each after the quiet spell.
-#  5. The hook pair again with N_MONITORED (default 1000) monitored containers: sleeping
-#     processes in cgroups of their own, entered with the hook (telemetry policy).
+#  5. The hook pair with no other container and with N_MONITORED (default 1000) monitored
+#     ones (in a second configuration: stand-ins entered by the hook JOBS at a time, with
+#     syscall counts and folded denials in the maps), shuffled together, CPU side by side.
 # Targets (issue 13): full policy warm <= 1.10x; hook pair <= 2.5 ms (<= 3 ms with 1,000
 # containers); ocibpf load <= 60 ms; first container after load <= 1.10x.
 
