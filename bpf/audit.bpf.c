@@ -50,6 +50,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_syscall_counts SEC(".maps");
 
+/* Per container, the syscalls that have an entry in ocibpf_syscall_counts (ocibpf.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_CONTAINERS);
+	__type(key, __u64);
+	__type(value, struct syscall_sel);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ocibpf_syscall_seen SEC(".maps");
+
 /*
  * A syscall between enter and exit, in the thread's own task storage: unlike an LRU map
  * it can't be evicted by other threads' syscalls (an evicted entry was a record lost
@@ -260,19 +270,45 @@ int sys_exit_tp(struct tp_sys_exit *ctx)
 
 /* --- every syscall (counting, audit "all") ----------------------------------------- */
 
+/* The container's set of syscalls with a count entry (made on its first syscall). */
+static __always_inline struct syscall_sel *seen_of(const struct container_info *c)
+{
+	struct syscall_sel *seen = bpf_map_lookup_elem(&ocibpf_syscall_seen, &c->container_cgid);
+	if (seen)
+		return seen;
+	struct syscall_sel none = {};
+	bpf_map_update_elem(&ocibpf_syscall_seen, &c->container_cgid, &none, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&ocibpf_syscall_seen, &c->container_cgid);
+}
+
 static __always_inline void count_syscall(const struct container_info *c, __s32 nr)
 {
 	struct container_stats *s = stats_of(c);
 	if (s)
 		s->syscalls++;
+	if (nr < 0 || nr >= MAX_SYSCALLS)
+		return;	/* no such syscall: in the total only (and no entry a caller can pick) */
 	struct syscount_key k = { .container_cgid = c->container_cgid, .nr = (__u32)nr };
 	__u64 *n = bpf_map_lookup_elem(&ocibpf_syscall_counts, &k);
 	if (n) {
 		(*n)++;
-	} else {
-		__u64 one = 1;
-		bpf_map_update_elem(&ocibpf_syscall_counts, &k, &one, BPF_NOEXIST);
+		return;
 	}
+	/* First of this syscall: an entry only where the container's set can name it. */
+	struct syscall_sel *seen = seen_of(c);
+	if (!seen)
+		return;
+	__u64 one = 1;
+	if (bpf_map_update_elem(&ocibpf_syscall_counts, &k, &one, BPF_NOEXIST) == 0) {
+		/* Whoever made the entry sets its bit, once: an add is an OR here (no atomic
+		 * OR before -mcpu=v3). */
+		__u32 i = ((__u32)nr / 64) & (MAX_SYSCALLS / 64 - 1);
+		__sync_fetch_and_add(&seen->bits[i], 1ULL << ((__u32)nr % 64));
+		return;
+	}
+	n = bpf_map_lookup_elem(&ocibpf_syscall_counts, &k);	/* another CPU made it first */
+	if (n)
+		(*n)++;
 }
 
 SEC("tp_btf/sys_enter")

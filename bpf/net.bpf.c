@@ -268,8 +268,11 @@ static int agg_flush(void *map, struct net_agg_key *k, struct agg_val *v)
 	if (!n)
 		return 0;
 	__sync_fetch_and_add(&v->suppressed, -n);
-	struct container_info c = { .container_cgid = k->cgid };
-	emit_net(&c, k, (__u32)n, false);
+	/* Nothing after the container's stop record: quiesced by its poststop, or gone. */
+	struct container_info *c = container_of_cgroup(k->cgid);
+	if (!c || (c->flags & CF_QUIESCED))
+		return 0;
+	emit_net(c, k, (__u32)n, false);
 	return 0;
 }
 

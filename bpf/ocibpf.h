@@ -15,6 +15,9 @@
 #define CF_AUDIT	(1U << 2)
 #define CF_SYSCOUNT	(1U << 3)
 #define CF_AUDIT_RAW	(1U << 4)	/* its syscalls are audited by the raw sys_enter/exit programs */
+/* Set by poststop on the container's own entry: its stop record is next, so its folded
+ * denials are not reported any more (one map update, not a walk of ocibpf_net_agg). */
+#define CF_QUIESCED	(1U << 5)
 
 #define MAX_CONTAINERS	16384
 #define MAX_CGROUPS	65536
@@ -87,7 +90,13 @@ struct sys_argmap {
 	__u8 pad[2];
 };
 
-/* ocibpf_syscall_counts (per-CPU): by container and syscall. */
+/*
+ * ocibpf_syscall_counts (per-CPU): by container and syscall, for syscalls 0 to
+ * MAX_SYSCALLS - 1 (the total in container_stats counts every syscall). Which entries a
+ * container has is in ocibpf_syscall_seen (a struct syscall_sel per container_cgid, a
+ * bit set once its entry exists), so that reading or forgetting a container's counts
+ * looks up its own entries and walks nobody else's.
+ */
 struct syscount_key {
 	__u64 container_cgid;
 	__u32 nr;

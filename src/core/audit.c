@@ -149,6 +149,52 @@ static bool count_of(int fd, const void *key, void *ud)
 	return ((const struct syscount_key *)key)->container_cgid == *(uint64_t *)ud;
 }
 
+/*
+ * The syscalls with a count entry of the container (ocibpf_syscall_seen): 0, -ENOENT when
+ * it has none, -ENOTSUP for a set from before that map (its counts are found by a walk).
+ */
+static int seen_of(struct bpfset *set, uint64_t cgid, int *ret_seen_fd, struct syscall_sel *ret)
+{
+	int fd = bpfset_map_fd(set, "ocibpf_syscall_seen");
+	if (fd < 0)
+		return -ENOTSUP;
+	if (bpf_map_lookup_elem(fd, &cgid, ret) < 0) {
+		close(fd);
+		return -ENOENT;
+	}
+	*ret_seen_fd = fd;
+	return 0;
+}
+
+static bool seen_has(const struct syscall_sel *seen, int nr)
+{
+	return seen->bits[nr / 64] & (1ULL << (nr % 64));
+}
+
+/* The container's count entries: its own (deleted first, so that a syscall still coming
+ * starts a set of its own), each found from it. */
+static void forget_counts(struct bpfset *set, uint64_t cgid)
+{
+	_cleanup_close_ int cnt = bpfset_map_fd(set, "ocibpf_syscall_counts");
+	if (cnt < 0)
+		return;
+	_cleanup_close_ int seen_fd = -1;
+	struct syscall_sel seen;
+	int r = seen_of(set, cgid, &seen_fd, &seen);
+	if (r == -ENOTSUP) {
+		map_delete_if(cnt, sizeof(struct syscount_key), count_of, &cgid);
+		return;
+	}
+	if (r < 0)
+		return;
+	bpf_map_delete_elem(seen_fd, &cgid);
+	for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
+		struct syscount_key k = { .container_cgid = cgid, .nr = (uint32_t)nr };
+		if (seen_has(&seen, nr))
+			bpf_map_delete_elem(cnt, &k);
+	}
+}
+
 void audit_forget(struct bpfset *set, uint64_t cgid, uint32_t flags)
 {
 	_cleanup_close_ int sel = bpfset_map_fd(set, "ocibpf_audit_sel");
@@ -156,9 +202,7 @@ void audit_forget(struct bpfset *set, uint64_t cgid, uint32_t flags)
 		bpf_map_delete_elem(sel, &cgid);
 	if (!(flags & CF_SYSCOUNT))
 		return;
-	_cleanup_close_ int cnt = bpfset_map_fd(set, "ocibpf_syscall_counts");
-	if (cnt >= 0)
-		map_delete_if(cnt, sizeof(struct syscount_key), count_of, &cgid);
+	forget_counts(set, cgid);
 	static const char *const share[] = { "ocibpf_ring_produced", "ocibpf_ring_consumed" };
 	for (size_t i = 0; i < ARRAY_SIZE(share); i++) {
 		_cleanup_close_ int fd = bpfset_map_fd(set, share[i]);
@@ -469,6 +513,17 @@ int audit_attach(struct bpfset *set, uint32_t flags, struct error *err)
 	return r;
 }
 
+/* One count entry, summed over the CPUs (0 when it is not there). */
+static uint64_t count_sum(int fd, const struct syscount_key *k, uint64_t *vals, int ncpu)
+{
+	if (bpf_map_lookup_elem(fd, k, vals) < 0)
+		return 0;
+	uint64_t sum = 0;
+	for (int c = 0; c < ncpu; c++)
+		sum += vals[c];
+	return sum;
+}
+
 int audit_syscall_counts(struct bpfset *set, uint64_t cgid,
 			 void (*fn)(int nr, uint64_t count, void *ud), void *ud)
 {
@@ -479,16 +534,27 @@ int audit_syscall_counts(struct bpfset *set, uint64_t cgid,
 	if (ncpu <= 0)
 		return -EINVAL;
 	_cleanup_free_ uint64_t *vals = xcalloc(ncpu, sizeof(uint64_t));
+	_cleanup_close_ int seen_fd = -1;
+	struct syscall_sel seen;
+	int r = seen_of(set, cgid, &seen_fd, &seen);
+	if (r == -ENOENT)
+		return 0;   /* no syscall counted yet */
+	if (r == 0) {
+		for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
+			struct syscount_key k = { .container_cgid = cgid, .nr = (uint32_t)nr };
+			uint64_t sum = seen_has(&seen, nr) ? count_sum(fd, &k, vals, ncpu) : 0;
+			if (sum)
+				fn(nr, sum, ud);
+		}
+		return 0;
+	}
+	/* A set from before ocibpf_syscall_seen: every container's entries walked. */
 	struct syscount_key k, next;
 	void *prev = NULL;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
-		if (next.container_cgid != cgid || bpf_map_lookup_elem(fd, &next, vals) < 0)
-			continue;
-		uint64_t sum = 0;
-		for (int c = 0; c < ncpu; c++)
-			sum += vals[c];
+		uint64_t sum = next.container_cgid == cgid ? count_sum(fd, &next, vals, ncpu) : 0;
 		if (sum)
 			fn((int)next.nr, sum, ud);
 	}

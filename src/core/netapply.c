@@ -67,6 +67,19 @@ static bool agg_of(int fd, const void *key, void *ud)
 
 void netpolicy_quiesce(struct bpfset *set, uint64_t cgid)
 {
+	/* The programs that keep ocibpf_syscall_seen are those that honour CF_QUIESCED. */
+	_cleanup_close_ int marker = bpfset_map_fd(set, "ocibpf_syscall_seen");
+	struct container_info info;
+	if (marker >= 0) {
+		if (bpf_map_lookup_elem(set->cgroups_fd, &cgid, &info) == 0 &&
+		    !(info.flags & CF_QUIESCED)) {
+			info.flags |= CF_QUIESCED;
+			bpf_map_update_elem(set->cgroups_fd, &cgid, &info, BPF_EXIST);
+		}
+		return;
+	}
+	/* An older set: the container's pending denials deleted (which cancels their
+	 * timers), found by a walk of every container's. */
 	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_net_agg");
 	if (fd >= 0)
 		map_delete_if(fd, sizeof(struct net_agg_key), agg_of, &cgid);
@@ -86,7 +99,7 @@ void netpolicy_forget(struct bpfset *set, uint64_t cgid)
 		    m.policy && trie >= 0 && reg >= 0)
 			netshare_release(set, trie, reg, m.policy);
 	}
-	/* No netpolicy_quiesce (a walk of ocibpf_net_agg): poststop did it before the stop
-	 * record; elsewhere a late folded denial names a container the collector no longer
-	 * knows, and is dropped; its LRU entry goes with time. */
+	/* The container's entries in ocibpf_net_agg stay (they go with time, LRU): their
+	 * timers report nothing for a container that left the cgroups map (an older set's
+	 * report names a container the collector no longer knows, and is dropped). */
 }

@@ -21,8 +21,9 @@ int netpolicy_apply(struct bpfset *set, uint64_t cgid, const struct policy *p, s
 void netpolicy_forget(struct bpfset *set, uint64_t cgid);
 /*
  * Drop the container's pending folded denials, so that no `net` event for it is queued
- * after this (their timers are cancelled; the counters keep the exact numbers). For
- * poststop, before the collector is drained and the `stop` record written.
+ * after this (the counters keep the exact numbers): one update of its cgroups entry
+ * (CF_QUIESCED; its timers then report nothing), no walk. For poststop, before the
+ * collector is drained and the `stop` record written.
  */
 void netpolicy_quiesce(struct bpfset *set, uint64_t cgid);
 

@@ -39,6 +39,8 @@ struct ctr {
 	uint64_t consumed;      /* ring bytes of its events consumed (ocibpf_ring_consumed) */
 	uint64_t consumed_told; /* the value last written to the map */
 	int consumed_fd;        /* its set's ocibpf_ring_consumed, once opened (-1: not yet) */
+	uint64_t record_ino;    /* the record file it was last read from (0: not known), */
+	uint64_t record_ctime;  /* ... and that file's change time (ns): unchanged, not read again */
 };
 
 struct events {

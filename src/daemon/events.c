@@ -69,9 +69,32 @@ static bool records_changed(struct events *ev)
 	return true;
 }
 
-/* Re-read the records (when they changed): new runs are entered, runs no longer recorded
- * let go. */
-static void refresh_runs(struct events *ev)
+static uint64_t ctime_ns(const struct stat *st)
+{
+	return st->st_ctim.tv_sec * 1000000000ULL + st->st_ctim.tv_nsec;
+}
+
+/* The run read from this very record file (same id, inode and change time), marked seen. */
+static bool record_known(struct events *ev, const char *id, const struct stat *st)
+{
+	for (size_t i = 0; i < ev->n_ctrs; i++) {
+		struct ctr *c = &ev->ctrs[i];
+		if (c->record_ino == st->st_ino && c->record_ctime == ctime_ns(st) &&
+		    strcmp(c->id, id) == 0) {
+			c->seen = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Re-read the records (when they changed): new runs are entered, runs no longer recorded
+ * let go. Records unchanged since they were read are not read again (a hook's write
+ * would otherwise cost a read of every record), unless `all` (a record of a cgroup no
+ * run is known for: whatever its file looks like).
+ */
+static void refresh_runs(struct events *ev, bool all)
 {
 	if (!records_changed(ev))
 		return;
@@ -79,6 +102,10 @@ static void refresh_runs(struct events *ev)
 		ev->ctrs[i].seen = false;
 	char **ids = container_list(ev->cfg->state_dir);
 	for (char **id = ids; *id; id++) {
+		_cleanup_free_ char *path = path_record(ev->cfg->state_dir, *id);
+		struct stat st;
+		if (stat(path, &st) < 0 || (!all && record_known(ev, *id, &st)))
+			continue;
 		_cleanup_container_ struct container *rec = NULL;
 		if (container_read(ev->cfg->state_dir, *id, &rec, NULL) < 0)
 			continue;
@@ -87,7 +114,9 @@ static void refresh_runs(struct events *ev)
 		if (have)
 			have->seen = true;
 		else
-			enter_run(ev, rec);
+			have = enter_run(ev, rec);
+		have->record_ino = st.st_ino;
+		have->record_ctime = ctime_ns(&st);
 	}
 	strv_free(ids);
 	runs_sweep(ev);
@@ -101,7 +130,7 @@ int ring_handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	struct ctr *c = runs_find_cgid(ev, h->container_cgid);
 	if (!c) {
-		refresh_runs(ev);
+		refresh_runs(ev, true);
 		c = runs_find_cgid(ev, h->container_cgid);
 		if (!c)
 			return 0;   /* its stop record is written: nothing may follow it */
@@ -209,7 +238,7 @@ int events_tick(struct events *ev)
 	ring_refresh_sets(ev);
 	/* Records already queued go before any loss reported after them. */
 	ring_consume(ev);
-	refresh_runs(ev);
+	refresh_runs(ev, false);
 	ring_update(ev);
 	ring_share_tell(ev);
 	for (size_t i = 0; i < ev->n_ctrs; i++)
@@ -232,7 +261,7 @@ int events_tick(struct events *ev)
 static void enter_run_of(struct events *ev, const char *run, const char *id)
 {
 	if (!id) {
-		refresh_runs(ev);
+		refresh_runs(ev, true);
 		return;
 	}
 	_cleanup_container_ struct container *rec = NULL;
@@ -280,7 +309,7 @@ void events_reopen(struct events *ev)
 int events_sync(struct events *ev, struct error *err)
 {
 	ring_refresh_sets(ev);
-	refresh_runs(ev);
+	refresh_runs(ev, true);
 	ring_update(ev);
 	/* A hook waits for this: attach only (detaching waits for the tracepoint's
 	 * unregistration, ~100 ms); what none needs goes in a later tick. */

@@ -14,8 +14,9 @@
 #  4. A container after QUIET s (default 4) of quiet (no container ran: an on-demand
 #     collector that exits when idle is gone by then): COLD rounds, the full policy and
 #     no hooks in shuffled order, each after the quiet spell.
-#  5. The hook pair again with N_MONITORED (default 1000) monitored containers: sleeping
-#     processes in cgroups of their own, entered with the hook (telemetry policy).
+#  5. The hook pair with no other container and with N_MONITORED (default 1000) monitored
+#     ones (in a second configuration: stand-ins entered by the hook JOBS at a time, with
+#     syscall counts and folded denials in the maps), shuffled together, CPU side by side.
 # Targets (issue 13): full policy warm <= 1.10x; hook pair <= 2.5 ms (<= 3 ms with 1,000
 # containers); ocibpf load <= 60 ms; first container after load <= 1.10x.
 
@@ -227,16 +228,110 @@ printf 'after %s s of quiet, median of %d: full policy %.2f ms, no hooks %.2f ms
 fi
 
 # --- 5. with N_MONITORED monitored containers --------------------------------------------
+# A second configuration beside the bench's own (state_dir, bpffs_dir of its own) monitors
+# N_MONITORED stand-ins: a sleeping process each, in a cgroup of its own, entered by the
+# hook (JOBS at a time) with a policy that counts syscalls and polices the network; then
+# a short process in each cgroup makes syscalls and a denied connect, so the maps hold
+# what 1,000 real containers leave there (count entries, folded denials). The hook pairs
+# then run in both configurations, shuffled together: none and N side by side.
+# STRACE=1 also counts the syscalls of one pair of each kind in each (a walk shows there).
 if part 5; then
-"$CLI" load >/dev/null 2>&1 || run_once full >/dev/null 2>&1
+MANY=$BENCH_TMP/many
+MANY_CONFIG=$MANY/config.json
+MANY_BPFFS=/sys/fs/bpf/ocibpf-bench-$$-many
+JOBS=${JOBS:-4}
+mkdir -p "$MANY"
+jq -n --arg t "$MANY" --arg b "$MANY_BPFFS" --arg p "$BENCH_TMP/policies" \
+	'{log_dir: ($t + "/log"), state_dir: ($t + "/run"), bpffs_dir: $b, policy_dir: $p}' >"$MANY_CONFIG"
+chmod 0644 "$MANY_CONFIG"
+MANY_PIDS=()
+MANY_CGS=()
+many_cleanup() {
+	set +e
+	local cg
+	[ ${#MANY_PIDS[@]} -gt 0 ] && kill -9 "${MANY_PIDS[@]}" 2>/dev/null
+	wait "${MANY_PIDS[@]}" 2>/dev/null
+	OCIBPF_CONFIG=$MANY_CONFIG "$CLI" gc --unload >/dev/null 2>&1
+	[ -f "$MANY/run/ocibpfd.pid" ] && kill "$(cat "$MANY/run/ocibpfd.pid")" 2>/dev/null
+	for cg in "${MANY_CGS[@]}"; do rmdir "$cg" 2>/dev/null; done
+	rm -rf "$MANY_BPFFS"
+}
+trap 'many_cleanup; stand_in_cleanup' EXIT
+
+write_policy monitored "{ $NET, \"telemetry\": { \"syscalls\": true } }"
+write_policy counted '{ "telemetry": { "syscalls": true } }'
+KINDS5=(telemetry counted audit network full)
+"$CLI" load >/dev/null 2>&1 || true
+OCIBPF_CONFIG=$MANY_CONFIG "$CLI" load >/dev/null 2>&1 || true
+
 t0=$(date +%s%N)
 for ((i = 0; i < N_MONITORED; i++)); do
-	stand_in "m$i"
-	hook_create "bench-m-$$-$i" "$PID" telemetry >/dev/null || die "createRuntime failed for stand-in $i"
-	IDS+=("bench-m-$$-$i")
+	cg=$CGROUP2/ocibpf-bench-$$-m$i
+	mkdir "$cg"
+	MANY_CGS+=("$cg")
+	sleep 3600 </dev/null >/dev/null 2>&1 &
+	MANY_PIDS+=("$!")
+	echo "$!" >"$cg/cgroup.procs"
+	printf '{"ociVersion":"1.0.2","id":"bench-m-%d","status":"creating","pid":%d,"bundle":"%s","annotations":{"io.ocibpf.policy":"monitored"}}\n' \
+		"$i" "$!" "$BENCH_TMP/plain" >"$MANY/state-$i.json"
 done
 t1=$(date +%s%N)
+# shellcheck disable=SC2016
+seq 0 $((N_MONITORED - 1)) | OCIBPF_CONFIG=$MANY_CONFIG xargs -P "$JOBS" -I{} \
+	sh -c '"$1" createRuntime <"$2/state-$3.json"' sh "$HOOK" "$MANY" {} ||
+	die "createRuntime failed for a stand-in"
+t2=$(date +%s%N)
+# shellcheck disable=SC2016
+printf '%s\n' "${MANY_CGS[@]}" | xargs -P "$JOBS" -I{} \
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" nc -w 1 10.1.2.3 22 </dev/null' sh {} "$BUSYBOX" \
+	>/dev/null 2>&1 || true
+t3=$(date +%s%N)
+many_maps=$(echo "$MANY_BPFFS"/sets/*/maps)
+n_counts=$(bpftool -j map dump pinned "$many_maps/ocibpf_syscall_counts" | jq length)
+n_agg=$(bpftool -j map dump pinned "$many_maps/ocibpf_net_agg" | jq length)
+n_ps=$(OCIBPF_CONFIG=$MANY_CONFIG "$CLI" ps --json | jq length)
 echo
-echo "$N_MONITORED stand-in containers monitored in $(((t1 - t0) / 1000000)) ms"
-hook_pairs "with $N_MONITORED monitored containers"
+printf '%d stand-ins: processes and cgroups %d ms, hooks (%d at a time) %d ms, their syscalls and denied connects %d ms\n' \
+	"$N_MONITORED" $(((t1 - t0) / 1000000)) "$JOBS" $(((t2 - t1) / 1000000)) $(((t3 - t2) / 1000000))
+printf '  monitored: %d; in the maps: %d syscall count entries, %d folded-denial entries\n' \
+	"$n_ps" "$n_counts" "$n_agg"
+[ "$n_ps" -eq "$N_MONITORED" ] || die "ocibpf ps shows $n_ps stand-ins, not $N_MONITORED"
+
+conf_of() { if [ "$1" = many ]; then echo "$MANY_CONFIG"; else echo "$OCIBPF_CONFIG"; fi; }
+stand_in "pair5"
+pid5=$PID
+for c in none many; do for k in "${KINDS5[@]}"; do : >"$BENCH_TMP/p5-$c-$k.ms"; done; done
+for ((i = 0; i < PAIRS; i++)); do
+	for ck in $(for c in none many; do printf "$c:%s\n" "${KINDS5[@]}"; done | shuf); do
+		c=${ck%%:*}
+		k=${ck#*:}
+		OCIBPF_CONFIG=$(conf_of "$c") pair_times "bench-pair5-$$" "$pid5" "$k" >>"$BENCH_TMP/p5-$c-$k.ms"
+	done
+done
+col() { cut -d' ' -f"$1" <"$BENCH_TMP/p5-$2-$3.ms" | median; }
+echo "createRuntime + poststop with no other container and with $N_MONITORED, shuffled together, medians of $PAIRS:"
+printf '  %-10s %9s %9s %7s   %9s %9s %7s\n' "" "cpu none" "cpu $N_MONITORED" ratio "wall none" "wall $N_MONITORED" ratio
+for k in "${KINDS5[@]}"; do
+	cn=$(col 2 none "$k") cm=$(col 2 many "$k") wn=$(col 1 none "$k") wm=$(col 1 many "$k")
+	printf '  %-10s %9.2f %9.2f %7s   %9.2f %9.2f %7s\n' "$k" "$cn" "$cm" "$(ratio "$cm" "$cn")" \
+		"$wn" "$wm" "$(ratio "$wm" "$wn")"
+done
+echo "  (goal: no more with $N_MONITORED than with none; the issue's <= 3 ms vs <= 2.5 ms)"
+
+if [ "${STRACE:-0}" = 1 ] && command -v strace >/dev/null; then
+	echo "syscalls of one pair (strace -c; bpf() among them):"
+	for k in "${KINDS5[@]}"; do
+		for c in none many; do
+			state_files "bench-pair5-$$" "$pid5" "$k"
+			for st in "createRuntime state" "poststop stop"; do
+				OCIBPF_CONFIG=$(conf_of "$c") strace -c -o "$BENCH_TMP/strace-$c-${st%% *}" \
+					"$HOOK" "${st%% *}" <"$BENCH_TMP/${st#* }-bench-pair5-$$.json" >/dev/null 2>&1 || true
+			done
+			cat "$BENCH_TMP/strace-$c-createRuntime" "$BENCH_TMP/strace-$c-poststop" |
+				awk -v c="$c" '$NF == "total" { t += $4 } $NF == "bpf" { b += $4 }
+					END { printf " %s %d (%d)", c, t, b }' >>"$BENCH_TMP/strace-$k"
+		done
+		printf '  %-10s%s\n' "$k" "$(cat "$BENCH_TMP/strace-$k")"
+	done
+fi
 fi

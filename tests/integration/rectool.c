@@ -8,12 +8,15 @@
  *                                then open PATH (default /etc/passwd) and exit
  *   rectool exec HEX...          execve("/bin/true", ["true", BYTES...])
  *   rectool open HEX             open the path made of the bytes (a failure is fine)
+ *   rectool nosys FROM COUNT     syscall(n) for COUNT numbers from FROM, none of them a
+ *                                syscall (ENOSYS): a flood of distinct syscall numbers
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static char *unhex(const char *h)
@@ -58,6 +61,12 @@ int main(int argc, char **argv)
 			close(fd);
 		return 0;
 	}
-	fprintf(stderr, "usage: rectool name HEX [PATH-HEX] | exec HEX... | open HEX\n");
+	if (argc == 4 && strcmp(argv[1], "nosys") == 0) {
+		long from = atol(argv[2]), n = atol(argv[3]);
+		for (long i = 0; i < n; i++)
+			syscall(from + i);
+		return 0;
+	}
+	fprintf(stderr, "usage: rectool name HEX [PATH-HEX] | exec HEX... | open HEX | nosys FROM COUNT\n");
 	return 2;
 }

@@ -301,6 +301,96 @@ foreground_run_test() {
 	check_stats "$(stop_stats "$CID")" '.syscalls > 200'
 }
 
+# count_entries MAP CGID: entries of the container in a pinned map of the set, by their
+# container_cgid (ocibpf_syscall_counts) or their key (ocibpf_syscall_seen); syscall
+# numbers for the counts, one a line.
+count_entries() {
+	local m
+	m=$(echo "$BPFFS_DIR"/sets/*/maps/"$1")
+	bpftool -j map dump pinned "$m" | jq -r --argjson c "$2" '.[].formatted |
+		if (.key | type) == "object" then select(.key.container_cgid == $c) | .key.nr
+		else select(.key == $c) | "seen" end'
+}
+
+cgid_of() {
+	jq -r .cgroup_id "$(state_file "$1")"
+}
+
+@test "syscall counts: stopping one container leaves another's whole; each container's entries go with its poststop" {
+	requires runc
+	write_policy counted '{"telemetry": {"syscalls": true}}'
+	set_policy counted
+	set_cmd sh -c 'i=0; while [ $i -lt 50 ]; do cat /proc/self/stat >/dev/null; i=$((i + 1)); done; sleep 300'
+	add_hooks
+	runc_run -d "$CID-a"
+	assert_success
+	runc_run -d "$CID-b"
+	assert_success
+	local a b s id
+	a=$(cgid_of "$CID-a")
+	b=$(cgid_of "$CID-b")
+	for id in "$CID-a" "$CID-b"; do
+		wait_for 50 0.1 eval 's=$(stats_json "$id") && jq -e ".syscalls > 200" <<<"$s" >/dev/null' ||
+			fail "syscalls of $id not counted: $s"
+	done
+	local before
+	before=$(count_entries ocibpf_syscall_counts "$b" | sort -n)
+	[ "$(wc -l <<<"$before")" -ge 10 ] || fail "few count entries for $CID-b: $before"
+	[ "$(count_entries ocibpf_syscall_seen "$b")" = seen ]
+	ocibpf seccomp "$CID-b"
+	assert_success
+	local live=$output
+
+	runc_cmd delete -f "$CID-a"
+	assert_success
+	[ -z "$(count_entries ocibpf_syscall_counts "$a")" ] || fail "count entries of $CID-a left after its poststop"
+	[ -z "$(count_entries ocibpf_syscall_seen "$a")" ] || fail "seen set of $CID-a left after its poststop"
+	# b's entries are all there, and its profile is the same
+	comm -23 <(echo "$before") <(count_entries ocibpf_syscall_counts "$b" | sort -n) >"$BATS_TEST_TMPDIR/missing"
+	[ ! -s "$BATS_TEST_TMPDIR/missing" ] || fail "count entries of $CID-b gone with $CID-a: $(cat "$BATS_TEST_TMPDIR/missing")"
+	ocibpf seccomp "$CID-b"
+	assert_success
+	[ "$(jq -c '.syscalls[0].names | sort' <<<"$output")" = "$(jq -c '.syscalls[0].names | sort' <<<"$live")" ]
+
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	[ -z "$(count_entries ocibpf_syscall_counts "$b")" ] || fail "count entries of $CID-b left after its poststop"
+	[ -z "$(count_entries ocibpf_syscall_seen "$b")" ] || fail "seen set of $CID-b left after its poststop"
+	# its stop record has a count for each entry it had
+	local n
+	n=$(stop_stats "$CID-b" | jq '.syscall_counts | length')
+	[ "$n" -ge "$(wc -l <<<"$before")" ] || fail "stop record of $CID-b counts $n syscalls, it had $(wc -l <<<"$before") entries"
+	check_stats "$(stop_stats "$CID-b")" '.syscall_counts.execve >= 1 and .syscalls > 200'
+}
+
+@test "syscall counts: a flood of numbers that are no syscall neither fills the count map nor hides another container's syscalls" {
+	requires runc
+	local tool=$BATS_TEST_TMPDIR/rectool
+	gcc -O2 -static -o "$tool" "$INTEGRATION_ROOT/rectool.c" || fail "cannot build rectool (gcc -static)"
+	cp "$tool" "$BUNDLE/rootfs/bin/rectool"
+	write_policy counted '{"telemetry": {"syscalls": true}}'
+	set_policy counted
+	add_hooks
+	# 70,000 distinct numbers: more than the count map holds (65,536)
+	update_config '.root.readonly = false'
+	set_cmd sh -c 'rectool nosys 1024 70000; touch /tmp/flooded; sleep 300'
+	runc_run -d "$CID-flood"
+	assert_success
+	wait_for 100 0.1 test -e "$BUNDLE/rootfs/tmp/flooded" || fail "the flood did not finish"
+	local f
+	f=$(cgid_of "$CID-flood")
+	[ "$(count_entries ocibpf_syscall_counts "$f" | wc -l)" -lt 1024 ] || fail "the flood made an entry per number"
+
+	set_cmd sh -c 'cat /proc/self/stat >/dev/null; chroot / /bin/true 2>/dev/null; true'
+	runc_run "$CID-other"
+	assert_success
+	check_stats "$(stop_stats "$CID-other")" '.syscall_counts.execve >= 1 and .syscall_counts.chroot >= 1'
+	runc_cmd delete -f "$CID-flood"
+	assert_success
+	# every number it made is in its total
+	check_stats "$(stop_stats "$CID-flood")" '.syscalls >= 70000'
+}
+
 @test "metrics: promtool accepts ocibpf metrics; ocibpfd serves the same over HTTP" {
 	requires runc
 	command -v promtool >/dev/null || skip "test requires promtool (Debian package prometheus)"
