@@ -232,14 +232,22 @@ static __always_inline int policy_lookup(const struct net_meta *m, const struct 
 }
 
 /* The verdict, with the container's summary (NULL: no policy loaded, which denies). */
-static __always_inline int decide(const struct container_info *c, const struct net_meta *m,
-				  const struct query *q)
+__noinline int net_decide(const struct net_meta *m, const struct query *q)
 {
-	if (!m)
+	if (!m || !q)
 		return NV_DENY;
 	if (!active(m, q->dir))
 		return NV_ALLOW;
 	return policy_lookup(m, q);
+}
+
+/* (A global function: the verifier checks it once, not at each call site.) */
+static __always_inline int decide(const struct container_info *c, const struct net_meta *m,
+				  const struct query *q)
+{
+	if (!m)
+		return NV_DENY;	/* (here too: callers rely on m after an allow) */
+	return net_decide(m, q);
 }
 
 /* --- denials: counters and events ---------------------------------------------------- */
@@ -331,6 +339,17 @@ static __always_inline void report_deny(const struct container_info *c, const st
 		if (bpf_timer_start(&av->timer, left < AGG_WINDOW_NS ? left : AGG_WINDOW_NS, 0) == 0)
 			av->armed = 1;
 	}
+}
+
+/*
+ * report_deny for the packet programs, as a global function: the verifier checks it once
+ * instead of at each of its call sites in skb_egress and skb_ingress.
+ */
+__noinline int net_report_deny_skb(const struct container_info *c, const struct query *q)
+{
+	if (c && q)
+		report_deny(c, q, false);
+	return 0;
 }
 
 /* --- flows: answers to what a socket exchanged -------------------------------------- */
@@ -518,10 +537,13 @@ static __always_inline bool hdr_opaque(__u8 p)
  * at (NEXTHDR_FRAGMENT for a later fragment, in IPv4 as well) and q->port is 0; the
  * caller gives it the fail-closed verdict (opaque_allowed).
  */
-static __always_inline bool parse_skb(struct __sk_buff *skb, __u8 dir, struct query *q)
+__noinline int net_parse_skb(struct __sk_buff *skb, __u8 dir, struct query *q)
 {
 	__u32 off;
 	__u8 proto = 0;
+
+	if (!q)
+		return false;
 
 	q->dir = dir;
 	q->slot = NP_OTHER;
@@ -590,6 +612,11 @@ static __always_inline bool parse_skb(struct __sk_buff *skb, __u8 dir, struct qu
 	return true;
 }
 
+static __always_inline bool parse_skb(struct __sk_buff *skb, __u8 dir, struct query *q)
+{
+	return net_parse_skb(skb, dir, q);
+}
+
 /*
  * The fail-closed verdict for an opaque packet (parse_skb false): it could be anything,
  * so only a direction that allows everything lets it through. Denials are counted and
@@ -602,7 +629,7 @@ static __always_inline bool opaque_allowed(const struct container_info *c,
 		return true;
 	q->slot = NP_OTHER;
 	q->port = q->rport = 0;
-	report_deny(c, q, false);
+	net_report_deny_skb(c, q);
 	return false;
 }
 
@@ -612,7 +639,7 @@ static __always_inline bool packet_allowed(struct __sk_buff *skb, const struct c
 {
 	if (decide(c, m, q) == NV_ALLOW)
 		return true;
-	report_deny(c, q, false);
+	net_report_deny_skb(c, q);
 	return false;
 }
 
@@ -677,7 +704,7 @@ static __always_inline bool egress_opaque(const struct container_info *c,
 	q->port = q->rport = 0;
 	if (decide(c, m, q) == NV_ALLOW)
 		return true;
-	report_deny(c, q, false);
+	net_report_deny_skb(c, q);
 	return false;
 }
 
@@ -730,7 +757,7 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 	if (decide(c, m, &q) != NV_ALLOW) {
 		if (!sk || (q.slot != NP_UDP && q.slot != NP_ICMP) ||
 		    !flow_seen(bpf_get_socket_cookie(skb), &q)) {
-			report_deny(c, &q, false);
+			net_report_deny_skb(c, &q);
 			return false;
 		}
 	}
@@ -795,7 +822,7 @@ static __always_inline bool ingress_allowed(struct __sk_buff *skb, const struct 
 	/* An answer to a datagram the socket sent? */
 	if (datagram && flow_seen(bpf_get_socket_cookie(skb), &q))
 		return true;
-	report_deny(c, &q, false);
+	net_report_deny_skb(c, &q);
 	return false;
 }
 
