@@ -60,7 +60,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct net_addr_key);
 	__type(value, struct net_addr_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_net_policy SEC(".maps");
 
 /* Which policies are in the trie (user space only). */
@@ -70,7 +69,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct net_registry);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_net_registry SEC(".maps");
 
 struct {
@@ -79,7 +77,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct net_meta);
 	__uint(map_flags, BPF_F_NO_PREALLOC);	/* created in µs, not ms */
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_net_meta SEC(".maps");
 
 /* --- kernel-only state ----------------------------------------------------------- */
@@ -151,8 +148,8 @@ struct {
 	__uint(max_entries, NET_AGG_MAX);
 	__type(key, struct net_agg_key);
 	__type(value, struct agg_val);
-	/* pinned: timers only run in maps that user space holds (else bpf_timer_init EPERM) */
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	/* pinned (src/core/bpfset-load.c): timers only run in maps that user space holds
+	 * (else bpf_timer_init EPERM) */
 } ocibpf_net_agg SEC(".maps");
 
 /* --- what is being decided ------------------------------------------------------- */

@@ -338,6 +338,49 @@ set_pins() {
 	assert_success
 }
 
+# set_layout DIR: the set's pins by name, with what the kernel says each map and program is.
+set_layout() {
+	local p
+	(cd "$1"/sets/* && find . -mindepth 1 | sort)
+	for p in "$1"/sets/*/maps/*; do
+		bpftool -j map show pinned "$p" |
+			jq -c '{name, type, bytes_key, bytes_value, max_entries, flags}'
+	done
+	for p in "$1"/sets/*/progs/*; do
+		bpftool -j prog show pinned "$p" | jq -c '{name, type}'
+	done
+}
+
+@test "the light skeleton loads the set; the libbpf loader (older kernels, OCIBPF_LOADER=libbpf) pins the same" {
+	requires runc
+	local bpffs light
+	bpffs=$(new_bpffs_dir)
+	update_host_config '.bpffs_dir = $d' --arg d "$bpffs"
+	OCIBPF_DEBUG=1 ocibpf load --no-collector
+	assert_success
+	[[ $stderr != *"light skeleton load failed"* ]] || fail "the light skeleton did not load: $stderr"
+	light=$(set_layout "$bpffs")
+	grep -q '"name":"ocibpf_net_agg"' <<<"$light" || fail "no ocibpf_net_agg: $light"
+	grep -q '^./links/exec_audit$' <<<"$light" || fail "exec_audit not attached: $light"
+	ocibpf gc --unload
+	assert_success
+
+	OCIBPF_LOADER=libbpf ocibpf load --no-collector
+	assert_success
+	assert_output --partial "loaded BPF set"
+	diff <(echo "$light") <(set_layout "$bpffs") || fail "libbpf pinned another set"
+
+	# and a container (every program) runs on it
+	set_policy full
+	set_cmd true
+	add_hooks
+	runc_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	ocibpf gc --unload
+	assert_success
+}
+
 @test "two configurations run side by side" {
 	requires runc
 	local conf2=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-2.json bpffs2
