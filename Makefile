@@ -31,7 +31,8 @@ LDLIBS    += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lelf -lz
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
-SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS)) $(BUILD)/ocibpf.skel.h
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS)) $(BUILD)/ocibpf.skel.h \
+	$(BUILD)/ocibpf.lskel.h
 
 LIB_SRCS  := $(wildcard src/core/*.c) $(filter-out oci/main-%.c,$(wildcard oci/*.c))
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
@@ -82,6 +83,13 @@ $(BUILD)/bpf/ocibpf.bpf.o: $(BPF_OBJS)
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+# The light skeleton of the same object (src/core/bpfset-load.c): a loader program made
+# here creates the maps and loads the programs in the kernel, which does the CO-RE
+# relocations and finds BTF ids itself: no parse of the kernel's BTF in user space.
+$(BUILD)/ocibpf.lskel.h: $(BUILD)/bpf/ocibpf.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton -L $< name ocibpf_lbpf > $@
 
 # The pinned set is versioned by the content of the BPF objects: a new build pins a new
 # set beside the old one instead of reusing programs whose maps it doesn't know.

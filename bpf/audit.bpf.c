@@ -29,7 +29,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct syscall_sel);
 	__uint(map_flags, BPF_F_NO_PREALLOC);	/* created in µs, not ms */
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_audit_sel SEC(".maps");
 
 struct {
@@ -37,7 +36,6 @@ struct {
 	__uint(max_entries, MAX_SYSCALLS);
 	__type(key, __u32);
 	__type(value, struct sys_argmap);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_argmap SEC(".maps");
 
 struct {
@@ -47,7 +45,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct syscount_key);
 	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_syscall_counts SEC(".maps");
 
 /* Per container, the syscalls that have an entry in ocibpf_syscall_counts (ocibpf.h). */
@@ -76,7 +73,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct pending);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_pending_task SEC(".maps");
 
 static __always_inline bool selected(const struct container_info *c, __s32 nr)

@@ -21,34 +21,57 @@
  * known cgroup; for any other task (the host's), one helper call per level down to its
  * leaf and one lookup per level above it: nothing more for a task in the root cgroup, one
  * more for a systemd service's (/system.slice/x.service).
+ *
+ * The walk above the leaf is a global function (the verifier checks it once per program
+ * instead of unrolling it at each call site; it returns a scalar, so the caller looks up
+ * the entry again): the id of the deepest entered ancestor, 0 when none. Weak: every
+ * object includes this header and the objects are linked into one.
  */
-static __always_inline struct container_info *container_of_hierarchy(__u64 leaf,
-									   struct __sk_buff *skb)
+__weak __noinline __u64 ocibpf_task_ancestor(__u64 leaf)
 {
-	struct container_info *c = container_of_cgroup(leaf);
-	if (c)
-		return c;
+	__u64 found = 0;
 	for (int l = 1; l < MAX_CGROUP_LEVEL; l++) {
-		/* skb is a constant at every call: one branch is left after inlining. */
-		__u64 id = skb ? bpf_skb_ancestor_cgroup_id(skb, l) : bpf_get_current_ancestor_cgroup_id(l);
+		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
 		if (!id || id == leaf)
 			break;
-		struct container_info *a = container_of_cgroup(id);
-		if (a)
-			c = a;
+		if (container_of_cgroup(id))
+			found = id;
 	}
-	return c;
+	return found;
+}
+
+__weak __noinline __u64 ocibpf_skb_ancestor(struct __sk_buff *skb, __u64 leaf)
+{
+	__u64 found = 0;
+	for (int l = 1; l < MAX_CGROUP_LEVEL; l++) {
+		__u64 id = bpf_skb_ancestor_cgroup_id(skb, l);
+		if (!id || id == leaf)
+			break;
+		if (container_of_cgroup(id))
+			found = id;
+	}
+	return found;
 }
 
 static __always_inline struct container_info *current_container(void)
 {
-	return container_of_hierarchy(bpf_get_current_cgroup_id(), NULL);
+	__u64 leaf = bpf_get_current_cgroup_id();
+	struct container_info *c = container_of_cgroup(leaf);
+	if (c)
+		return c;
+	__u64 id = ocibpf_task_ancestor(leaf);
+	return id ? container_of_cgroup(id) : NULL;
 }
 
 /* The container of a packet's socket (cgroup_skb programs): the same walk from its cgroup. */
 static __always_inline struct container_info *skb_container(struct __sk_buff *skb)
 {
-	return container_of_hierarchy(bpf_skb_cgroup_id(skb), skb);
+	__u64 leaf = bpf_skb_cgroup_id(skb);
+	struct container_info *c = container_of_cgroup(leaf);
+	if (c)
+		return c;
+	__u64 id = ocibpf_skb_ancestor(skb, leaf);
+	return id ? container_of_cgroup(id) : NULL;
 }
 
 #endif

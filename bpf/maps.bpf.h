@@ -3,6 +3,8 @@
  * Maps shared by every BPF object of ocibpf. Each object declares them (weak: the objects
  * are linked into one, build/bpf/ocibpf.bpf.o, which is what is loaded, so that libbpf
  * parses the kernel's BTF once for all programs), pinned by name under the set's maps/.
+ * The loader pins them (the list is in src/core/bpfset-load.c): no `pinning` attribute,
+ * which the light skeleton can't load.
  */
 #ifndef OCIBPF_MAPS_BPF_H
 #define OCIBPF_MAPS_BPF_H
@@ -15,7 +17,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct container_info);
 	__uint(map_flags, BPF_F_NO_PREALLOC);	/* created in µs, not ms */
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_cgroups SEC(".maps") __weak;
 
 struct {
@@ -24,7 +25,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct container_stats);
 	__uint(map_flags, BPF_F_NO_PREALLOC);	/* created in µs, not ms */
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_stats SEC(".maps") __weak;
 
 static __always_inline struct container_info *container_of_cgroup(__u64 cgid)
@@ -43,7 +43,6 @@ static __always_inline struct container_stats *stats_of(const struct container_i
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_events SEC(".maps") __weak;
 
 /* Ring bytes each container took and the collector consumed (see ocibpf.h). Not
@@ -55,7 +54,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_ring_produced SEC(".maps") __weak;
 
 struct {
@@ -64,7 +62,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_ring_consumed SEC(".maps") __weak;
 
 #define RING_BYTES	(16ULL << 20)

@@ -60,7 +60,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct net_addr_key);
 	__type(value, struct net_addr_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_net_policy SEC(".maps");
 
 /* Which policies are in the trie (user space only). */
@@ -70,7 +69,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct net_registry);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_net_registry SEC(".maps");
 
 struct {
@@ -79,7 +77,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct net_meta);
 	__uint(map_flags, BPF_F_NO_PREALLOC);	/* created in µs, not ms */
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_net_meta SEC(".maps");
 
 /* --- kernel-only state ----------------------------------------------------------- */
@@ -104,8 +101,12 @@ struct {
 
 /*
  * Datagrams a socket exchanged (UDP, ICMP), so that the answers pass: what a client sent
- * lets the replies in, what a server received lets its replies out.
+ * lets the replies in, what a server received lets its replies out. An LRU map is always
+ * preallocated, and creating it is most of what `ocibpf load` spends on maps (65,536
+ * entries: ~20 ms): 16,384 conversations seen in the last FLOW_TIMEOUT_NS, host-wide, the
+ * least recently used evicted first.
  */
+#define NET_FLOWS_MAX	16384
 struct flow_key {
 	__u64 cookie;		/* socket cookie */
 	__u8 addr[16];		/* remote */
@@ -117,7 +118,7 @@ struct flow_key {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, NET_FLOWS_MAX);
 	__type(key, struct flow_key);
 	__type(value, __u64);	/* last sent, bpf_ktime_get_ns() */
 } ocibpf_net_flows SEC(".maps");
@@ -127,8 +128,12 @@ struct {
  * address, port), the first denials of a window are reported one by one (up to a burst:
  * many for the socket hooks, where each is a process's syscall with its pid; one for
  * dropped packets), later ones are counted, and a timer reports that count at the end
- * of the window. The counters in ocibpf_stats stay exact whatever happens here.
+ * of the window. The counters in ocibpf_stats stay exact whatever happens here. An LRU
+ * map is preallocated (creating 16,384 entries took ~6 ms of `ocibpf load`): 4,096 keys
+ * denied within the last window or so are enough to fold a flood; beyond that the least
+ * recent key loses its folding (more events, same counters).
  */
+#define NET_AGG_MAX	4096
 struct agg_val {
 	struct bpf_timer timer;
 	__u64 window_start;
@@ -140,11 +145,11 @@ struct agg_val {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, NET_AGG_MAX);
 	__type(key, struct net_agg_key);
 	__type(value, struct agg_val);
-	/* pinned: timers only run in maps that user space holds (else bpf_timer_init EPERM) */
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	/* pinned (src/core/bpfset-load.c): timers only run in maps that user space holds
+	 * (else bpf_timer_init EPERM) */
 } ocibpf_net_agg SEC(".maps");
 
 /* --- what is being decided ------------------------------------------------------- */
@@ -224,14 +229,22 @@ static __always_inline int policy_lookup(const struct net_meta *m, const struct 
 }
 
 /* The verdict, with the container's summary (NULL: no policy loaded, which denies). */
-static __always_inline int decide(const struct container_info *c, const struct net_meta *m,
-				  const struct query *q)
+__noinline int net_decide(const struct net_meta *m, const struct query *q)
 {
-	if (!m)
+	if (!m || !q)
 		return NV_DENY;
 	if (!active(m, q->dir))
 		return NV_ALLOW;
 	return policy_lookup(m, q);
+}
+
+/* (A global function: the verifier checks it once, not at each call site.) */
+static __always_inline int decide(const struct container_info *c, const struct net_meta *m,
+				  const struct query *q)
+{
+	if (!m)
+		return NV_DENY;	/* (here too: callers rely on m after an allow) */
+	return net_decide(m, q);
 }
 
 /* --- denials: counters and events ---------------------------------------------------- */
@@ -326,6 +339,17 @@ static __always_inline void report_deny(const struct container_info *c, const st
 		if (bpf_timer_start(&av->timer, left < AGG_WINDOW_NS ? left : AGG_WINDOW_NS, 0) == 0)
 			av->armed = 1;
 	}
+}
+
+/*
+ * report_deny for the packet programs, as a global function: the verifier checks it once
+ * instead of at each of its call sites in skb_egress and skb_ingress.
+ */
+__noinline int net_report_deny_skb(const struct container_info *c, const struct query *q)
+{
+	if (c && q)
+		report_deny(c, q, false);
+	return 0;
 }
 
 /* --- flows: answers to what a socket exchanged -------------------------------------- */
@@ -513,10 +537,13 @@ static __always_inline bool hdr_opaque(__u8 p)
  * at (NEXTHDR_FRAGMENT for a later fragment, in IPv4 as well) and q->port is 0; the
  * caller gives it the fail-closed verdict (opaque_allowed).
  */
-static __always_inline bool parse_skb(struct __sk_buff *skb, __u8 dir, struct query *q)
+__noinline int net_parse_skb(struct __sk_buff *skb, __u8 dir, struct query *q)
 {
 	__u32 off;
 	__u8 proto = 0;
+
+	if (!q)
+		return false;
 
 	q->dir = dir;
 	q->slot = NP_OTHER;
@@ -585,6 +612,11 @@ static __always_inline bool parse_skb(struct __sk_buff *skb, __u8 dir, struct qu
 	return true;
 }
 
+static __always_inline bool parse_skb(struct __sk_buff *skb, __u8 dir, struct query *q)
+{
+	return net_parse_skb(skb, dir, q);
+}
+
 /*
  * The fail-closed verdict for an opaque packet (parse_skb false): it could be anything,
  * so only a direction that allows everything lets it through. Denials are counted and
@@ -597,7 +629,7 @@ static __always_inline bool opaque_allowed(const struct container_info *c,
 		return true;
 	q->slot = NP_OTHER;
 	q->port = q->rport = 0;
-	report_deny(c, q, false);
+	net_report_deny_skb(c, q);
 	return false;
 }
 
@@ -607,7 +639,7 @@ static __always_inline bool packet_allowed(struct __sk_buff *skb, const struct c
 {
 	if (decide(c, m, q) == NV_ALLOW)
 		return true;
-	report_deny(c, q, false);
+	net_report_deny_skb(c, q);
 	return false;
 }
 
@@ -672,7 +704,7 @@ static __always_inline bool egress_opaque(const struct container_info *c,
 	q->port = q->rport = 0;
 	if (decide(c, m, q) == NV_ALLOW)
 		return true;
-	report_deny(c, q, false);
+	net_report_deny_skb(c, q);
 	return false;
 }
 
@@ -725,7 +757,7 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 	if (decide(c, m, &q) != NV_ALLOW) {
 		if (!sk || (q.slot != NP_UDP && q.slot != NP_ICMP) ||
 		    !flow_seen(bpf_get_socket_cookie(skb), &q)) {
-			report_deny(c, &q, false);
+			net_report_deny_skb(c, &q);
 			return false;
 		}
 	}
@@ -790,7 +822,7 @@ static __always_inline bool ingress_allowed(struct __sk_buff *skb, const struct 
 	/* An answer to a datagram the socket sent? */
 	if (datagram && flow_seen(bpf_get_socket_cookie(skb), &q))
 		return true;
-	report_deny(c, &q, false);
+	net_report_deny_skb(c, &q);
 	return false;
 }
 

@@ -26,7 +26,6 @@ struct {
 	__uint(max_entries, URING_OPS);
 	__type(key, __u32);
 	__type(value, __s32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_uring_ops SEC(".maps");
 
 /* Submitted, not yet completed: by request address. */
@@ -36,7 +35,6 @@ struct {
 	__uint(max_entries, 8192);
 	__type(key, __u64);
 	__type(value, struct ev_uring);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_uring_pending SEC(".maps");
 
 /* Where an event is built (too big for the stack). */

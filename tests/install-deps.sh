@@ -31,6 +31,7 @@ PACKAGES=(
 	util-linux            # unshare, mount (crun's hybrid-mode workaround)
 	procps                # ps, pgrep
 	iproute2              # ip netns, veth
+	strace                # hook.bats: what `ocibpf load` opens
 	podman containerd     # engines.bats: hooks.d with Podman, ocibpf-runtime under containerd
 	docker.io             # engines.bats: dockerd 20.10 with ocibpf-runtime as a runtime
 	scdoc man-db          # man pages (build/man), rendered by man -l in engines.bats

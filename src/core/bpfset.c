@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_version.h"
+#include "bpfset-load.h"
 #include "uring.h"
 #include "anchor.h"
 #include "bpfset.h"
@@ -196,11 +197,22 @@ static void close_pins(struct bpfset *s)
 /* Programs attached once with the set, for every container: they only run on rare events. */
 static bool is_global(const struct bpf_program *prog)
 {
-	static const char *const names[] = { "cgtrack_mkdir", "cgtrack_rmdir", "exec_audit" };
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (strcmp(bpf_program__name(prog), names[i]) == 0)
+	for (size_t i = 0; i < bpfset_n_global_progs; i++)
+		if (strcmp(bpf_program__name(prog), bpfset_global_progs[i]) == 0)
 			return true;
 	return false;
+}
+
+static int pin_maps(struct bpf_object *obj, const char *dir, struct error *err)
+{
+	for (size_t i = 0; i < bpfset_n_pinned_maps; i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, bpfset_pinned_maps[i]);
+		_cleanup_free_ char *path = path_set_entry(dir, "maps", bpfset_pinned_maps[i]);
+		int r = map ? bpf_map__pin(map, path) : -ENOENT;
+		if (r < 0)
+			return err_errno(err, r, "cannot pin map %s", path);
+	}
+	return 0;
 }
 
 static int pin_programs(struct bpf_object *obj, const char *dir, struct error *err)
@@ -261,29 +273,56 @@ static int run_setups(const char *maps_dir, struct error *err)
 	return 0;
 }
 
-static int load_set(const char *dir, struct error *err)
+/* The set's empty maps/, links/ and progs/ (emptied: a failed light load leaves pins). */
+static int make_subdirs(const char *dir, struct error *err)
 {
 	static const char *const subdirs[] = { "maps", "links", "progs" };
 	for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
 		_cleanup_free_ char *d = path_join(dir, subdirs[i]);
+		rm_rf(d);
 		int r = mkdir_p(d, 0700);
 		if (r < 0)
 			return err_errno(err, r, "cannot create %s", d);
 	}
+	return 0;
+}
+
+static int load_set(const char *dir, struct error *err)
+{
+	int r = make_subdirs(dir, err);
+	if (r < 0)
+		return r;
 	_cleanup_free_ char *maps = path_join(dir, "maps");
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = maps);
+
+	/*
+	 * The light skeleton: no parse of the kernel's BTF in user space (bpfset-load.c).
+	 * OCIBPF_LOADER=libbpf skips it (libbpf says which program the verifier refused).
+	 */
+	const char *loader = getenv("OCIBPF_LOADER");
+	if (!loader || strcmp(loader, "libbpf") != 0) {
+		r = bpfset_load_light(dir);
+		if (r == 0)
+			return run_setups(maps, err);
+		if (getenv("OCIBPF_DEBUG"))
+			fprintf(stderr, "ocibpf: light skeleton load failed (%s), loading with libbpf\n",
+				strerror(-r));
+		if ((r = make_subdirs(dir, err)) < 0)
+			return r;
+	}
+
+	/* libbpf (older kernels), which also says what failed. */
 	libbpf_set_print(libbpf_print);
 	libbpf_last[0] = '\0';
 	libbpf_failed_prog[0] = '\0';
-
 	/* One object (the bpf/ objects linked): one parse of the kernel BTF. */
-	struct ocibpf_bpf *o = ocibpf_bpf__open_opts(&opts);
+	struct ocibpf_bpf *o = ocibpf_bpf__open();
 	if (!o)
 		return err_errno(err, -errno, "cannot open the BPF object");
-	int r = ocibpf_bpf__load(o);
+	r = ocibpf_bpf__load(o);
 	if (r < 0)
 		r = load_error(err, o->obj, "ocibpf", r);
-	else if ((r = attach_global(o->obj, dir, err)) == 0)
+	else if ((r = pin_maps(o->obj, dir, err)) == 0 &&
+		 (r = attach_global(o->obj, dir, err)) == 0)
 		r = pin_programs(o->obj, dir, err);
 	ocibpf_bpf__destroy(o);
 	if (r < 0)

@@ -85,7 +85,7 @@ requires() {
 				skip_me="test requires the bpf() syscall (bpftool prog show failed)"
 			fi
 			;;
-		bpftool | jq | nc | ip | unshare | timeout)
+		bpftool | jq | nc | ip | unshare | timeout | strace)
 			command -v "$word" >/dev/null || skip_me="test requires $word"
 			;;
 		runc)

@@ -398,6 +398,52 @@ anchor_links() {
 	[ ! -e "$anchor2" ] || fail "anchor left after gc --unload: $anchor2"
 }
 
+# set_layout DIR: the set's pins by name, with what the kernel says each map and program is.
+set_layout() {
+	local p
+	(cd "$1"/sets/* && find . -mindepth 1 | sort)
+	for p in "$1"/sets/*/maps/*; do
+		bpftool -j map show pinned "$p" |
+			jq -c '{name, type, bytes_key, bytes_value, max_entries, flags}'
+	done
+	for p in "$1"/sets/*/progs/*; do
+		bpftool -j prog show pinned "$p" | jq -c '{name, type}'
+	done
+}
+
+@test "the light skeleton loads the set; the libbpf loader (older kernels, OCIBPF_LOADER=libbpf) pins the same" {
+	requires runc strace
+	local bpffs light trace=$BATS_TEST_TMPDIR/load.strace
+	bpffs=$(new_bpffs_dir)
+	update_host_config '.bpffs_dir = $d' --arg d "$bpffs"
+	# the kernel's BTF (5.5 MB here) is not read in user space: the kernel relocates
+	run --separate-stderr strace -f -qq -e trace=openat -o "$trace" "$OCIBPF_CLI" load --no-collector
+	assert_success
+	assert_output --partial "loaded BPF set"
+	! grep -F /sys/kernel/btf/vmlinux "$trace" || fail "ocibpf load read the kernel BTF"
+	light=$(set_layout "$bpffs")
+	grep -q '"name":"ocibpf_net_agg"' <<<"$light" || fail "no ocibpf_net_agg: $light"
+	grep -q '^./links/exec_audit$' <<<"$light" || fail "exec_audit not attached: $light"
+	ocibpf gc --unload
+	assert_success
+
+	OCIBPF_LOADER=libbpf ocibpf load --no-collector
+	assert_success
+	assert_output --partial "loaded BPF set"
+	diff <(echo "$light") <(set_layout "$bpffs") || fail "libbpf pinned another set"
+	bpftool -j prog show pinned "$bpffs"/sets/*/progs/skb_egress | jq -e '.name == "skb_egress"'
+
+	# and a container (every program) runs on it
+	set_policy full
+	set_cmd true
+	add_hooks
+	runc_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	ocibpf gc --unload
+	assert_success
+}
+
 @test "two configurations run side by side" {
 	requires runc
 	local conf2=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-2.json bpffs2
