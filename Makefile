@@ -133,6 +133,12 @@ $(BINS):
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
+# Benchmark helpers built on the core (tests/bench: audit.sh builds them).
+$(BUILD)/bench/record-encode: tests/bench/record-encode.c $(BUILD)/libocibpf.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libocibpf.a $(LDLIBS)
+
 # --- tests -------------------------------------------------------------------------
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)

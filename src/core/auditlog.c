@@ -10,6 +10,30 @@
 #include "json.h"
 #include "paths.h"
 
+static void out_grow(struct auditlog *al, size_t len)
+{
+	al->out_cap = (al->out_len + len) * 2;
+	al->out = xrealloc(al->out, al->out_cap);
+}
+
+static inline void out_append(struct auditlog *al, const void *p, size_t len)
+{
+	if (__builtin_expect(al->out_len + len > al->out_cap, 0))
+		out_grow(al, len);
+	char *d = al->out + al->out_len;
+	if (len == 1)
+		*d = *(const char *)p;   /* most pieces: a quote, a comma, a colon */
+	else
+		memcpy(d, p, len);
+	al->out_len += len;
+}
+
+/* yajl's output (in pieces of a few bytes: a quote, a comma, a key). */
+static void out_print(void *ctx, const char *p, size_t len)
+{
+	out_append(ctx, p, len);
+}
+
 int auditlog_open(const char *log_dir, const char *id, struct auditlog **ret, struct error *err)
 {
 	if (!valid_id(id))
@@ -39,6 +63,8 @@ int auditlog_open(const char *log_dir, const char *id, struct auditlog **ret, st
 	al->id = xstrdup(id);
 	al->path = path_join(log_dir, name);
 	al->gen = json_gen_new(false);
+	/* Records are generated straight into the batch (out), not into yajl's buffer. */
+	yajl_gen_config(al->gen, yajl_gen_print_callback, out_print, al);
 	al->size_after = -1;
 	*ret = al;
 	return 0;
@@ -147,7 +173,10 @@ yajl_gen auditlog_begin(struct auditlog *al, const char *type, uint64_t ts_ns)
 {
 	char ts[32];
 	format_rfc3339(ts_ns, ts);
-	yajl_gen_clear(al->gen);
+	if (al->in_record)
+		al->out_len = al->record_start;   /* a record begun and never ended: gone */
+	al->in_record = true;
+	al->record_start = al->out_len;
 	yajl_gen_reset(al->gen, NULL);
 	yajl_gen_map_open(al->gen);
 	jg_key_uint(al->gen, "seq", al->seq + 1);
@@ -157,26 +186,11 @@ yajl_gen auditlog_begin(struct auditlog *al, const char *type, uint64_t ts_ns)
 	return al->gen;
 }
 
-static void out_append(struct auditlog *al, const void *p, size_t len)
-{
-	if (al->out_len + len + 1 > al->out_cap) {
-		al->out_cap = (al->out_len + len + 1) * 2;
-		al->out = xrealloc(al->out, al->out_cap);
-	}
-	memcpy(al->out + al->out_len, p, len);
-	al->out_len += len;
-}
-
 void auditlog_end(struct auditlog *al)
 {
 	yajl_gen_map_close(al->gen);
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(al->gen, &buf, &len);
-	out_append(al, buf, len);
 	out_append(al, "\n", 1);
-	yajl_gen_clear(al->gen);
-	yajl_gen_reset(al->gen, NULL);
+	al->in_record = false;
 	al->seq++;
 	al->out_records += al->weight ? al->weight : 1;
 	al->weight = 0;
@@ -184,6 +198,10 @@ void auditlog_end(struct auditlog *al)
 
 int auditlog_flush(struct auditlog *al)
 {
+	if (al->in_record) {
+		al->out_len = al->record_start;   /* never ended: not a record */
+		al->in_record = false;
+	}
 	if (al->out_len == 0)
 		return 0;
 	struct stat st;

@@ -23,8 +23,10 @@ struct auditlog {
 	off_t size_after;  /* file size after our last flush (-1: unknown) */
 	yajl_gen gen;
 	bool locked;
-	char *out;         /* records buffered for one write */
+	char *out;         /* records buffered for one write (gen writes into it) */
 	size_t out_len, out_cap;
+	size_t record_start; /* where in out the record being generated starts */
+	bool in_record;    /* between auditlog_begin and auditlog_end */
 	uint64_t dropped;  /* records a failed write lost: a `lost` record comes first next time */
 	uint64_t out_records; /* records the buffered lines stand for (a `lost` line: its count) */
 	uint64_t weight;   /* set before auditlog_end of a `lost` record: the records it stands for */

@@ -45,6 +45,7 @@ void jg_key_int(yajl_gen g, const char *key, long long val);
 void jg_key_uint(yajl_gen g, const char *key, unsigned long long val);
 void jg_key_bool(yajl_gen g, const char *key, bool val);
 void jg_key(yajl_gen g, const char *key);
+void jg_int(yajl_gen g, long long val);
 void jg_uint(yajl_gen g, unsigned long long val);
 /* Emit a parsed value as it is (used to carry unknown parts of documents through). */
 void jg_value(yajl_gen g, yajl_val v);

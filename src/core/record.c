@@ -221,7 +221,7 @@ void record_uring(struct auditlog *al, uint64_t ts_ns, const struct ev_uring *e,
 	yajl_gen g = syscall_head(al, ts_ns, e->pid, e->tid, e->uid, e->comm, e->nr, e->args);
 	jg_key(g, "ret");
 	if (e->has_ret)
-		yajl_gen_integer(g, e->ret);
+		jg_int(g, e->ret);
 	else
 		yajl_gen_null(g);   /* its completion was not seen (see ocibpf(8)) */
 	if (e->has_path)
@@ -248,7 +248,7 @@ void record_net(struct auditlog *al, uint64_t ts_ns, const struct ev_net *e)
 	if (proto)
 		jg_str(g, proto);
 	else
-		yajl_gen_integer(g, e->protocol);
+		jg_int(g, e->protocol);
 	gen_addr(g, e->family, e->addr);
 	jg_key_int(g, "port", e->port);
 	if (e->pid) {

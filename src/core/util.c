@@ -322,11 +322,26 @@ unsigned long long realtime_ns(void)
 
 void format_rfc3339(unsigned long long ns, char buf[static 32])
 {
+	/* The collector stamps every record: the date and time of the last second
+	 * formatted are kept (per thread), only the nanoseconds are new. */
+	static __thread time_t last_sec = -1;
+	static __thread char last[24];
+	static __thread size_t last_len;
 	time_t sec = ns / 1000000000ULL;
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, 32 - n, ".%09lluZ", ns % 1000000000ULL);
+	if (sec != last_sec) {
+		struct tm tm;
+		gmtime_r(&sec, &tm);
+		last_len = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = sec;
+	}
+	memcpy(buf, last, last_len);   /* 19 bytes: ns in 64 bits ends in the year 2554 */
+	char *p = buf + last_len;
+	*p++ = '.';
+	unsigned frac = ns % 1000000000ULL;
+	for (int i = 8; i >= 0; i--, frac /= 10)
+		p[i] = '0' + frac % 10;
+	p[9] = 'Z';
+	p[10] = '\0';
 }
 
 void strv_free(char **v)

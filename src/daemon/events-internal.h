@@ -47,7 +47,7 @@ struct events {
 	const struct config *cfg;
 	struct bpfset **sets;
 	size_t n_sets;
-	struct ring_buffer *rb; /* over every set's events map, while mapped */
+	struct ringbufs *rb;    /* over every set's events map, while mapped */
 	bool mapped;
 	uint64_t unneeded_since; /* monotonic ns since no container needs the rings, or 0 */
 	bool sets_changed;      /* a set was opened since the ring buffers were mapped */
@@ -90,7 +90,7 @@ void runs_flush(struct events *ev, struct ctr *c);
 void runs_flush_all(struct events *ev);
 
 /* events.c */
-int ring_handle_event(void *ctx, void *data, size_t size);
+void ring_handle_event(void *ctx, const void *data, size_t size);
 
 /* losses.c */
 void losses_load(struct events *ev, struct ctr *c, bool *ret_known);

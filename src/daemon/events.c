@@ -122,25 +122,25 @@ static void refresh_runs(struct events *ev, bool all)
 	runs_sweep(ev);
 }
 
-int ring_handle_event(void *ctx, void *data, size_t size)
+void ring_handle_event(void *ctx, const void *data, size_t size)
 {
 	struct events *ev = ctx;
 	const struct ev_hdr *h = data;
 	if (size < sizeof(*h) || h->size > size)
-		return 0;
+		return;
 	struct ctr *c = runs_find_cgid(ev, h->container_cgid);
 	if (!c) {
 		refresh_runs(ev, true);
 		c = runs_find_cgid(ev, h->container_cgid);
 		if (!c)
-			return 0;   /* its stop record is written: nothing may follow it */
+			return;   /* its stop record is written: nothing may follow it */
 	}
 	c->consumed += RING_REC_BYTES(size);
 	if (c->drained)
-		return 0;   /* after the drain for its stop record: nothing may follow it */
+		return;   /* after the drain for its stop record: nothing may follow it */
 	struct auditlog *al = runs_log(ev, c);
 	if (!al)
-		return 0;
+		return;
 	uint64_t ts = h->ts_boot_ns + ev->boot_to_real;
 	switch (h->type) {
 	case EV_EXEC:
@@ -165,7 +165,6 @@ int ring_handle_event(void *ctx, void *data, size_t size)
 	}
 	if (al->out_len >= FLUSH_BYTES)
 		runs_flush(ev, c);
-	return 0;
 }
 
 int events_new(const struct config *cfg, struct events **ret, struct error *err)

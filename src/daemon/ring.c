@@ -7,9 +7,9 @@
  */
 #include <string.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "events-internal.h"
+#include "ringbuf.h"
 
 /* Unmapped only after this long without a container that can write to the rings. */
 #define RING_LINGER_NS (10 * 1000000000ULL)
@@ -25,13 +25,13 @@ struct bpfset *ring_set_of(struct events *ev, const char *version)
 void ring_consume(struct events *ev)
 {
 	if (ev->rb)
-		ring_buffer__consume(ev->rb);
+		ringbufs_consume(ev->rb);
 }
 
 /* Readable when records wait (-1 while unmapped). */
 int ring_fd(struct events *ev)
 {
-	return ev->rb ? ring_buffer__epoll_fd(ev->rb) : -1;
+	return ev->rb ? ringbufs_epoll_fd(ev->rb) : -1;
 }
 
 /*
@@ -80,8 +80,9 @@ void ring_refresh_sets(struct events *ev)
 
 /*
  * Map the ring buffers only while a monitored container can write to them (audit or
- * network policy): the kernel maps a ring's every page at mmap, twice over, so a
- * collector serving telemetry only would carry 2 x 16 MiB it never reads. Records made
+ * network policy): the kernel maps a mapping's every page at mmap (ringbuf.c maps a
+ * window of 2 MiB of each ring), which a collector serving telemetry only would carry
+ * for nothing. Records made
  * before the mapping wait in the ring: the hook registers a container (and asks us to
  * sync) before it runs anything. Unmapped only after RING_LINGER_NS without such a
  * container: mapping costs about a millisecond, which back-to-back containers would
@@ -109,14 +110,12 @@ void ring_update(struct events *ev)
 	ev->generation++;
 	if (!need)
 		return;
+	if (ringbufs_new(&ev->rb) < 0)
+		return;
 	for (size_t i = 0; i < ev->n_sets; i++) {
 		_cleanup_close_ int fd = bpfset_map_fd(ev->sets[i], "ocibpf_events");
-		if (fd < 0)
-			continue;
-		if (!ev->rb)
-			ev->rb = ring_buffer__new(fd, ring_handle_event, ev, NULL);
-		else
-			ring_buffer__add(ev->rb, fd, ring_handle_event, ev);
+		if (fd >= 0)
+			ringbufs_add(ev->rb, fd, ring_handle_event, ev);
 	}
 }
 
@@ -124,7 +123,7 @@ void ring_update(struct events *ev)
 void ring_close(struct events *ev)
 {
 	ring_consume(ev);
-	ring_buffer__free(ev->rb);
+	ringbufs_free(ev->rb);
 	ev->rb = NULL;
 }
 

@@ -141,3 +141,20 @@ TEST(large_array)
 	CHECK(!e && YAJL_IS_ARRAY(v) && v->u.array.len == n);
 	CHECK(YAJL_IS_INTEGER(v->u.array.values[n - 1]));
 }
+
+/* Numbers are formatted by json.c (not sprintf): every edge as printf would write it. */
+TEST(integers)
+{
+	_cleanup_json_gen_ yajl_gen g = json_gen_new(false);
+	yajl_gen_array_open(g);
+	jg_int(g, 0);
+	jg_int(g, -1);
+	jg_int(g, 9223372036854775807LL);
+	jg_int(g, -9223372036854775807LL - 1);
+	jg_uint(g, 0);
+	jg_uint(g, 18446744073709551615ULL);
+	jg_uint(g, 1000000);
+	yajl_gen_array_close(g);
+	_cleanup_free_ char *t = json_gen_take(g, NULL);
+	CHECK_STR_EQ(t, "[0,-1,9223372036854775807,-9223372036854775808,0,18446744073709551615,1000000]");
+}

@@ -90,6 +90,13 @@ TEST(format_rfc3339)
 	format_rfc3339(951868799999999999ULL, buf); /* leap day, last ns */
 	CHECK_STR_EQ(buf, "2000-02-29T23:59:59.999999999Z");
 	CHECK_INT_EQ(strlen(buf), 30);
+	/* The last second formatted is kept: the next one, and back, are formatted anew. */
+	format_rfc3339(951868800000000000ULL, buf);
+	CHECK_STR_EQ(buf, "2000-03-01T00:00:00.000000000Z");
+	format_rfc3339(951868799000000010ULL, buf);
+	CHECK_STR_EQ(buf, "2000-02-29T23:59:59.000000010Z");
+	format_rfc3339(18446744073709551615ULL, buf);
+	CHECK_STR_EQ(buf, "2554-07-21T23:34:33.709551615Z");
 }
 
 TEST(err_msg_and_errno)
