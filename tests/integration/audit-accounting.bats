@@ -208,7 +208,16 @@ setup_second_bundle() {
 	assert_success
 }
 
-second_running() { [ "$(runtime_state runc "$CID2" status)" = running ]; }
+# The second container has opened /etc/passwd (its sh has become sleep), or its hook waits
+# for the (stopped) collector to accept its request.
+second_opened() {
+	local pid
+	pid=$(runtime_state runc "$CID2" pid)
+	[ -n "$pid" ] && [ "$pid" != 0 ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ]
+}
+collector_asked() {
+	ss -xlH | awk -v p="$STATE_DIR/ocibpfd.sock" '$5 == p && $3 > 0 { f = 1 } END { exit !f }'
+}
 
 @test "a set unloaded and loaded again under the collector: what it published is not taken for the new set" {
 	setup_second_bundle
@@ -238,7 +247,7 @@ second_running() { [ "$(runtime_state runc "$CID2" status)" = running ]; }
 	__runc run -d -b "$BUNDLE" "$CID2" </dev/null >"$BATS_TEST_TMPDIR/run2.out" 2>&1 &
 	local run2=$!
 	# (when it does not ask, the container opens /etc/passwd meanwhile)
-	wait_for 30 0.1 second_running || true
+	wait_for 300 0.1 eval 'second_opened || collector_asked' || fail "neither started nor asked"
 	kill -CONT "$collector"
 	STOPPED_COLLECTOR=
 	wait "$run2" || fail "runc run failed: $(cat "$BATS_TEST_TMPDIR/run2.out")"
