@@ -54,7 +54,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct syscall_sel);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ocibpf_syscall_seen SEC(".maps");
 
 /*

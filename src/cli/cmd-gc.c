@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/file.h>
 
+#include "anchor.h"
 #include "audit.h"
 #include "bpfset.h"
 #include "cli.h"
@@ -150,6 +151,12 @@ static void gc_sets(struct gc *gc, bool unload)
 	}
 	strv_free(sets);
 	if (unload && gc->n_keep == 0) {
+		/* bpfset_remove takes it with the last set; also when the sets went some other
+		 * way (removed by hand, as the package's purge does) */
+		char **left = bpfset_list(gc->cfg->bpffs_dir);
+		if (!left[0])
+			anchor_remove(gc->cfg->bpffs_dir);
+		strv_free(left);
 		_cleanup_free_ char *c = path_links_dir(gc->cfg->bpffs_dir);
 		_cleanup_free_ char *s = path_sets_dir(gc->cfg->bpffs_dir);
 		rmdir(c);

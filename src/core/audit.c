@@ -290,16 +290,18 @@ static void held_bits(const struct tp_links *t, const uint64_t *except, uint64_t
 }
 
 /* Publish what is held (less `except`) when it changed. */
-static void publish_held(struct tp_links *t, const char *version, const uint64_t *except)
+static void publish_held(struct tp_links *t, const struct bpfset *set, const uint64_t *except)
 {
 	if (!t->publish)
 		return;
 	uint64_t bits[TP_HELD_WORDS];
 	held_bits(t, except, bits);
-	if (t->published_once && memcmp(bits, t->published, sizeof(bits)) == 0)
+	if (t->published_once && t->published_set == set->prog_id[0] &&
+	    memcmp(bits, t->published, sizeof(bits)) == 0)
 		return;
-	tp_held_publish(t->publish, version, bits);
+	tp_held_publish(t->publish, set->version, set->prog_id[0], bits);
 	memcpy(t->published, bits, sizeof(bits));
+	t->published_set = set->prog_id[0];
 	t->published_once = true;
 }
 
@@ -312,13 +314,13 @@ bool audit_held_by_collector(struct bpfset *set, const char *state_dir, uint64_t
 		if (fd < 0 || (bpf_map_lookup_elem(fd, &cgid, &sel) < 0 && errno != ENOENT))
 			return false;
 	}
-	return tp_held_covers(state_dir, set->version, (const uint64_t *)sel.bits);
+	return tp_held_covers(state_dir, set->version, set->prog_id[0], (const uint64_t *)sel.bits);
 }
 
 void tp_links_release(struct tp_links *t)
 {
 	if (t->publish && t->published_once)
-		tp_held_publish(t->publish, NULL, NULL);
+		tp_held_publish(t->publish, NULL, 0, NULL);
 	t->published_once = false;
 	for (int e = 0; e < 2; e++)
 		for (int nr = 0; nr < MAX_SYSCALLS; nr++)
@@ -386,7 +388,7 @@ static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp
 	if (dropping) {
 		/* Withdrawn from the hooks' view first, then the maps looked at again: a
 		 * container that came in meanwhile keeps what it needs (tp-held.h). */
-		publish_held(held, set->version, drop);
+		publish_held(held, set, drop);
 		struct needs again;
 		compute_needs(set, &again);
 		for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
@@ -402,7 +404,7 @@ static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp
 				}
 		}
 	}
-	publish_held(held, set->version, NULL);
+	publish_held(held, set, NULL);
 	return r;
 }
 
@@ -487,12 +489,12 @@ int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_
 				continue;
 			int r = hold_syscall(set, &events, nr, e, &held->fd[e][nr], err);
 			if (r < 0) {
-				publish_held(held, set->version, NULL);
+				publish_held(held, set, NULL);
 				return r;
 			}
 		}
 	}
-	publish_held(held, set->version, NULL);
+	publish_held(held, set, NULL);
 	return 0;
 }
 

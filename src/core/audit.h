@@ -44,6 +44,7 @@ struct tp_links {
 	 * tp_links_init, owned by the caller. */
 	const char *publish;
 	uint64_t published[MAX_SYSCALLS / 64];
+	uint32_t published_set;	/* its set's prog_id[0] */
 	bool published_once;
 	/*
 	 * Detach what none needs only after this long (0: at once; UINT64_MAX: never, for

@@ -46,8 +46,17 @@ static int take_dir(yajl_val root, const char *key, const char *def, const char 
 	if (!s || s[0] != '/' || strlen(s) > 1024 || has_dot_component(s))
 		return err_msg(err, -EINVAL, "%s: \"%s\" must be an absolute path without . or .. components",
 			       path, key);
-	*ret = xstrdup(s);
-	/* Trailing slashes make joined paths ugly; "/" stays "/". */
+	/*
+	 * One spelling per directory: repeated slashes collapsed, trailing ones dropped ("/"
+	 * stays "/"). Names are made from it (the anchor cgroup is named by a hash of
+	 * bpffs_dir): "/sys/fs/bpf//x" in one configuration and "/sys/fs/bpf/x" in another
+	 * must name the same things.
+	 */
+	char *d = *ret = xstrdup(s);
+	for (const char *p = s; *p; p++)
+		if (!(*p == '/' && p[1] == '/'))
+			*d++ = *p;
+	*d = '\0';
 	for (size_t n = strlen(*ret); n > 1 && (*ret)[n - 1] == '/'; n--)
 		(*ret)[n - 1] = '\0';
 	return 0;

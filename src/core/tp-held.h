@@ -10,7 +10,8 @@
 /*
  * The per-syscall tracepoints a collector holds (their links can't be pinned: see
  * audit.h), published in <state_dir>/ocibpfd.tracepoints: the collector's pid, the BPF set
- * they feed and one bit per syscall. A hook whose container audits only syscalls in it
+ * they feed (its version and set_id, the id of its first program: which load of that
+ * version) and one bit per syscall. A hook whose container audits only syscalls in it
  * need not ask the collector for them (and wait for its answer).
  *
  * The order that makes it safe: a hook enters its container in the maps first and reads
@@ -22,11 +23,13 @@
 #define TP_HELD_WORDS (MAX_SYSCALLS / 64)
 
 /* Replace the published set (atomically); `bits` NULL withdraws all (the file goes). */
-void tp_held_publish(const char *path, const char *version, const uint64_t *bits);
+void tp_held_publish(const char *path, const char *version, uint32_t set_id, const uint64_t *bits);
 /*
- * Does a live collector of state_dir hold every syscall of want[] for set `version`?
- * False whenever in doubt (no file, another set, its collector gone).
+ * Does a live collector of state_dir hold every syscall of want[] for the set (`version`,
+ * `set_id`)? False whenever in doubt (no file, another set or another load of it, its
+ * collector gone).
  */
-bool tp_held_covers(const char *state_dir, const char *version, const uint64_t *want);
+bool tp_held_covers(const char *state_dir, const char *version, uint32_t set_id,
+		    const uint64_t *want);
 
 #endif

@@ -208,6 +208,56 @@ setup_second_bundle() {
 	assert_success
 }
 
+# The second container has opened /etc/passwd (its sh has become sleep), or its hook waits
+# for the (stopped) collector to accept its request.
+second_opened() {
+	local pid
+	pid=$(runtime_state runc "$CID2" pid)
+	[ -n "$pid" ] && [ "$pid" != 0 ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ]
+}
+collector_asked() {
+	ss -xlH | awk -v p="$STATE_DIR/ocibpfd.sock" '$5 == p && $3 > 0 { f = 1 } END { exit !f }'
+}
+
+@test "a set unloaded and loaded again under the collector: what it published is not taken for the new set" {
+	setup_second_bundle
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sleep 100
+	runc_run -d "$CID"
+	assert_success
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	# it lingers on openat (10 s), attached to the programs of the set it opened
+	local collector
+	collector=$(cat "$STATE_DIR/ocibpfd.pid")
+	[ -s "$STATE_DIR/ocibpfd.tracepoints" ] || fail "the collector published nothing"
+	kill -STOP "$collector"
+	STOPPED_COLLECTOR=$collector
+	# a new set under the same version: new programs, new maps
+	ocibpf gc --unload
+	assert_success
+	ocibpf load
+	assert_success
+	BUNDLE=$BUNDLE2
+	set_policy audited
+	set_cmd sh -c ': </etc/passwd; sleep 100'
+	# the hook must ask (and wait for) the collector: the tracepoints it holds feed the old set
+	__runc run -d -b "$BUNDLE" "$CID2" </dev/null >"$BATS_TEST_TMPDIR/run2.out" 2>&1 &
+	local run2=$!
+	# (when it does not ask, the container opens /etc/passwd meanwhile)
+	wait_for 300 0.1 eval 'second_opened || collector_asked' || fail "neither started nor asked"
+	kill -CONT "$collector"
+	STOPPED_COLLECTOR=
+	wait "$run2" || fail "runc run failed: $(cat "$BATS_TEST_TMPDIR/run2.out")"
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length >= 1' \
+		"$(audit_log "$CID2")" || fail "no record of the open: $(cat "$(audit_log "$CID2")")"
+	runc_cmd delete -f "$CID2"
+	assert_success
+	assert_stopped "$CID2"
+}
+
 @test "fairness: a container flooding its audit while the collector is stalled doesn't make a quiet one lose records" {
 	setup_second_bundle
 	write_policy audited '{"audit": {"syscalls": ["openat"]}}'

@@ -444,6 +444,42 @@ set_layout() {
 	assert_success
 }
 
+@test "gc --unload removes the anchor however bpffs_dir is spelled, and after its pins went by hand" {
+	requires cgroup2
+	local bpffs odd conf2
+	bpffs=$(new_bpffs_dir)
+	# one directory, two spellings (a second configuration, or an edited one)
+	odd=/sys/fs/bpf//${bpffs#/sys/fs/bpf/}
+	update_host_config '.bpffs_dir = $d' --arg d "$odd"
+	conf2=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-2.json
+	jq --arg b "$bpffs" '.bpffs_dir = $b' "$OCIBPF_CONFIG" >"$conf2"
+	chmod 0644 "$conf2"
+	ocibpf load --no-collector
+	assert_success
+	OCIBPF_CONFIG=$conf2 ocibpf gc --unload
+	assert_success
+	[ ! -e "$bpffs/sets" ] || fail "sets left: $(ls "$bpffs/sets")"
+	local a
+	for a in "$(anchor_cgroup "$odd")" "$(anchor_cgroup "$bpffs")"; do
+		if [ -e "$a" ]; then
+			rmdir "$a"
+			fail "anchor left after gc --unload: $a"
+		fi
+	done
+
+	# the pins removed by hand (as the package's purge does): the anchor is not forgotten
+	ocibpf load --no-collector
+	assert_success
+	[ -d "$(anchor_cgroup "$bpffs")" ] || fail "no anchor after ocibpf load"
+	rm -rf "$bpffs"
+	ocibpf gc --unload
+	assert_success
+	if [ -e "$(anchor_cgroup "$bpffs")" ]; then
+		rmdir "$(anchor_cgroup "$bpffs")"
+		fail "anchor left after the pins went and gc --unload"
+	fi
+}
+
 @test "two configurations run side by side" {
 	requires runc
 	local conf2=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-2.json bpffs2

@@ -91,6 +91,18 @@ TEST(trailing_slashes_and_null_policy)
 	CHECK(!c->fail_open);
 }
 
+TEST(repeated_slashes_collapsed)
+{
+	/* One spelling per directory: names (the anchor cgroup's) are made from it. */
+	_cleanup_config_ struct config *c = parse_ok(
+		"{'bpffs_dir': '/sys/fs/bpf//x///y/', 'state_dir': '//'}");
+	CHECK(c);
+	if (!c)
+		return;
+	CHECK_STR_EQ(c->bpffs_dir, "/sys/fs/bpf/x/y");
+	CHECK_STR_EQ(c->state_dir, "/");
+}
+
 TEST(unknown_key)
 {
 	CHECK_BAD("{'log_directory': '/x'}", "/etc/ocibpf/config.json: unknown key \"log_directory\"");
