@@ -29,6 +29,11 @@ void events_process(struct events *ev);
  * the collector stays while it is not 0.
  */
 int events_tick(struct events *ev);
+/*
+ * About to exit for want of work: withdraw the published tracepoints, then look at the
+ * records once more. True when still nothing runs (then exit); false: stay.
+ */
+bool events_leave_idle(struct events *ev);
 /* Write every pending record of one container (for its stop record). */
 int events_drain(struct events *ev, const char *run, const char *id, struct error *err);
 /*

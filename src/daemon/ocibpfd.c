@@ -200,8 +200,11 @@ static int run(struct daemon *d)
 				sampler_tick(d->sampler);
 				save_health(d);
 				idle = live ? 0 : idle + (idle < IDLE_EXIT_TICKS);
-				if (idle >= IDLE_EXIT_TICKS && may_exit_idle(d))
-					return 0;
+				if (idle >= IDLE_EXIT_TICKS && may_exit_idle(d)) {
+					if (events_leave_idle(d->events))
+						return 0;
+					idle = 0;
+				}
 				break;
 			}
 			case W_CONTROL:
