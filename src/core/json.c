@@ -68,22 +68,6 @@ void jg_strn(yajl_gen g, const char *s, size_t len)
 	yajl_gen_string(g, (const unsigned char *)lossy, n);
 }
 
-void jg_str(yajl_gen g, const char *s)
-{
-	if (s)
-		jg_strn(g, s, strlen(s));
-	else
-		yajl_gen_null(g);
-}
-
-void jg_key(yajl_gen g, const char *key) { jg_str(g, key); }
-
-void jg_key_str(yajl_gen g, const char *key, const char *val)
-{
-	jg_key(g, key);
-	jg_str(g, val);
-}
-
 /* The decimal digits of v, ending at end (no NUL): where they start. */
 static char *decimal(char *end, unsigned long long v)
 {
@@ -104,30 +88,12 @@ void jg_int(yajl_gen g, long long val)
 	yajl_gen_number(g, p, end - p);
 }
 
-void jg_key_int(yajl_gen g, const char *key, long long val)
-{
-	jg_key(g, key);
-	jg_int(g, val);
-}
-
 void jg_uint(yajl_gen g, unsigned long long val)
 {
 	/* (yajl_gen_integer takes long long; counters can exceed it only in theory.) */
 	char buf[24], *end = buf + sizeof(buf);
 	char *p = decimal(end, val);
 	yajl_gen_number(g, p, end - p);
-}
-
-void jg_key_uint(yajl_gen g, const char *key, unsigned long long val)
-{
-	jg_key(g, key);
-	jg_uint(g, val);
-}
-
-void jg_key_bool(yajl_gen g, const char *key, bool val)
-{
-	jg_key(g, key);
-	yajl_gen_bool(g, val);
 }
 
 void jg_value(yajl_gen g, yajl_val v)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
@@ -38,15 +39,39 @@ const char *json_unknown_key(yajl_val obj, const char *const *allowed);
 yajl_gen json_gen_new(bool pretty);
 static inline void json_gen_freep(yajl_gen *g) { if (*g) yajl_gen_free(*g); }
 #define _cleanup_json_gen_ _cleanup_(json_gen_freep)
-void jg_str(yajl_gen g, const char *s);
 void jg_strn(yajl_gen g, const char *s, size_t len);
-void jg_key_str(yajl_gen g, const char *key, const char *val); /* null when val NULL */
-void jg_key_int(yajl_gen g, const char *key, long long val);
-void jg_key_uint(yajl_gen g, const char *key, unsigned long long val);
-void jg_key_bool(yajl_gen g, const char *key, bool val);
-void jg_key(yajl_gen g, const char *key);
 void jg_int(yajl_gen g, long long val);
 void jg_uint(yajl_gen g, unsigned long long val);
+/* (Inline: the length of a literal key is known where it is written; the collector
+ * writes some twenty keys per record.) */
+static inline void jg_str(yajl_gen g, const char *s)   /* null when s NULL */
+{
+	if (s)
+		jg_strn(g, s, strlen(s));
+	else
+		yajl_gen_null(g);
+}
+static inline void jg_key(yajl_gen g, const char *key) { jg_strn(g, key, strlen(key)); }
+static inline void jg_key_str(yajl_gen g, const char *key, const char *val)
+{
+	jg_key(g, key);
+	jg_str(g, val);
+}
+static inline void jg_key_int(yajl_gen g, const char *key, long long val)
+{
+	jg_key(g, key);
+	jg_int(g, val);
+}
+static inline void jg_key_uint(yajl_gen g, const char *key, unsigned long long val)
+{
+	jg_key(g, key);
+	jg_uint(g, val);
+}
+static inline void jg_key_bool(yajl_gen g, const char *key, bool val)
+{
+	jg_key(g, key);
+	yajl_gen_bool(g, val);
+}
 /* Emit a parsed value as it is (used to carry unknown parts of documents through). */
 void jg_value(yajl_gen g, yajl_val v);
 /* Take the generated text (malloc'ed, NUL-terminated). */

@@ -43,6 +43,10 @@ bool utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < len;) {
+		if (p[i] < 0x80) {   /* (most names and paths: ASCII) */
+			i++;
+			continue;
+		}
 		size_t n = utf8_char_len(p + i, len - i);
 		if (n == 0)
 			return false;

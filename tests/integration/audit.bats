@@ -306,3 +306,42 @@ run_audited() {
 	assert_failure 1
 	[[ "$stderr" == *"not counted"* ]]
 }
+
+@test "ring buffer: records that wrap its end arrive intact, and the collector maps a window of it (RSS <= 16 MiB)" {
+	# 90,000 audited opens of a path with bytes that are not UTF-8 go through the 16 MiB
+	# ring more than twice (400 bytes each), so some record wraps its end; libbpf's
+	# consumer mapped the ring twice over (the collector at ~37 MiB RSS).
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	use_host_network
+	set_cmd sh -c 'p=$(printf "/nope/\377\303\251"); i=0
+		while [ $i -lt 90000 ]; do true 2>/dev/null <"$p$i"; i=$((i + 1)); done; echo done; sleep 100'
+	runc_run -d "$CID"
+	assert_success
+	wait_for 3000 0.1 grep -q '^done' "$BATS_TEST_TMPDIR/$CID.stdio" || fail "the opens did not finish"
+	local hwm
+	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(cat "$STATE_DIR/ocibpfd.pid")/status")
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	[ "$hwm" -le $((16 * 1024)) ] || fail "the collector's peak RSS was $hwm KiB"
+
+	# Every record written is whole: its exact bytes, in order; the others are counted.
+	run jq -s -r '[.[] | select(.type == "syscall" and (.path // "" | startswith("/nope/")))] as $r
+		| ($r | map(.path | ltrimstr("/nope/\ufffd\u00e9") | tonumber)) as $n
+		| ([.[] | select(.type == "lost") | .count] | add // 0) as $lost
+		| [($r | length), $lost,
+		   ($r | all(.path_hex == "2f6e6f70652fffc3a9" + (.path | ltrimstr("/nope/\ufffd\u00e9")
+				| explode | map("3" + ((. - 48) | tostring)) | join(""))
+			and .ret == -2 and .comm == "sh")),
+		   ($n == ($n | sort)), ($n | unique | length) == ($n | length)] | @tsv' "$(audit_log "$CID")"
+	assert_success
+	local written lost intact ordered unique
+	read -r written lost intact ordered unique <<<"$output"
+	[ "$intact" = true ] && [ "$ordered" = true ] && [ "$unique" = true ] ||
+		fail "records not intact ($intact), out of order ($ordered) or repeated ($unique)"
+	[ $((written + lost)) -ge 90000 ] || fail "$written written + $lost lost of 90000"
+	[ "$written" -ge 84000 ] || fail "only $written written: the ring was not gone through twice"
+	# seq has no gap.
+	jq -s -e '[.[].seq] as $s | $s == [range($s[0]; $s[0] + ($s | length))]' "$(audit_log "$CID")"
+}
