@@ -34,6 +34,13 @@ static void out_print(void *ctx, const char *p, size_t len)
 	out_append(ctx, p, len);
 }
 
+void auditlog_init_gen(struct auditlog *al)
+{
+	al->gen = json_gen_new(false);
+	/* Records are generated straight into the batch (out), not into yajl's buffer. */
+	yajl_gen_config(al->gen, yajl_gen_print_callback, out_print, al);
+}
+
 int auditlog_open(const char *log_dir, const char *id, struct auditlog **ret, struct error *err)
 {
 	if (!valid_id(id))
@@ -62,9 +69,7 @@ int auditlog_open(const char *log_dir, const char *id, struct auditlog **ret, st
 	al->fd = fd;
 	al->id = xstrdup(id);
 	al->path = path_join(log_dir, name);
-	al->gen = json_gen_new(false);
-	/* Records are generated straight into the batch (out), not into yajl's buffer. */
-	yajl_gen_config(al->gen, yajl_gen_print_callback, out_print, al);
+	auditlog_init_gen(al);
 	al->size_after = -1;
 	*ret = al;
 	return 0;

@@ -43,6 +43,9 @@ static inline void auditlog_closep(struct auditlog **al) { auditlog_close(*al); 
 int auditlog_lock(struct auditlog *al);
 void auditlog_unlock(struct auditlog *al);
 
+/* The record generator of al, writing into al->out (auditlog_open sets it up; an
+ * auditlog kept in memory, as the fuzzer's, calls it itself). */
+void auditlog_init_gen(struct auditlog *al);
 /* Start a record: the map is open with seq, ts, container and type written. */
 yajl_gen auditlog_begin(struct auditlog *al, const char *type, uint64_t realtime_ns);
 /* Close the record and buffer it (a line); auditlog_flush writes what is buffered. */

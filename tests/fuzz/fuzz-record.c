@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (record_parse((const char *)data, size, &r) == 0)
 		record_done(&r);
 
-	struct auditlog al = { .fd = -1, .id = "c", .gen = json_gen_new(false) };
+	struct auditlog al = { .fd = -1, .id = "c" };
+	auditlog_init_gen(&al);
 	struct ev_exec *x = xcalloc(1, sizeof(*x));
 	size_t n = size < sizeof(x->args) ? size : sizeof(x->args);
 	memcpy(x->args, data, n);
