@@ -16,12 +16,17 @@ set_prog_ids() {
 	done | sort -n
 }
 
-# our_cgroup_links: number of cgroup bpf_links running this file's programs.
+# our_cgroup_links: number of cgroup bpf_links running this file's programs on
+# containers' cgroups (not on the set's anchor cgroup, which holds one link a program
+# while the set is loaded: src/core/anchor.h).
 our_cgroup_links() {
-	local ids
+	local ids anchor anchor_id=0
 	ids=$(set_prog_ids | jq -R 'tonumber' | jq -sc .)
-	bpftool -j link list | jq --argjson ids "$ids" \
-		'[.[] | select(.type == "cgroup" and (.prog_id as $p | $ids | index($p)))] | length'
+	anchor=$(anchor_cgroup "$BPFFS_DIR")
+	[ -d "$anchor" ] && anchor_id=$(stat -c %i "$anchor")
+	bpftool -j link list | jq --argjson ids "$ids" --argjson anchor "$anchor_id" \
+		'[.[] | select(.type == "cgroup" and .cgroup_id != $anchor
+			and (.prog_id as $p | $ids | index($p)))] | length'
 }
 
 # cgroup_links_of CGID: cgroup bpf_links (any program) attached to cgroup id CGID.
