@@ -305,6 +305,24 @@ static void publish_held(struct tp_links *t, const struct bpfset *set, const uin
 	t->published_once = true;
 }
 
+void audit_note_use(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_t flags)
+{
+	if (flags & (CF_SYSCOUNT | CF_AUDIT_RAW))
+		held->raw_unneeded_since = 0;
+	if (!(flags & CF_AUDIT))
+		return;
+	held->uring_unneeded_since = 0;
+	if (flags & CF_AUDIT_RAW)
+		return;
+	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	struct syscall_sel sel;
+	if (fd < 0 || bpf_map_lookup_elem(fd, &cgid, &sel) < 0)
+		return;
+	for (int nr = 0; nr < MAX_SYSCALLS; nr++)
+		if (sel.bits[nr / 64] & (1ULL << (nr % 64)))
+			held->unneeded_since[nr] = 0;
+}
+
 bool audit_held_by_collector(struct bpfset *set, const char *state_dir, uint64_t cgid,
 			     uint32_t flags)
 {

@@ -75,6 +75,13 @@ int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err);
  */
 bool audit_held_by_collector(struct bpfset *set, const char *state_dir, uint64_t cgid,
 			     uint32_t flags);
+/*
+ * A container (cgid, CF_* flags) of the set was seen (the collector entered its run): what
+ * it uses was needed just now, whatever the sweeps saw. Containers shorter than a sweep's
+ * period would otherwise leave their tracepoints looking unneeded, and detached after the
+ * linger though one runs every second.
+ */
+void audit_note_use(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_t flags);
 int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_t flags,
 	       struct error *err);
 /*

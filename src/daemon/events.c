@@ -47,6 +47,9 @@ static struct ctr *enter_run(struct events *ev, const struct container *rec)
 		losses_gap(ev, c);
 	if (!known)
 		losses_save(ev, c);
+	struct bpfset *set = ring_set_of(ev, c->set);
+	if (set && set == ring_set_of(ev, bpfset_current_version()))
+		audit_note_use(set, &ev->tp, c->cgid, c->flags);
 	return c;
 }
 
