@@ -446,16 +446,17 @@ in_private_mounts() {
 
 @test "a kernel without a program type: the hook refuses, naming the program and its type" {
 	command -v gcc >/dev/null || skip "test requires gcc"
-	# The kernel here has every type: bpf-fault.so plays one that lacks
-	# cgroup/sock_addr (connect4/6, sendmsg4/6; BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18).
-	local so=$BATS_TEST_TMPDIR/bpf-fault.so
-	gcc -shared -fPIC -O2 -o "$so" "$INTEGRATION_ROOT/bpf-fault.c" -ldl
+	# The kernel here has every type: bpf-fault plays one that lacks cgroup/sock_addr
+	# (connect4/6, sendmsg4/6; BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18), for the hook as
+	# shipped (a static binary: seccomp, not LD_PRELOAD).
+	local fault=$BATS_TEST_TMPDIR/bpf-fault
+	gcc -O2 -o "$fault" "$INTEGRATION_ROOT/bpf-fault.c"
 	update_host_config '.bpffs_dir = $d' --arg d "$(new_bpffs_dir)"
 	spawn_sandbox
 	local state
 	state=$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)
-	run --separate-stderr env LD_PRELOAD="$so" OCIBPF_FAULT_PROG_TYPE=18 \
-		timeout "$HOOK_TIMEOUT" "$OCIBPF_HOOK" createRuntime <<<"$state"
+	run --separate-stderr timeout "$HOOK_TIMEOUT" "$fault" 18 "$OCIBPF_HOOK" createRuntime \
+		<<<"$state"
 	echo "stderr: $stderr" >&2
 	assert_hook_error --id "$CID" "sock_connect4" "cgroup/connect4"
 	assert_nothing_left "$CID" "$SANDBOX_CGROUP"

@@ -241,6 +241,9 @@ no_node_collector() {
 		fail "no collector: $(__podman logs "$CID-ocibpfd" 2>&1)"
 	local collector
 	collector=$(node_collector)
+	# it serves metrics (libmicrohttpd, which it loads for that, is in the image)
+	wait_for 100 0.1 nsenter -t "$collector" -n curl -sf -o /dev/null http://127.0.0.1:9669/metrics ||
+		fail "no metrics: $(__podman logs "$CID-ocibpfd" 2>&1)"
 
 	# a plain runc container on the node, with the hooks the node install wrote (its
 	# cgroup apart from the pods')
