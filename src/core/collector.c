@@ -134,11 +134,16 @@ static int connect_socket(const char *path)
 	return fd;
 }
 
-/* Send one request on a connected socket and wait for the answer. */
-static int ask(int fd, const char *request, int timeout_ms, struct error *err)
+static int send_request(int fd, const char *request, struct error *err)
 {
 	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0)
 		return err_errno(err, -errno, "cannot send \"%s\" to the collector", request);
+	return 0;
+}
+
+/* The answer to a request sent on fd. */
+static int answer(int fd, const char *request, int timeout_ms, struct error *err)
+{
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	int n = poll(&pfd, 1, timeout_ms);
 	if (n <= 0)
@@ -207,10 +212,38 @@ int collector_call(const struct config *cfg, const char *request, int timeout_ms
 			return 0;
 		/* A collector exiting for lack of containers as we asked closes the
 		 * connection unanswered: ask the next one, once. */
-		int r = ask(fd, request, timeout_ms, err);
+		int r = send_request(fd, request, err);
+		if (r == 0)
+			r = answer(fd, request, timeout_ms, err);
 		if (r != -ECONNRESET || attempt > 0)
 			return r;
 		if (err)
 			err_clear(err);
 	}
+}
+
+int collector_send(const struct config *cfg, const char *request, int timeout_ms,
+		   struct error *err)
+{
+	int fd = connect_collector(cfg, timeout_ms, err);
+	if (fd < 0)
+		return fd;
+	int r = send_request(fd, request, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int collector_finish(const struct config *cfg, int fd, const char *request, int timeout_ms,
+		     struct error *err)
+{
+	int r = answer(fd, request, timeout_ms, err);
+	close(fd);
+	if (r != -ECONNRESET)
+		return r;
+	if (err)
+		err_clear(err);
+	return collector_call(cfg, request, timeout_ms, err);
 }

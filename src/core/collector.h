@@ -31,5 +31,14 @@ char *collector_socket_path(const struct config *cfg);
  */
 int collector_call(const struct config *cfg, const char *request, int timeout_ms,
 		   struct error *err);
+/*
+ * collector_call in two halves, for a caller with work of its own meanwhile: connect
+ * (starting it as above) and send, returning the connection; then read the answer on it
+ * and close it (asking again, on a new connection, a collector that exited unanswering).
+ */
+int collector_send(const struct config *cfg, const char *request, int timeout_ms,
+		   struct error *err);
+int collector_finish(const struct config *cfg, int fd, const char *request, int timeout_ms,
+		     struct error *err);
 
 #endif

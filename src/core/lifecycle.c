@@ -115,8 +115,8 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 		      const char *name, const struct policy *pol, struct error *err)
 {
 	_cleanup_bpfset_ struct bpfset *set = NULL;
-	_cleanup_close_ int sets_lock = -1;
-	_cleanup_free_ char *proc = NULL, *proc_text = NULL, *run = NULL;
+	_cleanup_close_ int sets_lock = -1, sync_fd = -1;
+	_cleanup_free_ char *proc = NULL, *proc_text = NULL, *run = NULL, *sync_req = NULL;
 	struct cgroup_ref cg = { 0 };
 	struct container c = { 0 };
 	bool recorded = false;
@@ -182,6 +182,19 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	if (r < 0)
 		goto out;
 	recorded = true;
+	if ((c.flags & CF_AUDIT) &&
+	    !(audit_held_by_collector(set, cfg->state_dir, cg.id, c.flags) && collector_running(cfg))) {
+		/* The per-syscall tracepoints are held by the collector: asked for now (it
+		 * finds the container by its record), in force before we return; it attaches
+		 * them while we do our part. (When it holds them already, as for a container
+		 * like one before, nothing is asked.) */
+		sync_req = xasprintf(CTL_SYNC_ID "%s", c.id);
+		sync_fd = collector_send(cfg, sync_req, COLLECTOR_TIMEOUT_MS, err);
+		if (sync_fd < 0) {
+			r = sync_fd;
+			goto out;
+		}
+	}
 	/* Rules in force before the programs that enforce them. */
 	if (pol->network) {
 		r = netpolicy_apply(set, cg.id, pol, err);
@@ -194,13 +207,9 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	r = audit_attach(set, c.flags, err);
 	if (r < 0)
 		goto out;
-	if ((c.flags & CF_AUDIT) &&
-	    !(audit_held_by_collector(set, cfg->state_dir, cg.id, c.flags) && collector_running(cfg))) {
-		/* The per-syscall tracepoints are held by the collector: in force before we
-		 * return. (When it holds them already, as for a container like one before,
-		 * nothing is asked: it finds the container by its record.) */
-		_cleanup_free_ char *req = xasprintf(CTL_SYNC_ID "%s", c.id);
-		r = collector_call(cfg, req, COLLECTOR_TIMEOUT_MS, err);
+	if (sync_fd >= 0) {
+		r = collector_finish(cfg, sync_fd, sync_req, COLLECTOR_TIMEOUT_MS, err);
+		sync_fd = -1;
 		if (r < 0)
 			goto out;
 	} else if (c.flags && !(c.flags & CF_AUDIT)) {
