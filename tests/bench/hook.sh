@@ -160,6 +160,9 @@ for k in "${KINDS[@]}"; do
 	m=$(median <"$BENCH_TMP/$k.ms")
 	printf '  %-10s %7.2f ms  %sx\n' "$k" "$m" "$(ratio "$m" "$plain")"
 done
+noop=$(median <"$BENCH_TMP/noop.ms")
+printf '  full over noop: %sx (what ocibpf adds beyond runc running any two hooks)\n' \
+	"$(ratio "$(median <"$BENCH_TMP/full.ms")" "$noop")"
 echo "  (goal: full <= 1.10x; noop is runc's own cost of two hooks)"
 fi
 
