@@ -109,6 +109,15 @@ const char *audit_syscall_name(int nr)
 	return cache[nr];
 }
 
+/* The set's ocibpf_audit_sel, opened once per struct bpfset (bpfset_close closes it): the
+ * hook's start writes through it and then reads it again (audit_held_by_collector). */
+static int audit_sel_fd(struct bpfset *set)
+{
+	if (set->audit_sel_fd < 0)
+		set->audit_sel_fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	return set->audit_sel_fd;
+}
+
 int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uint32_t *flags,
 		  struct error *err)
 {
@@ -136,7 +145,7 @@ int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uin
 	}
 	if (raw)
 		*flags |= CF_AUDIT_RAW;
-	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	int fd = audit_sel_fd(set);
 	if (fd < 0)
 		return err_errno(err, fd, "cannot open the audit selection map");
 	if (bpf_map_update_elem(fd, &cgid, &sel, BPF_ANY) < 0)
@@ -192,7 +201,7 @@ static void forget_counts(struct bpfset *set, uint64_t cgid)
 
 void audit_forget(struct bpfset *set, uint64_t cgid, uint32_t flags)
 {
-	_cleanup_close_ int sel = bpfset_map_fd(set, "ocibpf_audit_sel");
+	int sel = audit_sel_fd(set);
 	if (sel >= 0)
 		bpf_map_delete_elem(sel, &cgid);
 	if (!(flags & CF_SYSCOUNT))
@@ -216,7 +225,7 @@ struct needs {
 static void compute_needs(struct bpfset *set, struct needs *n)
 {
 	memset(n, 0, sizeof(*n));
-	_cleanup_close_ int sel_fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	int sel_fd = audit_sel_fd(set);
 	uint64_t key, next;
 	void *prev = NULL;
 	while (bpf_map_get_next_key(set->cgroups_fd, prev, &next) == 0) {
@@ -309,7 +318,7 @@ void audit_note_use(struct bpfset *set, struct tp_links *held, uint64_t cgid, ui
 	held->uring_unneeded_since = 0;
 	if (flags & CF_AUDIT_RAW)
 		return;
-	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	int fd = audit_sel_fd(set);
 	struct syscall_sel sel;
 	if (fd < 0 || bpf_map_lookup_elem(fd, &cgid, &sel) < 0)
 		return;
@@ -323,7 +332,7 @@ bool audit_held_by_collector(struct bpfset *set, const char *state_dir, uint64_t
 {
 	struct syscall_sel sel = { 0 };
 	if ((flags & CF_AUDIT) && !(flags & CF_AUDIT_RAW)) {
-		_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+		int fd = audit_sel_fd(set);
 		if (fd < 0 || (bpf_map_lookup_elem(fd, &cgid, &sel) < 0 && errno != ENOENT))
 			return false;
 	}
@@ -488,7 +497,7 @@ int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_
 {
 	if (!(flags & CF_AUDIT) || (flags & CF_AUDIT_RAW))
 		return 0;
-	_cleanup_close_ int sel_fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	int sel_fd = audit_sel_fd(set);
 	struct syscall_sel sel;
 	if (sel_fd < 0 || bpf_map_lookup_elem(sel_fd, &cgid, &sel) < 0)
 		return 0;	/* nothing selected */

@@ -88,6 +88,8 @@ void bpfset_close(struct bpfset *s)
 		close(s->cgroups_fd);
 	if (s->stats_fd >= 0)
 		close(s->stats_fd);
+	if (s->audit_sel_fd >= 0)
+		close(s->audit_sel_fd);
 	free(s->bpffs_dir);
 	free(s->version);
 	free(s->dir);
@@ -315,7 +317,7 @@ int bpfset_open(const char *bpffs_dir, const char *version, bool load, struct bp
 	s->bpffs_dir = xstrdup(bpffs_dir);
 	s->version = xstrdup(version);
 	s->dir = path_set(bpffs_dir, version);
-	s->cgroups_fd = s->stats_fd = -1;
+	s->cgroups_fd = s->stats_fd = s->audit_sel_fd = -1;
 	for (int i = 0; i < P__COUNT; i++)
 		s->prog_fd[i] = -1;
 

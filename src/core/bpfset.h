@@ -28,6 +28,7 @@ struct bpfset {
 	uint32_t prog_id[P__COUNT];
 	int cgroups_fd;                /* ocibpf_cgroups */
 	int stats_fd;                  /* ocibpf_stats */
+	int audit_sel_fd;              /* ocibpf_audit_sel, opened when first used (audit.c) */
 };
 
 /* The version of the programs built into this binary. */
