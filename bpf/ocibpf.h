@@ -83,6 +83,22 @@ struct syscall_sel {
 	__u64 bits[MAX_SYSCALLS / 64];
 };
 
+#ifndef __VMLINUX_H__
+#include <stdbool.h>
+/*
+ * Syscall nr (< MAX_SYSCALLS) in a bitmap of syscalls (a syscall_sel's bits, or one of
+ * the same shape). User space only: the BPF programs mask the word index for the verifier.
+ */
+static inline bool sel_has(const __u64 *bits, unsigned nr)
+{
+	return bits[nr / 64] & (1ULL << (nr % 64));
+}
+static inline void sel_set(__u64 *bits, unsigned nr)
+{
+	bits[nr / 64] |= 1ULL << (nr % 64);
+}
+#endif
+
 /* ocibpf_argmap[nr]: where a syscall's decodable arguments are (-1: none). */
 struct sys_argmap {
 	__s8 path_arg;

@@ -7,6 +7,7 @@
 #include "audit-view.h"
 #include "container.h"
 #include "loggens.h"
+#include "logreader.h"
 
 /* A container's log being read for --all. */
 struct tail {

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "cli.h"
-#include "record.h"
+#include "logreader.h"
 
 struct filter {
 	const char *type;

@@ -6,6 +6,7 @@
 
 #include "audit-view.h"
 #include "container.h"
+#include "logreader.h"
 #include "pending.h"
 #include "resolve.h"
 

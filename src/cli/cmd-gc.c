@@ -139,6 +139,7 @@ static void gc_policies(struct gc *gc)
 
 static void gc_sets(struct gc *gc, bool unload)
 {
+	bool removing = false;
 	char **sets = bpfset_list(gc->cfg->bpffs_dir);
 	for (char **s = sets; *s; s++) {
 		if (set_kept(gc, *s))
@@ -146,17 +147,21 @@ static void gc_sets(struct gc *gc, bool unload)
 		bool current = strcmp(*s, bpfset_current_version()) == 0;
 		if (current && !unload)
 			continue;
+		removing = true;
 		if (bpfset_remove(gc->cfg->bpffs_dir, *s) == 0)
 			gc_report(gc, "removed", "bpf-set", *s, current ? "unload" : "no container uses it");
 	}
 	strv_free(sets);
-	if (unload && gc->n_keep == 0) {
-		/* bpfset_remove takes it with the last set; also when the sets went some other
-		 * way (removed by hand, as the package's purge does) */
+	/* The anchor goes with the last set: one removed here (an old set a plain gc takes
+	 * may be the last), or, with --unload, sets that went some other way (removed by
+	 * hand, as the package's purge does). */
+	if (removing || (unload && gc->n_keep == 0)) {
 		char **left = bpfset_list(gc->cfg->bpffs_dir);
 		if (!left[0])
 			anchor_remove(gc->cfg->bpffs_dir);
 		strv_free(left);
+	}
+	if (unload && gc->n_keep == 0) {
 		_cleanup_free_ char *c = path_links_dir(gc->cfg->bpffs_dir);
 		_cleanup_free_ char *s = path_sets_dir(gc->cfg->bpffs_dir);
 		rmdir(c);

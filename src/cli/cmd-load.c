@@ -40,8 +40,8 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 		err_clear(&err);
 		return 1;
 	}
-	if (!loaded)
-		anchor_attach(set);	/* a set loaded by a build without it, or a failed try */
+	if (!loaded)	/* a set loaded by a build without the anchor, or a failed try */
+		anchor_attach(set->bpffs_dir, set->dir, set->prog_fd);
 	double ms = (double)(now_ns() - t0) / 1e6;
 	/*
 	 * Waited for until it listens: a container started right after would otherwise find

@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "container.h"
 #include "resolve.h"
-#include "record.h"
+#include "logreader.h"
 
 struct names {
 	char **v;

@@ -6,31 +6,30 @@
 #include <bpf/bpf.h>
 
 #include "anchor.h"
-#include "bpfset.h"
 #include "cgroup.h"
 #include "paths.h"
 
-int anchor_attach(const struct bpfset *s)
+int anchor_attach(const char *bpffs_dir, const char *set_dir, const int prog_fd[P__COUNT])
 {
 	const char *mnt;
 	int r = cgroup2_mount(&mnt, NULL);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *cg = path_anchor_cgroup(mnt, s->bpffs_dir);
+	_cleanup_free_ char *cg = path_anchor_cgroup(mnt, bpffs_dir);
 	if (mkdir(cg, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	_cleanup_close_ int cgfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0)
 		return -errno;
-	_cleanup_free_ char *dir = path_join(s->dir, "anchor");
+	_cleanup_free_ char *dir = path_join(set_dir, "anchor");
 	r = mkdir_p(dir, 0700);
 	if (r < 0)
 		return r;
 	for (int i = 0; i < P__COUNT; i++) {
-		_cleanup_free_ char *pin = path_set_entry(s->dir, "anchor", bpfset_prog_name(i));
+		_cleanup_free_ char *pin = path_set_entry(set_dir, "anchor", bpfset_prog_name(i));
 		if (access(pin, F_OK) == 0)
 			continue;
-		int lfd = bpf_link_create(s->prog_fd[i], cgfd, bpfset_prog_attach_type(i), NULL);
+		int lfd = bpf_link_create(prog_fd[i], cgfd, bpfset_prog_attach_type(i), NULL);
 		if (lfd < 0)
 			return -errno;
 		r = bpf_obj_pin(lfd, pin) < 0 ? -errno : 0;

@@ -2,7 +2,7 @@
 #ifndef OCIBPF_ANCHOR_H
 #define OCIBPF_ANCHOR_H
 
-struct bpfset;
+#include "bpfset-progs.h"
 
 /*
  * The anchor: an empty cgroup of bpffs_dir's own (path_anchor_cgroup) to which a loaded
@@ -15,12 +15,14 @@ struct bpfset;
  * stay on while the set is loaded. No process enters the anchor, so its programs never
  * run.
  *
- * anchor_attach is idempotent (links already pinned under <set>/anchor are kept). It only
- * saves time: callers go on without it when it fails (e.g. a read-only cgroupfs).
+ * anchor_attach attaches the programs prog_fd (enum set_prog) of the set pinned in set_dir
+ * under bpffs_dir. It is idempotent (links already pinned under <set_dir>/anchor are
+ * kept). It only saves time: callers go on without it when it fails (e.g. a read-only
+ * cgroupfs).
  */
-int anchor_attach(const struct bpfset *s);
-/* Remove bpffs_dir's anchor cgroup (when its last set is gone; its links go with the set's
- * pins). */
+int anchor_attach(const char *bpffs_dir, const char *set_dir, const int prog_fd[P__COUNT]);
+/* Remove bpffs_dir's anchor cgroup (`ocibpf gc`, when its last set is gone; its links go
+ * with the set's pins). */
 void anchor_remove(const char *bpffs_dir);
 
 #endif

@@ -109,6 +109,15 @@ const char *audit_syscall_name(int nr)
 	return cache[nr];
 }
 
+/* The set's ocibpf_audit_sel, opened once per struct bpfset (bpfset_close closes it): the
+ * hook's start writes through it and then reads it again (audit_held_by_collector). */
+static int audit_sel_fd(struct bpfset *set)
+{
+	if (set->audit_sel_fd < 0)
+		set->audit_sel_fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	return set->audit_sel_fd;
+}
+
 int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uint32_t *flags,
 		  struct error *err)
 {
@@ -128,7 +137,7 @@ int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uin
 		int nr = p->audit_syscalls[i];
 		if (nr < 0 || nr >= MAX_SYSCALLS)
 			return err_msg(err, -EINVAL, "syscall number %d out of range", nr);
-		sel.bits[nr / 64] |= 1ULL << (nr % 64);
+		sel_set(sel.bits, nr);
 		const char *name = audit_syscall_name(nr);
 		/* No tracepoint of its own (e.g. a syscall built without one): use the raw ones. */
 		if (!name || tracepoint_id(events, name, true) < 0 || tracepoint_id(events, name, false) < 0)
@@ -136,7 +145,7 @@ int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uin
 	}
 	if (raw)
 		*flags |= CF_AUDIT_RAW;
-	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	int fd = audit_sel_fd(set);
 	if (fd < 0)
 		return err_errno(err, fd, "cannot open the audit selection map");
 	if (bpf_map_update_elem(fd, &cgid, &sel, BPF_ANY) < 0)
@@ -166,11 +175,6 @@ static int seen_of(struct bpfset *set, uint64_t cgid, int *ret_seen_fd, struct s
 	return 0;
 }
 
-static bool seen_has(const struct syscall_sel *seen, int nr)
-{
-	return seen->bits[nr / 64] & (1ULL << (nr % 64));
-}
-
 /* The container's count entries: its own (deleted first, so that a syscall still coming
  * starts a set of its own), each found from it. */
 static void forget_counts(struct bpfset *set, uint64_t cgid)
@@ -190,14 +194,14 @@ static void forget_counts(struct bpfset *set, uint64_t cgid)
 	bpf_map_delete_elem(seen_fd, &cgid);
 	for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
 		struct syscount_key k = { .container_cgid = cgid, .nr = (uint32_t)nr };
-		if (seen_has(&seen, nr))
+		if (sel_has(seen.bits, nr))
 			bpf_map_delete_elem(cnt, &k);
 	}
 }
 
 void audit_forget(struct bpfset *set, uint64_t cgid, uint32_t flags)
 {
-	_cleanup_close_ int sel = bpfset_map_fd(set, "ocibpf_audit_sel");
+	int sel = audit_sel_fd(set);
 	if (sel >= 0)
 		bpf_map_delete_elem(sel, &cgid);
 	if (!(flags & CF_SYSCOUNT))
@@ -215,13 +219,13 @@ void audit_forget(struct bpfset *set, uint64_t cgid, uint32_t flags)
 struct needs {
 	bool raw;
 	bool uring;                       /* some container audits: its io_uring operations too */
-	uint64_t tp[MAX_SYSCALLS / 64];   /* syscalls that need their own tracepoints */
+	__u64 tp[MAX_SYSCALLS / 64];      /* syscalls that need their own tracepoints */
 };
 
 static void compute_needs(struct bpfset *set, struct needs *n)
 {
 	memset(n, 0, sizeof(*n));
-	_cleanup_close_ int sel_fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	int sel_fd = audit_sel_fd(set);
 	uint64_t key, next;
 	void *prev = NULL;
 	while (bpf_map_get_next_key(set->cgroups_fd, prev, &next) == 0) {
@@ -280,21 +284,21 @@ void tp_links_init(struct tp_links *t)
 }
 
 /* The syscalls held both ways, less `except` (may be NULL). */
-static void held_bits(const struct tp_links *t, const uint64_t *except, uint64_t *out)
+static void held_bits(const struct tp_links *t, const __u64 *except, __u64 *out)
 {
-	memset(out, 0, TP_HELD_WORDS * sizeof(uint64_t));
+	memset(out, 0, TP_HELD_WORDS * sizeof(__u64));
 	for (int nr = 0; nr < MAX_SYSCALLS; nr++)
 		if (t->fd[0][nr] >= 0 && t->fd[1][nr] >= 0 &&
-		    !(except && (except[nr / 64] & (1ULL << (nr % 64)))))
-			out[nr / 64] |= 1ULL << (nr % 64);
+		    !(except && sel_has(except, nr)))
+			sel_set(out, nr);
 }
 
 /* Publish what is held (less `except`) when it changed. */
-static void publish_held(struct tp_links *t, const struct bpfset *set, const uint64_t *except)
+static void publish_held(struct tp_links *t, const struct bpfset *set, const __u64 *except)
 {
 	if (!t->publish)
 		return;
-	uint64_t bits[TP_HELD_WORDS];
+	__u64 bits[TP_HELD_WORDS];
 	held_bits(t, except, bits);
 	if (t->published_once && t->published_set == set->prog_id[0] &&
 	    memcmp(bits, t->published, sizeof(bits)) == 0)
@@ -314,12 +318,12 @@ void audit_note_use(struct bpfset *set, struct tp_links *held, uint64_t cgid, ui
 	held->uring_unneeded_since = 0;
 	if (flags & CF_AUDIT_RAW)
 		return;
-	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	int fd = audit_sel_fd(set);
 	struct syscall_sel sel;
 	if (fd < 0 || bpf_map_lookup_elem(fd, &cgid, &sel) < 0)
 		return;
 	for (int nr = 0; nr < MAX_SYSCALLS; nr++)
-		if (sel.bits[nr / 64] & (1ULL << (nr % 64)))
+		if (sel_has(sel.bits, nr))
 			held->unneeded_since[nr] = 0;
 }
 
@@ -328,11 +332,11 @@ bool audit_held_by_collector(struct bpfset *set, const char *state_dir, uint64_t
 {
 	struct syscall_sel sel = { 0 };
 	if ((flags & CF_AUDIT) && !(flags & CF_AUDIT_RAW)) {
-		_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+		int fd = audit_sel_fd(set);
 		if (fd < 0 || (bpf_map_lookup_elem(fd, &cgid, &sel) < 0 && errno != ENOENT))
 			return false;
 	}
-	return tp_held_covers(state_dir, set->version, set->prog_id[0], (const uint64_t *)sel.bits);
+	return tp_held_covers(state_dir, set->version, set->prog_id[0], sel.bits);
 }
 
 void tp_links_release(struct tp_links *t)
@@ -384,11 +388,11 @@ static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp
 {
 	const char *events = NULL;
 	uint64_t now = now_ns();
-	uint64_t drop[TP_HELD_WORDS] = { 0 };
+	__u64 drop[TP_HELD_WORDS] = { 0 };
 	bool dropping = false;
 	int r = 0;
 	for (int nr = 0; nr < MAX_SYSCALLS && r == 0; nr++) {
-		bool want = n->tp[nr / 64] & (1ULL << (nr % 64));
+		bool want = sel_has(n->tp, nr);
 		uint64_t *since = &held->unneeded_since[nr];
 		bool held_any = held->fd[0][nr] >= 0 || held->fd[1][nr] >= 0;
 		if (want || !held_any)
@@ -396,7 +400,7 @@ static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp
 		else if (!*since)
 			*since = now;
 		if (!want && held_any && held->linger_ns != UINT64_MAX && now - *since >= held->linger_ns) {
-			drop[nr / 64] |= 1ULL << (nr % 64);
+			sel_set(drop, nr);
 			dropping = true;
 		}
 		for (int e = 0; e < 2 && want && r == 0; e++)
@@ -410,10 +414,10 @@ static int sync_tracepoints(struct bpfset *set, const struct needs *n, struct tp
 		struct needs again;
 		compute_needs(set, &again);
 		for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
-			if (!(drop[nr / 64] & (1ULL << (nr % 64))))
+			if (!sel_has(drop, nr))
 				continue;
 			held->unneeded_since[nr] = 0;
-			if (again.tp[nr / 64] & (1ULL << (nr % 64)))
+			if (sel_has(again.tp, nr))
 				continue;
 			for (int e = 0; e < 2; e++)
 				if (held->fd[e][nr] >= 0) {
@@ -493,13 +497,13 @@ int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_
 {
 	if (!(flags & CF_AUDIT) || (flags & CF_AUDIT_RAW))
 		return 0;
-	_cleanup_close_ int sel_fd = bpfset_map_fd(set, "ocibpf_audit_sel");
+	int sel_fd = audit_sel_fd(set);
 	struct syscall_sel sel;
 	if (sel_fd < 0 || bpf_map_lookup_elem(sel_fd, &cgid, &sel) < 0)
 		return 0;	/* nothing selected */
 	const char *events = NULL;
 	for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
-		if (!(sel.bits[nr / 64] & (1ULL << (nr % 64))))
+		if (!sel_has(sel.bits, nr))
 			continue;
 		held->unneeded_since[nr] = 0;
 		for (int e = 0; e < 2; e++) {
@@ -562,7 +566,7 @@ int audit_syscall_counts(struct bpfset *set, uint64_t cgid,
 	if (r == 0) {
 		for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
 			struct syscount_key k = { .container_cgid = cgid, .nr = (uint32_t)nr };
-			uint64_t sum = seen_has(&seen, nr) ? count_sum(fd, &k, vals, ncpu) : 0;
+			uint64_t sum = sel_has(seen.bits, nr) ? count_sum(fd, &k, vals, ncpu) : 0;
 			if (sum)
 				fn(nr, sum, ud);
 		}

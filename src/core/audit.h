@@ -43,7 +43,7 @@ struct tp_links {
 	/* Where the held syscalls are published for hooks (tp-held.h), or NULL; kept by
 	 * tp_links_init, owned by the caller. */
 	const char *publish;
-	uint64_t published[MAX_SYSCALLS / 64];
+	__u64 published[MAX_SYSCALLS / 64];
 	uint32_t published_set;	/* its set's prog_id[0] */
 	bool published_once;
 	/*

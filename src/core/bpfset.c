@@ -19,43 +19,11 @@
 #include "cgroup.h"
 #include "ocibpf.skel.h"
 
-static const struct {
-	const char *name;              /* program (function) name = pin name */
-	enum bpf_attach_type type;
-	uint32_t need;                 /* CF_* flags any of which need it */
-} progs[P__COUNT] = {
-	[P_SKB_INGRESS] = { "skb_ingress", BPF_CGROUP_INET_INGRESS, CF_TELEMETRY | CF_NETWORK },
-	[P_SKB_EGRESS] = { "skb_egress", BPF_CGROUP_INET_EGRESS, CF_TELEMETRY | CF_NETWORK },
-	[P_CONNECT4] = { "sock_connect4", BPF_CGROUP_INET4_CONNECT, CF_NETWORK },
-	[P_CONNECT6] = { "sock_connect6", BPF_CGROUP_INET6_CONNECT, CF_NETWORK },
-	[P_SENDMSG4] = { "sock_sendmsg4", BPF_CGROUP_UDP4_SENDMSG, CF_NETWORK },
-	[P_SENDMSG6] = { "sock_sendmsg6", BPF_CGROUP_UDP6_SENDMSG, CF_NETWORK },
-};
-
 static const char *const map_names[] = { "ocibpf_cgroups", "ocibpf_stats" };
 
 const char *bpfset_current_version(void)
 {
 	return OCIBPF_BPF_VERSION;
-}
-
-const char *bpfset_prog_name(int i)
-{
-	return progs[i].name;
-}
-
-enum bpf_attach_type bpfset_prog_attach_type(int i)
-{
-	return progs[i].type;
-}
-
-uint32_t bpfset_progs_for(uint32_t flags)
-{
-	uint32_t mask = 0;
-	for (int i = 0; i < P__COUNT; i++)
-		if (progs[i].need & flags)
-			mask |= 1U << i;
-	return mask;
 }
 
 /*
@@ -120,6 +88,8 @@ void bpfset_close(struct bpfset *s)
 		close(s->cgroups_fd);
 	if (s->stats_fd >= 0)
 		close(s->stats_fd);
+	if (s->audit_sel_fd >= 0)
+		close(s->audit_sel_fd);
 	free(s->bpffs_dir);
 	free(s->version);
 	free(s->dir);
@@ -159,7 +129,7 @@ static int open_pins(struct bpfset *s)
 		return fd;
 	s->stats_fd = fd;
 	for (int i = 0; i < P__COUNT; i++) {
-		fd = open_pin(s->dir, "progs", progs[i].name);
+		fd = open_pin(s->dir, "progs", bpfset_prog_name(i));
 		if (fd < 0)
 			return fd;
 		s->prog_fd[i] = fd;
@@ -174,7 +144,7 @@ static int open_pins(struct bpfset *s)
 
 bool bpfset_still_pinned(const struct bpfset *s)
 {
-	_cleanup_close_ int fd = open_pin(s->dir, "progs", progs[0].name);
+	_cleanup_close_ int fd = open_pin(s->dir, "progs", bpfset_prog_name(0));
 	struct bpf_prog_info info = { 0 };
 	uint32_t len = sizeof(info);
 	return fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.id == s->prog_id[0];
@@ -347,7 +317,7 @@ int bpfset_open(const char *bpffs_dir, const char *version, bool load, struct bp
 	s->bpffs_dir = xstrdup(bpffs_dir);
 	s->version = xstrdup(version);
 	s->dir = path_set(bpffs_dir, version);
-	s->cgroups_fd = s->stats_fd = -1;
+	s->cgroups_fd = s->stats_fd = s->audit_sel_fd = -1;
 	for (int i = 0; i < P__COUNT; i++)
 		s->prog_fd[i] = -1;
 
@@ -395,7 +365,7 @@ int bpfset_open(const char *bpffs_dir, const char *version, bool load, struct bp
 		rm_rf(s->dir);
 		goto fail;
 	}
-	anchor_attach(s);	/* only saves time (anchor.h) */
+	anchor_attach(s->bpffs_dir, s->dir, s->prog_fd);	/* only saves time (anchor.h) */
 done:
 	*ret = s;
 	return 0;
@@ -488,12 +458,12 @@ int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg
 	for (int i = 0; i < P__COUNT; i++) {
 		if (!(want & (1U << i)))
 			continue;
-		int lfd = bpf_link_create(s->prog_fd[i], cgfd, progs[i].type, NULL);
+		int lfd = bpf_link_create(s->prog_fd[i], cgfd, bpfset_prog_attach_type(i), NULL);
 		if (lfd < 0) {
-			r = err_errno(err, -errno, "cannot attach %s to cgroup %s", progs[i].name, cg->path);
+			r = err_errno(err, -errno, "cannot attach %s to cgroup %s", bpfset_prog_name(i), cg->path);
 			goto fail;
 		}
-		_cleanup_free_ char *pin = path_join(ldir, progs[i].name);
+		_cleanup_free_ char *pin = path_join(ldir, bpfset_prog_name(i));
 		r = bpf_obj_pin(lfd, pin) < 0 ? -errno : 0;
 		close(lfd);
 		if (r < 0) {
@@ -502,9 +472,9 @@ int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg
 		}
 	}
 	for (int i = 0; i < P__COUNT; i++) {
-		if ((want & (1U << i)) && !prog_in_force(cgfd, progs[i].type, s->prog_id[i])) {
+		if ((want & (1U << i)) && !prog_in_force(cgfd, bpfset_prog_attach_type(i), s->prog_id[i])) {
 			r = err_msg(err, -EIO, "%s is attached to cgroup %s but not in force (BPF_PROG_QUERY)",
-				    progs[i].name, cg->path);
+				    bpfset_prog_name(i), cg->path);
 			goto fail;
 		}
 	}
@@ -659,10 +629,5 @@ int bpfset_remove(const char *bpffs_dir, const char *version)
 	if (!valid_name(version))
 		return -EINVAL;
 	_cleanup_free_ char *dir = path_set(bpffs_dir, version);
-	int r = rm_rf(dir);
-	char **left = bpfset_list(bpffs_dir);
-	if (left && !left[0])
-		anchor_remove(bpffs_dir);
-	strv_free(left);
-	return r;
+	return rm_rf(dir);
 }

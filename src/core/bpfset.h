@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <linux/bpf.h>
 
+#include "bpfset-progs.h"
 #include "ocibpf.h"
 #include "util.h"
 
@@ -19,17 +20,6 @@ struct cgroup_ref;
  * the older one stays usable until its last container is gone (`ocibpf gc`).
  */
 
-/* Programs attached per container to its cgroup. */
-enum set_prog {
-	P_SKB_INGRESS,
-	P_SKB_EGRESS,
-	P_CONNECT4,
-	P_CONNECT6,
-	P_SENDMSG4,
-	P_SENDMSG6,
-	P__COUNT,
-};
-
 struct bpfset {
 	char *bpffs_dir;
 	char *version;
@@ -38,6 +28,7 @@ struct bpfset {
 	uint32_t prog_id[P__COUNT];
 	int cgroups_fd;                /* ocibpf_cgroups */
 	int stats_fd;                  /* ocibpf_stats */
+	int audit_sel_fd;              /* ocibpf_audit_sel, opened when first used (audit.c) */
 };
 
 /* The version of the programs built into this binary. */
@@ -70,12 +61,6 @@ int bpfset_map_fd(const struct bpfset *s, const char *name);
 
 /* Open one of the set's pinned programs by name (a new fd, or negative errno). */
 int bpfset_prog_fd(const struct bpfset *s, const char *name);
-
-/* The pin name and attach type of program i (enum set_prog). */
-const char *bpfset_prog_name(int i);
-enum bpf_attach_type bpfset_prog_attach_type(int i);
-/* Which programs a container with these CF_* flags gets. */
-uint32_t bpfset_progs_for(uint32_t flags);
 
 /*
  * Enter the container in the maps, attach its programs to its cgroup with bpf_link, pin

@@ -8,7 +8,7 @@
 #include <zlib.h>
 
 #include "loggens.h"
-#include "record.h"
+#include "logreader.h"
 
 /* How long the live file read before a rotation is still watched for a writer's last
  * records (the collector appends to it until logrotate's SIGHUP reaches it). */

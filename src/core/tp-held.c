@@ -21,10 +21,10 @@ struct tp_held_file {
 	 * version is the same but the programs the tracepoints feed are not. */
 	uint32_t set_id;
 	uint32_t pad;
-	uint64_t bits[TP_HELD_WORDS];
+	__u64 bits[TP_HELD_WORDS];
 };
 
-void tp_held_publish(const char *path, const char *version, uint32_t set_id, const uint64_t *bits)
+void tp_held_publish(const char *path, const char *version, uint32_t set_id, const __u64 *bits)
 {
 	if (!bits) {
 		unlink(path);
@@ -37,7 +37,7 @@ void tp_held_publish(const char *path, const char *version, uint32_t set_id, con
 		unlink(path);	/* stale is worse than none: hooks then ask */
 }
 
-bool tp_held_covers(const char *state_dir, const char *version, uint32_t set_id, const uint64_t *want)
+bool tp_held_covers(const char *state_dir, const char *version, uint32_t set_id, const __u64 *want)
 {
 	_cleanup_free_ char *path = path_collector(state_dir, "tracepoints");
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

@@ -23,13 +23,13 @@
 #define TP_HELD_WORDS (MAX_SYSCALLS / 64)
 
 /* Replace the published set (atomically); `bits` NULL withdraws all (the file goes). */
-void tp_held_publish(const char *path, const char *version, uint32_t set_id, const uint64_t *bits);
+void tp_held_publish(const char *path, const char *version, uint32_t set_id, const __u64 *bits);
 /*
  * Does a live collector of state_dir hold every syscall of want[] for the set (`version`,
  * `set_id`)? False whenever in doubt (no file, another set or another load of it, its
  * collector gone).
  */
 bool tp_held_covers(const char *state_dir, const char *version, uint32_t set_id,
-		    const uint64_t *want);
+		    const __u64 *want);
 
 #endif

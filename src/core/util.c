@@ -269,25 +269,39 @@ int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode
 	return r;
 }
 
+/* mkdir p, and on ENOENT its missing parents first (walking back to the deepest that is
+ * there). EEXIST is no error: mkdir_p's stat says what is there. */
+static int mkdir_parents(char *p, mode_t mode)
+{
+	if (mkdir(p, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	char *slash = strrchr(p, '/');
+	if (!slash || slash == p)
+		return -ENOENT;
+	*slash = '\0';
+	int r = mkdir_parents(p, mode);
+	*slash = '/';
+	if (r < 0)
+		return r;
+	return mkdir(p, mode) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
 	if (!path || !*path)
 		return -EINVAL;
-	_cleanup_free_ char *p = xstrdup(path);
-	for (char *s = p + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*s = c;
-		if (c == '\0')
-			break;
-	}
 	struct stat st;
-	if (stat(path, &st) < 0)
-		return -errno;
+	/* Mostly it is there already: one syscall (the hook's pair makes a dozen calls). */
+	if (stat(path, &st) < 0) {
+		_cleanup_free_ char *p = xstrdup(path);
+		int r = mkdir_parents(p, mode);
+		if (r < 0)
+			return r;
+		if (stat(path, &st) < 0)
+			return -errno;
+	}
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 

@@ -172,7 +172,7 @@ static void prefetch_next(const struct ringbuf *r, const char *rec, size_t total
 		__builtin_prefetch(p);
 }
 
-static int ring_consume(struct ringbufs *rs, struct ringbuf *r)
+static int consume_ring(struct ringbufs *rs, struct ringbuf *r)
 {
 	const size_t mask = r->size - 1;
 	unsigned long cons = __atomic_load_n(r->consumer, __ATOMIC_ACQUIRE);
@@ -240,7 +240,7 @@ int ringbufs_consume(struct ringbufs *rs)
 {
 	int total = 0, err = 0;
 	for (size_t i = 0; i < rs->n; i++) {
-		int r = ring_consume(rs, rs->rings[i]);
+		int r = consume_ring(rs, rs->rings[i]);
 		if (r < 0)
 			err = r;
 		else

@@ -117,9 +117,7 @@ the_deb() {
 # The installed CLI with the host's configuration.
 host_ocibpf() {
 	run --separate-stderr env -u OCIBPF_CONFIG timeout "$HOOK_TIMEOUT" /usr/bin/ocibpf "$@"
-	echo "\$ /usr/bin/ocibpf $* (status=$status)" >&2
-	[ -z "$output" ] || printf '%s\n' "$output" >&2
-	[ -z "$stderr" ] || printf 'stderr: %s\n' "$stderr" >&2
+	log_run_stderr "/usr/bin/ocibpf $*"
 }
 
 # A value of the installed unit, as systemd reads it (the first such line).

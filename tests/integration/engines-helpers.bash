@@ -168,6 +168,18 @@ mounts_under() {
 	findmnt -rn -o TARGET | awk -v d="$1" 'index($0, d) == 1'
 }
 
+# umount_left DIR WHO: unmount, deepest first, what WHO left mounted at or below DIR,
+# saying so; 1 when there was any.
+umount_left() {
+	local m rc=0
+	for m in $(mounts_under "$1" | sort -r); do
+		echo "mount left by $2: $m" >&2
+		umount -l "$m"
+		rc=1
+	done
+	return $rc
+}
+
 # --- Podman ---------------------------------------------------------------------------
 
 # podman_setup: this test's Podman: storage, run root, tmpdir and containers.conf in
@@ -236,11 +248,7 @@ podman_teardown() {
 	fi
 	__podman rmi -a -f >/dev/null 2>&1
 	remove_engine_cgroups || rc=1
-	for m in $(mounts_under "$PODMAN_DIR" | sort -r); do
-		echo "mount left by podman: $m" >&2
-		umount -l "$m"
-		rc=1
-	done
+	umount_left "$PODMAN_DIR" podman || rc=1
 	rm -rf "$PODMAN_DIR"
 	unset CONTAINERS_CONF
 	return $rc
@@ -313,11 +321,7 @@ docker_teardown() {
 	remove_engine_cgroups || rc=1
 	# libnetwork's mount of the host's network namespace, which dockerd 20.10 leaves
 	umount "$DOCKER_DIR/exec/netns/default" 2>/dev/null
-	for m in $(mounts_under "$DOCKER_DIR" | sort -r); do
-		echo "mount left by dockerd: $m" >&2
-		umount -l "$m"
-		rc=1
-	done
+	umount_left "$DOCKER_DIR" dockerd || rc=1
 	rm -rf "$DOCKER_DIR"
 	return $rc
 }
@@ -449,11 +453,7 @@ containerd_teardown() {
 		rc=1
 	fi
 	remove_engine_cgroups || rc=1
-	for m in $(mounts_under "$CTRD_DIR" | sort -r); do
-		echo "mount left by containerd: $m" >&2
-		umount -l "$m"
-		rc=1
-	done
+	umount_left "$CTRD_DIR" containerd || rc=1
 	rm -rf "$CTRD_DIR"
 	return $rc
 }

@@ -381,6 +381,12 @@ log_run() {
 	[ -z "$output" ] || printf '%s\n' "$output" >&2
 }
 
+# log_run_stderr WHAT: log_run, then the stderr that `run --separate-stderr` kept apart.
+log_run_stderr() {
+	log_run "$@"
+	[ -z "$stderr" ] || printf 'stderr: %s\n' "$stderr" >&2
+}
+
 # runc_run [-d] ID [RUN-FLAGS...]: `runc run` the bundle $BUNDLE as ID, through
 # bats' run (status, output). -d: detached, with the container's stdio in a file,
 # so that nothing holds bats' pipes.
@@ -442,9 +448,7 @@ wait_status() {
 # ocibpf ARGS: the CLI through bats' run, stderr apart ($stderr).
 ocibpf() {
 	run --separate-stderr timeout "$HOOK_TIMEOUT" "$OCIBPF_CLI" "$@"
-	echo "\$ ocibpf $* (status=$status)" >&2
-	[ -z "$output" ] || printf '%s\n' "$output" >&2
-	[ -z "$stderr" ] || printf 'stderr: %s\n' "$stderr" >&2
+	log_run_stderr "ocibpf $*"
 }
 
 # run_hook STAGE STATE-JSON: call the hook directly, through bats' run, stderr
@@ -452,9 +456,7 @@ ocibpf() {
 run_hook() {
 	local stage=$1 state=$2
 	run --separate-stderr timeout "$HOOK_TIMEOUT" "$OCIBPF_HOOK" "$stage" <<<"$state"
-	echo "\$ ocibpf-hook $stage <<< $state (status=$status)" >&2
-	[ -z "$output" ] || printf '%s\n' "$output" >&2
-	[ -z "$stderr" ] || printf 'stderr: %s\n' "$stderr" >&2
+	log_run_stderr "ocibpf-hook $stage <<< $state"
 }
 
 # make_state ID PID BUNDLE [POLICY]: an OCI state as runc passes it to

@@ -5,6 +5,7 @@
 
 #include "auditlog.h"
 #include "json.h"
+#include "logreader.h"
 #include "record.h"
 #include "utf8.h"
 #include "unit.h"

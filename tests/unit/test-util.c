@@ -196,6 +196,18 @@ TEST(mkdir_p_and_rm_rf)
 	CHECK_INT_EQ(mkdir_p(file, 0700), -ENOTDIR);
 	_cleanup_free_ char *under = xasprintf("%s/a/file/sub", d);
 	CHECK(mkdir_p(under, 0700) < 0);
+	CHECK_INT_EQ(mkdir_p(under, 0700), -ENOTDIR);
+
+	/* Missing parents get the mode too; a trailing slash is fine; a dangling symlink is
+	 * no directory (-ENOENT, as stat says). */
+	_cleanup_free_ char *slashed = xasprintf("%s/x/y/", d);
+	CHECK_INT_EQ(mkdir_p(slashed, 0750), 0);
+	_cleanup_free_ char *x = xasprintf("%s/x", d);
+	CHECK(stat(x, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0750);
+	CHECK(stat(slashed, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0750);
+	_cleanup_free_ char *dangling = xasprintf("%s/dangling", d);
+	CHECK(symlink("nowhere", dangling) == 0);
+	CHECK_INT_EQ(mkdir_p(dangling, 0700), -ENOENT);
 
 	/* rm_rf does not follow symlinks out of the tree. */
 	_cleanup_free_ char *outside = tmpdir();
