@@ -18,7 +18,15 @@
  *
  * How policy is looked up: see net.h. Per packet on an established TCP connection the
  * cost is the cgroup lookup that counting needs anyway plus one socket-storage lookup.
+ *
+ * No CO-RE here: these programs read only UAPI structs (__sk_buff, bpf_sock,
+ * bpf_sock_addr, the contexts the verifier rewrites) and wire headers copied into locals
+ * (iphdr, ipv6hdr), whose layouts are ABI. Without preserve_access_index their ~400
+ * field accesses are plain offsets instead of CO-RE relocations that the kernel resolved
+ * against its BTF at every `ocibpf load` (~8% of its CPU). Don't read a kernel-internal
+ * struct from this file (that needs CO-RE: put it in another object).
  */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>

@@ -35,6 +35,8 @@
 #include <linux/types.h>
 #endif
 
+#include "ocibpf.h"	/* MAX_CONTAINERS */
+
 /* Verdicts (values of the tries). */
 #define NV_DENY		0
 #define NV_ALLOW	1
@@ -115,7 +117,7 @@ struct net_agg_key {
 };
 
 /* Containers with a network policy (MAX_CONTAINERS), and distinct policies. */
-#define NET_OUTER_MAX	16384
+#define NET_OUTER_MAX	MAX_CONTAINERS
 /* Bound of the shared trie (BPF_F_NO_PREALLOC: memory is taken per entry). */
 #define NET_TRIE_MAX	(16U << 20)
 

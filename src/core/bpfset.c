@@ -444,14 +444,22 @@ int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg
 		return err_errno(err, -errno, "cannot create %s", ldir);
 
 	r = zero_stats(s, cg->id);
-	if (r < 0) {
+	if (r == -E2BIG) {
+		err_msg(err, r, "too many monitored containers: the stats map is full (at most %d containers at once)",
+			MAX_CONTAINERS);
+		goto fail;
+	} else if (r < 0) {
 		err_errno(err, r, "cannot add the container to the stats map");
 		goto fail;
 	}
 	r = enter_cgroup(s, cg->id, &info);
 	if (r == 0)
 		r = enter_subcgroups(s, cg->dir, &info, 0);
-	if (r < 0) {
+	if (r == -E2BIG) {
+		err_msg(err, r, "cannot add cgroup %s: the cgroup map is full (at most %d cgroups of monitored containers)",
+			cg->path, MAX_CGROUPS);
+		goto fail;
+	} else if (r < 0) {
 		err_errno(err, r, "cannot add cgroup %s to the cgroup map", cg->path);
 		goto fail;
 	}

@@ -185,3 +185,53 @@ snapshot() {
 	assert_success
 	assert_stopped "$CID-anchor"
 }
+
+# fill_map MAP N FIRST: N entries with keys FIRST, FIRST+1, ... (ids no cgroup has) in a
+# pinned map of this file's set, zero values, in one bpftool batch; "del" as MAP's
+# fourth argument removes them.
+fill_map() {
+	local m=("$BPFFS_DIR"/sets/*/maps/"$1") n=$2 first=$3 op=${4:-update} vsize i k
+	[ -e "${m[0]}" ] || fail "no pinned map $1"
+	vsize=$(bpftool -j map show pinned "${m[0]}" | jq .bytes_value)
+	local zero
+	zero=$(printf '0 %.0s' $(seq "$vsize"))
+	for ((i = 0; i < n; i++)); do
+		k=$((first + i))
+		printf -v k '%d %d %d %d %d %d %d %d' $((k & 255)) $((k >> 8 & 255)) $((k >> 16 & 255)) \
+			$((k >> 24 & 255)) $((k >> 32 & 255)) $((k >> 40 & 255)) $((k >> 48 & 255)) $((k >> 56 & 255))
+		if [ "$op" = del ]; then
+			echo "map delete pinned ${m[0]} key $k"
+		else
+			echo "map update pinned ${m[0]} key $k value $zero"
+		fi
+	done >"$BATS_TEST_TMPDIR/batch"
+	bpftool batch file "$BATS_TEST_TMPDIR/batch" >/dev/null || fail "bpftool batch ($op $1) failed"
+}
+
+@test "map full: a container beyond what the stats map holds is refused, naming the limit; one gone makes room" {
+	ocibpf load --no-collector
+	assert_success
+	local m max first=$((1 << 62))
+	m=$(echo "$BPFFS_DIR"/sets/*/maps/ocibpf_stats)
+	max=$(bpftool -j map show pinned "$m" | jq .max_entries)
+	# the stats map full of other "containers"
+	fill_map ocibpf_stats "$max" "$first"
+	[ "$(map_entries ocibpf_stats)" -eq "$max" ] || fail "stats map not full: $(map_entries ocibpf_stats) of $max"
+	set_policy base
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	runc_run "$CID"
+	assert_failure
+	refute_line CONTAINER-STARTED
+	assert_output --partial "ocibpf-hook: $CID: too many monitored containers: the stats map is full (at most $max containers at once)"
+	assert_nothing_left "$CID"
+	[ "$(map_entries ocibpf_stats)" -eq "$max" ] || fail "the refused start changed the stats map"
+	# one goes: the next container runs, monitored, and its entries go with it
+	fill_map ocibpf_stats 1 "$first" del
+	runc_run "$CID"
+	assert_success
+	assert_line CONTAINER-STARTED
+	assert_stopped "$CID"
+	[ "$(map_entries ocibpf_stats)" -eq $((max - 1)) ] || fail "stats map: $(map_entries ocibpf_stats) entries"
+	fill_map ocibpf_stats $((max - 1)) $((first + 1)) del
+	[ "$(map_entries ocibpf_stats)" -eq 0 ]
+}
