@@ -80,6 +80,9 @@ $(BUILD)/bpf/ocibpf.bpf.o: $(BPF_OBJS)
 	$(call msg,BPF-LINK,$@)
 	$(Q)$(BPFTOOL) gen object $@ $^
 
+# Kept: as intermediates of the pattern rule, make deleted them after each build, and an
+# object file left from a build stopped half-way was then not rebuilt for want of them.
+.SECONDARY: $(SKELS)
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
