@@ -49,7 +49,7 @@ static int mhd_load(const char *listen, struct error *err)
 		{ "MHD_queue_response", (void **)&mhd.queue_response },
 		{ "MHD_destroy_response", (void **)&mhd.destroy_response },
 	};
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(syms); i++) {
 		*syms[i].fn = dlsym(lib, syms[i].name);
 		if (!*syms[i].fn) {
 			int r = err_msg(err, -ENOENT, "cannot serve metrics on %s: %s lacks %s", listen,

@@ -32,6 +32,19 @@ teardown() {
 	ocibpf_teardown
 }
 
+# audited_reading FILE: a container audited on openat reads FILE; its log has the record.
+audited_reading() {
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sh -c ": <$1"
+	[ "$(jq '.hooks.poststop | length' "$BUNDLE/config.json" 2>/dev/null)" -gt 0 ] || add_hooks
+	runc_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	records "$CID" syscall | jq -e -s --arg f "$1" 'any(.[]; .path == $f)' >/dev/null ||
+		fail "not audited: $(records "$CID")"
+}
+
 @test "metrics_listen: the collector the hook starts serves /metrics, Prometheus scrapes it with the engine's labels" {
 	command -v prometheus >/dev/null || skip "test requires prometheus (Debian package prometheus)"
 	local port
@@ -111,14 +124,7 @@ teardown() {
 	# taken by another process: the container is audited all the same
 	start_blob_server
 	update_host_config --arg l "127.0.0.1:$BLOB_PORT" '.metrics_listen = $l'
-	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
-	set_policy audited
-	set_cmd sh -c ': </etc/group'
-	add_hooks
-	runc_run "$CID"
-	assert_success
-	assert_stopped "$CID"
-	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group")' >/dev/null
+	audited_reading /etc/group
 	grep -q "metrics_listen: cannot serve metrics on 127.0.0.1:$BLOB_PORT" "$STATE_DIR/ocibpfd.log" ||
 		fail "not said: $(cat "$STATE_DIR/ocibpfd.log" 2>/dev/null)"
 }
@@ -126,13 +132,7 @@ teardown() {
 @test "the collector loads libmicrohttpd only to serve metrics; where it is missing it says so and collects" {
 	# A collector starts whenever a container needs one: without metrics_listen it loads
 	# no HTTP or TLS library (libmicrohttpd brings gnutls and ten more, ~10 ms of CPU).
-	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
-	set_policy audited
-	set_cmd sh -c ': </etc/group'
-	add_hooks
-	runc_run "$CID"
-	assert_success
-	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group")' >/dev/null
+	audited_reading /etc/group
 	local pid
 	pid=$(collector_pids)   # (it stays while the set is pinned)
 	[ -n "$pid" ] || fail "no collector"
@@ -164,11 +164,7 @@ teardown() {
 		"$err" "$STATE_DIR/ocibpfd.log" || fail "not said: $(cat "$err" "$STATE_DIR/ocibpfd.log" 2>/dev/null)"
 	run curl -sf -o /dev/null "http://127.0.0.1:$port/metrics"
 	assert_failure
-	set_cmd sh -c ': </etc/passwd'
-	runc_run "$CID"
-	assert_success
-	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/passwd")' >/dev/null ||
-		fail "not audited: $(records "$CID")"
+	audited_reading /etc/passwd
 	kill "$FG_COLLECTOR"
 	wait "$FG_COLLECTOR" || true
 	FG_COLLECTOR=
