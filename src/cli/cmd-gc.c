@@ -16,21 +16,6 @@
 #include "paths.h"
 #include "release.h"
 
-
-void gc_report(struct gc *gc, const char *done, const char *what, const char *name,
-	       const char *why)
-{
-	if (gc->cli->json) {
-		yajl_gen_map_open(gc->g);
-		jg_key_str(gc->g, done, what);
-		jg_key_str(gc->g, "id", name);
-		jg_key_str(gc->g, "reason", why);
-		yajl_gen_map_close(gc->g);
-	} else {
-		printf("%s %s %s (%s)\n", done, what, name, why);
-	}
-}
-
 /* A live run: its set and its link pins stay. */
 static void keep(struct gc *gc, const struct container *c)
 {

@@ -3,7 +3,7 @@
 #define OCIBPF_GC_H
 
 /* What the parts of `ocibpf gc` share: cmd-gc.c (runs, pins, policies, sets), gc-logs.c
- * (log_retention). */
+ * (log_retention), gc-report.c (what was done). */
 #include "cli.h"
 
 struct gc {
