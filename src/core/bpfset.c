@@ -405,13 +405,29 @@ static int enter_subcgroups(struct bpfset *s, const char *dir, const struct cont
 	return r;
 }
 
-static int zero_stats(struct bpfset *s, uint64_t cgid)
+static int zero_stats(struct bpfset *s, uint64_t cgid, __u64 flags)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0)
 		return ncpu < 0 ? ncpu : -EINVAL;
 	_cleanup_free_ struct container_stats *v = xcalloc(ncpu, sizeof(*v));
-	return bpf_map_update_elem(s->stats_fd, &cgid, v, BPF_ANY) < 0 ? -errno : 0;
+	return bpf_map_update_elem(s->stats_fd, &cgid, v, flags) < 0 ? -errno : 0;
+}
+
+static int stats_full(struct error *err)
+{
+	return err_msg(err, -E2BIG, "too many monitored containers: the stats map is full (at most %d containers at once)",
+		       MAX_CONTAINERS);
+}
+
+int bpfset_claim(struct bpfset *s, uint64_t cgid, struct error *err)
+{
+	int r = zero_stats(s, cgid, BPF_NOEXIST);
+	if (r == -E2BIG)
+		return stats_full(err);
+	if (r < 0 && r != -EEXIST)
+		return err_errno(err, r, "cannot add the container to the stats map");
+	return r;
 }
 
 static bool prog_in_force(int cgfd, enum bpf_attach_type type, uint32_t prog_id)
@@ -443,10 +459,9 @@ int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg
 	if (mkdir(ldir, 0700) < 0)
 		return err_errno(err, -errno, "cannot create %s", ldir);
 
-	r = zero_stats(s, cg->id);
+	r = zero_stats(s, cg->id, BPF_ANY);
 	if (r == -E2BIG) {
-		err_msg(err, r, "too many monitored containers: the stats map is full (at most %d containers at once)",
-			MAX_CONTAINERS);
+		stats_full(err);
 		goto fail;
 	} else if (r < 0) {
 		err_errno(err, r, "cannot add the container to the stats map");

@@ -69,6 +69,12 @@ int bpfset_prog_fd(const struct bpfset *s, const char *name);
  */
 int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg, uint32_t flags,
 		  struct error *err);
+/*
+ * Take the container's cgroup for one run: its (zeroed) entry in the stats map, made only
+ * when there is none (BPF_NOEXIST, so two hooks can't both take it). -EEXIST: another
+ * run has it; -E2BIG: the map is full (err says so). bpfset_forget gives it back.
+ */
+int bpfset_claim(struct bpfset *s, uint64_t cgid, struct error *err);
 /* Unpin a run's links (so they go away) and remove its pin directory. */
 int bpfset_unpin(const char *bpffs_dir, const char *run);
 /* Remove the container's entries (its cgroup and sub-cgroups) from the set's own maps

@@ -110,6 +110,33 @@ static int lock_sets(const struct config *cfg, struct error *err)
 	return lock_file(path, LOCK_SH, err);
 }
 
+/*
+ * The cgroup is another run's (its stats entry is there: bpfset_claim): one cgroup holds
+ * one container's policy, counters and audit selection, so this start is refused and
+ * leaves them as they are. Named from the records (read only in this case).
+ */
+static int cgroup_taken(const struct config *cfg, const struct cgroup_ref *cg, struct error *err)
+{
+	char **ids = container_list(cfg->state_dir);
+	int r = 0;
+	for (char **id = ids; *id && !r; id++) {
+		_cleanup_container_ struct container *o = NULL;
+		if (container_read(cfg->state_dir, *id, &o, NULL) < 0 || o->cgroup_id != cg->id)
+			continue;
+		if (container_alive(o))
+			r = err_msg(err, -EBUSY, "cgroup %s is that of monitored container %s: one cgroup takes one container",
+				    cg->path, o->id);
+		else
+			r = err_msg(err, -EBUSY, "cgroup %s is that of container %s, whose process is gone: delete it, or run `ocibpf gc`",
+				    cg->path, o->id);
+	}
+	strv_free(ids);
+	if (!r)
+		r = err_msg(err, -EBUSY, "cgroup %s is being set up for another container (or was left by a hook killed half-way: `ocibpf gc` clears that)",
+			    cg->path);
+	return r;
+}
+
 /* With the id locked: the run's record, pins, map entries and start record. */
 static int create_run(const struct config *cfg, const struct run_request *rq,
 		      const char *name, const struct policy *pol, struct error *err)
@@ -119,7 +146,7 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	_cleanup_free_ char *proc = NULL, *proc_text = NULL, *run = NULL, *sync_req = NULL;
 	struct cgroup_ref cg = { 0 };
 	struct container c = { 0 };
-	bool recorded = false;
+	bool claimed = false, recorded = false;
 	int r;
 
 	r = process_start_time(rq->pid, &c.pid_start);
@@ -149,6 +176,13 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, err);
 	if (r < 0)
 		goto out;
+	/* Before any entry keyed by the cgroup is written: another run's stay as they are. */
+	r = bpfset_claim(set, cg.id, err);
+	if (r == -EEXIST)
+		r = cgroup_taken(cfg, &cg, err);
+	if (r < 0)
+		goto out;
+	claimed = true;
 
 	proc = xasprintf("/proc/%d/cgroup", (int)rq->pid);
 	if (read_file(proc, 1 << 20, &proc_text, NULL) == 0) {
@@ -229,6 +263,9 @@ out:
 	if (r < 0 && recorded) {
 		c.started = false;   /* no `stop` for a start refused before its `start` */
 		container_release(cfg, &c, set, NULL, NULL);
+	} else if (r < 0 && claimed) {
+		bpfset_forget(set, cg.id);
+		audit_forget(set, cg.id, c.flags);
 	}
 	free(c.cgroup_v1_memory);
 	free(c.cgroup_v1_cpuacct);

@@ -262,3 +262,51 @@ denied_policy() {
 	[ ! -e "$(audit_log "$id")" ]
 	[ -z "$(orphan_pins)" ]
 }
+
+@test "a second container put in the cgroup of a monitored one is refused, and the first keeps its policy, stats and pins" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	denied_policy "$p"
+	use_host_network
+	set_cmd sleep 300
+	update_config '.linux.cgroupsPath = $p' --arg p "/$CID-shared"
+	runc_run -d "$CID"
+	assert_success
+	assert_monitored "$CID" "$(runtime_state runc "$CID" pid)" locked
+	local record_before pins cg
+	record_before=$(cat "$(state_file "$CID")")
+	pins=$(pins_dir "$CID")
+	cg=$(jq -r .cgroup_dir <<<"$record_before")
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^EPERM [0-9]+ms$'
+
+	# Another id, another runc root, the same cgroup (runc 1.1 only warns), a policy
+	# that allows everything: refused; its poststop runs.
+	write_policy open '{"network": {"egress": {"default": "allow"}}}'
+	update_config '.annotations[$k] = "open"' --arg k "$POLICY_ANNOTATION"
+	run timeout 30 "$RUNC" --root "$RUNC_ROOT2" run -d -b "$BUNDLE" "$CID-b" </dev/null
+	echo "second container: status $status: $output" >&2
+	assert_failure
+	assert_output --partial "$CID-b"
+	assert_output --partial "$CID"
+	assert_not_monitored "$CID-b"
+	[ ! -s "$(audit_log "$CID-b")" ] || fail "log of the refused container: $(cat "$(audit_log "$CID-b")")"
+
+	# Nothing of the running container was touched: record, pins, programs, its
+	# denied port, its counters.
+	[ "$(cat "$(state_file "$CID")")" = "$record_before" ] || fail "record changed"
+	[ -d "$pins" ] && [ -n "$(ls -A "$pins")" ] || fail "pins gone: $pins"
+	run attach_types "$cg"
+	assert_line egress
+	assert_line connect4
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^EPERM [0-9]+ms$'
+	ocibpf stats --json "$CID"
+	assert_success
+	[ "$(jq '.[0].egress_denied' <<<"$output")" -ge 2 ] || fail "egress_denied lost: $output"
+
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
