@@ -33,13 +33,29 @@
 
 /*
  * ocibpf_cgroups: cgroup id (cgroup2) -> the container it belongs to. The container's own
- * cgroup is entered by the hook; sub-cgroups the container makes later are entered by the
- * cgroup_mkdir tracker, so every lookup is one hash lookup on the leaf cgroup id.
+ * cgroup is entered by the hook; its sub-cgroups, those that exist when the hook runs
+ * (entered by the hook) and those made later (by the cgroup_mkdir tracker, cgtrack.bpf.c),
+ * so that a lookup is one hash lookup on the leaf cgroup id.
+ *
+ * A sub-cgroup's entry is only that fast path: a sub-cgroup without one is found by the
+ * walk up to its container (container.bpf.h), policed, counted and audited the same. So
+ * a container gets at most MAX_SUBCGROUPS of them, counted in its own entry
+ * (`subcgroups`): a container that can write its cgroupfs (cgroupns and a writable mount,
+ * systemd in the container) and makes 20,000 sub-cgroups would otherwise fill the map,
+ * and every container started after it would be refused. 64: systemd in a container
+ * makes 10-40 (slices, services, scopes), and a tree deeper or wider than that pays one
+ * helper call and one lookup per level of the walk. The map holds MAX_CGROUPS entries:
+ * it is full only when MAX_CGROUPS / (1 + MAX_SUBCGROUPS) = 252 containers each hold
+ * their 64 at once.
  */
+#define MAX_SUBCGROUPS	64
+
 struct container_info {
 	__u64 container_cgid;	/* cgroup id of the container's own cgroup: its key elsewhere */
 	__u32 flags;		/* CF_* */
-	__u32 pad;
+	/* In the container's own entry: how many sub-cgroup entries it holds (at most
+	 * MAX_SUBCGROUPS; changed by the tracker with atomic adds); 0 in theirs. */
+	__u32 subcgroups;
 };
 
 /* ocibpf_stats (per-CPU): per-container counters, keyed by container_cgid (counters.h). */

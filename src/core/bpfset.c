@@ -379,9 +379,12 @@ static int enter_cgroup(struct bpfset *s, uint64_t cgid, const struct container_
 	return bpf_map_update_elem(s->cgroups_fd, &cgid, info, BPF_ANY) < 0 ? -errno : 0;
 }
 
-/* Sub-cgroups that exist already (the tracker sees only new ones). */
+/*
+ * Sub-cgroups that exist already (the tracker sees only new ones), at most MAX_SUBCGROUPS
+ * of them (*n counts those entered); -E2BIG when the map is full.
+ */
 static int enter_subcgroups(struct bpfset *s, const char *dir, const struct container_info *info,
-			    int depth)
+			    int depth, uint32_t *n)
 {
 	if (depth > 32)
 		return 0;
@@ -390,7 +393,7 @@ static int enter_subcgroups(struct bpfset *s, const char *dir, const struct cont
 		return errno == ENOENT ? 0 : -errno;
 	int r = 0;
 	struct dirent *de;
-	while (r == 0 && (de = readdir(d))) {
+	while (r == 0 && *n < MAX_SUBCGROUPS && (de = readdir(d))) {
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		_cleanup_free_ char *sub = path_join(dir, de->d_name);
@@ -398,8 +401,8 @@ static int enter_subcgroups(struct bpfset *s, const char *dir, const struct cont
 		if (stat(sub, &st) < 0)
 			continue;
 		r = enter_cgroup(s, st.st_ino, info);
-		if (r == 0)
-			r = enter_subcgroups(s, sub, info, depth + 1);
+		if (r == 0 && ++*n < MAX_SUBCGROUPS)
+			r = enter_subcgroups(s, sub, info, depth + 1, n);
 	}
 	closedir(d);
 	return r;
@@ -452,9 +455,22 @@ int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg
 		err_errno(err, r, "cannot add the container to the stats map");
 		goto fail;
 	}
-	r = enter_cgroup(s, cg->id, &info);
-	if (r == 0)
-		r = enter_subcgroups(s, cg->dir, &info, 0);
+	/*
+	 * The sub-cgroups first, the container's own entry last, with their number: the
+	 * tracker counts on the own entry, so until it is written it adds none (a sub-cgroup
+	 * made meanwhile is found by the walk) and the count starts exact. One removed
+	 * meanwhile is counted still: it only keeps a slot until the container stops.
+	 */
+	uint32_t nsub = 0;
+	r = enter_subcgroups(s, cg->dir, &info, 0, &nsub);
+	/* A full map is no reason to refuse the container here: an entry of a sub-cgroup is
+	 * only the fast path, the walk finds one without (bpf/container.bpf.h). */
+	if (r == -E2BIG)
+		r = 0;
+	if (r == 0) {
+		info.subcgroups = nsub;
+		r = enter_cgroup(s, cg->id, &info);
+	}
 	if (r == -E2BIG) {
 		err_msg(err, r, "cannot add cgroup %s: the cgroup map is full (at most %d cgroups of monitored containers)",
 			cg->path, MAX_CGROUPS);

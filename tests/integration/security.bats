@@ -171,6 +171,11 @@ make_subcgroups() {
 	(cd "$1" && seq -f "$3%g" "$2" | xargs mkdir)
 }
 
+# opened_group ID: the container's shell opened /etc/group (an audited openat).
+opened_group() {
+	records "$1" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .comm == "sh" and .ret >= 0)' >/dev/null
+}
+
 remove_subcgroups() {
 	(cd "$1" && find . -mindepth 1 -depth -type d -exec rmdir {} +)
 }
@@ -221,7 +226,7 @@ remove_subcgroups() {
 	run cat "$BATS_TEST_TMPDIR/$CID.stdio"
 	assert_line --regexp '^cg: 0::/.*/s20000$'
 	assert_line --regexp '^after: EPERM'
-	wait_for 50 0.1 sh -c "records '$CID' syscall | jq -e -s 'any(.[]; .path == \"/etc/group\" and .comm == \"sh\")' >/dev/null" ||
+	wait_for 50 0.1 opened_group "$CID" ||
 		fail "no openat record from s20000: $(records "$CID" syscall)"
 	[ "$(stat_of "$CID" egress_denied)" -ge 1 ]
 
@@ -272,8 +277,7 @@ remove_subcgroups() {
 	assert_stopped "$CID"
 	[ ! -d "$CGROUP2/$CID" ] || remove_subcgroups "$CGROUP2/$CID"
 	rmdir "$CGROUP2/$CID" 2>/dev/null || true
-	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .comm == "sh" and .ret >= 0)' >/dev/null ||
-		fail "no openat record from $leaf: $(records "$CID" syscall)"
+	opened_group "$CID" || fail "no openat record from $leaf: $(records "$CID" syscall)"
 }
 
 # --- what ocibpf writes: owners and modes ----------------------------------------------------
