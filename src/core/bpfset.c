@@ -459,7 +459,10 @@ int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg
 	 * The sub-cgroups first, the container's own entry last, with their number: the
 	 * tracker counts on the own entry, so until it is written it adds none (a sub-cgroup
 	 * made meanwhile is found by the walk) and the count starts exact. One removed
-	 * meanwhile is counted still: it only keeps a slot until the container stops.
+	 * meanwhile is counted still: it only keeps a slot until the container stops. So
+	 * does, in the outer container, the cgroup of a container nested in its cgroup: the
+	 * tracker entered it as the outer one's, this entry replaces it, and the tracker
+	 * leaves a container's own entry (and the count) alone when its cgroup goes.
 	 */
 	uint32_t nsub = 0;
 	r = enter_subcgroups(s, cg->dir, &info, 0, &nsub);
