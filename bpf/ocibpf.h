@@ -18,6 +18,9 @@
 /* Set by poststop on the container's own entry: its stop record is next, so its folded
  * denials are not reported any more (one map update, not a walk of ocibpf_net_agg). */
 #define CF_QUIESCED	(1U << 5)
+/* An entry the cgroup_mkdir tracker made (counted in ocibpf_cgtrack); in a container's own
+ * entry: its cgroup had such an entry, as a sub-cgroup of the container around it. */
+#define CF_TRACKED	(1U << 6)
 
 /*
  * Capacity of the per-container maps: containers monitored at once on a host, and their
@@ -44,11 +47,19 @@
  * systemd in the container) and makes 20,000 sub-cgroups would otherwise fill the map,
  * and every container started after it would be refused. 64: systemd in a container
  * makes 10-40 (slices, services, scopes), and a tree deeper or wider than that pays one
- * helper call and one lookup per level of the walk. The map holds MAX_CGROUPS entries:
- * it is full only when MAX_CGROUPS / (1 + MAX_SUBCGROUPS) = 252 containers each hold
- * their 64 at once.
+ * helper call and one lookup per level of the walk.
+ *
+ * Many containers together could still fill the map (252 holding 64 each), so the tracker
+ * also keeps within a budget for all containers (ocibpf_cgtrack[CGTRACK_BUDGET], 0: the
+ * default), MAX_CGROUPS - 2 * MAX_CONTAINERS: the rest of the map is for the containers'
+ * own entries (at most MAX_CONTAINERS, as the stats map) and the sub-cgroups that exist
+ * when the hook runs (made by the engine, not by the container). Past the budget, new
+ * sub-cgroups are found by the walk; no container is refused for sub-cgroups.
  */
 #define MAX_SUBCGROUPS	64
+#define CGTRACK_BUDGET_DEFAULT	(MAX_CGROUPS - 2 * MAX_CONTAINERS)
+/* ocibpf_cgtrack: an array of __u64. */
+enum { CGTRACK_USED = 0, CGTRACK_BUDGET = 1, CGTRACK__COUNT };
 
 struct container_info {
 	__u64 container_cgid;	/* cgroup id of the container's own cgroup: its key elsewhere */

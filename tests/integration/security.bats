@@ -39,6 +39,7 @@ teardown() {
 			[ -d "$d" ] && (cd "$d" && find . -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null)
 		done <"$BATS_TEST_TMPDIR/subcgroup-dirs"
 	fi
+	[ ! -f "$BATS_TEST_TMPDIR/cgtrack-budget" ] || set_cgtrack_budget 0 || true
 	net_teardown
 	ocibpf_teardown
 	rm -f "$BATS_TEST_TMPDIR"/victim*
@@ -171,6 +172,18 @@ make_subcgroups() {
 	(cd "$1" && seq -f "$3%g" "$2" | xargs mkdir)
 }
 
+# cgtrack_slot 0|1: sub-cgroup entries the tracker holds for all containers (0), its
+# budget (1; 0: the default).
+cgtrack_slot() {
+	set_maps_dir
+	bpftool -j map lookup pinned "$SET_MAPS/ocibpf_cgtrack" key "$1" 0 0 0 | jq -r '.formatted.value // .value'
+}
+
+set_cgtrack_budget() {
+	set_maps_dir
+	bpftool map update pinned "$SET_MAPS/ocibpf_cgtrack" key 1 0 0 0 value $(u64_bytes "$1")
+}
+
 # opened_group ID: the container's shell opened /etc/group (an audited openat).
 opened_group() {
 	records "$1" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .comm == "sh" and .ret >= 0)' >/dev/null
@@ -235,6 +248,7 @@ remove_subcgroups() {
 	remove_subcgroups "$cg"
 	[ "$(cgroup_entry "$own" subcgroups)" -eq 0 ] || fail "counter after rmdir: $(cgroup_entry "$own" subcgroups)"
 	[ "$(entries_of "$own")" -eq 1 ]
+	[ "$(cgtrack_slot 0)" -eq 0 ] || fail "the tracker holds $(cgtrack_slot 0) entries"
 	mkdir "$cg/again"
 	[ "$(cgroup_entry "$own" subcgroups)" -eq 1 ]
 	cgroup_map_has "$(stat -c %i "$cg/again")"
@@ -244,6 +258,78 @@ remove_subcgroups() {
 	touch "$a/rootfs/end"
 	wait_stopped "$CID"
 	runc_cmd delete "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "many containers together: the tracker keeps within its budget for all, beyond it the walk; slots come back" {
+	# The budget (ocibpf.h: MAX_CGROUPS - 2 * MAX_CONTAINERS) made small, so that two
+	# containers can reach it; put back in teardown.
+	touch "$BATS_TEST_TMPDIR/cgtrack-budget"
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sleep 300
+	runc_run -d "$CID-a"
+	assert_success
+	runc_run -d "$CID-b"
+	assert_success
+	local ca cb a b
+	ca=$(cgroup2_of "$(runtime_state runc "$CID-a" pid)")
+	cb=$(cgroup2_of "$(runtime_state runc "$CID-b" pid)")
+	a=$(stat -c %i "$ca")
+	b=$(stat -c %i "$cb")
+	[ "$(cgtrack_slot 0)" -eq 0 ]
+	set_cgtrack_budget 10
+	make_subcgroups "$ca" 8 s
+	make_subcgroups "$cb" 8 s
+	[ "$(cgroup_entry "$a" subcgroups)" -eq 8 ] || fail "a: $(cgroup_entry "$a" subcgroups)"
+	[ "$(cgroup_entry "$b" subcgroups)" -eq 2 ] || fail "b: $(cgroup_entry "$b" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq 10 ]
+	[ "$(entries_of "$b")" -eq 3 ]
+	remove_subcgroups "$ca"
+	[ "$(cgtrack_slot 0)" -eq 2 ]
+	[ "$(cgroup_entry "$a" subcgroups)" -eq 0 ]
+	mkdir "$cb/again"
+	cgroup_map_has "$(stat -c %i "$cb/again")"
+	[ "$(cgroup_entry "$b" subcgroups)" -eq 3 ]
+	remove_subcgroups "$cb"
+	[ "$(cgtrack_slot 0)" -eq 0 ]
+	[ "$(cgroup_entry "$b" subcgroups)" -eq 0 ]
+	[ "$(entries_of "$b")" -eq 1 ]
+	set_cgtrack_budget 0
+	runc_cmd delete -f "$CID-a"
+	assert_success
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	assert_stopped "$CID-a"
+	assert_stopped "$CID-b"
+}
+
+@test "a container nested in another's cgroup: its cgroup's slots go back to the outer one when it goes" {
+	set_policy base
+	set_cmd sleep 300
+	update_config --arg p "/$CID" '.linux.cgroupsPath = $p'
+	runc_run -d "$CID"
+	assert_success
+	local outer
+	outer=$(stat -c %i "$CGROUP2/$CID")
+	[ "$(cgtrack_slot 0)" -eq 0 ]
+	update_config --arg p "/$CID/nested" '.linux.cgroupsPath = $p'
+	runc_run -d "$CID-nested"
+	assert_success
+	local inner
+	inner=$(stat -c %i "$CGROUP2/$CID/nested")
+	# runc made the cgroup (the tracker entered it as the outer one's), the hook its own entry
+	[ "$(cgroup_entry "$outer" subcgroups)" -eq 1 ]
+	[ "$(cgroup_entry "$inner" container_cgid)" = "$inner" ]
+	[ "$(cgtrack_slot 0)" -eq 1 ]
+	runc_cmd delete -f "$CID-nested"
+	assert_success
+	assert_stopped "$CID-nested"
+	[ ! -d "$CGROUP2/$CID/nested" ]
+	[ "$(cgroup_entry "$outer" subcgroups)" -eq 0 ] || fail "outer: $(cgroup_entry "$outer" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq 0 ]
+	runc_cmd delete -f "$CID"
 	assert_success
 	assert_stopped "$CID"
 }
