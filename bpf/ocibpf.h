@@ -25,11 +25,11 @@
 /*
  * Capacity of the per-container maps: containers monitored at once on a host, and their
  * cgroups (the container's own and up to MAX_SUBCGROUPS of the sub-cgroups it makes;
- * beyond that a sub-cgroup is found by the walk up to its container, container.bpf.h). A hash map's bucket array is
- * sized by max_entries even without preallocation, and filling it in is most of what
- * creating these maps costs `ocibpf load` (~1 ms per 16,384 buckets): 16,384 containers and
- * 65,536 cgroups cost ~12 ms of its CPU. A hook that finds a map full refuses the
- * container with the limit in its message.
+ * beyond that a sub-cgroup is found by the walk up to its container, container.bpf.h).
+ * A hash map's bucket array is sized by max_entries even without preallocation, and
+ * filling it in is most of what creating these maps costs `ocibpf load` (~1 ms per
+ * 16,384 buckets): 16,384 containers and 65,536 cgroups cost ~12 ms of its CPU. A hook
+ * that finds a map full refuses the container with the limit in its message.
  */
 #define MAX_CONTAINERS	4096
 #define MAX_CGROUPS	16384
