@@ -10,10 +10,11 @@
 
 /*
  * The container of a cgroup (the current task's, or a packet's socket's): the entry of its leaf cgroup (the hook enters the
- * container's own cgroup and its sub-cgroups, cgtrack every sub-cgroup made after that),
- * else that of the nearest ancestor. A sub-cgroup neither entered (a tree deeper than the
- * hook walks, a map that was full when cgtrack saw the mkdir) still belongs to the
- * container: its processes are policed, counted and audited like the others.
+ * container's own cgroup and its sub-cgroups, cgtrack those made after that, up to
+ * MAX_SUBCGROUPS a container), else that of the nearest ancestor. A sub-cgroup neither
+ * entered (beyond its container's MAX_SUBCGROUPS, a tree deeper than the hook walks, a
+ * map that was full when cgtrack saw the mkdir) still belongs to the container: its
+ * processes are policed, counted and audited like the others.
  *
  * The walk goes down from the root's children to the leaf (ancestor ids stop at the
  * leaf's level, so the loop ends there) and keeps the deepest match: a container nested

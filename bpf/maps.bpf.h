@@ -19,6 +19,14 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);	/* created in µs, not ms */
 } ocibpf_cgroups SEC(".maps") __weak;
 
+/* Sub-cgroup entries the tracker holds, and its budget (ocibpf.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CGTRACK__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} ocibpf_cgtrack SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, MAX_CONTAINERS);

@@ -18,28 +18,55 @@
 /* Set by poststop on the container's own entry: its stop record is next, so its folded
  * denials are not reported any more (one map update, not a walk of ocibpf_net_agg). */
 #define CF_QUIESCED	(1U << 5)
+/* An entry the cgroup_mkdir tracker made (counted in ocibpf_cgtrack); in a container's own
+ * entry: its cgroup had such an entry, as a sub-cgroup of the container around it. */
+#define CF_TRACKED	(1U << 6)
 
 /*
  * Capacity of the per-container maps: containers monitored at once on a host, and their
- * cgroups (the container's own and the sub-cgroups it makes; beyond that a sub-cgroup is
- * found by the walk up to its container, container.bpf.h). A hash map's bucket array is
- * sized by max_entries even without preallocation, and filling it in is most of what
- * creating these maps costs `ocibpf load` (~1 ms per 16,384 buckets): 16,384 containers and
- * 65,536 cgroups cost ~12 ms of its CPU. A hook that finds a map full refuses the
- * container with the limit in its message.
+ * cgroups (the container's own and up to MAX_SUBCGROUPS of the sub-cgroups it makes;
+ * beyond that a sub-cgroup is found by the walk up to its container, container.bpf.h).
+ * A hash map's bucket array is sized by max_entries even without preallocation, and
+ * filling it in is most of what creating these maps costs `ocibpf load` (~1 ms per
+ * 16,384 buckets): 16,384 containers and 65,536 cgroups cost ~12 ms of its CPU. A hook
+ * that finds a map full refuses the container with the limit in its message.
  */
 #define MAX_CONTAINERS	4096
 #define MAX_CGROUPS	16384
 
 /*
  * ocibpf_cgroups: cgroup id (cgroup2) -> the container it belongs to. The container's own
- * cgroup is entered by the hook; sub-cgroups the container makes later are entered by the
- * cgroup_mkdir tracker, so every lookup is one hash lookup on the leaf cgroup id.
+ * cgroup is entered by the hook; its sub-cgroups, those that exist when the hook runs
+ * (entered by the hook) and those made later (by the cgroup_mkdir tracker, cgtrack.bpf.c),
+ * so that a lookup is one hash lookup on the leaf cgroup id.
+ *
+ * A sub-cgroup's entry is only that fast path: a sub-cgroup without one is found by the
+ * walk up to its container (container.bpf.h), policed, counted and audited the same. So
+ * a container gets at most MAX_SUBCGROUPS of them, counted in its own entry
+ * (`subcgroups`): a container that can write its cgroupfs (cgroupns and a writable mount,
+ * systemd in the container) and makes 20,000 sub-cgroups would otherwise fill the map,
+ * and every container started after it would be refused. 64: systemd in a container
+ * makes 10-40 (slices, services, scopes), and a tree deeper or wider than that pays one
+ * helper call and one lookup per level of the walk.
+ *
+ * Many containers together could still fill the map (252 holding 64 each), so the tracker
+ * also keeps within a budget for all containers (ocibpf_cgtrack[CGTRACK_BUDGET], 0: the
+ * default), MAX_CGROUPS - 2 * MAX_CONTAINERS: the rest of the map is for the containers'
+ * own entries (at most MAX_CONTAINERS, as the stats map) and the sub-cgroups that exist
+ * when the hook runs (made by the engine, not by the container). Past the budget, new
+ * sub-cgroups are found by the walk; no container is refused for sub-cgroups.
  */
+#define MAX_SUBCGROUPS	64
+#define CGTRACK_BUDGET_DEFAULT	(MAX_CGROUPS - 2 * MAX_CONTAINERS)
+/* ocibpf_cgtrack: an array of __u64. */
+enum { CGTRACK_USED = 0, CGTRACK_BUDGET = 1, CGTRACK__COUNT };
+
 struct container_info {
 	__u64 container_cgid;	/* cgroup id of the container's own cgroup: its key elsewhere */
 	__u32 flags;		/* CF_* */
-	__u32 pad;
+	/* In the container's own entry: how many sub-cgroup entries it holds (at most
+	 * MAX_SUBCGROUPS; changed by the tracker with atomic adds); 0 in theirs. */
+	__u32 subcgroups;
 };
 
 /* ocibpf_stats (per-CPU): per-container counters, keyed by container_cgid (counters.h). */

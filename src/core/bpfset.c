@@ -379,9 +379,12 @@ static int enter_cgroup(struct bpfset *s, uint64_t cgid, const struct container_
 	return bpf_map_update_elem(s->cgroups_fd, &cgid, info, BPF_ANY) < 0 ? -errno : 0;
 }
 
-/* Sub-cgroups that exist already (the tracker sees only new ones). */
+/*
+ * Sub-cgroups that exist already (the tracker sees only new ones), at most MAX_SUBCGROUPS
+ * of them (*n counts those entered); -E2BIG when the map is full.
+ */
 static int enter_subcgroups(struct bpfset *s, const char *dir, const struct container_info *info,
-			    int depth)
+			    int depth, uint32_t *n)
 {
 	if (depth > 32)
 		return 0;
@@ -390,7 +393,7 @@ static int enter_subcgroups(struct bpfset *s, const char *dir, const struct cont
 		return errno == ENOENT ? 0 : -errno;
 	int r = 0;
 	struct dirent *de;
-	while (r == 0 && (de = readdir(d))) {
+	while (r == 0 && *n < MAX_SUBCGROUPS && (de = readdir(d))) {
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		_cleanup_free_ char *sub = path_join(dir, de->d_name);
@@ -398,8 +401,8 @@ static int enter_subcgroups(struct bpfset *s, const char *dir, const struct cont
 		if (stat(sub, &st) < 0)
 			continue;
 		r = enter_cgroup(s, st.st_ino, info);
-		if (r == 0)
-			r = enter_subcgroups(s, sub, info, depth + 1);
+		if (r == 0 && ++*n < MAX_SUBCGROUPS)
+			r = enter_subcgroups(s, sub, info, depth + 1, n);
 	}
 	closedir(d);
 	return r;
@@ -467,9 +470,28 @@ int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg
 		err_errno(err, r, "cannot add the container to the stats map");
 		goto fail;
 	}
-	r = enter_cgroup(s, cg->id, &info);
-	if (r == 0)
-		r = enter_subcgroups(s, cg->dir, &info, 0);
+	/*
+	 * The sub-cgroups first, the container's own entry last, with their number: the
+	 * tracker counts on the own entry, so until it is written it adds none (a sub-cgroup
+	 * made meanwhile is found by the walk) and the count starts exact. One removed
+	 * meanwhile is counted still: it only keeps a slot until the container stops.
+	 */
+	uint32_t nsub = 0;
+	r = enter_subcgroups(s, cg->dir, &info, 0, &nsub);
+	/* A full map is no reason to refuse the container here: an entry of a sub-cgroup is
+	 * only the fast path, the walk finds one without (bpf/container.bpf.h). */
+	if (r == -E2BIG)
+		r = 0;
+	if (r == 0) {
+		struct container_info own = info, was;
+		own.subcgroups = nsub;
+		/* Its cgroup tracked as a sub-cgroup of a container around it: the tracker gives
+		 * that one's slots back when the cgroup goes (cgtrack_rmdir). */
+		if (bpf_map_lookup_elem(s->cgroups_fd, &cg->id, &was) == 0 &&
+		    was.container_cgid != cg->id && (was.flags & CF_TRACKED))
+			own.flags |= CF_TRACKED;
+		r = enter_cgroup(s, cg->id, &own);
+	}
 	if (r == -E2BIG) {
 		err_msg(err, r, "cannot add cgroup %s: the cgroup map is full (at most %d cgroups of monitored containers)",
 			cg->path, MAX_CGROUPS);
@@ -540,7 +562,8 @@ size_t map_delete_if(int fd, size_t key_size, bool (*match)(int fd, const void *
 	return deleted;
 }
 
-/* Delete the entries of the sub-cgroups under dirfd that belong to the container. */
+/* Delete the entries of the sub-cgroups under dirfd that belong to the container and
+ * that the hook made (see of_container). */
 static void forget_subcgroups(struct bpfset *s, int dirfd, uint64_t container_cgid, int depth)
 {
 	if (depth > 32)
@@ -565,7 +588,7 @@ static void forget_subcgroups(struct bpfset *s, int dirfd, uint64_t container_cg
 		uint64_t id = st.st_ino;
 		struct container_info info;
 		if (bpf_map_lookup_elem(s->cgroups_fd, &id, &info) == 0 &&
-		    info.container_cgid == container_cgid)
+		    info.container_cgid == container_cgid && !(info.flags & CF_TRACKED))
 			bpf_map_delete_elem(s->cgroups_fd, &id);
 		forget_subcgroups(s, sub, container_cgid, depth + 1);
 	}
@@ -599,11 +622,16 @@ static int open_cgroup_by_id(uint64_t cgid)
 	return fd < 0 ? -errno : fd;
 }
 
-/* A cgroups map entry of the container (its own, or one of its sub-cgroups). */
+/*
+ * A cgroups map entry of the container (one of its sub-cgroups) that the hook made. Those
+ * the tracker made (CF_TRACKED) are the tracker's to delete, when their cgroup goes: it
+ * counts them (bpf/cgtrack.bpf.c).
+ */
 static bool of_container(int fd, const void *key, void *ud)
 {
 	struct container_info info;
-	return bpf_map_lookup_elem(fd, key, &info) == 0 && info.container_cgid == *(uint64_t *)ud;
+	return bpf_map_lookup_elem(fd, key, &info) == 0 && info.container_cgid == *(uint64_t *)ud &&
+	       !(info.flags & CF_TRACKED);
 }
 
 void bpfset_forget(struct bpfset *s, uint64_t container_cgid)

@@ -32,6 +32,14 @@ setup() {
 }
 
 teardown() {
+	# sub-cgroups made by the ocibpf_cgroups tests (a container's are also removed by runc)
+	local d
+	if [ -f "$BATS_TEST_TMPDIR/subcgroup-dirs" ]; then
+		while read -r d; do
+			[ -d "$d" ] && (cd "$d" && find . -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null)
+		done <"$BATS_TEST_TMPDIR/subcgroup-dirs"
+	fi
+	[ ! -f "$BATS_TEST_TMPDIR/cgtrack-budget" ] || set_cgtrack_budget 0 || true
 	net_teardown
 	ocibpf_teardown
 	rm -f "$BATS_TEST_TMPDIR"/victim*
@@ -134,6 +142,228 @@ attack_cmd() {
 	runc_run "$CID"
 	assert_failure
 	assert_output --partial "CAP_SYS_ADMIN in the host user namespace"
+}
+
+# --- a container that fills ocibpf_cgroups ------------------------------------------------------
+
+# A container that can write its cgroupfs (cgroupns and a writable mount, or systemd in
+# the container) makes as many sub-cgroups as it likes; what it does is done here from
+# the host in its cgroup directory, which is the same to the kernel. Only MAX_SUBCGROUPS
+# of them get an entry in ocibpf_cgroups (the rest are found by the walk up to the
+# container, bpf/container.bpf.h): the map never fills, other containers still start.
+
+# cgroup_entry CGID FIELD: a field of CGID's entry in ocibpf_cgroups.
+cgroup_entry() {
+	set_maps_dir
+	bpftool -j map lookup pinned "$SET_MAPS/ocibpf_cgroups" key $(u64_bytes "$1") |
+		jq -r --arg f "$2" '.formatted.value[$f]'
+}
+
+# entries_of CGID: entries of ocibpf_cgroups that belong to the container of cgroup CGID.
+entries_of() {
+	set_maps_dir
+	bpftool -j map dump pinned "$SET_MAPS/ocibpf_cgroups" |
+		jq --argjson cg "$1" '[.[] | select(.formatted.value.container_cgid == $cg)] | length'
+}
+
+# make_subcgroups DIR N PREFIX: N sub-cgroups DIR/PREFIX1 ... (removed in teardown).
+make_subcgroups() {
+	echo "$1" >>"$BATS_TEST_TMPDIR/subcgroup-dirs"
+	(cd "$1" && seq -f "$3%g" "$2" | xargs mkdir)
+}
+
+# cgtrack_slot 0|1: sub-cgroup entries the tracker holds for all containers (0), its
+# budget (1; 0: the default).
+cgtrack_slot() {
+	set_maps_dir
+	bpftool -j map lookup pinned "$SET_MAPS/ocibpf_cgtrack" key "$1" 0 0 0 | jq -r '.formatted.value // .value'
+}
+
+set_cgtrack_budget() {
+	set_maps_dir
+	bpftool map update pinned "$SET_MAPS/ocibpf_cgtrack" key 1 0 0 0 value $(u64_bytes "$1")
+}
+
+# opened_group ID: the container's shell opened /etc/group (an audited openat).
+opened_group() {
+	records "$1" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .comm == "sh" and .ret >= 0)' >/dev/null
+}
+
+remove_subcgroups() {
+	(cd "$1" && find . -mindepth 1 -depth -type d -exec rmdir {} +)
+}
+
+@test "a container making 20,000 sub-cgroups keeps 64 entries; later containers start and are policed; the rest is found by the walk" {
+	net_requires_nettool
+	local p
+	p=$(free_ports 1)
+	locked_policy "$p"
+	use_host_network
+	add_nettool
+	set_cmd sh -c "i=0; while [ ! -e /go ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+		echo \"cg: \$(grep ^0:: /proc/self/cgroup)\"
+		echo \"after: \$(nettool tcp 127.0.0.1 $p 2000)\"
+		: </etc/group
+		echo done
+		i=0; while [ ! -e /end ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done"
+	runc_run -d "$CID"
+	assert_success
+	local pid cg own
+	pid=$(runtime_state runc "$CID" pid)
+	cg=$(cgroup2_of "$pid")
+	own=$(stat -c %i "$cg")
+	make_subcgroups "$cg" 20000 s
+
+	# Another container starts, is monitored, and its policy is in force.
+	local a=$BUNDLE
+	setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle2"
+	add_hooks
+	add_nettool
+	locked_policy "$p"
+	use_host_network
+	set_cmd sh -c "echo \"other: \$(nettool tcp 127.0.0.1 $p 2000)\""
+	runc_run "$CID-b"
+	assert_success
+	assert_line --regexp "^other: EPERM "
+	assert_stopped "$CID-b"
+
+	# The first container's own entry counts what it holds: the cap, no more.
+	[ "$(entries_of "$own")" -eq 65 ] || fail "$(entries_of "$own") entries for the container, want 1 + 64"
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 64 ] || fail "counter: $(cgroup_entry "$own" subcgroups)"
+
+	# A process in a sub-cgroup beyond the cap: not in the map, still policed and audited.
+	! cgroup_map_has "$(stat -c %i "$cg/s20000")" || fail "s20000 is in ocibpf_cgroups: this does not test the walk"
+	echo "$pid" >"$cg/s20000/cgroup.procs"
+	touch "$a/rootfs/go"
+	wait_for 100 0.1 grep -q '^done' "$BATS_TEST_TMPDIR/$CID.stdio"
+	run cat "$BATS_TEST_TMPDIR/$CID.stdio"
+	assert_line --regexp '^cg: 0::/.*/s20000$'
+	assert_line --regexp '^after: EPERM'
+	wait_for 50 0.1 opened_group "$CID" ||
+		fail "no openat record from s20000: $(records "$CID" syscall)"
+	[ "$(stat_of "$CID" egress_denied)" -ge 1 ]
+
+	# Removing sub-cgroups gives their entries back; new ones are tracked again.
+	echo "$pid" >"$cg/cgroup.procs"
+	remove_subcgroups "$cg"
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 0 ] || fail "counter after rmdir: $(cgroup_entry "$own" subcgroups)"
+	[ "$(entries_of "$own")" -eq 1 ]
+	[ "$(cgtrack_slot 0)" -eq 0 ] || fail "the tracker holds $(cgtrack_slot 0) entries"
+	mkdir "$cg/again"
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 1 ]
+	cgroup_map_has "$(stat -c %i "$cg/again")"
+	rmdir "$cg/again"
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 0 ]
+
+	touch "$a/rootfs/end"
+	wait_stopped "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "many containers together: the tracker keeps within its budget for all, beyond it the walk; slots come back" {
+	# The budget (ocibpf.h: MAX_CGROUPS - 2 * MAX_CONTAINERS) made small, so that two
+	# containers can reach it; put back in teardown.
+	touch "$BATS_TEST_TMPDIR/cgtrack-budget"
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sleep 300
+	runc_run -d "$CID-a"
+	assert_success
+	runc_run -d "$CID-b"
+	assert_success
+	local ca cb a b
+	ca=$(cgroup2_of "$(runtime_state runc "$CID-a" pid)")
+	cb=$(cgroup2_of "$(runtime_state runc "$CID-b" pid)")
+	a=$(stat -c %i "$ca")
+	b=$(stat -c %i "$cb")
+	[ "$(cgtrack_slot 0)" -eq 0 ]
+	set_cgtrack_budget 10
+	make_subcgroups "$ca" 8 s
+	make_subcgroups "$cb" 8 s
+	[ "$(cgroup_entry "$a" subcgroups)" -eq 8 ] || fail "a: $(cgroup_entry "$a" subcgroups)"
+	[ "$(cgroup_entry "$b" subcgroups)" -eq 2 ] || fail "b: $(cgroup_entry "$b" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq 10 ]
+	[ "$(entries_of "$b")" -eq 3 ]
+	remove_subcgroups "$ca"
+	[ "$(cgtrack_slot 0)" -eq 2 ]
+	[ "$(cgroup_entry "$a" subcgroups)" -eq 0 ]
+	mkdir "$cb/again"
+	cgroup_map_has "$(stat -c %i "$cb/again")"
+	[ "$(cgroup_entry "$b" subcgroups)" -eq 3 ]
+	remove_subcgroups "$cb"
+	[ "$(cgtrack_slot 0)" -eq 0 ]
+	[ "$(cgroup_entry "$b" subcgroups)" -eq 0 ]
+	[ "$(entries_of "$b")" -eq 1 ]
+	set_cgtrack_budget 0
+	runc_cmd delete -f "$CID-a"
+	assert_success
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	assert_stopped "$CID-a"
+	assert_stopped "$CID-b"
+}
+
+@test "a container nested in another's cgroup: its cgroup's slots go back to the outer one when it goes" {
+	set_policy base
+	set_cmd sleep 300
+	update_config --arg p "/$CID" '.linux.cgroupsPath = $p'
+	runc_run -d "$CID"
+	assert_success
+	local outer
+	outer=$(stat -c %i "$CGROUP2/$CID")
+	[ "$(cgtrack_slot 0)" -eq 0 ]
+	update_config --arg p "/$CID/nested" '.linux.cgroupsPath = $p'
+	runc_run -d "$CID-nested"
+	assert_success
+	local inner
+	inner=$(stat -c %i "$CGROUP2/$CID/nested")
+	# runc made the cgroup (the tracker entered it as the outer one's), the hook its own entry
+	[ "$(cgroup_entry "$outer" subcgroups)" -eq 1 ]
+	[ "$(cgroup_entry "$inner" container_cgid)" = "$inner" ]
+	[ "$(cgtrack_slot 0)" -eq 1 ]
+	runc_cmd delete -f "$CID-nested"
+	assert_success
+	assert_stopped "$CID-nested"
+	[ ! -d "$CGROUP2/$CID/nested" ]
+	[ "$(cgroup_entry "$outer" subcgroups)" -eq 0 ] || fail "outer: $(cgroup_entry "$outer" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq 0 ]
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "sub-cgroups that exist when the hook runs: it enters at most 64 and counts them" {
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	update_config --arg p "/$CID" '.linux.cgroupsPath = $p'
+	mkdir "$CGROUP2/$CID"
+	make_subcgroups "$CGROUP2/$CID" 100 p
+	mkdir "$CGROUP2/$CID/p1/deeper"
+	set_cmd sh -c 'i=0; while [ ! -e /go ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; : </etc/group'
+	runc_run -d "$CID"
+	assert_success
+	local pid own
+	pid=$(runtime_state runc "$CID" pid)
+	own=$(stat -c %i "$CGROUP2/$CID")
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 64 ] || fail "counter: $(cgroup_entry "$own" subcgroups)"
+	[ "$(entries_of "$own")" -eq 65 ] || fail "$(entries_of "$own") entries for the container, want 1 + 64"
+	# one not entered: its process is audited all the same
+	local d leaf=
+	for d in "$CGROUP2/$CID"/p*; do
+		cgroup_map_has "$(stat -c %i "$d")" || { leaf=$d; break; }
+	done
+	[ -n "$leaf" ]
+	echo "$pid" >"$leaf/cgroup.procs"
+	touch "$BUNDLE/rootfs/go"
+	wait_stopped "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	assert_stopped "$CID"
+	[ ! -d "$CGROUP2/$CID" ] || remove_subcgroups "$CGROUP2/$CID"
+	rmdir "$CGROUP2/$CID" 2>/dev/null || true
+	opened_group "$CID" || fail "no openat record from $leaf: $(records "$CID" syscall)"
 }
 
 # --- what ocibpf writes: owners and modes ----------------------------------------------------
