@@ -3,12 +3,14 @@
  * ocibpf load: load and pin the BPF set of this build under the configuration's
  * bpffs_dir, so that no container start pays for it, and start the collector (it stays
  * while the set is pinned, see ocibpfd(8)) unless --no-collector (the systemd unit runs
- * its own). Idempotent: a set pinned already is left as it is (nothing is loaded).
+ * its own). Idempotent: a set pinned already is left as it is (nothing is loaded; what
+ * an older build left unattached, the io_uring tracepoints, is attached).
  */
 #include <errno.h>
 #include <string.h>
 
 #include "anchor.h"
+#include "audit.h"
 #include "bpfset.h"
 #include "cli.h"
 #include "collector.h"
@@ -40,8 +42,16 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 		err_clear(&err);
 		return 1;
 	}
-	if (!loaded)	/* a set loaded by a build without the anchor, or a failed try */
+	if (!loaded) {
+		/* A set loaded by a build without the anchor, or a failed try. */
 		anchor_attach(set->bpffs_dir, set->dir, set->prog_fd);
+		/* One loaded by a build that attached the io_uring tracepoints only while a
+		 * container audited: attached now, as a load of ours does (uring.h). */
+		struct error uerr = { 0 };
+		if (audit_attach(set, CF_AUDIT, &uerr) < 0)
+			log_warn(NULL, "%s", uerr.msg);
+		err_clear(&uerr);
+	}
 	double ms = (double)(now_ns() - t0) / 1e6;
 	/*
 	 * Waited for until it listens: a container started right after would otherwise find

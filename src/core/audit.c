@@ -17,6 +17,7 @@
 #include "bpfset.h"
 #include "paths.h"
 #include "policy.h"
+#include "uring.h"
 
 /* Which argument of a syscall is a path or a socket address (for decoded fields). */
 static const struct {
@@ -218,7 +219,6 @@ void audit_forget(struct bpfset *set, uint64_t cgid, uint32_t flags)
 /* What the containers in the maps need. */
 struct needs {
 	bool raw;
-	bool uring;                       /* some container audits: its io_uring operations too */
 	__u64 tp[MAX_SYSCALLS / 64];      /* syscalls that need their own tracepoints */
 };
 
@@ -236,8 +236,6 @@ static void compute_needs(struct bpfset *set, struct needs *n)
 			continue;
 		if (info.flags & (CF_SYSCOUNT | CF_AUDIT_RAW))
 			n->raw = true;
-		if (info.flags & CF_AUDIT)
-			n->uring = true;
 		struct syscall_sel sel;
 		if ((info.flags & CF_AUDIT) && !(info.flags & CF_AUDIT_RAW) && sel_fd >= 0 &&
 		    bpf_map_lookup_elem(sel_fd, &next, &sel) == 0)
@@ -313,10 +311,7 @@ void audit_note_use(struct bpfset *set, struct tp_links *held, uint64_t cgid, ui
 {
 	if (flags & (CF_SYSCOUNT | CF_AUDIT_RAW))
 		held->raw_unneeded_since = 0;
-	if (!(flags & CF_AUDIT))
-		return;
-	held->uring_unneeded_since = 0;
-	if (flags & CF_AUDIT_RAW)
+	if (!(flags & CF_AUDIT) || (flags & CF_AUDIT_RAW))
 		return;
 	int fd = audit_sel_fd(set);
 	struct syscall_sel sel;
@@ -448,18 +443,19 @@ static bool may_drop(const struct tp_links *held, uint64_t *since, bool want)
 	return held->linger_ns != UINT64_MAX && now - *since >= held->linger_ns;
 }
 
-/* Pinned tp_btf links of programs[0..n) while `want`; dropped when `drop`. */
-static int sync_pinned(struct bpfset *set, const char *const *progs, int n, bool want,
+/* Pinned tp_btf links (set_dir/links/NAME) of programs[0..n) while `want`; dropped when `drop`. */
+static int sync_pinned(const char *set_dir, const char *const *progs, int n, bool want,
 		       bool drop, struct error *err)
 {
 	for (int i = 0; i < n; i++) {
-		_cleanup_free_ char *pin = path_set_entry(set->dir, "links", progs[i]);
+		_cleanup_free_ char *pin = path_set_entry(set_dir, "links", progs[i]);
 		bool have = access(pin, F_OK) == 0;
 		if (have && drop) {
 			unlink(pin);
 		} else if (!have && want) {
-			int prog = bpfset_prog_fd(set, progs[i]);
-			int r = prog < 0 ? prog : bpf_raw_tracepoint_open(NULL, prog);
+			_cleanup_free_ char *prog_pin = path_set_entry(set_dir, "progs", progs[i]);
+			int prog = bpf_obj_get(prog_pin);
+			int r = prog < 0 ? -errno : bpf_raw_tracepoint_open(NULL, prog);
 			if (r < 0 && prog >= 0)
 				r = -errno;
 			if (prog >= 0)
@@ -472,6 +468,8 @@ static int sync_pinned(struct bpfset *set, const char *const *progs, int n, bool
 	return 0;
 }
 
+static const char *const raw_progs[] = { "raw_sys_enter", "raw_sys_exit" };
+
 int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err)
 {
 	_cleanup_close_ int lock = lock_dir(set->bpffs_dir, err);
@@ -479,14 +477,8 @@ int audit_sync(struct bpfset *set, struct tp_links *held, struct error *err)
 		return lock;
 	struct needs n;
 	compute_needs(set, &n);
-	static const char *const raw[] = { "raw_sys_enter", "raw_sys_exit" };
-	/* Completion first: a request submitted once both are attached finds its result. */
-	static const char *const uring[] = { "uring_complete", "uring_submit", "uring_failed" };
 	bool drop_raw = may_drop(held, held ? &held->raw_unneeded_since : NULL, n.raw);
-	bool drop_uring = may_drop(held, held ? &held->uring_unneeded_since : NULL, n.uring);
-	int r = sync_pinned(set, raw, 2, n.raw, drop_raw, err);
-	if (r == 0)
-		r = sync_pinned(set, uring, 3, n.uring, drop_uring, err);
+	int r = sync_pinned(set->dir, raw_progs, ARRAY_SIZE(raw_progs), n.raw, drop_raw, err);
 	if (r < 0 || !held)
 		return r;
 	return sync_tracepoints(set, &n, held, err);
@@ -501,9 +493,15 @@ int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_
 	struct syscall_sel sel;
 	if (sel_fd < 0 || bpf_map_lookup_elem(sel_fd, &cgid, &sel) < 0)
 		return 0;	/* nothing selected */
+	return audit_hold_bits(set, held, sel.bits, err);
+}
+
+int audit_hold_bits(struct bpfset *set, struct tp_links *held, const __u64 *bits,
+		    struct error *err)
+{
 	const char *events = NULL;
 	for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
-		if (!sel_has(sel.bits, nr))
+		if (!sel_has(bits, nr))
 			continue;
 		held->unneeded_since[nr] = 0;
 		for (int e = 0; e < 2; e++) {
@@ -522,18 +520,19 @@ int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_
 
 int audit_attach(struct bpfset *set, uint32_t flags, struct error *err)
 {
-	static const char *const raw[] = { "raw_sys_enter", "raw_sys_exit" };
-	/* Completion first: a request submitted once both are attached finds its result. */
-	static const char *const uring[] = { "uring_complete", "uring_submit", "uring_failed" };
-	bool want_raw = flags & (CF_SYSCOUNT | CF_AUDIT_RAW), want_uring = flags & CF_AUDIT;
+	bool want_raw = flags & (CF_SYSCOUNT | CF_AUDIT_RAW);
+	/* Attached with the set (uring.h): missing only from a set an older ocibpf loaded
+	 * (or whose older collector detached them). Nobody else detaches them: no lock to
+	 * look. */
+	bool want_uring = (flags & CF_AUDIT) && !uring_attached(set->dir);
 	if (!want_raw && !want_uring)
 		return 0;
 	_cleanup_close_ int lock = lock_dir(set->bpffs_dir, err);
 	if (lock < 0)
 		return lock;
-	int r = want_raw ? sync_pinned(set, raw, 2, true, false, err) : 0;
-	if (r == 0 && want_uring)
-		r = sync_pinned(set, uring, 3, true, false, err);
+	int r = want_raw ? sync_pinned(set->dir, raw_progs, ARRAY_SIZE(raw_progs), true, false, err) : 0;
+	if (r == 0 && want_uring && (r = uring_attach(set->dir)) < 0)
+		return err_errno(err, r, "cannot attach the io_uring tracepoint programs");
 	return r;
 }
 

@@ -38,8 +38,8 @@ struct tp_links {
 	int fd[2][MAX_SYSCALLS];   /* [0] sys_enter_NAME, [1] sys_exit_NAME, by syscall nr */
 	/* Monotonic ns since no container needed a held syscall (0 while one does). */
 	uint64_t unneeded_since[MAX_SYSCALLS];
-	/* The same for the pinned raw sys_enter/sys_exit and io_uring links. */
-	uint64_t raw_unneeded_since, uring_unneeded_since;
+	/* The same for the pinned raw sys_enter/sys_exit links. */
+	uint64_t raw_unneeded_since;
 	/* Where the held syscalls are published for hooks (tp-held.h), or NULL; kept by
 	 * tp_links_init, owned by the caller. */
 	const char *publish;
@@ -58,8 +58,7 @@ void tp_links_release(struct tp_links *t);
 
 /*
  * Attach what the containers in the maps need and detach what none needs any more
- * (serialized by a lock on bpffs_dir): the raw sys_enter/sys_exit and io_uring links
- * (pinned), and, when `held` is given, the per-syscall tracepoint links it holds. With
+ * (serialized by a lock on bpffs_dir): the raw sys_enter/sys_exit links (pinned), and, when `held` is given, the per-syscall tracepoint links it holds. With
  * `held`, what none needs is detached only after held->linger_ns (attaching a tracepoint
  * patches kernel text on every CPU: a container started soon after pays nothing); without
  * it (gc, a collector leaving), at once.
@@ -84,10 +83,16 @@ bool audit_held_by_collector(struct bpfset *set, const char *state_dir, uint64_t
 void audit_note_use(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_t flags);
 int audit_hold(struct bpfset *set, struct tp_links *held, uint64_t cgid, uint32_t flags,
 	       struct error *err);
+/* The per-syscall tracepoints of bits[] (MAX_SYSCALLS bits), attached into held (nothing
+ * detached): audit_hold for a selection at hand. */
+int audit_hold_bits(struct bpfset *set, struct tp_links *held, const __u64 *bits,
+		    struct error *err);
 /*
  * For a container starting with these CF_* flags: the raw sys_enter/sys_exit links
  * attached if it needs them (no look at the other containers: detaching what none needs
- * is for the stop of a container that needed them, and for the collector's sweep).
+ * is for the stop of a container that needed them, and for the collector's sweep); for an
+ * audited one, the io_uring links if the set lacks them (a set an older ocibpf loaded:
+ * this one attaches them at load, uring.h).
  */
 int audit_attach(struct bpfset *set, uint32_t flags, struct error *err);
 

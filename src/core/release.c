@@ -110,7 +110,7 @@ int container_release(const struct config *cfg, const struct container *c, struc
 		bpfset_forget(set, c->cgroup_id);
 		audit_forget(set, c->cgroup_id, c->flags);
 		netpolicy_forget(set, c->cgroup_id);
-		/* The raw and io_uring tracepoints this run used are detached by the
+		/* The raw tracepoints this run used are detached by the
 		 * collector's next sweep once no container needs them (knowing that takes a
 		 * walk of every container's entry: not on a hook's path). */
 	}

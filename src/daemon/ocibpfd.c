@@ -323,7 +323,7 @@ int main(int argc, char **argv)
 	httpd_stop(d.httpd);
 	sampler_free(d.sampler);
 	events_free(d.events);
-	/* The raw and io_uring tracepoints no container needs any more go with us (our
+	/* The raw tracepoints no container needs any more go with us (our
 	 * sweep detaches them while we run). */
 	{
 		_cleanup_bpfset_ struct bpfset *set = NULL;

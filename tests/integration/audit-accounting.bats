@@ -89,30 +89,81 @@ uring_records() {
 	assert_output ""
 }
 
-@test "io_uring: the tracepoint programs are attached only while some container audits" {
-	ocibpf version --json
-	local links
-	links=$BPFFS_DIR/sets/$(jq -r .bpf_set <<<"$output")/links
+# uring_link_ids LINKS-DIR: the kernel ids of the three pinned io_uring links (fails when one is missing).
+uring_link_ids() {
+	local p
+	for p in uring_submit uring_complete uring_failed; do
+		bpftool -j link show pinned "$1/$p" 2>/dev/null | jq -er .id || return 1
+	done
+}
+
+@test "io_uring: the tracepoint programs are attached by ocibpf load and stay until gc --unload, whether or not a container audits" {
+	# (attaching one patches kernel text on every CPU: the first audited container after
+	# a load or a quiet spell paid for it in its hook)
+	local bpffs links ids id
+	bpffs=$(new_bpffs_dir)
+	update_host_config '.bpffs_dir = $d' --arg d "$bpffs"
+	ocibpf load
+	assert_success
+	links=$(echo "$bpffs"/sets/*/links)
+	ids=$(uring_link_ids "$links") || fail "not attached by the load: $(ls "$links")"
+
 	write_policy quiet '{"telemetry": true}'
 	set_policy quiet
 	set_cmd sleep 100
 	runc_run -d "$CID"
 	assert_success
-	[ ! -e "$links/uring_submit" ] || fail "attached for a container that audits nothing"
 	runc_cmd delete -f "$CID"
-
+	assert_success
+	assert_stopped "$CID"
+	# the first audited container finds them attached: its hook attaches nothing
 	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
 	set_policy audited
+	set_cmd sh -c 'uringtool openat /etc/passwd; sleep 100'
 	runc_run -d "$CID"
 	assert_success
-	[ -e "$links/uring_submit" ] && [ -e "$links/uring_complete" ] && [ -e "$links/uring_failed" ] || fail "not attached: $(ls "$links")"
+	[ "$(uring_link_ids "$links")" = "$ids" ] || fail "attached again for a container: $(uring_link_ids "$links")"
+	wait_for 100 0.1 eval '[ -n "$(uring_records "$CID")" ]' || fail "io_uring open not audited"
 	runc_cmd delete -f "$CID"
 	assert_success
-	# detached by the collector's sweep (every second) once none has needed them for 10 s
-	# (ocibpfd(8)), not by the hook: knowing that no container needs them takes a walk of
-	# every container's entry
-	wait_for 200 0.1 test ! -e "$links/uring_submit" || fail "still attached with no container auditing"
-	[ ! -e "$links/uring_complete" ] && [ ! -e "$links/uring_failed" ] || fail "still attached: $(ls "$links")"
+	assert_stopped "$CID"
+	# past the collector's linger (10 s) and sweep (ocibpfd(8)): not detached
+	sleep 12
+	[ "$(uring_link_ids "$links")" = "$ids" ] || fail "detached with the set loaded: $(ls "$links")"
+
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$bpffs" ] || fail "$bpffs left: $(find "$bpffs")"
+	for id in $ids; do
+		! bpftool link show id "$id" >/dev/null 2>&1 || fail "link $id still in the kernel after gc --unload"
+	done
+}
+
+@test "io_uring: a set loaded without its tracepoint programs attached (an older ocibpf) gets them from load, or from an audited container" {
+	local bpffs links
+	bpffs=$(new_bpffs_dir)
+	update_host_config '.bpffs_dir = $d' --arg d "$bpffs"
+	ocibpf load --no-collector
+	assert_success
+	links=$(echo "$bpffs"/sets/*/links)
+	rm -f "$links"/uring_*
+	ocibpf load --no-collector
+	assert_success
+	uring_link_ids "$links" >/dev/null || fail "load did not attach them: $(ls "$links")"
+
+	rm -f "$links"/uring_*
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sh -c 'uringtool openat /etc/passwd; sleep 100'
+	runc_run -d "$CID"
+	assert_success
+	uring_link_ids "$links" >/dev/null || fail "the hook did not attach them: $(ls "$links")"
+	wait_for 100 0.1 eval '[ -n "$(uring_records "$CID")" ]' || fail "io_uring open not audited"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	ocibpf gc --unload
+	assert_success
 }
 
 @test "io_uring: an audited container started soon after another finds its tracepoints attached" {
