@@ -17,6 +17,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "container.bpf.h"
+#include "uapi.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -127,17 +128,17 @@ static __always_inline void decode_sockaddr(struct ev_syscall *e, __u64 uaddr)
 	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), (void *)uaddr) < 0)
 		return;
 	if (family == AF_INET) {
-		struct sockaddr_in sin;
+		struct ob_sockaddr_in sin;
 		if (bpf_probe_read_user(&sin, sizeof(sin), (void *)uaddr) < 0)
 			return;
-		__builtin_memcpy(e->addr, &sin.sin_addr, 4);
-		e->port = bpf_ntohs(sin.sin_port);
+		__builtin_memcpy(e->addr, sin.addr, 4);
+		e->port = bpf_ntohs(sin.port);
 	} else if (family == AF_INET6) {
-		struct sockaddr_in6 sin6;
+		struct ob_sockaddr_in6 sin6;
 		if (bpf_probe_read_user(&sin6, sizeof(sin6), (void *)uaddr) < 0)
 			return;
-		__builtin_memcpy(e->addr, &sin6.sin6_addr, 16);
-		e->port = bpf_ntohs(sin6.sin6_port);
+		__builtin_memcpy(e->addr, sin6.addr, 16);
+		e->port = bpf_ntohs(sin6.port);
 	} else {
 		return;
 	}

@@ -74,7 +74,11 @@ int BPF_PROG(cgtrack_mkdir, struct cgroup *cgrp, const char *path)
 	struct cgroup_subsys_state *parent = BPF_CORE_READ(cgrp, self.parent);
 	if (!parent)
 		return 0;
-	__u64 parent_id = BPF_CORE_READ(parent, cgroup, kn, id);
+	/* parent is the parent cgroup's `self` (what cgroup_parent() undoes): reading
+	 * parent->cgroup would relocate against cgroup_subsys_state, which shares the
+	 * kernel's CO-RE cache slot with io_uring's io_open (see uapi.bpf.h) */
+	struct cgroup *pcg = (void *)parent - bpf_core_field_offset(struct cgroup, self);
+	__u64 parent_id = BPF_CORE_READ(pcg, kn, id);
 	struct container_info *c = container_of_cgroup(parent_id);
 	if (!c)
 		return 0;

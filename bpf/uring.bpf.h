@@ -76,21 +76,19 @@ static __always_inline void uring_sockaddr(struct ev_uring *e, struct io_kiocb *
 {
 	struct io_connect *conn = (void *)&req->cmd;
 	void *uaddr = BPF_CORE_READ(conn, addr);
-	struct __kernel_sockaddr_storage ss;
-	if (!uaddr || bpf_probe_read_user(&ss, sizeof(struct sockaddr_in6), uaddr) < 0)
+	union ob_sockaddr sa;
+	if (!uaddr || bpf_probe_read_user(&sa, sizeof(struct ob_sockaddr_in6), uaddr) < 0)
 		return;
-	struct sockaddr_in *sin = (void *)&ss;
-	struct sockaddr_in6 *sin6 = (void *)&ss;
-	if (ss.ss_family == AF_INET) {
-		__builtin_memcpy(e->addr, &sin->sin_addr, 4);
-		e->port = bpf_ntohs(sin->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		__builtin_memcpy(e->addr, &sin6->sin6_addr, 16);
-		e->port = bpf_ntohs(sin6->sin6_port);
+	if (sa.family == AF_INET) {
+		__builtin_memcpy(e->addr, sa.in.addr, 4);
+		e->port = bpf_ntohs(sa.in.port);
+	} else if (sa.family == AF_INET6) {
+		__builtin_memcpy(e->addr, sa.in6.addr, 16);
+		e->port = bpf_ntohs(sa.in6.port);
 	} else {
 		return;
 	}
-	e->family = ss.ss_family;
+	e->family = sa.family;
 	e->has_addr = 1;
 }
 
@@ -258,7 +256,9 @@ int BPF_PROG(uring_complete, struct io_ring_ctx *ring, void *req, struct io_urin
 	struct ev_uring *p = bpf_map_lookup_elem(&ocibpf_uring_pending, &key);
 	if (!p)
 		return 0;
-	p->ret = BPF_CORE_READ(cqe, res);
+	__s32 res = 0;
+	bpf_probe_read_kernel(&res, sizeof(res), &((struct ob_io_uring_cqe *)cqe)->res);
+	p->ret = res;
 	p->has_ret = 1;
 	uring_emit(p);
 	bpf_map_delete_elem(&ocibpf_uring_pending, &key);

@@ -43,17 +43,18 @@ static const struct {
 
 static int fill_argmap(int fd)
 {
+	uint32_t keys[ARRAY_SIZE(argmap)];
+	struct sys_argmap vals[ARRAY_SIZE(argmap)];
+	uint32_t n = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(argmap); i++) {
 		int nr = seccomp_syscall_resolve_name(argmap[i].name);
 		if (nr < 0 || nr >= MAX_SYSCALLS)
 			continue;   /* not on this architecture */
-		struct sys_argmap v = { .path_arg = argmap[i].path_arg,
-					.sockaddr_arg = argmap[i].sockaddr_arg };
-		uint32_t key = nr;
-		if (bpf_map_update_elem(fd, &key, &v, BPF_ANY) < 0)
-			return -errno;
+		keys[n] = nr;
+		vals[n++] = (struct sys_argmap){ .path_arg = argmap[i].path_arg,
+						 .sockaddr_arg = argmap[i].sockaddr_arg };
 	}
-	return 0;
+	return map_update_many(fd, keys, sizeof(keys[0]), vals, sizeof(vals[0]), n);
 }
 
 /* Which argument of a syscall is a path or a sockaddr: filled once per loaded set. */

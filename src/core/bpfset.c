@@ -538,6 +538,19 @@ int bpfset_unpin(const char *bpffs_dir, const char *run)
 	return rm_rf(ldir);
 }
 
+int map_update_many(int fd, const void *keys, size_t key_size, const void *vals,
+		    size_t val_size, uint32_t n)
+{
+	uint32_t count = n;
+	if (n == 0 || (bpf_map_update_batch(fd, keys, vals, &count, NULL) == 0 && count == n))
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, (const char *)keys + i * key_size,
+					(const char *)vals + i * val_size, BPF_ANY) < 0)
+			return -errno;
+	return 0;
+}
+
 size_t map_delete_if(int fd, size_t key_size, bool (*match)(int fd, const void *key, void *ud),
 		     void *ud)
 {

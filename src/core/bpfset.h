@@ -86,6 +86,12 @@ void bpfset_forget(struct bpfset *s, uint64_t container_cgid);
  */
 size_t map_delete_if(int fd, size_t key_size, bool (*match)(int fd, const void *key, void *ud),
 		     void *ud);
+/*
+ * Write n entries (keys[i] -> vals[i], BPF_ANY) in one BPF_MAP_UPDATE_BATCH, one by one
+ * where the kernel has no batch for the map: a set's tables are filled at every load.
+ */
+int map_update_many(int fd, const void *keys, size_t key_size, const void *vals,
+		    size_t val_size, uint32_t n);
 /* Sum of the per-CPU counters of a container; -ENOENT when it has none. */
 int bpfset_read_stats(struct bpfset *s, uint64_t container_cgid, struct container_stats *ret);
 

@@ -88,17 +88,19 @@ static const struct {
 
 int uring_fill_ops(int fd)
 {
+	uint32_t keys[URING_OPS];
+	int32_t nrs[URING_OPS];
 	for (uint32_t op = 0; op < URING_OPS; op++) {
-		int32_t nr = -1;
+		keys[op] = op;
+		nrs[op] = -1;
 		if (ops[op].syscall) {
 			int n = seccomp_syscall_resolve_name(ops[op].syscall);
 			if (n >= 0 && n < MAX_SYSCALLS)
-				nr = n;
+				nrs[op] = n;
 		}
-		if (bpf_map_update_elem(fd, &op, &nr, BPF_ANY) < 0)
-			return -errno;
 	}
-	return 0;
+	/* one syscall, not URING_OPS of them, at every load */
+	return map_update_many(fd, keys, sizeof(keys[0]), nrs, sizeof(nrs[0]), URING_OPS);
 }
 
 const char *uring_op_name(unsigned opcode)

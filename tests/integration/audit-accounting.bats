@@ -52,7 +52,8 @@ uring_records() {
 @test "io_uring: OPENAT, OPENAT2, CONNECT, MKDIRAT, UNLINKAT and STATX are audited as their syscalls, with path, address and result" {
 	run_audited '{"audit": {"syscalls": ["openat", "openat2", "connect", "mkdirat", "unlinkat", "statx"]}}' \
 		sh -c 'uringtool openat /etc/passwd && uringtool openat2 /etc/group &&
-			uringtool connect 127.0.0.1 1 && uringtool mkdirat /dev/shm/made &&
+			uringtool connect 127.0.0.1 1 && { uringtool connect ::1 2; true; } &&
+			uringtool mkdirat /dev/shm/made &&
 			uringtool unlinkat /dev/shm/nothere && uringtool statx /etc'
 	assert_success
 	assert_stopped "$CID"
@@ -63,6 +64,7 @@ uring_records() {
 		and .io_uring_op == "OPENAT" and .ret >= 0 and .user_data == 4242 and .comm == "uringtool")' <<<"$output"
 	jq -s -e 'any(.[]; .syscall == "openat2" and .path == "/etc/group" and .ret >= 0)' <<<"$output"
 	jq -s -e 'any(.[]; .syscall == "connect" and .addr == "127.0.0.1" and .port == 1 and .ret == -111)' <<<"$output"
+	jq -s -e 'any(.[]; .syscall == "connect" and .addr == "::1" and .port == 2 and .ret < 0)' <<<"$output"
 	jq -s -e 'any(.[]; .syscall == "mkdirat" and .path == "/dev/shm/made" and .ret == 0 and .args[2] == 493)' <<<"$output"
 	jq -s -e 'any(.[]; .syscall == "unlinkat" and .path == "/dev/shm/nothere" and .ret == -2)' <<<"$output"
 	jq -s -e 'any(.[]; .syscall == "statx" and .path == "/etc" and .ret == 0)' <<<"$output"

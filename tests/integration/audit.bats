@@ -87,10 +87,12 @@ run_audited() {
 
 @test "syscall records: connect with address and port" {
 	run_audited '{"audit": {"syscalls": ["connect"]}}' \
-		sh -c 'nc -w 1 127.0.0.1 9 </dev/null; true'
+		sh -c 'nc -w 1 127.0.0.1 9 </dev/null; nc -w 1 ::1 7 </dev/null; true'
 	assert_success
 	records "$CID" syscall | jq -e -s '
 		any(.[]; .syscall == "connect" and .addr == "127.0.0.1" and .port == 9 and .ret == -111)'
+	records "$CID" syscall | jq -e -s '
+		any(.[]; .syscall == "connect" and .addr == "::1" and .port == 7 and .ret < 0)'
 }
 
 @test "audit all: every syscall is recorded and counted" {

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * UAPI layouts the audit programs read, declared here after vmlinux.h (outside its
+ * preserve_access_index): their offsets are fixed by the ABI, so reading them needs no
+ * CO-RE relocation. Each relocated type costs `ocibpf load` a walk of the kernel's whole
+ * BTF (~0.4 ms) whenever it misses the kernel's 31-slot candidate cache (kernel/bpf/btf.c).
+ * sockaddr_in and __kernel_sockaddr_storage shared a slot with task_struct, io_uring_cqe
+ * one with linux_binprm and pt_regs (and cgroup_subsys_state, see cgtrack.bpf.c, one with
+ * io_open): 8 of the 11 walks of every load; 3 are left (tests/bench/core-cands.py).
+ */
+#ifndef OCIBPF_UAPI_BPF_H
+#define OCIBPF_UAPI_BPF_H
+
+struct ob_sockaddr_in {		/* struct sockaddr_in, <linux/in.h> */
+	__u16 family;
+	__be16 port;
+	__u8 addr[4];
+	__u8 zero[8];
+};
+
+struct ob_sockaddr_in6 {	/* struct sockaddr_in6, <linux/in6.h> */
+	__u16 family;
+	__be16 port;
+	__be32 flowinfo;
+	__u8 addr[16];
+	__u32 scope_id;
+};
+
+union ob_sockaddr {
+	__u16 family;
+	struct ob_sockaddr_in in;
+	struct ob_sockaddr_in6 in6;
+};
+
+struct ob_io_uring_cqe {	/* struct io_uring_cqe, <linux/io_uring.h> */
+	__u64 user_data;
+	__s32 res;
+	__u32 flags;
+};
+
+#endif
