@@ -417,17 +417,12 @@ static int zero_stats(struct bpfset *s, uint64_t cgid, __u64 flags)
 	return bpf_map_update_elem(s->stats_fd, &cgid, v, flags) < 0 ? -errno : 0;
 }
 
-static int stats_full(struct error *err)
-{
-	return err_msg(err, -E2BIG, "too many monitored containers: the stats map is full (at most %d containers at once)",
-		       MAX_CONTAINERS);
-}
-
 int bpfset_claim(struct bpfset *s, uint64_t cgid, struct error *err)
 {
 	int r = zero_stats(s, cgid, BPF_NOEXIST);
 	if (r == -E2BIG)
-		return stats_full(err);
+		return err_msg(err, r, "too many monitored containers: the stats map is full (at most %d containers at once)",
+			       MAX_CONTAINERS);
 	if (r < 0 && r != -EEXIST)
 		return err_errno(err, r, "cannot add the container to the stats map");
 	return r;
@@ -462,14 +457,6 @@ int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg
 	if (mkdir(ldir, 0700) < 0)
 		return err_errno(err, -errno, "cannot create %s", ldir);
 
-	r = zero_stats(s, cg->id, BPF_ANY);
-	if (r == -E2BIG) {
-		stats_full(err);
-		goto fail;
-	} else if (r < 0) {
-		err_errno(err, r, "cannot add the container to the stats map");
-		goto fail;
-	}
 	/*
 	 * The sub-cgroups first, the container's own entry last, with their number: the
 	 * tracker counts on the own entry, so until it is written it adds none (a sub-cgroup

@@ -63,7 +63,7 @@ int bpfset_map_fd(const struct bpfset *s, const char *name);
 int bpfset_prog_fd(const struct bpfset *s, const char *name);
 
 /*
- * Enter the container in the maps, attach its programs to its cgroup with bpf_link, pin
+ * Enter the container (claimed already: bpfset_claim) in the maps, attach its programs to its cgroup with bpf_link, pin
  * the links under <bpffs_dir>/containers/<run>/, and check with BPF_PROG_QUERY
  * (effective) that they are in force. On failure everything done is undone.
  */

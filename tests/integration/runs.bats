@@ -58,16 +58,22 @@ denied_policy() {
 	set_policy locked
 }
 
-@test "a start refused for an id that runs under another runc root leaves the running container exactly as it was" {
-	local p
-	p=$(free_ports 1)
-	host_listen tcp 127.0.0.1 "$p"
-	denied_policy "$p"
+# start_locked PORT: a listener on the host at 127.0.0.1:PORT, and $CID running (sleep 300,
+# host network) under denied_policy PORT, monitored.
+start_locked() {
+	host_listen tcp 127.0.0.1 "$1"
+	denied_policy "$1"
 	use_host_network
 	set_cmd sleep 300
 	runc_run -d "$CID"
 	assert_success
 	assert_monitored "$CID" "$(runtime_state runc "$CID" pid)" locked
+}
+
+@test "a start refused for an id that runs under another runc root leaves the running container exactly as it was" {
+	local p
+	p=$(free_ports 1)
+	start_locked "$p"
 	local record_before pins log_before
 	record_before=$(cat "$(state_file "$CID")")
 	pins=$(pins_dir "$CID")
@@ -266,14 +272,8 @@ denied_policy() {
 @test "a second container put in the cgroup of a monitored one is refused, and the first keeps its policy, stats and pins" {
 	local p
 	p=$(free_ports 1)
-	host_listen tcp 127.0.0.1 "$p"
-	denied_policy "$p"
-	use_host_network
-	set_cmd sleep 300
 	update_config '.linux.cgroupsPath = $p' --arg p "/$CID-shared"
-	runc_run -d "$CID"
-	assert_success
-	assert_monitored "$CID" "$(runtime_state runc "$CID" pid)" locked
+	start_locked "$p"
 	local record_before pins cg
 	record_before=$(cat "$(state_file "$CID")")
 	pins=$(pins_dir "$CID")
