@@ -16,6 +16,8 @@ setup_file() {
 	net_setup_file
 	export ESCAPE=$BATS_FILE_TMPDIR/escape
 	gcc -O2 -static -o "$ESCAPE" "$INTEGRATION_ROOT/escape.c" 2>"$BATS_FILE_TMPDIR/escape.log" || ESCAPE=
+	export CGSTRESS=$BATS_FILE_TMPDIR/cgstress
+	gcc -O2 -pthread -o "$CGSTRESS" "$INTEGRATION_ROOT/cgstress.c"
 }
 
 teardown_file() {
@@ -38,6 +40,11 @@ teardown() {
 		while read -r d; do
 			[ -d "$d" ] && (cd "$d" && find . -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null)
 		done <"$BATS_TEST_TMPDIR/subcgroup-dirs"
+	fi
+	if [ -f "$BATS_TEST_TMPDIR/cgroup-dirs-made" ]; then
+		while read -r d; do
+			[ ! -d "$d" ] || { (cd "$d" && find . -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null); rmdir "$d"; }
+		done <"$BATS_TEST_TMPDIR/cgroup-dirs-made"
 	fi
 	[ ! -f "$BATS_TEST_TMPDIR/cgtrack-budget" ] || set_cgtrack_budget 0 || true
 	net_teardown
@@ -305,31 +312,88 @@ remove_subcgroups() {
 	assert_stopped "$CID-b"
 }
 
-@test "a container nested in another's cgroup: its cgroup's slots go back to the outer one when it goes" {
-	set_policy base
-	set_cmd sleep 300
-	update_config --arg p "/$CID" '.linux.cgroupsPath = $p'
+# nested_refused ID PATH: a container with an allow-all policy started in cgroup PATH is
+# refused, naming the monitored container $CID.
+nested_refused() {
+	local b=$BATS_TEST_TMPDIR/bundle-$1
+	[ -d "$b" ] || { cp -a "$BUNDLE" "$b"; rm -f "$b/rootfs/go" "$b/rootfs/end"; }
+	write_policy open '{"network": {"egress": {"default": "allow"}}}'
+	local cfg
+	cfg=$(jq --arg p "$2" --arg k "$POLICY_ANNOTATION" '.linux.cgroupsPath = $p | .annotations[$k] = "open"
+		| .process.args = ["sh", "-c", "echo NESTED-STARTED"]' "$b/config.json")
+	echo "$cfg" >"$b/config.json"
+	run __runc run -b "$b" "$1" </dev/null
+	echo "nested $1 in $2: status $status: $output" >&2
+	assert_failure
+	refute_output --partial NESTED-STARTED
+	assert_output --partial "monitored container $CID"
+	assert_not_monitored "$1"
+}
+
+@test "a container started in a monitored container's sub-cgroup (or around it) is refused: the outer one's entries, counters and policy there stay" {
+	net_requires_nettool
+	local p
+	p=$(free_ports 1)
+	locked_policy "$p"
+	use_host_network
+	add_nettool
+	hostile_wait_cmd "$p"
+	# in /$CID/c, so that a container can be put around it (/$CID)
+	update_config --arg p "/$CID/c" '.linux.cgroupsPath = $p'
+	echo "$CGROUP2/$CID" >>"$BATS_TEST_TMPDIR/cgroup-dirs-made"
 	runc_run -d "$CID"
 	assert_success
-	local outer
-	outer=$(stat -c %i "$CGROUP2/$CID")
-	[ "$(cgtrack_slot 0)" -eq 0 ]
-	update_config --arg p "/$CID/nested" '.linux.cgroupsPath = $p'
-	runc_run -d "$CID-nested"
-	assert_success
-	local inner
-	inner=$(stat -c %i "$CGROUP2/$CID/nested")
-	# runc made the cgroup (the tracker entered it as the outer one's), the hook its own entry
+	local pid cg outer used
+	pid=$(runtime_state runc "$CID" pid)
+	cg=$CGROUP2/$CID/c
+	outer=$(stat -c %i "$cg")
+	used=$(cgtrack_slot 0)
+	echo "$cg" >>"$BATS_TEST_TMPDIR/subcgroup-dirs"
+	# The container makes a sub-cgroup: the tracker enters it as the container's.
+	mkdir "$cg/nested"
+	local nested
+	nested=$(stat -c %i "$cg/nested")
+	[ "$(cgroup_entry "$nested" container_cgid)" = "$outer" ]
 	[ "$(cgroup_entry "$outer" subcgroups)" -eq 1 ]
-	[ "$(cgroup_entry "$inner" container_cgid)" = "$inner" ]
-	[ "$(cgtrack_slot 0)" -eq 1 ]
-	runc_cmd delete -f "$CID-nested"
-	assert_success
-	assert_stopped "$CID-nested"
-	[ ! -d "$CGROUP2/$CID/nested" ]
-	[ "$(cgroup_entry "$outer" subcgroups)" -eq 0 ] || fail "outer: $(cgroup_entry "$outer" subcgroups)"
-	[ "$(cgtrack_slot 0)" -eq 0 ]
-	runc_cmd delete -f "$CID"
+	[ "$(cgtrack_slot 0)" -eq $((used + 1)) ]
+
+	nested_refused "$CID-in" "/$CID/c/nested"
+	# runc may have removed the cgroup it was given (the tracker then gave its slots back)
+	if [ -d "$cg/nested" ]; then
+		[ "$(cgroup_entry "$nested" container_cgid)" = "$outer" ] || fail "entry: $(cgroup_entry "$nested" container_cgid)"
+		[ "$(cgroup_entry "$outer" subcgroups)" -eq 1 ] || fail "counter: $(cgroup_entry "$outer" subcgroups)"
+		[ "$(cgtrack_slot 0)" -eq $((used + 1)) ] || fail "budget used: $(cgtrack_slot 0)"
+		rmdir "$cg/nested"
+	fi
+	[ "$(cgroup_entry "$outer" subcgroups)" -eq 0 ] || fail "counter after rmdir: $(cgroup_entry "$outer" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq "$used" ] || fail "budget used after rmdir: $(cgtrack_slot 0), was $used"
+	[ "$(tracked_entries)" -eq 0 ]
+
+	# A sub-cgroup past the cap (no entry: found by the walk), one runc makes deeper: the same.
+	make_subcgroups "$cg" 64 k
+	mkdir "$cg/walk"
+	! cgroup_map_has "$(stat -c %i "$cg/walk")"
+	nested_refused "$CID-walk" "/$CID/c/walk"
+	nested_refused "$CID-deep" "/$CID/c/k1/new/deeper"
+	[ "$(cgroup_entry "$outer" subcgroups)" -eq 64 ] || fail "counter: $(cgroup_entry "$outer" subcgroups)"
+	# Around it: a container whose cgroup holds the monitored one's.
+	nested_refused "$CID-around" "/$CID"
+	[ -d "$cg" ]
+
+	# The outer container's process in its sub-cgroup: its own policy, its own log.
+	echo "$pid" >"$cg/walk/cgroup.procs"
+	touch "$BUNDLE/rootfs/go"
+	wait_for 100 0.1 grep -q '^done' "$BATS_TEST_TMPDIR/$CID.stdio"
+	run cat "$BATS_TEST_TMPDIR/$CID.stdio"
+	assert_line --regexp '^after: EPERM'
+	wait_for 50 0.1 opened_group "$CID" || fail "no openat record: $(records "$CID" syscall)"
+	echo "$pid" >"$cg/cgroup.procs"
+	remove_subcgroups "$cg"
+	[ "$(cgroup_entry "$outer" subcgroups)" -eq 0 ]
+	[ "$(cgtrack_slot 0)" -eq "$used" ]
+	touch "$BUNDLE/rootfs/end"
+	wait_stopped "$CID"
+	runc_cmd delete "$CID"
 	assert_success
 	assert_stopped "$CID"
 }
@@ -364,6 +428,79 @@ remove_subcgroups() {
 	[ ! -d "$CGROUP2/$CID" ] || remove_subcgroups "$CGROUP2/$CID"
 	rmdir "$CGROUP2/$CID" 2>/dev/null || true
 	opened_group "$CID" || fail "no openat record from $leaf: $(records "$CID" syscall)"
+}
+
+# tracked_entries: entries the tracker made (CF_TRACKED) in ocibpf_cgroups, any container's.
+tracked_entries() {
+	set_maps_dir
+	bpftool -j map dump pinned "$SET_MAPS/ocibpf_cgroups" |
+		jq '[.[] | select((.formatted.value.flags / 64 | floor) % 2 == 1)] | length'
+}
+
+# hostile_wait_cmd PORT: wait for /go, say where it is and whether PORT is denied, open
+# /etc/group (audited), then wait for /end.
+hostile_wait_cmd() {
+	set_cmd sh -c "i=0; while [ ! -e /go ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+		echo \"cg: \$(grep ^0:: /proc/self/cgroup)\"
+		echo \"after: \$(nettool tcp 127.0.0.1 $1 2000)\"
+		: </etc/group
+		echo done
+		i=0; while [ ! -e /end ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done"
+}
+
+@test "racing mkdir/rmdir/rename from many threads, three levels deep, processes moved among them: counters back to 0, no tracked entry left, the deny holds" {
+	net_requires_nettool
+	local p
+	p=$(free_ports 1)
+	locked_policy "$p"
+	use_host_network
+	add_nettool
+	hostile_wait_cmd "$p"
+	runc_run -d "$CID"
+	assert_success
+	local pid cg own used
+	pid=$(runtime_state runc "$CID" pid)
+	cg=$(cgroup2_of "$pid")
+	own=$(stat -c %i "$cg")
+	used=$(cgtrack_slot 0)
+	echo "$cg" >>"$BATS_TEST_TMPDIR/subcgroup-dirs"
+	# 8 threads x 1500 cycles (~36,000 mkdir/rmdir), the container's init moved about
+	run "$CGSTRESS" "$cg" 8 1500 "$pid"
+	echo "cgstress: $output" >&2
+	assert_success
+	[ -z "$(find "$cg" -mindepth 1 -type d)" ] || fail "left: $(find "$cg" -mindepth 1 -type d)"
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 0 ] || fail "counter: $(cgroup_entry "$own" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq "$used" ] || fail "budget used: $(cgtrack_slot 0), was $used"
+	[ "$(entries_of "$own")" -eq 1 ] || fail "$(entries_of "$own") entries for the container"
+	[ "$(tracked_entries)" -eq 0 ] || fail "$(tracked_entries) tracked entries left"
+
+	# Again while the counter sits at the cap: 70 made first, the rest found by the walk.
+	make_subcgroups "$cg" 70 k
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 64 ]
+	run "$CGSTRESS" "$cg" 8 500 "$pid"
+	assert_success
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 0 ] || fail "counter: $(cgroup_entry "$own" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq "$used" ] || fail "budget used: $(cgtrack_slot 0), was $used"
+	[ "$(tracked_entries)" -eq 0 ] || fail "$(tracked_entries) tracked entries left"
+
+	# A process in a sub-cgroup three levels deep: denied and audited.
+	mkdir -p "$cg/x/y/z"
+	echo "$pid" >"$cg/x/y/z/cgroup.procs"
+	touch "$BUNDLE/rootfs/go"
+	wait_for 100 0.1 grep -q '^done' "$BATS_TEST_TMPDIR/$CID.stdio"
+	run cat "$BATS_TEST_TMPDIR/$CID.stdio"
+	assert_line --regexp '^cg: 0::/.*/x/y/z$'
+	assert_line --regexp '^after: EPERM'
+	wait_for 50 0.1 opened_group "$CID" || fail "no openat record: $(records "$CID" syscall)"
+	echo "$pid" >"$cg/cgroup.procs"
+	remove_subcgroups "$cg"
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 0 ]
+	touch "$BUNDLE/rootfs/end"
+	wait_stopped "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	assert_stopped "$CID"
+	[ "$(cgtrack_slot 0)" -eq "$used" ]
 }
 
 # --- what ocibpf writes: owners and modes ----------------------------------------------------
