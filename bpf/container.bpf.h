@@ -17,8 +17,8 @@
  * processes are policed, counted and audited like the others.
  *
  * The walk goes down from the root's children to the leaf (ancestor ids stop at the
- * leaf's level, so the loop ends there) and keeps the deepest match: a container nested
- * in another's cgroup wins over the outer one. Cost: one hash lookup for a task of a
+ * leaf's level, so the loop ends there) and keeps the deepest match (there is one: the
+ * hook monitors no container inside or around another, src/core/nesting.h). Cost: one hash lookup for a task of a
  * known cgroup; for any other task (the host's), one helper call per level down to its
  * leaf and one lookup per level above it: nothing more for a task in the root cgroup, one
  * more for a systemd service's (/system.slice/x.service).

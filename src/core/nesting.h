@@ -11,7 +11,7 @@
  * or a sub-cgroup of it, entered in ocibpf_cgroups or found by the walk up), nor around
  * one (a recorded container's cgroup below it): the programs judge a process by the
  * deepest container above it, so either would put the processes of one container under
- * the other's policy (ocibpf-hook(8), NESTED CONTAINERS). -EBUSY naming the other
+ * the other's policy (ocibpf-hook(8), ONE CGROUP, ONE CONTAINER). -EBUSY naming the other
  * container (and `ocibpf gc` when its process is gone); 0 otherwise. The cgroup that
  * is exactly another run's is bpfset_claim's to find.
  */

@@ -3,7 +3,8 @@
  * cgstress DIR THREADS CYCLES [PID]: what a container that can write its cgroupfs does to
  * the sub-cgroup tracker, from many threads at once: each cycle makes a tree three levels
  * deep under DIR (names shared between threads, so that mkdir, rmdir and rename collide),
- * renames a branch within its parent (cgroup v2 allows that), moves PID (when given)
+ * tries to rename a branch within its parent (cgroup2 has no rename: EPERM on 6.18; a
+ * kernel that had one would keep the cgroup's id, which keys ocibpf_cgroups), moves PID
  * into one of the new cgroups and back, and removes the tree deepest first. Every error
  * is expected (another thread got there first) and ignored. At the end PID is put back
  * in DIR and whatever is left under DIR is removed; prints "mkdir N rmdir N rename N".

@@ -33,8 +33,9 @@ setup() {
 	add_hooks
 }
 
-teardown() {
-	# sub-cgroups made by the ocibpf_cgroups tests (a container's are also removed by runc)
+# Sub-cgroups the ocibpf_cgroups tests made (a container's own are removed by runc), and
+# cgroups they made themselves.
+remove_test_cgroups() {
 	local d
 	if [ -f "$BATS_TEST_TMPDIR/subcgroup-dirs" ]; then
 		while read -r d; do
@@ -43,16 +44,28 @@ teardown() {
 	fi
 	if [ -f "$BATS_TEST_TMPDIR/cgroup-dirs-made" ]; then
 		while read -r d; do
-			[ ! -d "$d" ] || { (cd "$d" && find . -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null); rmdir "$d"; }
+			[ ! -d "$d" ] || { (cd "$d" && find . -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null); rmdir "$d" 2>/dev/null; }
 		done <"$BATS_TEST_TMPDIR/cgroup-dirs-made"
 	fi
+	return 0
+}
+
+teardown() {
+	if [ -n "${STOPPED_COLLECTOR:-}" ]; then
+		kill -CONT "$STOPPED_COLLECTOR" 2>/dev/null || true
+	fi
+	remove_test_cgroups
 	[ ! -f "$BATS_TEST_TMPDIR/cgtrack-budget" ] || set_cgtrack_budget 0 || true
 	net_teardown
-	ocibpf_teardown
+	local rc=0
+	ocibpf_teardown || rc=$?
+	# after a failure, the containers that kept processes there are gone now
+	remove_test_cgroups
 	rm -f "$BATS_TEST_TMPDIR"/victim*
 	if [ -f "$BATS_TEST_TMPDIR/userns-dir" ]; then
 		rm -rf "$(cat "$BATS_TEST_TMPDIR/userns-dir")"
 	fi
+	return $rc
 }
 
 # --- a privileged container against its own programs ----------------------------------------
@@ -376,19 +389,35 @@ nested_refused() {
 	nested_refused "$CID-walk" "/$CID/c/walk"
 	nested_refused "$CID-deep" "/$CID/c/k1/new/deeper"
 	[ "$(cgroup_entry "$outer" subcgroups)" -eq 64 ] || fail "counter: $(cgroup_entry "$outer" subcgroups)"
-	# Around it: a container whose cgroup holds the monitored one's.
-	nested_refused "$CID-around" "/$CID"
+	# Around it: a container whose cgroup holds the monitored one's. (runc can't start one
+	# there in hybrid mode, the devices controller refuses: the hook is called directly
+	# for a process put in /$CID.)
+	sh -c 'echo $$ > "$1/cgroup.procs" && exec sleep 300' sh "$CGROUP2/$CID" </dev/null >/dev/null 2>&1 3>&- &
+	local around=$!
+	echo "$around $CGROUP2/$CID" >>"$BATS_TEST_TMPDIR/sandboxes"
+	wait_for 50 0.02 grep -qx "$around" "$CGROUP2/$CID/cgroup.procs"
+	run_hook createRuntime "$(make_state "$CID-around" "$around" "$BUNDLE" open)"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"ocibpf-hook: $CID-around: cgroup /$CID is around that of monitored container $CID"* ]] ||
+		fail "stderr: $stderr"
+	assert_not_monitored "$CID-around"
+	kill -9 "$around"
+	wait "$around" || true
+	: >"$BATS_TEST_TMPDIR/sandboxes"
 	[ -d "$cg" ]
 
-	# The outer container's process in its sub-cgroup: its own policy, its own log.
-	echo "$pid" >"$cg/walk/cgroup.procs"
+	# The outer container's process in its sub-cgroups (runc removed those it was given):
+	# its own policy, its own log.
+	mkdir -p "$cg/k2/there"
+	echo "$pid" >"$cg/k2/there/cgroup.procs"
 	touch "$BUNDLE/rootfs/go"
 	wait_for 100 0.1 grep -q '^done' "$BATS_TEST_TMPDIR/$CID.stdio"
 	run cat "$BATS_TEST_TMPDIR/$CID.stdio"
 	assert_line --regexp '^after: EPERM'
 	wait_for 50 0.1 opened_group "$CID" || fail "no openat record: $(records "$CID" syscall)"
 	echo "$pid" >"$cg/cgroup.procs"
-	remove_subcgroups "$cg"
+	# (a child the shell forked there may still be exiting: EBUSY until it is gone)
+	wait_for 50 0.1 remove_subcgroups "$cg" 2>/dev/null
 	[ "$(cgroup_entry "$outer" subcgroups)" -eq 0 ]
 	[ "$(cgtrack_slot 0)" -eq "$used" ]
 	touch "$BUNDLE/rootfs/end"
@@ -396,6 +425,9 @@ nested_refused() {
 	runc_cmd delete "$CID"
 	assert_success
 	assert_stopped "$CID"
+	# runc made /$CID, the parent of its cgroup, in every hierarchy
+	local x
+	leftover_cgroups | sort -r | while read -r x; do rmdir "$x"; done
 }
 
 @test "sub-cgroups that exist when the hook runs: it enters at most 64 and counts them" {
@@ -493,7 +525,8 @@ hostile_wait_cmd() {
 	assert_line --regexp '^after: EPERM'
 	wait_for 50 0.1 opened_group "$CID" || fail "no openat record: $(records "$CID" syscall)"
 	echo "$pid" >"$cg/cgroup.procs"
-	remove_subcgroups "$cg"
+	# (a child the shell forked there may still be exiting: EBUSY until it is gone)
+	wait_for 50 0.1 remove_subcgroups "$cg" 2>/dev/null
 	[ "$(cgroup_entry "$own" subcgroups)" -eq 0 ]
 	touch "$BUNDLE/rootfs/end"
 	wait_stopped "$CID"
@@ -501,6 +534,58 @@ hostile_wait_cmd() {
 	assert_success
 	assert_stopped "$CID"
 	[ "$(cgtrack_slot 0)" -eq "$used" ]
+}
+
+# quiesced CGID: poststop set CF_QUIESCED in the container's own entry.
+quiesced() {
+	local f
+	f=$(cgroup_entry "$1" flags)
+	[ -n "$f" ] && [ "$f" != null ] && [ $(((f >> 5) & 1)) -eq 1 ]
+}
+
+@test "poststop's quiesce writes the sub-cgroup counter full: a mkdir racing it can't leave the count below its entries" {
+	# User space rewrites the container's entry at poststop (CF_QUIESCED): written back
+	# as it was read, an add the tracker made meanwhile was lost, the count fell below
+	# the entries it holds, and their rmdirs could take it below 0 together. Held at
+	# poststop's drain (the collector stopped), the entry is looked at.
+	local p
+	p=$(free_ports 1)
+	locked_policy "$p"
+	use_host_network
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	local pid cg own used
+	pid=$(runtime_state runc "$CID" pid)
+	cg=$(cgroup2_of "$pid")
+	own=$(stat -c %i "$cg")
+	used=$(cgtrack_slot 0)
+	make_subcgroups "$cg" 3 q
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 3 ]
+	wait_for 100 0.05 eval '[ -n "$(collector_pids)" ]' || fail "no collector"
+	local cpid
+	cpid=$(collector_pids | head -n 1)
+	kill -STOP "$cpid"
+	STOPPED_COLLECTOR=$cpid
+	# poststop for the run, as the runtime calls it; it waits for the drain
+	jq -cn --arg id "$CID" --arg b "$BUNDLE" '{ociVersion: "1.0.2-dev", id: $id, status: "stopped", bundle: $b}' |
+		"$OCIBPF_HOOK" poststop >"$BATS_TEST_TMPDIR/poststop.out" 2>&1 3>&- &
+	local hook=$!
+	wait_for 100 0.05 quiesced "$own" || fail "not quiesced: $(cgroup_entry "$own" flags)"
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 64 ] || fail "counter after quiesce: $(cgroup_entry "$own" subcgroups)"
+	mkdir "$cg/late"
+	! cgroup_map_has "$(stat -c %i "$cg/late")" || fail "an entry made after the stop"
+	remove_subcgroups "$cg"
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 61 ] || fail "counter after rmdir: $(cgroup_entry "$own" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq "$used" ] || fail "budget used: $(cgtrack_slot 0), was $used"
+	[ "$(tracked_entries)" -eq 0 ]
+	kill -CONT "$cpid"
+	STOPPED_COLLECTOR=
+	wait "$hook" || fail "poststop: $(cat "$BATS_TEST_TMPDIR/poststop.out")"
+	! cgroup_map_has "$own"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
 }
 
 # --- what ocibpf writes: owners and modes ----------------------------------------------------
