@@ -95,6 +95,13 @@ int nesting_check(const char *state_dir, const struct bpfset *set, const struct 
 		    bpf_map_lookup_elem(set->cgroups_fd, &id, &info) == 0 &&
 		    !(id == cg->id && info.container_cgid == cg->id)) {
 			_cleanup_container_ struct container *o = owner_of(state_dir, info.container_cgid);
+			struct container_info own;
+			if (!o && bpf_map_lookup_elem(set->cgroups_fd, &info.container_cgid, &own) < 0)
+				/* A sub-cgroup the tracker entered for a container that is gone (its
+				 * cgroup kept, `ocibpf gc` ran): the entry goes with the cgroup. */
+				return err_msg(err, -EBUSY,
+					       "cgroup %s was made inside a monitored container that is gone, and keeps its entry until it is removed: remove it (rmdir), or use another cgroup",
+					       cg->path);
 			return refuse(err, cg, o, "inside");
 		}
 		char *slash = strrchr(dir, '/');

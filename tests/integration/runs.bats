@@ -429,3 +429,41 @@ open_policy() {
 	assert_success
 	assert_stopped "$CID"
 }
+
+@test "a sub-cgroup of a crashed container cleared by gc keeps its tracker entry until removed: a start there is refused saying so, then monitored" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	denied_policy "$p"
+	use_host_network
+	set_cmd sleep 300
+	update_config --arg p "/$CID-cg" '.linux.cgroupsPath = $p'
+	runc_run -d "$CID"
+	assert_success
+	mkdir "$CGROUP2/$CID-cg/sub"
+	crash "$CID"
+	ocibpf gc
+	assert_success
+	assert_stopped "$CID"
+
+	open_policy
+	update_config --arg p "/$CID-cg/sub" '.linux.cgroupsPath = $p'
+	runc_run -d "$CID-b"
+	assert_failure
+	assert_output --partial "cgroup /$CID-cg/sub was made inside a monitored container that is gone"
+	assert_not_monitored "$CID-b"
+	runc_cmd delete -f "$CID-b"
+	[ ! -d "$CGROUP2/$CID-cg/sub" ] || rmdir "$CGROUP2/$CID-cg/sub"
+	runc_run -d "$CID-b"
+	assert_success
+	local pid
+	pid=$(runtime_state runc "$CID-b" pid)
+	assert_monitored "$CID-b" "$pid" open
+	run __runc exec "$CID-b" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^ok '
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	assert_stopped "$CID-b"
+	local x
+	leftover_cgroups | sort -r | while read -r x; do rmdir "$x"; done
+}
