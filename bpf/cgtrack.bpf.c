@@ -46,7 +46,13 @@ static __always_inline bool take64(__u64 *count, __u64 max)
 	return false;
 }
 
-/* Give a slot back (never below 0: an entry a counter missed). */
+/*
+ * Give a slot back. A counter is never below the number of entries it counts (a slot is
+ * taken before its entry is made, given back after it is deleted; user space writes a
+ * container's counter once, with the entries it made, and at its stop as full:
+ * netpolicy_quiesce), so two rmdirs never take it below 0 together; the check is for an
+ * entry a counter missed.
+ */
 static __always_inline void give32(__u32 *count)
 {
 	if (READ_ONCE_U32(*count) > 0)
@@ -107,19 +113,6 @@ int BPF_PROG(cgtrack_mkdir, struct cgroup *cgrp, const char *path)
 	return 0;
 }
 
-/* The slot a tracked sub-cgroup cgrp took in its container's own entry back. */
-static __always_inline void give_parents(struct cgroup *cgrp)
-{
-	struct cgroup_subsys_state *parent = BPF_CORE_READ(cgrp, self.parent);
-	if (!parent)
-		return;
-	__u64 parent_id = BPF_CORE_READ(parent, cgroup, kn, id);
-	struct container_info *c = container_of_cgroup(parent_id);
-	struct container_info *own = c ? container_of_cgroup(c->container_cgid) : NULL;
-	if (own)
-		give32(&own->subcgroups);
-}
-
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(cgtrack_rmdir, struct cgroup *cgrp, const char *path)
 {
@@ -130,18 +123,11 @@ int BPF_PROG(cgtrack_rmdir, struct cgroup *cgrp, const char *path)
 	if (!c)
 		return 0;
 	bool tracked = c->flags & CF_TRACKED;
-	if (c->container_cgid == id) {
-		/*
-		 * The container's own entry is the hook's to remove (poststop reads it first).
-		 * Nested in another container's cgroup, its cgroup was that one's sub-cgroup
-		 * (the hook replaced the tracker's entry): both slots back.
-		 */
-		if (tracked) {
-			give64(cgtrack_slot(CGTRACK_USED));
-			give_parents(cgrp);
-		}
+	/* The container's own entry is the hook's to remove (poststop reads it first). It is
+	 * never one the tracker made: a container is not started in a monitored one's
+	 * sub-cgroup (src/core/nesting.h). */
+	if (c->container_cgid == id)
 		return 0;
-	}
 	__u64 owner = c->container_cgid;
 	if (bpf_map_delete_elem(&ocibpf_cgroups, &id) < 0)
 		return 0;

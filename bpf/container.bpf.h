@@ -17,11 +17,11 @@
  * processes are policed, counted and audited like the others.
  *
  * The walk goes down from the root's children to the leaf (ancestor ids stop at the
- * leaf's level, so the loop ends there) and keeps the deepest match: a container nested
- * in another's cgroup wins over the outer one. Cost: one hash lookup for a task of a
- * known cgroup; for any other task (the host's), one helper call per level down to its
- * leaf and one lookup per level above it: nothing more for a task in the root cgroup, one
- * more for a systemd service's (/system.slice/x.service).
+ * leaf's level, so the loop ends there) and keeps the deepest match (the hook monitors
+ * no container inside or around another: src/core/nesting.h). Cost: one hash lookup for
+ * a task of a known cgroup; for any other task (the host's), one helper call per level
+ * down to its leaf and one lookup per level above it: nothing more for a task in the
+ * root cgroup, one more for a systemd service's (/system.slice/x.service).
  *
  * The walk above the leaf is a global function (the verifier checks it once per program
  * instead of unrolling it at each call site; it returns a scalar, so the caller looks up

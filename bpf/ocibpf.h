@@ -18,8 +18,8 @@
 /* Set by poststop on the container's own entry: its stop record is next, so its folded
  * denials are not reported any more (one map update, not a walk of ocibpf_net_agg). */
 #define CF_QUIESCED	(1U << 5)
-/* An entry the cgroup_mkdir tracker made (counted in ocibpf_cgtrack); in a container's own
- * entry: its cgroup had such an entry, as a sub-cgroup of the container around it. */
+/* An entry the cgroup_mkdir tracker made (counted in ocibpf_cgtrack); never a container's
+ * own entry (no container is monitored inside another: src/core/nesting.h). */
 #define CF_TRACKED	(1U << 6)
 
 /*

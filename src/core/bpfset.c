@@ -374,14 +374,17 @@ fail:
 	return r;
 }
 
+/* A new entry: -EEXIST when the cgroup has one (another container's: never replaced). */
 static int enter_cgroup(struct bpfset *s, uint64_t cgid, const struct container_info *info)
 {
-	return bpf_map_update_elem(s->cgroups_fd, &cgid, info, BPF_ANY) < 0 ? -errno : 0;
+	return bpf_map_update_elem(s->cgroups_fd, &cgid, info, BPF_NOEXIST) < 0 ? -errno : 0;
 }
 
 /*
  * Sub-cgroups that exist already (the tracker sees only new ones), at most MAX_SUBCGROUPS
- * of them (*n counts those entered); -E2BIG when the map is full.
+ * of them (*n counts those entered); -E2BIG when the map is full. One with an entry
+ * already is another container's (nesting_check refuses that; one started meanwhile): it
+ * and what is below it are left to that one.
  */
 static int enter_subcgroups(struct bpfset *s, const char *dir, const struct container_info *info,
 			    int depth, uint32_t *n)
@@ -401,6 +404,10 @@ static int enter_subcgroups(struct bpfset *s, const char *dir, const struct cont
 		if (stat(sub, &st) < 0)
 			continue;
 		r = enter_cgroup(s, st.st_ino, info);
+		if (r == -EEXIST) {
+			r = 0;
+			continue;
+		}
 		if (r == 0 && ++*n < MAX_SUBCGROUPS)
 			r = enter_subcgroups(s, sub, info, depth + 1, n);
 	}
@@ -470,16 +477,18 @@ int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg
 	if (r == -E2BIG)
 		r = 0;
 	if (r == 0) {
-		struct container_info own = info, was;
+		/* Written once: the tracker's counter is its alone from here on (a rewrite
+		 * would lose its concurrent adds; netpolicy_quiesce is the one exception). */
+		struct container_info own = info;
 		own.subcgroups = nsub;
-		/* Its cgroup tracked as a sub-cgroup of a container around it: the tracker gives
-		 * that one's slots back when the cgroup goes (cgtrack_rmdir). */
-		if (bpf_map_lookup_elem(s->cgroups_fd, &cg->id, &was) == 0 &&
-		    was.container_cgid != cg->id && (was.flags & CF_TRACKED))
-			own.flags |= CF_TRACKED;
 		r = enter_cgroup(s, cg->id, &own);
 	}
-	if (r == -E2BIG) {
+	if (r == -EEXIST) {
+		/* A monitored container around it started meanwhile (nesting_check). */
+		err_msg(err, r, "cgroup %s was entered as another monitored container's meanwhile: a container nested in a monitored one is refused",
+			cg->path);
+		goto fail;
+	} else if (r == -E2BIG) {
 		err_msg(err, r, "cannot add cgroup %s: the cgroup map is full (at most %d cgroups of monitored containers)",
 			cg->path, MAX_CGROUPS);
 		goto fail;
@@ -642,7 +651,12 @@ void bpfset_forget(struct bpfset *s, uint64_t container_cgid)
 	else if (dirfd != -ESTALE && dirfd != -ENOENT)
 		/* No file handles here (no CAP_DAC_READ_SEARCH): the whole map, as before. */
 		map_delete_if(s->cgroups_fd, sizeof(uint64_t), of_container, &container_cgid);
-	bpf_map_delete_elem(s->cgroups_fd, &container_cgid);
+	/* Its own entry only: a start refused in another container's sub-cgroup leaves
+	 * that one's entry (and the tracker's count of it) as it is. */
+	struct container_info own;
+	if (bpf_map_lookup_elem(s->cgroups_fd, &container_cgid, &own) == 0 &&
+	    own.container_cgid == container_cgid)
+		bpf_map_delete_elem(s->cgroups_fd, &container_cgid);
 	bpf_map_delete_elem(s->stats_fd, &container_cgid);
 }
 

@@ -14,6 +14,7 @@
 #include "control-proto.h"
 #include "json.h"
 #include "lifecycle.h"
+#include "nesting.h"
 #include "netapply.h"
 #include "paths.h"
 #include "pending.h"
@@ -174,6 +175,11 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 		goto out;
 	}
 	r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, err);
+	if (r < 0)
+		goto out;
+	/* Nested in a monitored container, or around one: refused before anything is
+	 * written, so that the other's entries and counters stay exactly as they are. */
+	r = nesting_check(cfg->state_dir, set, &cg, err);
 	if (r < 0)
 		goto out;
 	/* Before any entry keyed by the cgroup is written: another run's stay as they are. */

@@ -71,9 +71,19 @@ void netpolicy_quiesce(struct bpfset *set, uint64_t cgid)
 	_cleanup_close_ int marker = bpfset_map_fd(set, "ocibpf_syscall_seen");
 	struct container_info info;
 	if (marker >= 0) {
+		/*
+		 * User space can't change one field of a hash value: the update writes the
+		 * tracker's sub-cgroup counter too, and would lose a concurrent add (a mkdir
+		 * in the stopping container's cgroup), leaving the count below the entries it
+		 * holds, which their rmdirs then take below 0 (bpf/cgtrack.bpf.c). Written
+		 * as full instead: no entry is added after the stop, and every rmdir of one
+		 * that exists finds the count at most MAX_SUBCGROUPS and at least the number
+		 * of its entries, so it stays at or above 0.
+		 */
 		if (bpf_map_lookup_elem(set->cgroups_fd, &cgid, &info) == 0 &&
-		    !(info.flags & CF_QUIESCED)) {
+		    info.container_cgid == cgid && !(info.flags & CF_QUIESCED)) {
 			info.flags |= CF_QUIESCED;
+			info.subcgroups = MAX_SUBCGROUPS;
 			bpf_map_update_elem(set->cgroups_fd, &cgid, &info, BPF_EXIST);
 		}
 		return;

@@ -22,7 +22,8 @@ void netpolicy_forget(struct bpfset *set, uint64_t cgid);
 /*
  * Drop the container's pending folded denials, so that no `net` event for it is queued
  * after this (the counters keep the exact numbers): one update of its cgroups entry
- * (CF_QUIESCED; its timers then report nothing), no walk. For poststop, before the
+ * (CF_QUIESCED; its timers then report nothing), no walk. Its sub-cgroup counter is
+ * written full (MAX_SUBCGROUPS): no sub-cgroup entries after this, none lost. For poststop, before the
  * collector is drained and the `stop` record written.
  */
 void netpolicy_quiesce(struct bpfset *set, uint64_t cgid);

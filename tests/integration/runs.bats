@@ -310,3 +310,160 @@ start_locked() {
 	assert_success
 	assert_stopped "$CID"
 }
+
+gone_pid() { ! kill -0 "$1" 2>/dev/null; }
+
+# crash ID: the runtime gone without poststop (its process killed, its runc state
+# removed by hand); ocibpf's record of the run stays. The cgroup stays too.
+crash() {
+	local pid
+	pid=$(runtime_state runc "$1" pid)
+	kill -9 "$pid"
+	wait_for 50 0.1 gone_pid "$pid"
+	rm -rf "${RUNC_ROOT:?}/$1"
+	[ -f "$(state_file "$1")" ]
+}
+
+# open_policy: everything allowed, audit openat (another policy than locked).
+open_policy() {
+	write_policy open '{"audit": {"syscalls": ["openat"]}, "network": {"egress": {"default": "allow"}}}'
+	set_policy open
+}
+
+@test "a crashed container's cgroup removed and made again at its path: a container there is monitored with its own policy, gc clears only the old run" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	denied_policy "$p"
+	use_host_network
+	set_cmd sleep 300
+	update_config --arg p "/$CID-cg" '.linux.cgroupsPath = $p'
+	runc_run -d "$CID"
+	assert_success
+	crash "$CID"
+	rmdir "$CGROUP2/$CID-cg"
+
+	open_policy
+	runc_run -d "$CID-b"
+	assert_success
+	local pid
+	pid=$(runtime_state runc "$CID-b" pid)
+	assert_monitored "$CID-b" "$pid" open
+	run __runc exec "$CID-b" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^ok '
+	ocibpf gc
+	assert_success
+	assert_stopped "$CID"
+	assert_monitored "$CID-b" "$pid" open
+	ocibpf stats --json "$CID-b"
+	assert_success
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	assert_stopped "$CID-b"
+}
+
+@test "a crashed container's cgroup reused as it is: the start is refused naming the owner and ocibpf gc; after gc it is monitored" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	denied_policy "$p"
+	use_host_network
+	set_cmd sleep 300
+	update_config --arg p "/$CID-cg" '.linux.cgroupsPath = $p'
+	runc_run -d "$CID"
+	assert_success
+	crash "$CID"
+	[ -d "$CGROUP2/$CID-cg" ]
+
+	open_policy
+	runc_run -d "$CID-b"
+	assert_failure
+	assert_output --regexp "cgroup /$CID-cg is that of container $CID, whose process is gone: .*ocibpf gc"
+	assert_not_monitored "$CID-b"
+	runc_cmd delete -f "$CID-b"
+	ocibpf gc
+	assert_success
+	assert_stopped "$CID"
+	runc_run -d "$CID-b"
+	assert_success
+	local pid
+	pid=$(runtime_state runc "$CID-b" pid)
+	assert_monitored "$CID-b" "$pid" open
+	run __runc exec "$CID-b" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^ok '
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	assert_stopped "$CID-b"
+	rmdir "$CGROUP2/$CID-cg" 2>/dev/null || true
+}
+
+@test "an id reused after a crash without poststop: the new run is monitored with its own policy, the old one closed" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	denied_policy "$p"
+	use_host_network
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	local cg
+	cg=$(cgroup2_of "$(runtime_state runc "$CID" pid)")
+	crash "$CID"
+	rmdir "$cg"
+
+	open_policy
+	runc_run -d "$CID"
+	assert_success
+	local pid
+	pid=$(runtime_state runc "$CID" pid)
+	run jq -e --argjson pid "$pid" '.pid == $pid and .policy == "open"' "$(state_file "$CID")"
+	assert_success
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^ok '
+	# the crashed run closed (a stop), then the new one's start
+	run runs_of "$CID"
+	[ "${#lines[@]}" -eq 1 ] || fail "runs: ${lines[*]}"
+	run jq -s -r '[.[] | select(.type == "start") | .policy] | join(" ")' "$(audit_log "$CID")"
+	assert_output "locked open"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "a sub-cgroup of a crashed container cleared by gc keeps its tracker entry until removed: a start there is refused saying so, then monitored" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	denied_policy "$p"
+	use_host_network
+	set_cmd sleep 300
+	update_config --arg p "/$CID-cg" '.linux.cgroupsPath = $p'
+	runc_run -d "$CID"
+	assert_success
+	mkdir "$CGROUP2/$CID-cg/sub"
+	crash "$CID"
+	ocibpf gc
+	assert_success
+	assert_stopped "$CID"
+
+	open_policy
+	update_config --arg p "/$CID-cg/sub" '.linux.cgroupsPath = $p'
+	runc_run -d "$CID-b"
+	assert_failure
+	assert_output --partial "cgroup /$CID-cg/sub was made inside a monitored container that is gone"
+	assert_not_monitored "$CID-b"
+	runc_cmd delete -f "$CID-b"
+	[ ! -d "$CGROUP2/$CID-cg/sub" ] || rmdir "$CGROUP2/$CID-cg/sub"
+	runc_run -d "$CID-b"
+	assert_success
+	local pid
+	pid=$(runtime_state runc "$CID-b" pid)
+	assert_monitored "$CID-b" "$pid" open
+	run __runc exec "$CID-b" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^ok '
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	assert_stopped "$CID-b"
+	local x
+	leftover_cgroups | sort -r | while read -r x; do rmdir "$x"; done
+}

@@ -16,6 +16,8 @@ setup_file() {
 	net_setup_file
 	export ESCAPE=$BATS_FILE_TMPDIR/escape
 	gcc -O2 -static -o "$ESCAPE" "$INTEGRATION_ROOT/escape.c" 2>"$BATS_FILE_TMPDIR/escape.log" || ESCAPE=
+	export CGSTRESS=$BATS_FILE_TMPDIR/cgstress
+	gcc -O2 -pthread -o "$CGSTRESS" "$INTEGRATION_ROOT/cgstress.c"
 }
 
 teardown_file() {
@@ -31,21 +33,39 @@ setup() {
 	add_hooks
 }
 
-teardown() {
-	# sub-cgroups made by the ocibpf_cgroups tests (a container's are also removed by runc)
+# Sub-cgroups the ocibpf_cgroups tests made (a container's own are removed by runc), and
+# cgroups they made themselves.
+remove_test_cgroups() {
 	local d
 	if [ -f "$BATS_TEST_TMPDIR/subcgroup-dirs" ]; then
 		while read -r d; do
 			[ -d "$d" ] && (cd "$d" && find . -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null)
 		done <"$BATS_TEST_TMPDIR/subcgroup-dirs"
 	fi
+	if [ -f "$BATS_TEST_TMPDIR/cgroup-dirs-made" ]; then
+		while read -r d; do
+			[ ! -d "$d" ] || { (cd "$d" && find . -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null); rmdir "$d" 2>/dev/null; }
+		done <"$BATS_TEST_TMPDIR/cgroup-dirs-made"
+	fi
+	return 0
+}
+
+teardown() {
+	if [ -n "${STOPPED_COLLECTOR:-}" ]; then
+		kill -CONT "$STOPPED_COLLECTOR" 2>/dev/null || true
+	fi
+	remove_test_cgroups
 	[ ! -f "$BATS_TEST_TMPDIR/cgtrack-budget" ] || set_cgtrack_budget 0 || true
 	net_teardown
-	ocibpf_teardown
+	local rc=0
+	ocibpf_teardown || rc=$?
+	# after a failure, the containers that kept processes there are gone now
+	remove_test_cgroups
 	rm -f "$BATS_TEST_TMPDIR"/victim*
 	if [ -f "$BATS_TEST_TMPDIR/userns-dir" ]; then
 		rm -rf "$(cat "$BATS_TEST_TMPDIR/userns-dir")"
 	fi
+	return $rc
 }
 
 # --- a privileged container against its own programs ----------------------------------------
@@ -305,33 +325,109 @@ remove_subcgroups() {
 	assert_stopped "$CID-b"
 }
 
-@test "a container nested in another's cgroup: its cgroup's slots go back to the outer one when it goes" {
-	set_policy base
-	set_cmd sleep 300
-	update_config --arg p "/$CID" '.linux.cgroupsPath = $p'
+# nested_refused ID PATH: a container with an allow-all policy started in cgroup PATH is
+# refused, naming the monitored container $CID.
+nested_refused() {
+	local b=$BATS_TEST_TMPDIR/bundle-$1
+	[ -d "$b" ] || { cp -a "$BUNDLE" "$b"; rm -f "$b/rootfs/go" "$b/rootfs/end"; }
+	write_policy open '{"network": {"egress": {"default": "allow"}}}'
+	local cfg
+	cfg=$(jq --arg p "$2" --arg k "$POLICY_ANNOTATION" '.linux.cgroupsPath = $p | .annotations[$k] = "open"
+		| .process.args = ["sh", "-c", "echo NESTED-STARTED"]' "$b/config.json")
+	echo "$cfg" >"$b/config.json"
+	run __runc run -b "$b" "$1" </dev/null
+	echo "nested $1 in $2: status $status: $output" >&2
+	assert_failure
+	refute_output --partial NESTED-STARTED
+	assert_output --partial "monitored container $CID"
+	assert_not_monitored "$1"
+}
+
+@test "a container started in a monitored container's sub-cgroup (or around it) is refused: the outer one's entries, counters and policy there stay" {
+	net_requires_nettool
+	local p
+	p=$(free_ports 1)
+	locked_policy "$p"
+	use_host_network
+	add_nettool
+	hostile_wait_cmd "$p"
+	# in /$CID/c, so that a container can be put around it (/$CID)
+	update_config --arg p "/$CID/c" '.linux.cgroupsPath = $p'
+	echo "$CGROUP2/$CID" >>"$BATS_TEST_TMPDIR/cgroup-dirs-made"
 	runc_run -d "$CID"
 	assert_success
-	local outer
-	outer=$(stat -c %i "$CGROUP2/$CID")
-	[ "$(cgtrack_slot 0)" -eq 0 ]
-	update_config --arg p "/$CID/nested" '.linux.cgroupsPath = $p'
-	runc_run -d "$CID-nested"
-	assert_success
-	local inner
-	inner=$(stat -c %i "$CGROUP2/$CID/nested")
-	# runc made the cgroup (the tracker entered it as the outer one's), the hook its own entry
+	local pid cg outer used
+	pid=$(runtime_state runc "$CID" pid)
+	cg=$CGROUP2/$CID/c
+	outer=$(stat -c %i "$cg")
+	used=$(cgtrack_slot 0)
+	echo "$cg" >>"$BATS_TEST_TMPDIR/subcgroup-dirs"
+	# The container makes a sub-cgroup: the tracker enters it as the container's.
+	mkdir "$cg/nested"
+	local nested
+	nested=$(stat -c %i "$cg/nested")
+	[ "$(cgroup_entry "$nested" container_cgid)" = "$outer" ]
 	[ "$(cgroup_entry "$outer" subcgroups)" -eq 1 ]
-	[ "$(cgroup_entry "$inner" container_cgid)" = "$inner" ]
-	[ "$(cgtrack_slot 0)" -eq 1 ]
-	runc_cmd delete -f "$CID-nested"
-	assert_success
-	assert_stopped "$CID-nested"
-	[ ! -d "$CGROUP2/$CID/nested" ]
-	[ "$(cgroup_entry "$outer" subcgroups)" -eq 0 ] || fail "outer: $(cgroup_entry "$outer" subcgroups)"
-	[ "$(cgtrack_slot 0)" -eq 0 ]
-	runc_cmd delete -f "$CID"
+	[ "$(cgtrack_slot 0)" -eq $((used + 1)) ]
+
+	nested_refused "$CID-in" "/$CID/c/nested"
+	# runc may have removed the cgroup it was given (the tracker then gave its slots back)
+	if [ -d "$cg/nested" ]; then
+		[ "$(cgroup_entry "$nested" container_cgid)" = "$outer" ] || fail "entry: $(cgroup_entry "$nested" container_cgid)"
+		[ "$(cgroup_entry "$outer" subcgroups)" -eq 1 ] || fail "counter: $(cgroup_entry "$outer" subcgroups)"
+		[ "$(cgtrack_slot 0)" -eq $((used + 1)) ] || fail "budget used: $(cgtrack_slot 0)"
+		rmdir "$cg/nested"
+	fi
+	[ "$(cgroup_entry "$outer" subcgroups)" -eq 0 ] || fail "counter after rmdir: $(cgroup_entry "$outer" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq "$used" ] || fail "budget used after rmdir: $(cgtrack_slot 0), was $used"
+	[ "$(tracked_entries)" -eq 0 ]
+
+	# A sub-cgroup past the cap (no entry: found by the walk), one runc makes deeper: the same.
+	make_subcgroups "$cg" 64 k
+	mkdir "$cg/walk"
+	! cgroup_map_has "$(stat -c %i "$cg/walk")"
+	nested_refused "$CID-walk" "/$CID/c/walk"
+	nested_refused "$CID-deep" "/$CID/c/k1/new/deeper"
+	[ "$(cgroup_entry "$outer" subcgroups)" -eq 64 ] || fail "counter: $(cgroup_entry "$outer" subcgroups)"
+	# Around it: a container whose cgroup holds the monitored one's. (runc can't start one
+	# there in hybrid mode, the devices controller refuses: the hook is called directly
+	# for a process put in /$CID.)
+	sh -c 'echo $$ > "$1/cgroup.procs" && exec sleep 300' sh "$CGROUP2/$CID" </dev/null >/dev/null 2>&1 3>&- &
+	local around=$!
+	echo "$around $CGROUP2/$CID" >>"$BATS_TEST_TMPDIR/sandboxes"
+	wait_for 50 0.02 grep -qx "$around" "$CGROUP2/$CID/cgroup.procs"
+	run_hook createRuntime "$(make_state "$CID-around" "$around" "$BUNDLE" open)"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"ocibpf-hook: $CID-around: cgroup /$CID is around that of monitored container $CID"* ]] ||
+		fail "stderr: $stderr"
+	assert_not_monitored "$CID-around"
+	kill -9 "$around"
+	wait "$around" || true
+	: >"$BATS_TEST_TMPDIR/sandboxes"
+	[ -d "$cg" ]
+
+	# The outer container's process in its sub-cgroups (runc removed those it was given):
+	# its own policy, its own log.
+	mkdir -p "$cg/k2/there"
+	echo "$pid" >"$cg/k2/there/cgroup.procs"
+	touch "$BUNDLE/rootfs/go"
+	wait_for 100 0.1 grep -q '^done' "$BATS_TEST_TMPDIR/$CID.stdio"
+	run cat "$BATS_TEST_TMPDIR/$CID.stdio"
+	assert_line --regexp '^after: EPERM'
+	wait_for 50 0.1 opened_group "$CID" || fail "no openat record: $(records "$CID" syscall)"
+	echo "$pid" >"$cg/cgroup.procs"
+	# (a child the shell forked there may still be exiting: EBUSY until it is gone)
+	wait_for 50 0.1 remove_subcgroups "$cg" 2>/dev/null
+	[ "$(cgroup_entry "$outer" subcgroups)" -eq 0 ]
+	[ "$(cgtrack_slot 0)" -eq "$used" ]
+	touch "$BUNDLE/rootfs/end"
+	wait_stopped "$CID"
+	runc_cmd delete "$CID"
 	assert_success
 	assert_stopped "$CID"
+	# runc made /$CID, the parent of its cgroup, in every hierarchy
+	local x
+	leftover_cgroups | sort -r | while read -r x; do rmdir "$x"; done
 }
 
 @test "sub-cgroups that exist when the hook runs: it enters at most 64 and counts them" {
@@ -364,6 +460,132 @@ remove_subcgroups() {
 	[ ! -d "$CGROUP2/$CID" ] || remove_subcgroups "$CGROUP2/$CID"
 	rmdir "$CGROUP2/$CID" 2>/dev/null || true
 	opened_group "$CID" || fail "no openat record from $leaf: $(records "$CID" syscall)"
+}
+
+# tracked_entries: entries the tracker made (CF_TRACKED) in ocibpf_cgroups, any container's.
+tracked_entries() {
+	set_maps_dir
+	bpftool -j map dump pinned "$SET_MAPS/ocibpf_cgroups" |
+		jq '[.[] | select((.formatted.value.flags / 64 | floor) % 2 == 1)] | length'
+}
+
+# hostile_wait_cmd PORT: wait for /go, say where it is and whether PORT is denied, open
+# /etc/group (audited), then wait for /end.
+hostile_wait_cmd() {
+	set_cmd sh -c "i=0; while [ ! -e /go ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+		echo \"cg: \$(grep ^0:: /proc/self/cgroup)\"
+		echo \"after: \$(nettool tcp 127.0.0.1 $1 2000)\"
+		: </etc/group
+		echo done
+		i=0; while [ ! -e /end ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done"
+}
+
+@test "racing mkdir/rmdir/rename from many threads, three levels deep, processes moved among them: counters back to 0, no tracked entry left, the deny holds" {
+	net_requires_nettool
+	local p
+	p=$(free_ports 1)
+	locked_policy "$p"
+	use_host_network
+	add_nettool
+	hostile_wait_cmd "$p"
+	runc_run -d "$CID"
+	assert_success
+	local pid cg own used
+	pid=$(runtime_state runc "$CID" pid)
+	cg=$(cgroup2_of "$pid")
+	own=$(stat -c %i "$cg")
+	used=$(cgtrack_slot 0)
+	echo "$cg" >>"$BATS_TEST_TMPDIR/subcgroup-dirs"
+	# 8 threads x 1500 cycles (~36,000 mkdir/rmdir), the container's init moved about
+	run "$CGSTRESS" "$cg" 8 1500 "$pid"
+	echo "cgstress: $output" >&2
+	assert_success
+	[ -z "$(find "$cg" -mindepth 1 -type d)" ] || fail "left: $(find "$cg" -mindepth 1 -type d)"
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 0 ] || fail "counter: $(cgroup_entry "$own" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq "$used" ] || fail "budget used: $(cgtrack_slot 0), was $used"
+	[ "$(entries_of "$own")" -eq 1 ] || fail "$(entries_of "$own") entries for the container"
+	[ "$(tracked_entries)" -eq 0 ] || fail "$(tracked_entries) tracked entries left"
+
+	# Again while the counter sits at the cap: 70 made first, the rest found by the walk.
+	make_subcgroups "$cg" 70 k
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 64 ]
+	run "$CGSTRESS" "$cg" 8 500 "$pid"
+	assert_success
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 0 ] || fail "counter: $(cgroup_entry "$own" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq "$used" ] || fail "budget used: $(cgtrack_slot 0), was $used"
+	[ "$(tracked_entries)" -eq 0 ] || fail "$(tracked_entries) tracked entries left"
+
+	# A process in a sub-cgroup three levels deep: denied and audited.
+	mkdir -p "$cg/x/y/z"
+	echo "$pid" >"$cg/x/y/z/cgroup.procs"
+	touch "$BUNDLE/rootfs/go"
+	wait_for 100 0.1 grep -q '^done' "$BATS_TEST_TMPDIR/$CID.stdio"
+	run cat "$BATS_TEST_TMPDIR/$CID.stdio"
+	assert_line --regexp '^cg: 0::/.*/x/y/z$'
+	assert_line --regexp '^after: EPERM'
+	wait_for 50 0.1 opened_group "$CID" || fail "no openat record: $(records "$CID" syscall)"
+	echo "$pid" >"$cg/cgroup.procs"
+	# (a child the shell forked there may still be exiting: EBUSY until it is gone)
+	wait_for 50 0.1 remove_subcgroups "$cg" 2>/dev/null
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 0 ]
+	touch "$BUNDLE/rootfs/end"
+	wait_stopped "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	assert_stopped "$CID"
+	[ "$(cgtrack_slot 0)" -eq "$used" ]
+}
+
+# quiesced CGID: poststop set CF_QUIESCED in the container's own entry.
+quiesced() {
+	local f
+	f=$(cgroup_entry "$1" flags)
+	[ -n "$f" ] && [ "$f" != null ] && [ $(((f >> 5) & 1)) -eq 1 ]
+}
+
+@test "poststop's quiesce writes the sub-cgroup counter full: a mkdir racing it can't leave the count below its entries" {
+	# User space rewrites the container's entry at poststop (CF_QUIESCED): written back
+	# as it was read, an add the tracker made meanwhile was lost, the count fell below
+	# the entries it holds, and their rmdirs could take it below 0 together. Held at
+	# poststop's drain (the collector stopped), the entry is looked at.
+	local p
+	p=$(free_ports 1)
+	locked_policy "$p"
+	use_host_network
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	local pid cg own used
+	pid=$(runtime_state runc "$CID" pid)
+	cg=$(cgroup2_of "$pid")
+	own=$(stat -c %i "$cg")
+	used=$(cgtrack_slot 0)
+	make_subcgroups "$cg" 3 q
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 3 ]
+	wait_for 100 0.05 eval '[ -n "$(collector_pids)" ]' || fail "no collector"
+	local cpid
+	cpid=$(collector_pids | head -n 1)
+	kill -STOP "$cpid"
+	STOPPED_COLLECTOR=$cpid
+	# poststop for the run, as the runtime calls it; it waits for the drain
+	jq -cn --arg id "$CID" --arg b "$BUNDLE" '{ociVersion: "1.0.2-dev", id: $id, status: "stopped", bundle: $b}' |
+		"$OCIBPF_HOOK" poststop >"$BATS_TEST_TMPDIR/poststop.out" 2>&1 3>&- &
+	local hook=$!
+	wait_for 100 0.05 quiesced "$own" || fail "not quiesced: $(cgroup_entry "$own" flags)"
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 64 ] || fail "counter after quiesce: $(cgroup_entry "$own" subcgroups)"
+	mkdir "$cg/late"
+	! cgroup_map_has "$(stat -c %i "$cg/late")" || fail "an entry made after the stop"
+	remove_subcgroups "$cg"
+	[ "$(cgroup_entry "$own" subcgroups)" -eq 61 ] || fail "counter after rmdir: $(cgroup_entry "$own" subcgroups)"
+	[ "$(cgtrack_slot 0)" -eq "$used" ] || fail "budget used: $(cgtrack_slot 0), was $used"
+	[ "$(tracked_entries)" -eq 0 ]
+	kill -CONT "$cpid"
+	STOPPED_COLLECTOR=
+	wait "$hook" || fail "poststop: $(cat "$BATS_TEST_TMPDIR/poststop.out")"
+	! cgroup_map_has "$own"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
 }
 
 # --- what ocibpf writes: owners and modes ----------------------------------------------------

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+
+#include "bpfset.h"
+#include "cgroup.h"
+#include "container.h"
+#include "nesting.h"
+#include "paths.h"
+
+/* The recorded run whose cgroup is cgid (NULL when none is recorded). */
+static struct container *owner_of(const char *state_dir, uint64_t cgid)
+{
+	char **ids = container_list(state_dir);
+	struct container *found = NULL;
+	for (char **id = ids; *id && !found; id++) {
+		struct container *o = NULL;
+		if (container_read(state_dir, *id, &o, NULL) < 0)
+			continue;
+		if (o->cgroup_id == cgid)
+			found = o;
+		else
+			container_free(o);
+	}
+	strv_free(ids);
+	return found;
+}
+
+/* A run whose cgroup is below path (a cgroup path, "/x/y"). */
+static struct container *recorded_below(const char *state_dir, const char *path)
+{
+	char **ids = container_list(state_dir);
+	struct container *found = NULL;
+	size_t n = strlen(path);
+	for (char **id = ids; *id && !found; id++) {
+		struct container *o = NULL;
+		if (container_read(state_dir, *id, &o, NULL) < 0)
+			continue;
+		if (o->cgroup && strncmp(o->cgroup, path, n) == 0 && o->cgroup[n] == '/')
+			found = o;
+		else
+			container_free(o);
+	}
+	strv_free(ids);
+	return found;
+}
+
+static bool has_subdirs(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	struct dirent *de;
+	bool found = false;
+	while (!found && (de = readdir(d)))
+		found = de->d_type == DT_DIR && de->d_name[0] != '.';
+	closedir(d);
+	return found;
+}
+
+static int refuse(struct error *err, const struct cgroup_ref *cg, const struct container *o,
+		  const char *where)
+{
+	if (!o)
+		return err_msg(err, -EBUSY,
+			       "cgroup %s is %s a monitored container's cgroup, whose record is gone (a hook killed half-way?): `ocibpf gc` clears that",
+			       cg->path, where);
+	if (!container_alive(o))
+		return err_msg(err, -EBUSY,
+			       "cgroup %s is %s that of container %s, whose process is gone: delete it, or run `ocibpf gc`",
+			       cg->path, where, o->id);
+	return err_msg(err, -EBUSY,
+		       "cgroup %s is %s that of monitored container %s: a container nested in a monitored one (or around it) would put processes of one under the other's policy",
+		       cg->path, where, o->id);
+}
+
+int nesting_check(const char *state_dir, const struct bpfset *set, const struct cgroup_ref *cg,
+		  struct error *err)
+{
+	const char *mnt;
+	int r = cgroup2_mount(&mnt, err);
+	if (r < 0)
+		return r;
+	size_t root = strlen(mnt);
+	/* Inside: the cgroup's own entry (a sub-cgroup the tracker entered) or an ancestor's. */
+	_cleanup_free_ char *dir = xstrdup(cg->dir);
+	for (;;) {
+		struct stat st;
+		struct container_info info;
+		uint64_t id;
+		if (stat(dir, &st) == 0 && (id = st.st_ino) &&
+		    bpf_map_lookup_elem(set->cgroups_fd, &id, &info) == 0 &&
+		    !(id == cg->id && info.container_cgid == cg->id)) {
+			_cleanup_container_ struct container *o = owner_of(state_dir, info.container_cgid);
+			struct container_info own;
+			if (!o && bpf_map_lookup_elem(set->cgroups_fd, &info.container_cgid, &own) < 0)
+				/* A sub-cgroup the tracker entered for a container that is gone (its
+				 * cgroup kept, `ocibpf gc` ran): the entry goes with the cgroup. */
+				return err_msg(err, -EBUSY,
+					       "cgroup %s was made inside a monitored container that is gone, and keeps its entry until it is removed: remove it (rmdir), or use another cgroup",
+					       cg->path);
+			return refuse(err, cg, o, "inside");
+		}
+		char *slash = strrchr(dir, '/');
+		if (!slash || (size_t)(slash - dir) <= root)
+			break;
+		*slash = '\0';
+	}
+	/* Around: a monitored container's cgroup below it (only a cgroup with sub-cgroups). */
+	if (has_subdirs(cg->dir)) {
+		_cleanup_container_ struct container *o = recorded_below(state_dir, cg->path);
+		if (o)
+			return refuse(err, cg, o, "around");
+	}
+	return 0;
+}
