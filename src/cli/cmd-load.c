@@ -4,7 +4,9 @@
  * bpffs_dir, so that no container start pays for it, and start the collector (it stays
  * while the set is pinned, see ocibpfd(8)) unless --no-collector (the systemd unit runs
  * its own). Idempotent: a set pinned already is left as it is (nothing is loaded; what
- * an older build left unattached, the io_uring tracepoints, is attached).
+ * an older build left unattached, the io_uring tracepoints, is attached). Then the
+ * collector attaches the per-syscall tracepoints the policies audit ("prime",
+ * daemon/prime.h), so that the first audited container after the load doesn't wait for it.
  */
 #include <errno.h>
 #include <string.h>
