@@ -7,6 +7,7 @@
 # faults.bats.)
 
 load helpers
+load reliability-helpers
 
 setup_file() {
 	ocibpf_setup_file
@@ -30,6 +31,7 @@ setup() {
 
 teardown() {
 	[ -z "${STOPPED_COLLECTOR:-}" ] || kill -CONT "$STOPPED_COLLECTOR"
+	stop_collector_foreground
 	ocibpf_teardown
 }
 
@@ -428,6 +430,30 @@ resume_collector() {
 	# no container needs them: detached after the collector's linger (10 s, swept every s)
 	wait_for 200 0.1 eval '[ "$(syscall_links)" = 0 ]' ||
 		fail "still attached 20 s after the last container: $(syscall_links) links"
+}
+
+@test "a supervised collector (ocibpfd --foreground) holds the syscalls the policies audit as it starts" {
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	ocibpf load --no-collector
+	assert_success
+	[ "$(syscall_links)" = 0 ] || fail "attached with no collector: $(syscall_links) links"
+	start_collector_foreground "$BATS_TEST_TMPDIR/ocibpfd.err"
+	wait_for 100 0.1 eval '[ "$(syscall_links)" -ge 2 ]' ||
+		fail "nothing attached by the collector: $(syscall_links) links; $(cat "$BATS_TEST_TMPDIR/ocibpfd.err")"
+	# asking would wait 10 s for an answer and then refuse the container
+	STOPPED_COLLECTOR=$FG_COLLECTOR
+	kill -STOP "$STOPPED_COLLECTOR"
+	set_policy audited
+	set_cmd sh -c ': </etc/passwd; sleep 100'
+	runc_run -d "$CID"
+	assert_success
+	resume_collector
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length >= 1' \
+		"$(audit_log "$CID")" || fail "no record of the open: $(cat "$(audit_log "$CID")")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	stop_collector_foreground
 }
 
 @test "after ocibpf load, a container auditing a syscall no policy named at the load is still audited from its first syscall" {
