@@ -20,15 +20,15 @@ struct policy;
  */
 
 /*
- * Enter a container's syscall selection; adds CF_AUDIT_RAW to *flags when the raw
- * programs must audit it ("all", or a syscall without its own tracepoint).
- */
-/*
  * The syscalls a policy audits (MAX_SYSCALLS bits; all of them for "all"), and whether the
  * raw sys_enter/sys_exit programs must audit them (*ret_raw: "all", or a syscall without a
  * tracepoint of its own).
  */
 int audit_policy_selection(const struct policy *p, __u64 *bits, bool *ret_raw, struct error *err);
+/*
+ * Enter a container's syscall selection; adds CF_AUDIT_RAW to *flags when the raw
+ * programs must audit it ("all", or a syscall without its own tracepoint).
+ */
 int audit_prepare(struct bpfset *set, uint64_t container_cgid, const struct policy *p,
 		  uint32_t *flags, struct error *err);
 /*
