@@ -4,7 +4,9 @@
  * bpffs_dir, so that no container start pays for it, and start the collector (it stays
  * while the set is pinned, see ocibpfd(8)) unless --no-collector (the systemd unit runs
  * its own). Idempotent: a set pinned already is left as it is (nothing is loaded; what
- * an older build left unattached, the io_uring tracepoints, is attached).
+ * an older build left unattached, the io_uring tracepoints, is attached). Then the
+ * collector attaches the per-syscall tracepoints the policies audit ("prime",
+ * daemon/prime.h), so that the first audited container after the load doesn't wait for it.
  */
 #include <errno.h>
 #include <string.h>
@@ -14,6 +16,10 @@
 #include "bpfset.h"
 #include "cli.h"
 #include "collector.h"
+#include "control-proto.h"
+
+/* How long the load waits for the collector to attach what the policies audit. */
+#define PRIME_TIMEOUT_MS 2000
 
 int cmd_load(struct cli *cli, int argc, char **argv)
 {
@@ -59,10 +65,21 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 	 * hooks (measured: the first container after a load took 140 or 300 ms, by chance).
 	 * One that can't start is said, and the set stays loaded: a hook starts one later.
 	 */
-	if (start_collector) {
-		struct error cerr = { 0 };
-		if (collector_call(cfg, NULL, 10000, &cerr) < 0)
-			log_warn(NULL, "%s", cerr.msg);
+	struct error cerr = { 0 };
+	if (start_collector && collector_call(cfg, NULL, 10000, &cerr) < 0) {
+		log_warn(NULL, "%s", cerr.msg);
+		err_clear(&cerr);
+	} else if (start_collector || collector_running(cfg)) {
+		/*
+		 * The per-syscall tracepoints the policies audit, held by the collector before
+		 * any container needs them (and detached after its usual linger if none comes):
+		 * the first audited container after a load need not ask for them. Bounded
+		 * shorter than a hook's wait: a collector that doesn't answer costs the load
+		 * little, and a hook asks for what it needs anyway.
+		 */
+		if (collector_call(cfg, CTL_PRIME, PRIME_TIMEOUT_MS, &cerr) < 0)
+			log_warn(NULL, "%s (the first audited container will ask for its syscalls itself)",
+				 cerr.msg);
 		err_clear(&cerr);
 	}
 	if (cli->json) {

@@ -120,16 +120,16 @@ static int audit_sel_fd(struct bpfset *set)
 	return set->audit_sel_fd;
 }
 
-int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uint32_t *flags,
-		  struct error *err)
+int audit_policy_selection(const struct policy *p, __u64 *bits, bool *ret_raw, struct error *err)
 {
+	memset(bits, 0, sizeof(struct syscall_sel));
+	*ret_raw = false;
 	if (!p->audit)
 		return 0;
-	struct syscall_sel sel = { 0 };
 	bool raw = p->audit_all;
 	const char *events = NULL;
 	if (p->audit_all) {
-		memset(&sel, 0xff, sizeof(sel));
+		memset(bits, 0xff, sizeof(struct syscall_sel));
 	} else if (p->n_audit_syscalls > 0) {
 		int r = tracefs_events_dir(&events, err);
 		if (r < 0)
@@ -139,12 +139,26 @@ int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uin
 		int nr = p->audit_syscalls[i];
 		if (nr < 0 || nr >= MAX_SYSCALLS)
 			return err_msg(err, -EINVAL, "syscall number %d out of range", nr);
-		sel_set(sel.bits, nr);
+		sel_set(bits, nr);
 		const char *name = audit_syscall_name(nr);
 		/* No tracepoint of its own (e.g. a syscall built without one): use the raw ones. */
 		if (!name || tracepoint_id(events, name, true) < 0 || tracepoint_id(events, name, false) < 0)
 			raw = true;
 	}
+	*ret_raw = raw;
+	return 0;
+}
+
+int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uint32_t *flags,
+		  struct error *err)
+{
+	if (!p->audit)
+		return 0;
+	struct syscall_sel sel;
+	bool raw;
+	int r = audit_policy_selection(p, sel.bits, &raw, err);
+	if (r < 0)
+		return r;
 	if (raw)
 		*flags |= CF_AUDIT_RAW;
 	int fd = audit_sel_fd(set);

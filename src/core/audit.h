@@ -2,6 +2,7 @@
 #ifndef OCIBPF_AUDIT_H
 #define OCIBPF_AUDIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ocibpf.h"
@@ -18,6 +19,12 @@ struct policy;
  * syscall or audits them all.
  */
 
+/*
+ * The syscalls a policy audits (MAX_SYSCALLS bits; all of them for "all"), and whether the
+ * raw sys_enter/sys_exit programs must audit them (*ret_raw: "all", or a syscall without a
+ * tracepoint of its own).
+ */
+int audit_policy_selection(const struct policy *p, __u64 *bits, bool *ret_raw, struct error *err);
 /*
  * Enter a container's syscall selection; adds CF_AUDIT_RAW to *flags when the raw
  * programs must audit it ("all", or a syscall without its own tracepoint).

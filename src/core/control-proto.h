@@ -7,6 +7,8 @@
  * one request per connection, one answer. Requests:
  *   "sync"        attach the tracepoints the recorded containers need, map the rings
  *   "sync ID"     the same for one container, reading its record only
+ *   "prime"       attach the per-syscall tracepoints that the configuration's policies
+ *                 audit before any container needs them (ocibpf load; daemon/prime.h)
  *   "drain RUN ID" write out every queued record of that run: its `stop` record is next
  *                 (ID: the container whose record names the run, read alone when the
  *                 run is new to the collector; "drain RUN" and, for a run recorded by
@@ -15,6 +17,7 @@
  */
 #define CTL_SYNC        "sync"
 #define CTL_SYNC_ID     "sync "
+#define CTL_PRIME       "prime"
 #define CTL_DRAIN       "drain "
 #define CTL_OK          "ok"
 #define CTL_ERROR       "error "

@@ -82,6 +82,8 @@ void control_accept(int listen_fd, struct events *ev)
 		else if (strncmp(buf, CTL_SYNC_ID, strlen(CTL_SYNC_ID)) == 0 &&
 			 valid_id(buf + strlen(CTL_SYNC_ID)))
 			r = events_sync_id(ev, buf + strlen(CTL_SYNC_ID), &err);
+		else if (strcmp(buf, CTL_PRIME) == 0)
+			r = events_prime(ev, &err);
 		else if (strncmp(buf, CTL_DRAIN, strlen(CTL_DRAIN)) == 0 &&
 			 drain_args(buf + strlen(CTL_DRAIN), &run, &id))
 			r = events_drain(ev, run, id, &err);

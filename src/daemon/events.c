@@ -12,6 +12,7 @@
 #include "events.h"
 #include "events-internal.h"
 #include "paths.h"
+#include "prime.h"
 #include "record.h"
 #include "tp-held.h"
 #include "uring.h"
@@ -348,4 +349,18 @@ int events_sync_id(struct events *ev, const char *id, struct error *err)
 	if (!set)
 		return err_msg(err, -ENOENT, "BPF set %s of container %s is not pinned", c->set, id);
 	return audit_hold(set, &ev->tp, cgid, flags, err);
+}
+
+int events_prime(struct events *ev, struct error *err)
+{
+	ring_refresh_sets(ev);
+	struct bpfset *cur = ring_set_of(ev, bpfset_current_version());
+	if (!cur)
+		return 0;   /* nothing pinned by this build: nothing to attach to */
+	__u64 bits[MAX_SYSCALLS / 64];
+	if (prime_selection(ev->cfg, bits) == 0)
+		return 0;
+	/* Held from now, and lingering as after a container's stop: the sweeps see no
+	 * container needing them and detach them after TP_LINGER_NS. */
+	return audit_hold_bits(cur, &ev->tp, bits, err);
 }

@@ -51,5 +51,8 @@ void events_health(const struct events *ev, uint64_t *ret_written, uint64_t *ret
 int events_sync(struct events *ev, struct error *err);
 /* events_sync for one new container (its record only, its tracepoints only): "sync ID". */
 int events_sync_id(struct events *ev, const char *id, struct error *err);
+/* The syscalls the configuration's policies audit, held before a container needs them
+ * (prime.h): "prime". */
+int events_prime(struct events *ev, struct error *err);
 
 #endif

@@ -313,6 +313,13 @@ int main(int argc, char **argv)
 		log_error(NULL, "%s: metrics_listen: %s", d.cfg->path, err.msg);
 		err_clear(&err);
 	}
+	/* Supervised, started with the node (after `ocibpf load --no-collector`): the first
+	 * audited container finds what the policies audit held (prime.h). One started on
+	 * demand primes when `ocibpf load` asks it to, not for every hook that starts one. */
+	if (d.foreground && events_prime(d.events, &err) < 0) {
+		log_warn(NULL, "cannot attach the tracepoints the policies audit ahead of containers: %s", err.msg);
+		err_clear(&err);
+	}
 	save_health(&d);
 	if (ready_fd >= 0) {
 		(void)!write(ready_fd, "r", 1);

@@ -7,6 +7,7 @@
 # faults.bats.)
 
 load helpers
+load reliability-helpers
 
 setup_file() {
 	ocibpf_setup_file
@@ -30,6 +31,7 @@ setup() {
 
 teardown() {
 	[ -z "${STOPPED_COLLECTOR:-}" ] || kill -CONT "$STOPPED_COLLECTOR"
+	stop_collector_foreground
 	ocibpf_teardown
 }
 
@@ -383,4 +385,114 @@ collector_asked() {
 	run jq -s '([.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length)
 		+ ([.[] | select(.type == "lost") | .count // 0] | add // 0)' "$(audit_log "$CID")"
 	[ "$output" -ge 4000 ] || fail "only $output of 4000 opens recorded or counted"
+}
+
+# The per-syscall tracepoint links (perf_event) of the loaded set's programs: those the
+# collector holds.
+syscall_links() {
+	local set enter exit
+	set=$("$OCIBPF_CLI" version --json | jq -r .bpf_set)
+	enter=$(bpftool -j prog show pinned "$BPFFS_DIR/sets/$set/progs/sys_enter_tp" | jq .id)
+	exit=$(bpftool -j prog show pinned "$BPFFS_DIR/sets/$set/progs/sys_exit_tp" | jq .id)
+	bpftool -j link show | jq --argjson a "$enter" --argjson b "$exit" \
+		'[.[] | select(.type == "perf_event" and (.prog_id == $a or .prog_id == $b))] | length'
+}
+
+# stop_collector: SIGSTOP the collector (teardown resumes it); a hook that asks it
+# anything then waits 10 s for an answer and refuses its container.
+stop_collector() {
+	STOPPED_COLLECTOR=$(cat "$STATE_DIR/ocibpfd.pid")
+	kill -STOP "$STOPPED_COLLECTOR"
+}
+resume_collector() {
+	kill -CONT "$STOPPED_COLLECTOR"
+	STOPPED_COLLECTOR=
+}
+
+@test "ocibpf load holds the syscalls its policies audit: the first audited container asks the collector nothing, and they go after the linger" {
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	ocibpf load
+	assert_success
+	[ "$(syscall_links)" -ge 2 ] || fail "nothing attached at load: $(syscall_links) links"
+	# asking would wait 10 s for an answer and then refuse the container
+	stop_collector
+	set_policy audited
+	set_cmd sh -c ': </etc/passwd; sleep 100'
+	runc_run -d "$CID"
+	assert_success
+	resume_collector
+	# audited from its first syscall
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length >= 1' \
+		"$(audit_log "$CID")" || fail "no record of the open: $(cat "$(audit_log "$CID")")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	# no container needs them: detached after the collector's linger (10 s, swept every s)
+	wait_for 200 0.1 eval '[ "$(syscall_links)" = 0 ]' ||
+		fail "still attached 20 s after the last container: $(syscall_links) links"
+}
+
+@test "a supervised collector (ocibpfd --foreground) holds the syscalls the policies audit as it starts" {
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	ocibpf load --no-collector
+	assert_success
+	[ "$(syscall_links)" = 0 ] || fail "attached with no collector: $(syscall_links) links"
+	start_collector_foreground "$BATS_TEST_TMPDIR/ocibpfd.err"
+	wait_for 100 0.1 eval '[ "$(syscall_links)" -ge 2 ]' ||
+		fail "nothing attached by the collector: $(syscall_links) links; $(cat "$BATS_TEST_TMPDIR/ocibpfd.err")"
+	# asking would wait 10 s for an answer and then refuse the container
+	STOPPED_COLLECTOR=$FG_COLLECTOR
+	kill -STOP "$STOPPED_COLLECTOR"
+	set_policy audited
+	set_cmd sh -c ': </etc/passwd; sleep 100'
+	runc_run -d "$CID"
+	assert_success
+	resume_collector
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .path == "/etc/passwd")] | length >= 1' \
+		"$(audit_log "$CID")" || fail "no record of the open: $(cat "$(audit_log "$CID")")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	stop_collector_foreground
+}
+
+@test "after ocibpf load, a container auditing a syscall no policy named at the load is still audited from its first syscall" {
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	ocibpf load
+	assert_success
+	# written after the load: chdir is not held; the hook asks for it and waits
+	write_policy later '{"audit": {"syscalls": ["chdir"]}}'
+	set_policy later
+	set_cmd sh -c 'cd /tmp; sleep 100'
+	runc_run -d "$CID"
+	assert_success
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .syscall == "chdir" and .path == "/tmp")] | length >= 1' \
+		"$(audit_log "$CID")" || fail "no record of the chdir: $(cat "$(audit_log "$CID")")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	rm -f "$POLICY_DIR/later.json"
+}
+
+@test "ocibpf load holds the default policy's syscalls first, whatever the other policies take" {
+	# 32 syscalls (all ocibpf primes) in a policy whose name sorts first
+	write_policy a-wide '{"audit": {"syscalls": ["read", "write", "open", "close", "stat", "fstat",
+		"lstat", "poll", "lseek", "mmap", "mprotect", "munmap", "brk", "ioctl", "pread64",
+		"pwrite64", "readv", "writev", "access", "pipe", "select", "sched_yield", "mremap",
+		"msync", "mincore", "madvise", "dup", "dup2", "pause", "nanosleep", "getitimer", "alarm"]}}'
+	write_policy zz '{"audit": {"syscalls": ["chdir"]}}'
+	update_host_config '.default_policy = "zz"'
+	ocibpf load
+	assert_success
+	stop_collector
+	set_cmd sh -c 'cd /tmp; sleep 100'
+	runc_run -d "$CID"
+	assert_success
+	resume_collector
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .syscall == "chdir" and .path == "/tmp")] | length >= 1' \
+		"$(audit_log "$CID")" || fail "no record of the chdir: $(cat "$(audit_log "$CID")")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	rm -f "$POLICY_DIR/a-wide.json" "$POLICY_DIR/zz.json"
 }
