@@ -10,7 +10,8 @@
 #  2. The hook pair's own time: `ocibpf-hook createRuntime` then `poststop`, run directly
 #     (as runc runs them: a process each) on a sleeping process in a cgroup of its own.
 #  3. `ocibpf load` (after `ocibpf gc --unload`), then the first container after it: COLD
-#     rounds (default 7), the hooked and the plain run in shuffled order.
+#     rounds (default 7), the hooked and the plain run in shuffled order; then, once, how
+#     many requests that first container's hook made to the collector (strace).
 #  4. A container after QUIET s (default 4) of quiet (no container ran: an on-demand
 #     collector that exits when idle is gone by then): COLD rounds, the full policy and
 #     no hooks in shuffled order, each after the quiet spell.
@@ -212,6 +213,22 @@ printf 'ocibpf load (after gc --unload), median of %d: wall %.2f ms, cpu %.2f ms
 	"$(cut -d' ' -f1 <"$BENCH_TMP/load.ms" | median)" "$(cut -d' ' -f2 <"$BENCH_TMP/load.ms" | median)"
 printf 'first container after it (full policy): %.2f ms, no hooks %.2f ms: %sx (goal <= 1.10)\n' \
 	"$first" "$first_plain" "$(ratio "$first" "$first_plain")"
+# Whether that first container's createRuntime asked the collector (and waited for its
+# answer: its wake-up, its reading of the record, the attach): counted with strace, which
+# a busy machine does not blur as it blurs the times above. 0 when `ocibpf load` had the
+# collector hold what the policies audit.
+if [ "$HAVE_LOAD" = 1 ] && command -v strace >/dev/null; then
+	cp -a "$BENCH_TMP/full" "$BENCH_TMP/traced"
+	jq --arg s "$(command -v strace)" --arg o "$BENCH_TMP/first.strace" \
+		'.hooks.createRuntime[0] |= (.args = ["strace", "-f", "-qq", "-e", "trace=connect", "-o", $o, .path, "createRuntime"] | .path = $s)' \
+		"$BENCH_TMP/full/config.json" >"$BENCH_TMP/traced/config.json"
+	"$CLI" gc --unload >/dev/null
+	sleep 1
+	"$CLI" load >/dev/null
+	run_once traced >/dev/null 2>&1 || die "runc run traced failed"
+	printf "requests to the collector by that container's createRuntime: %d (0: what it audits was held at the load)\n" \
+		"$(grep -c 'ocibpfd\.sock' "$BENCH_TMP/first.strace" || true)"
+fi
 fi
 
 # --- 4. after a quiet spell ---------------------------------------------------------------

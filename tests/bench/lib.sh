@@ -42,7 +42,12 @@ bench_cleanup() {
 	[ -f "$BENCH_TMP/run/ocibpfd.pid" ] && kill "$(cat "$BENCH_TMP/run/ocibpfd.pid")" 2>/dev/null
 	sleep 0.3
 	rm -rf "$BENCH_BPFFS"
-	umount "$BENCH_TMP/run" 2>/dev/null
+	# A collector still exiting keeps its log (state_dir/ocibpfd.log) open, and the tmpfs
+	# busy: the mount would be left behind (seen on a loaded machine).
+	for _ in $(seq 50); do
+		mountpoint -q "$BENCH_TMP/run" && ! umount "$BENCH_TMP/run" 2>/dev/null || break
+		sleep 0.1
+	done
 	rm -rf "$BENCH_TMP"
 }
 trap bench_cleanup EXIT
