@@ -99,8 +99,16 @@ static void remove_below(const char *dir)
 		remove_below(sub);
 		if (pid)
 			move_pid(top);
-		if (rmdir(sub) == 0)
-			n_rmdir++;
+		/* EBUSY while a child PID forked there is still exiting: a moment more */
+		for (int tries = 0; tries < 100; tries++) {
+			if (rmdir(sub) == 0) {
+				n_rmdir++;
+				break;
+			}
+			if (errno != EBUSY)
+				break;
+			usleep(50 * 1000);
+		}
 	}
 	closedir(d);
 }
