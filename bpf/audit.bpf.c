@@ -292,14 +292,22 @@ int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
 		count_syscall(c, (__s32)id);
 	if ((c->flags & CF_AUDIT_RAW) && selected(c, (__s32)id)) {
 		__u64 args[6];
+#if defined(__TARGET_ARCH_x86)
+		/* The ABI's layout, no CO-RE relocation (uapi.bpf.h); zeros if unreadable */
+		struct ob_pt_regs_x86_args r = {};
+		bpf_probe_read_kernel(&r, sizeof(r), (const char *)regs + OB_PT_REGS_X86_ARGS_OFF);
+		args[0] = r.di;
+		args[1] = r.si;
+		args[2] = r.dx;
+		args[3] = r.r10;
+		args[4] = r.r8;
+		args[5] = r.r9;
+#else
 		args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
 		args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
 		args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
 		args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
 		args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
-#if defined(__TARGET_ARCH_x86)
-		args[5] = BPF_CORE_READ(regs, r9);
-#else
 		args[5] = 0;	/* libbpf 1.1 has no PT_REGS_PARM6 */
 #endif
 		remember(c, (__s32)id, args);

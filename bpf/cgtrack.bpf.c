@@ -113,7 +113,9 @@ static __always_inline void give_parents(struct cgroup *cgrp)
 	struct cgroup_subsys_state *parent = BPF_CORE_READ(cgrp, self.parent);
 	if (!parent)
 		return;
-	__u64 parent_id = BPF_CORE_READ(parent, cgroup, kn, id);
+	/* container_of, as in cgtrack_mkdir: no relocation against cgroup_subsys_state */
+	struct cgroup *pcg = (void *)parent - bpf_core_field_offset(struct cgroup, self);
+	__u64 parent_id = BPF_CORE_READ(pcg, kn, id);
 	struct container_info *c = container_of_cgroup(parent_id);
 	struct container_info *own = c ? container_of_cgroup(c->container_cgid) : NULL;
 	if (own)
