@@ -136,10 +136,13 @@ struct {
  * address, port), the first denials of a window are reported one by one (up to a burst:
  * many for the socket hooks, where each is a process's syscall with its pid; one for
  * dropped packets), later ones are counted, and a timer reports that count at the end
- * of the window. The counters in ocibpf_stats stay exact whatever happens here. An LRU
- * map is preallocated (creating 16,384 entries took ~6 ms of `ocibpf load`): 4,096 keys
- * denied within the last window or so are enough to fold a flood; beyond that the least
- * recent key loses its folding (more events, same counters).
+ * of the window. The counters in ocibpf_stats stay exact whatever happens here.
+ *
+ * An entry lives one window: its timer, started with it, reports what was folded and
+ * deletes it. A plain hash, not preallocated: an LRU map is (creating 4,096 entries took
+ * ~2 ms of `ocibpf load`, 16,384 ~6 ms), and entries go with their window anyway. 4,096
+ * keys denied within one window are enough to fold a flood; beyond that a new key is not
+ * folded until one goes (more events, same counters).
  */
 #define NET_AGG_MAX	4096
 struct agg_val {
@@ -152,8 +155,9 @@ struct agg_val {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, NET_AGG_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct net_agg_key);
 	__type(value, struct agg_val);
 	/* pinned (src/core/bpfset-load.c): timers only run in maps that user space holds
@@ -281,19 +285,19 @@ static __always_inline void emit_net(const struct container_info *c, const struc
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* End of a window with folded denials: report how many. */
+/* End of an entry's window: report how many denials it folded, and delete it (a timer's
+ * callback may delete its own entry). */
 static int agg_flush(void *map, struct net_agg_key *k, struct agg_val *v)
 {
-	v->armed = 0;
 	__u64 n = v->suppressed;
-	if (!n)
-		return 0;
-	__sync_fetch_and_add(&v->suppressed, -n);
-	/* Nothing after the container's stop record: quiesced by its poststop, or gone. */
-	struct container_info *c = container_of_cgroup(k->cgid);
-	if (!c || (c->flags & CF_QUIESCED))
-		return 0;
-	emit_net(c, k, (__u32)n, false);
+	if (n) {
+		__sync_fetch_and_add(&v->suppressed, -n);
+		/* Nothing after the container's stop record: quiesced by its poststop, or gone. */
+		struct container_info *c = container_of_cgroup(k->cgid);
+		if (c && !(c->flags & CF_QUIESCED))
+			emit_net(c, k, (__u32)n, false);
+	}
+	bpf_map_delete_elem(&ocibpf_net_agg, k);
 	return 0;
 }
 
@@ -331,8 +335,12 @@ static __always_inline void report_deny(const struct container_info *c, const st
 		/* -EBUSY when a racing CPU did it first: fine */
 		bpf_timer_init(&av->timer, &ocibpf_net_agg, CLOCK_MONOTONIC);
 		bpf_timer_set_callback(&av->timer, agg_flush);
+		/* Its window's end, where the entry goes */
+		if (!av->armed && bpf_timer_start(&av->timer, AGG_WINDOW_NS, 0) == 0)
+			av->armed = 1;
 	}
 	if (now - av->window_start >= AGG_WINDOW_NS) {
+		/* Its timer is late, or could not be started (then it goes at the next fold) */
 		av->window_start = now;
 		av->in_window = 0;
 	}

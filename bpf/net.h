@@ -103,8 +103,9 @@ struct net_registry {
 };
 
 /*
- * ocibpf_net_agg (LRU, kernel state): recent denials by key, to fold repeats. User
- * space only removes a container's entries (which cancels their timers).
+ * ocibpf_net_agg (kernel state): recent denials by key, to fold repeats; an entry goes
+ * with its window (its timer deletes it). User space only removed a container's entries
+ * in sets from before that (which cancels their timers).
  */
 struct net_agg_key {
 	__u64 cgid;

@@ -6,7 +6,8 @@
  * BTF (~0.4 ms) whenever it misses the kernel's 31-slot candidate cache (kernel/bpf/btf.c).
  * sockaddr_in and __kernel_sockaddr_storage shared a slot with task_struct, io_uring_cqe
  * one with linux_binprm and pt_regs (and cgroup_subsys_state, see cgtrack.bpf.c, one with
- * io_open): 8 of the 11 walks of every load; 3 are left (tests/bench/core-cands.py).
+ * io_open): 8 of the 11 walks of every load; pt_regs on x86-64 too: 2 are left
+ * (tests/bench/core-cands.py).
  */
 #ifndef OCIBPF_UAPI_BPF_H
 #define OCIBPF_UAPI_BPF_H
@@ -37,5 +38,14 @@ struct ob_io_uring_cqe {	/* struct io_uring_cqe, <linux/io_uring.h> */
 	__s32 res;
 	__u32 flags;
 };
+
+/*
+ * x86-64's struct pt_regs is the ptrace ABI (struct user_regs_struct, <asm/ptrace.h>):
+ * the syscall argument registers, r10 to di, from byte 56 on.
+ */
+struct ob_pt_regs_x86_args {
+	__u64 r10, r9, r8, ax, cx, dx, si, di;
+};
+#define OB_PT_REGS_X86_ARGS_OFF	56
 
 #endif

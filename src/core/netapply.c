@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 
 #include "bpfset.h"
+#include "audit.h"
 #include "netapply.h"
 #include "netpolicy.h"
 #include "netshare.h"
@@ -67,10 +68,11 @@ static bool agg_of(int fd, const void *key, void *ud)
 
 void netpolicy_quiesce(struct bpfset *set, uint64_t cgid)
 {
-	/* The programs that keep ocibpf_syscall_seen are those that honour CF_QUIESCED. */
+	/* The programs that keep ocibpf_syscall_seen, and those after them that count syscalls
+	 * by group, are those that honour CF_QUIESCED. */
 	_cleanup_close_ int marker = bpfset_map_fd(set, "ocibpf_syscall_seen");
 	struct container_info info;
-	if (marker >= 0) {
+	if (marker >= 0 || audit_counts_grouped(set)) {
 		/*
 		 * User space can't change one field of a hash value: the update writes the
 		 * tracker's sub-cgroup counter too, and would lose a concurrent add (a mkdir
@@ -109,7 +111,8 @@ void netpolicy_forget(struct bpfset *set, uint64_t cgid)
 		    m.policy && trie >= 0 && reg >= 0)
 			netshare_release(set, trie, reg, m.policy);
 	}
-	/* The container's entries in ocibpf_net_agg stay (they go with time, LRU): their
-	 * timers report nothing for a container that left the cgroups map (an older set's
-	 * report names a container the collector no longer knows, and is dropped). */
+	/* The container's entries in ocibpf_net_agg stay (they go with their window; in older
+	 * sets with time, LRU): their timers report nothing for a container that left the
+	 * cgroups map (an older set's report names a container the collector no longer
+	 * knows, and is dropped). */
 }

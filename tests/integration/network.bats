@@ -420,6 +420,39 @@ assert_result() {
 	[ "$sum" -eq 500 ] || fail "net records account for $sum denials, not 500"
 }
 
+# The folding state of a container's denials (ocibpf_net_agg) by key, as "port count" lines.
+agg_entries() {
+	local cgid
+	cgid=$(jq -r .cgroup_id "$(state_file "$1")")
+	bpftool -j map dump pinned "$(echo "$BPFFS_DIR"/sets/*/maps/ocibpf_net_agg)" |
+		jq -r --argjson c "$cgid" '.[].formatted | select(.key.cgid == $c) | .key.port'
+}
+
+@test "egress: the folding state of denials goes with its window, what it folded is logged" {
+	local p
+	p=$(free_ports 40)
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1\", \"protocol\": \"udp\", \"ports\": \"$p-$((p + 39))\"}]}}}"
+	use_host_network
+	# 40 keys denied 20 times each (10 logged one by one, 10 folded), then quiet
+	update_config '.root.readonly = false'
+	set_cmd sh -c "i=0; while [ \$i -lt 40 ]; do nettool flood-udp 127.0.0.1 \$(($p + i)) 20; i=\$((i + 1)); done
+		touch /tmp/flooded; sleep 300"
+	runc_run -d "$CID"
+	assert_success
+	wait_for 100 0.1 test -e "$BUNDLE/rootfs/tmp/flooded" || fail "the flood did not finish"
+	# the window is 1 s: no entry of the container is left a few seconds later
+	wait_for 50 0.1 eval '[ -z "$(agg_entries "$CID")" ]' ||
+		fail "folding entries left after their window: $(agg_entries "$CID" | wc -l)"
+	[ "$(stat_of "$CID" egress_denied)" = 800 ]
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	local sum
+	sum=$(net_records "$CID" | jq -s 'map(.count // 1) | add')
+	[ "$sum" -eq 800 ] || fail "net records account for $sum denials, not 800"
+}
+
 @test "policy without a network section: nothing is policed" {
 	local p
 	p=$(free_ports 1)
