@@ -14,6 +14,7 @@
 #include "bpfset.h"
 #include "cli.h"
 #include "collector.h"
+#include "lifecycle.h"
 
 int cmd_load(struct cli *cli, int argc, char **argv)
 {
@@ -31,6 +32,13 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 	unsigned long long t0 = now_ns();
 	bool loaded = false;
 	_cleanup_bpfset_ struct bpfset *set = NULL;
+	/* `ocibpf gc --unload` waits while we pin (it would take half a set away). */
+	int sets_lock = lock_sets(cfg, &err);
+	if (sets_lock < 0) {
+		log_error(NULL, "cannot lock the BPF sets: %s", err.msg);
+		err_clear(&err);
+		return 1;
+	}
 	int r = bpfset_open(cfg->bpffs_dir, NULL, false, &set, NULL);
 	if (r < 0) {
 		/* Not pinned (or unusable: the loading path says why). */
@@ -38,6 +46,7 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 		loaded = r == 0;
 	}
 	if (r < 0) {
+		close(sets_lock);
 		log_error(NULL, "%s", err.msg);
 		err_clear(&err);
 		return 1;
@@ -52,6 +61,7 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 			log_warn(NULL, "%s", uerr.msg);
 		err_clear(&uerr);
 	}
+	close(sets_lock);
 	double ms = (double)(now_ns() - t0) / 1e6;
 	/*
 	 * Waited for until it listens: a container started right after would otherwise find

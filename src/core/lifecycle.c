@@ -99,9 +99,11 @@ static int pending_flush_before_start(const struct config *cfg, const char *id, 
 	return pending_flush(cfg, id, &lost, &stop, err);
 }
 
-/* Held shared while a hook sets a run up; `ocibpf gc` holds it exclusively, so it never
- * unloads a set, nor counts a shared policy's users, while a container is attaching. */
-static int lock_sets(const struct config *cfg, struct error *err)
+/* Held shared while a hook sets a run up (and while `ocibpf load` and a starting
+ * collector load a set); `ocibpf gc` holds it exclusively, so it never unloads a set,
+ * nor counts a shared policy's users, while a container is attaching or a set is being
+ * pinned. */
+int lock_sets(const struct config *cfg, struct error *err)
 {
 	int r = mkdir_p(cfg->state_dir, 0700);
 	if (r < 0)
