@@ -21,6 +21,8 @@ static void keep(struct gc *gc, const struct container *c)
 {
 	gc->keep_sets = xrealloc(gc->keep_sets, (gc->n_keep + 1) * sizeof(char *));
 	gc->keep_runs = xrealloc(gc->keep_runs, (gc->n_keep + 1) * sizeof(char *));
+	gc->keep_cgids = xrealloc(gc->keep_cgids, (gc->n_keep + 1) * sizeof(uint64_t));
+	gc->keep_cgids[gc->n_keep] = c->cgroup_id;
 	gc->keep_sets[gc->n_keep] = xstrdup(c->set);
 	gc->keep_runs[gc->n_keep++] = xstrdup(c->run);
 }
@@ -188,6 +190,7 @@ static int gc_run(struct cli *cli, bool unload)
 	gc_logs(&gc);
 	gc_pins(&gc);
 	gc_policies(&gc);
+	gc_claims(&gc);
 	gc_sets(&gc, unload);
 	if (cli->json) {
 		yajl_gen_array_close(g);
@@ -199,6 +202,7 @@ static int gc_run(struct cli *cli, bool unload)
 	}
 	free(gc.keep_sets);
 	free(gc.keep_runs);
+	free(gc.keep_cgids);
 	return gc.failed;
 }
 

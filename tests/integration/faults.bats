@@ -466,3 +466,52 @@ in_private_mounts() {
 		fail "half a set left pinned: $(find "$bpffs" -mindepth 1)"
 	rm -rf "$bpffs"
 }
+
+# --- a hook killed half-way --------------------------------------------------------------
+
+@test "a hook killed between its cgroup claim and its record: starts there are refused, gc reports the claim while the cgroup lives and removes it once it is gone" {
+	command -v gcc >/dev/null || skip "test requires gcc"
+	local killer=$BATS_TEST_TMPDIR/claim-kill
+	gcc -O2 -o "$killer" "$INTEGRATION_ROOT/claim-kill.c"
+	ocibpf load --no-collector
+	assert_success
+	spawn_sandbox
+	local cg=$SANDBOX_CGROUP cgid
+	cgid=$(stat -c %i "$cg")
+	# Killed (SIGKILL, for real) just after bpfset_claim: no record, the claim stays.
+	run timeout "$HOOK_TIMEOUT" "$killer" "$OCIBPF_HOOK" createRuntime \
+		<<<"$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)"
+	[ "$status" -eq 137 ] || fail "the hook was not killed at its claim: status $status: $output"
+	[ ! -e "$(state_file "$CID")" ] || fail "a record: $(cat "$(state_file "$CID")")"
+	map_keys ocibpf_stats | grep -qx "$cgid" || fail "no claim left in ocibpf_stats: $(map_keys ocibpf_stats)"
+
+	# A start in that cgroup is refused, saying why and what clears it.
+	run_hook createRuntime "$(make_state "$CID-2" "$SANDBOX_PID" "$BUNDLE" base)"
+	assert_hook_error --id "$CID-2" "is being set up for another container" "ocibpf gc"
+
+	# The cgroup lives: gc leaves the claim and says so.
+	ocibpf gc
+	assert_success
+	assert_output --partial "kept cgroup-claim $cgid"
+	assert_output --partial "$cg"
+	map_keys ocibpf_stats | grep -qx "$cgid" || fail "gc removed the claim of a live cgroup"
+
+	# Gone: gc removes the claim; a start in a cgroup at the same path works.
+	stop_sandboxes || true
+	[ ! -d "$cg" ] || fail "sandbox cgroup still there"
+	ocibpf gc --json
+	assert_success
+	jq -e --arg id "$cgid" 'any(.[]; .removed == "cgroup-claim" and .id == $id)' <<<"$output" ||
+		fail "gc: $output"
+	! map_keys ocibpf_stats | grep -qx "$cgid" || fail "ocibpf_stats still has $cgid"
+	ocibpf gc
+	assert_success
+	assert_output ""
+	spawn_sandbox
+	run_hook createRuntime "$(make_state "$CID-3" "$SANDBOX_PID" "$BUNDLE" base)"
+	assert_success
+	assert_monitored "$CID-3" "$SANDBOX_PID" base
+	run_hook poststop "$(make_state "$CID-3" "$SANDBOX_PID" "$BUNDLE" base | jq -c 'del(.pid) | .status = "stopped"')"
+	assert_success
+	assert_not_monitored "$CID-3"
+}
