@@ -515,3 +515,105 @@ in_private_mounts() {
 	assert_success
 	assert_not_monitored "$CID-3"
 }
+
+# --- state_dir full or read-only ---------------------------------------------------------
+
+# state_tmpfs SIZE: a tmpfs of SIZE as this test's state_dir (unmounted at teardown).
+state_tmpfs() {
+	local fs=$BATS_TEST_TMPDIR/statefs
+	mkdir "$fs"
+	mount -t tmpfs -o "size=$1,mode=0700" tmpfs "$fs"
+	echo "$fs" >>"$BATS_TEST_TMPDIR/mounts"
+	update_host_config '.state_dir = $d' --arg d "$fs"
+	STATE_DIR=$fs
+}
+
+# fill_fs DIR: every block of DIR's file system taken (by DIR/filler).
+fill_fs() {
+	dd if=/dev/zero of="$1/filler" bs=4k >/dev/null 2>&1 || true
+	[ "$(df --output=avail -k "$1" | tail -n 1 | tr -d ' ')" -eq 0 ] || fail "$1 not full: $(df -k "$1")"
+}
+
+# no_claim CGROUP-DIR: the set's stats and cgroups maps hold nothing for that cgroup.
+no_claim() {
+	local id
+	id=$(stat -c %i "$1")
+	! map_keys ocibpf_stats | grep -qx "$id" || fail "ocibpf_stats still claims $1 ($id)"
+	! cgroup_map_has "$id" || fail "ocibpf_cgroups still has $1 ($id)"
+}
+
+@test "state_dir full: the hook refuses the start naming the container and what failed, leaves nothing; once space is back the same cgroup starts" {
+	state_tmpfs 256k
+	ocibpf load --no-collector
+	assert_success
+	fill_fs "$STATE_DIR"
+	spawn_sandbox
+	local state
+	state=$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)
+	run_hook createRuntime "$state"
+	assert_hook_error --id "$CID" "$STATE_DIR" "No space left on device"
+	assert_nothing_left "$CID" "$SANDBOX_CGROUP"
+	no_claim "$SANDBOX_CGROUP"
+	# runc too: refused, the container never runs
+	set_policy base
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	runc_run "$CID-runc"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	assert_output --partial "ocibpf-hook: $CID-runc: "
+	assert_output --partial "No space left on device"
+	assert_nothing_left "$CID-runc"
+
+	# Space back: the same cgroup takes a container, monitored.
+	rm "$STATE_DIR/filler"
+	run_hook createRuntime "$state"
+	assert_success
+	assert_monitored "$CID" "$SANDBOX_PID" base
+	run_hook poststop "$(jq -c 'del(.pid) | .status = "stopped"' <<<"$state")"
+	assert_success
+	assert_not_monitored "$CID"
+	no_claim "$SANDBOX_CGROUP"
+}
+
+@test "state_dir read-only: the hook refuses the start naming the container and what failed, leaves nothing" {
+	state_tmpfs 1m
+	ocibpf load --no-collector
+	assert_success
+	mount -o remount,ro "$STATE_DIR"
+	spawn_sandbox
+	local state
+	state=$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)
+	run_hook createRuntime "$state"
+	assert_hook_error --id "$CID" "$STATE_DIR" "Read-only file system"
+	assert_nothing_left "$CID" "$SANDBOX_CGROUP"
+	no_claim "$SANDBOX_CGROUP"
+	mount -o remount,rw "$STATE_DIR"
+	run_hook createRuntime "$state"
+	assert_success
+	assert_monitored "$CID" "$SANDBOX_PID" base
+	run_hook poststop "$(jq -c 'del(.pid) | .status = "stopped"' <<<"$state")"
+	assert_success
+	assert_not_monitored "$CID"
+}
+
+@test "state_dir full at poststop: the container's programs are detached and its pins and entries removed; what could not be done is said" {
+	state_tmpfs 256k
+	set_policy base
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	local cgid cgdir
+	cgid=$(cgid_of "$CID")
+	cgdir=$(jq -r .cgroup_dir "$(state_file "$CID")")
+	cgroup_map_has "$cgid"
+	fill_fs "$STATE_DIR"
+	runc_cmd delete -f "$CID"
+	echo "poststop: $output" >&2
+	assert_success
+	assert_not_monitored "$CID"
+	! cgroup_map_has "$cgid" || fail "ocibpf_cgroups still has $cgid"
+	! map_keys ocibpf_stats | grep -qx "$cgid" || fail "ocibpf_stats still has $cgid"
+	[ "$(cgroup_links_of "$cgid")" -eq 0 ] || fail "links left on $cgid"
+	assert_stopped "$CID"
+	rm "$STATE_DIR/filler"
+}
