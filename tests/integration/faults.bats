@@ -124,6 +124,42 @@ log_records_valid() {
 	[ "$(grep -c '^try [0-9]*: EPERM' "$stdio")" -eq "$(grep -c '^try ' "$stdio")" ]
 }
 
+@test "collector SIGKILLed between a hook's sync request and its answer: the hook does not hang, the container is audited from its first syscall" {
+	# A collector that holds no tracepoint yet (ocibpf load starts it), stopped: the
+	# hook's sync request waits in its socket.
+	ocibpf load
+	assert_success
+	local cpid
+	wait_for 100 0.05 eval '[ -n "$(collector_pid)" ]' || fail "no collector after ocibpf load"
+	cpid=$(collector_pid)
+	kill -STOP "$cpid"
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sh -c 'cat /etc/passwd >/dev/null; echo CONTAINER-RAN'
+	(timeout 60 "$RUNC" --root "$RUNC_ROOT" run -b "$BUNDLE" "$CID" </dev/null >"$BATS_TEST_TMPDIR/run.out" 2>&1
+		echo "status $?" >>"$BATS_TEST_TMPDIR/run.out") &
+	local runner=$! hook= p
+	# This test's hook, waiting for the answer (in poll: it has sent its request).
+	find_hook() {
+		for p in $(pgrep -x ocibpf-hook); do
+			tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OCIBPF_CONFIG=$OCIBPF_CONFIG" &&
+				grep -q poll "/proc/$p/wchan" 2>/dev/null && hook=$p && return 0
+		done
+		return 1
+	}
+	wait_for 400 0.05 find_hook || { kill -CONT "$cpid"; fail "no hook waiting: $(cat "$BATS_TEST_TMPDIR/run.out")"; }
+	kill -9 "$cpid"
+	wait "$runner"
+	echo "runc: $(cat "$BATS_TEST_TMPDIR/run.out")" >&2
+	grep -qx "status 0" "$BATS_TEST_TMPDIR/run.out" || fail "refused or hung: $(cat "$BATS_TEST_TMPDIR/run.out")"
+	grep -q CONTAINER-RAN "$BATS_TEST_TMPDIR/run.out"
+	assert_stopped "$CID"
+	# Audited from its first syscall: the entrypoint is the first exec, its open is there.
+	records "$CID" exec | head -n 1 | jq -e '.argv[0] == "sh"' || fail "first exec: $(records "$CID" exec | head -n 1)"
+	log_has "$CID" '.type == "syscall" and .path == "/etc/passwd"' || fail "open not audited: $(cat "$(audit_log "$CID")")"
+	! log_has "$CID" '.type == "lost"' || fail "records lost: $(records "$CID" lost)"
+}
+
 # --- containers killed, poststop never called ----------------------------------------------
 
 @test "container SIGKILLed, no poststop: ocibpf gc removes its links, pins, map entries and state, not a live one's" {
