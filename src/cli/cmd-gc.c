@@ -5,12 +5,14 @@
 #include <getopt.h>
 #include <string.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include "anchor.h"
 #include "audit.h"
 #include "bpfset.h"
 #include "cli.h"
 #include "container.h"
+#include "dirshare.h"
 #include "gc.h"
 #include "netshare.h"
 #include "paths.h"
@@ -153,6 +155,7 @@ static void gc_sets(struct gc *gc, bool unload)
 		_cleanup_free_ char *s = path_sets_dir(gc->cfg->bpffs_dir);
 		rmdir(c);
 		rmdir(s);
+		dirshare_release_bpffs(gc->cfg);
 		rmdir(gc->cfg->bpffs_dir);
 	}
 }
@@ -183,6 +186,12 @@ static int gc_run(struct cli *cli, bool unload)
 		sets_lock = lock_file(sets_path, LOCK_EX, &err);
 	if (sets_lock < 0) {
 		log_error(NULL, "cannot lock the BPF sets: %s", err.msg);
+		err_clear(&err);
+		return 1;
+	}
+	/* Pins and records of another configuration's running containers are not ours. */
+	if (access(cfg->bpffs_dir, F_OK) == 0 && dirshare_check(cfg, &err) < 0) {
+		log_error(NULL, "%s", err.msg);
 		err_clear(&err);
 		return 1;
 	}

@@ -14,6 +14,7 @@
 #include "bpfset.h"
 #include "cli.h"
 #include "collector.h"
+#include "dirshare.h"
 #include "lifecycle.h"
 
 int cmd_load(struct cli *cli, int argc, char **argv)
@@ -45,6 +46,8 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 		r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, &err);
 		loaded = r == 0;
 	}
+	if (r == 0)
+		r = dirshare_check(cfg, &err);
 	if (r < 0) {
 		close(sets_lock);
 		log_error(NULL, "%s", err.msg);

@@ -310,3 +310,70 @@ denied_policy() {
 	assert_success
 	assert_stopped "$CID"
 }
+
+@test "two configurations sharing a bpffs_dir or a state_dir: refused clearly while the other runs a container, never stripping its policy" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	denied_policy "$p"
+	use_host_network
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^EPERM [0-9]+ms$'
+	local cg pins
+	cg=$(jq -r .cgroup_dir "$(state_file "$CID")")
+	pins=$(pins_dir "$CID")
+
+	# B: the same bpffs_dir, a state_dir of its own.
+	local conf_b=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-b.json
+	jq --arg s "$BATS_TEST_TMPDIR/state-b" --arg l "$BATS_TEST_TMPDIR/log-b" \
+		'.state_dir = $s | .log_dir = $l' "$OCIBPF_CONFIG" >"$conf_b"
+	chmod 0644 "$conf_b"
+	OCIBPF_CONFIG=$conf_b ocibpf gc
+	assert_failure
+	[[ "$stderr" == *"$BPFFS_DIR"* ]] || fail "stderr does not name $BPFFS_DIR: $stderr"
+	[[ "$stderr" == *"$STATE_DIR"* ]] || fail "stderr does not name $STATE_DIR: $stderr"
+	OCIBPF_CONFIG=$conf_b ocibpf load --no-collector
+	assert_failure
+	[[ "$stderr" == *"$STATE_DIR"* ]] || fail "stderr does not name $STATE_DIR: $stderr"
+	spawn_sandbox
+	OCIBPF_CONFIG=$conf_b run_hook createRuntime "$(make_state "$CID-b" "$SANDBOX_PID" "$BUNDLE" locked)"
+	assert_hook_error --id "$CID-b" "$BPFFS_DIR" "$STATE_DIR"
+	[ -z "$(bpftool cgroup show "$SANDBOX_CGROUP")" ] || fail "attached in B's sandbox"
+
+	# C: the same state_dir, a bpffs_dir of its own.
+	local conf_c=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-c.json bpffs_c
+	bpffs_c=$(new_bpffs_dir)
+	jq --arg b "$bpffs_c" '.bpffs_dir = $b' "$OCIBPF_CONFIG" >"$conf_c"
+	chmod 0644 "$conf_c"
+	OCIBPF_CONFIG=$conf_c ocibpf load --no-collector
+	assert_failure
+	[[ "$stderr" == *"$STATE_DIR"* ]] || fail "stderr does not name $STATE_DIR: $stderr"
+	[[ "$stderr" == *"$BPFFS_DIR"* ]] || fail "stderr does not name $BPFFS_DIR: $stderr"
+	OCIBPF_CONFIG=$conf_c ocibpf gc
+	assert_failure
+
+	# A's container kept everything: pins, programs in force, its denied port.
+	[ -d "$pins" ] && [ -n "$(ls -A "$pins")" ] || fail "pins gone: $pins"
+	run attach_types "$cg"
+	assert_line egress
+	assert_line connect4
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^EPERM [0-9]+ms$'
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+
+	# Once A runs nothing, another configuration may take the directories over.
+	OCIBPF_CONFIG=$conf_c ocibpf load --no-collector
+	assert_success
+	OCIBPF_CONFIG=$conf_c ocibpf gc --unload
+	assert_success
+	[ ! -e "$bpffs_c" ] || fail "left: $(find "$bpffs_c")"
+	OCIBPF_CONFIG=$conf_b ocibpf gc --unload
+	assert_success
+	ocibpf gc --unload
+	assert_success
+}
