@@ -40,14 +40,12 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 		err_clear(&err);
 		return 1;
 	}
-	int r = bpfset_open(cfg->bpffs_dir, NULL, false, &set, NULL);
-	if (r < 0) {
+	int r = dirshare_check(cfg, &err);
+	if (r == 0 && (r = bpfset_open(cfg->bpffs_dir, NULL, false, &set, NULL)) < 0) {
 		/* Not pinned (or unusable: the loading path says why). */
 		r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, &err);
 		loaded = r == 0;
 	}
-	if (r == 0)
-		r = dirshare_check(cfg, &err);
 	if (r < 0) {
 		close(sets_lock);
 		log_error(NULL, "%s", err.msg);

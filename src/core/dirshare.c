@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bpfset.h"
 #include "container.h"
 #include "dirshare.h"
 #include "paths.h"
@@ -89,6 +90,60 @@ static bool dir_empty(const char *dir)
 	return empty;
 }
 
+/* The state_dir a marker directory names ("another configuration" when it can't be told). */
+static char *marker_owner(const char *marker_dir)
+{
+	char **e = dir_list(marker_dir, entry);
+	char *owner = NULL;
+	if (e[0]) {
+		owner = decode(e[0]);
+		if (!owner)
+			owner = xstrdup("(a path too long to name)");
+	}
+	strv_free(e);
+	return owner;
+}
+
+/*
+ * One bpffs_dir inside another's sets/ or containers/ (where `ocibpf gc` of the outer one
+ * removes what it finds), or anywhere under another: refused whatever runs, a
+ * configuration error. Looked for when bpffs_dir is claimed (the first use).
+ */
+static int check_nesting(const char *bpffs, const char *shown, struct error *err)
+{
+	_cleanup_free_ char *p = xstrdup(bpffs);
+	for (char *slash; (slash = strrchr(p, '/')) && slash != p;) {
+		*slash = '\0';
+		if (!on_bpffs(p))
+			break;
+		_cleanup_free_ char *m = path_join(p, BPFFS_MARKER);
+		_cleanup_free_ char *owner = marker_owner(m);
+		if (owner)
+			return err_msg(err, -EBUSY,
+				       "bpffs_dir %s is inside %s, the bpffs_dir of the configuration with state_dir %s: give each configuration a bpffs_dir of its own, side by side",
+				       shown, p, owner);
+	}
+	static const char *const subs[] = { "sets", "containers" };
+	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
+		_cleanup_free_ char *sub = path_join(bpffs, subs[i]);
+		char **e = dir_list(sub, entry);
+		int r = 0;
+		for (char **x = e; *x && !r; x++) {
+			_cleanup_free_ char *d = path_join(sub, *x);
+			_cleanup_free_ char *m = path_join(d, BPFFS_MARKER);
+			_cleanup_free_ char *owner = marker_owner(m);
+			if (owner)
+				r = err_msg(err, -EBUSY,
+					    "bpffs_dir %s holds %s, the bpffs_dir of the configuration with state_dir %s (`ocibpf gc` would remove it): give each configuration a bpffs_dir of its own, side by side",
+					    shown, d, owner);
+		}
+		strv_free(e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /*
  * bpffs_dir's marker should name state (the canonical state_dir). Another one: refused
  * while its configuration runs a container, else removed and ours made.
@@ -100,6 +155,9 @@ static int check_bpffs(const char *bpffs, const char *state, const char *shown, 
 	_cleanup_free_ char *mine = path_join(dir, name);
 	if (access(mine, F_OK) == 0)
 		return 0;
+	int nr = check_nesting(bpffs, shown, err);
+	if (nr < 0)
+		return nr;
 	char **others = dir_list(dir, entry);
 	int r = 0;
 	for (char **o = others; *o && !r; o++) {
@@ -169,6 +227,11 @@ static int check_state(const char *state, const char *bpffs, const char *shown, 
 int dirshare_check(const struct config *cfg, struct error *err)
 {
 	char bpffs[PATH_MAX], state[PATH_MAX];
+	if (!on_bpffs(cfg->bpffs_dir))
+		return 0;   /* no set can be opened there: bpfset_open says why */
+	int mr = mkdir_p(cfg->bpffs_dir, 0700);
+	if (mr < 0)
+		return err_errno(err, mr, "cannot create %s", cfg->bpffs_dir);
 	if (!realpath(cfg->bpffs_dir, bpffs))
 		return err_errno(err, -errno, "cannot resolve %s", cfg->bpffs_dir);
 	if (!realpath(cfg->state_dir, state))

@@ -14,8 +14,9 @@
  * <state_dir>/bpffs_dir (a file), canonical paths. dirshare_check makes or checks both:
  * -EBUSY (err naming both configurations' directories) when one names another directory
  * whose configuration still runs a container; when it runs none, this configuration takes
- * the directories over. Cheap when the markers agree (two reads). bpffs_dir and state_dir
- * must exist.
+ * the directories over. Cheap when the markers agree (two reads). state_dir must exist;
+ * bpffs_dir is made when it is on a bpffs (when not, nothing is checked: no set can be
+ * opened there). Called before a set is loaded, so a refused one pins nothing.
  */
 int dirshare_check(const struct config *cfg, struct error *err);
 /* `ocibpf gc --unload` emptying bpffs_dir: its marker goes first. */

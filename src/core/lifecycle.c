@@ -176,11 +176,11 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 		r = sets_lock;
 		goto out;
 	}
-	r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, err);
-	if (r < 0)
-		goto out;
 	/* Not a bpffs_dir or state_dir another configuration runs containers from. */
 	r = dirshare_check(cfg, err);
+	if (r < 0)
+		goto out;
+	r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, err);
 	if (r < 0)
 		goto out;
 	/* Before any entry keyed by the cgroup is written: another run's stay as they are. */

@@ -377,3 +377,45 @@ denied_policy() {
 	ocibpf gc --unload
 	assert_success
 }
+
+@test "a bpffs_dir inside another configuration's sets/ or containers/ is refused, naming both, either way round" {
+	ocibpf load --no-collector
+	assert_success
+	# inside: its own state_dir, bpffs_dir under this one's sets/
+	local conf_n=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-n.json
+	jq --arg b "$BPFFS_DIR/sets/nested" --arg s "$BATS_TEST_TMPDIR/state-n" \
+		'.bpffs_dir = $b | .state_dir = $s' "$OCIBPF_CONFIG" >"$conf_n"
+	chmod 0644 "$conf_n"
+	OCIBPF_CONFIG=$conf_n ocibpf load --no-collector
+	assert_failure
+	[[ "$stderr" == *"$BPFFS_DIR"* && "$stderr" == *"$STATE_DIR"* ]] || fail "stderr: $stderr"
+	spawn_sandbox
+	OCIBPF_CONFIG=$conf_n run_hook createRuntime "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" audited)"
+	assert_hook_error --id "$CID" "$BPFFS_DIR"
+	# what the refused load pinned there goes with this one's gc (it was never in use)
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$BPFFS_DIR" ] || fail "left: $(find "$BPFFS_DIR" -maxdepth 3)"
+
+	# the other way round: the inner one first, then one around it
+	local outer inner conf_o=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-o.json
+	outer=$(new_bpffs_dir)
+	inner=$outer/containers/inner
+	jq --arg b "$inner" --arg s "$BATS_TEST_TMPDIR/state-n" \
+		'.bpffs_dir = $b | .state_dir = $s' "$OCIBPF_CONFIG" >"$conf_n"
+	jq --arg b "$outer" '.bpffs_dir = $b' "$OCIBPF_CONFIG" >"$conf_o"
+	chmod 0644 "$conf_o"
+	OCIBPF_CONFIG=$conf_n ocibpf load --no-collector
+	assert_success
+	OCIBPF_CONFIG=$conf_o ocibpf load --no-collector
+	assert_failure
+	[[ "$stderr" == *"$inner"* && "$stderr" == *"state-n"* ]] || fail "stderr: $stderr"
+	OCIBPF_CONFIG=$conf_o ocibpf gc --unload
+	assert_failure
+	[ -d "$inner/sets" ] || fail "the outer configuration's gc removed the inner set"
+	OCIBPF_CONFIG=$conf_n ocibpf gc --unload
+	assert_success
+	OCIBPF_CONFIG=$conf_o ocibpf gc --unload
+	assert_success
+	[ ! -e "$outer" ] || fail "left: $(find "$outer" -maxdepth 4)"
+}
