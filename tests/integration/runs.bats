@@ -419,3 +419,29 @@ denied_policy() {
 	assert_success
 	[ ! -e "$outer" ] || fail "left: $(find "$outer" -maxdepth 4)"
 }
+
+@test "gc --unload in a loop while containers with a network policy start: each one that starts has its whole policy in force from its first connect" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	denied_policy "$p"
+	use_host_network
+	set_cmd sh -c "nettool tcp 127.0.0.1 $p 2000; cat /etc/passwd >/dev/null"
+	(for _ in $(seq 100); do "$OCIBPF_CLI" gc --unload >/dev/null 2>&1; sleep 0.1; done) &
+	local unloader=$! i
+	for i in $(seq 12); do
+		runc_run "$CID-$i"
+		# refused is allowed (with its reason); running without the policy is not
+		if [ "$status" -ne 0 ]; then
+			assert_output --partial "ocibpf-hook: $CID-$i: "
+			assert_nothing_left "$CID-$i"
+			continue
+		fi
+		assert_output --regexp 'EPERM [0-9]+ms'
+		run runs_of "$CID-$i"
+		[[ "$output" == "start "*" exec "*" stop" ]] || fail "$CID-$i: $output"
+		assert_not_monitored "$CID-$i"
+	done
+	kill "$unloader" 2>/dev/null || true
+	wait "$unloader" || true
+}
