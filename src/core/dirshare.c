@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -226,17 +225,18 @@ static int check_state(const char *state, const char *bpffs, const char *shown, 
 
 int dirshare_check(const struct config *cfg, struct error *err)
 {
-	char bpffs[PATH_MAX], state[PATH_MAX];
 	if (!on_bpffs(cfg->bpffs_dir))
 		return 0;   /* no set can be opened there: bpfset_open says why */
-	int mr = mkdir_p(cfg->bpffs_dir, 0700);
-	if (mr < 0)
-		return err_errno(err, mr, "cannot create %s", cfg->bpffs_dir);
-	if (!realpath(cfg->bpffs_dir, bpffs))
+	int r = mkdir_p(cfg->bpffs_dir, 0700);
+	if (r < 0)
+		return err_errno(err, r, "cannot create %s", cfg->bpffs_dir);
+	_cleanup_free_ char *bpffs = realpath(cfg->bpffs_dir, NULL);
+	if (!bpffs)
 		return err_errno(err, -errno, "cannot resolve %s", cfg->bpffs_dir);
-	if (!realpath(cfg->state_dir, state))
+	_cleanup_free_ char *state = realpath(cfg->state_dir, NULL);
+	if (!state)
 		return err_errno(err, -errno, "cannot resolve %s", cfg->state_dir);
-	int r = check_bpffs(bpffs, state, cfg->bpffs_dir, err);
+	r = check_bpffs(bpffs, state, cfg->bpffs_dir, err);
 	if (r < 0)
 		return r;
 	return check_state(state, bpffs, cfg->state_dir, err);
