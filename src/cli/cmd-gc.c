@@ -5,12 +5,14 @@
 #include <getopt.h>
 #include <string.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include "anchor.h"
 #include "audit.h"
 #include "bpfset.h"
 #include "cli.h"
 #include "container.h"
+#include "dirshare.h"
 #include "gc.h"
 #include "netshare.h"
 #include "paths.h"
@@ -21,6 +23,8 @@ static void keep(struct gc *gc, const struct container *c)
 {
 	gc->keep_sets = xrealloc(gc->keep_sets, (gc->n_keep + 1) * sizeof(char *));
 	gc->keep_runs = xrealloc(gc->keep_runs, (gc->n_keep + 1) * sizeof(char *));
+	gc->keep_cgids = xrealloc(gc->keep_cgids, (gc->n_keep + 1) * sizeof(uint64_t));
+	gc->keep_cgids[gc->n_keep] = c->cgroup_id;
 	gc->keep_sets[gc->n_keep] = xstrdup(c->set);
 	gc->keep_runs[gc->n_keep++] = xstrdup(c->run);
 }
@@ -151,6 +155,7 @@ static void gc_sets(struct gc *gc, bool unload)
 		_cleanup_free_ char *s = path_sets_dir(gc->cfg->bpffs_dir);
 		rmdir(c);
 		rmdir(s);
+		dirshare_release_bpffs(gc->cfg);
 		rmdir(gc->cfg->bpffs_dir);
 	}
 }
@@ -184,10 +189,17 @@ static int gc_run(struct cli *cli, bool unload)
 		err_clear(&err);
 		return 1;
 	}
+	/* Pins and records of another configuration's running containers are not ours. */
+	if (access(cfg->bpffs_dir, F_OK) == 0 && dirshare_check(cfg, &err) < 0) {
+		log_error(NULL, "%s", err.msg);
+		err_clear(&err);
+		return 1;
+	}
 	gc_containers(&gc);
 	gc_logs(&gc);
 	gc_pins(&gc);
 	gc_policies(&gc);
+	gc_claims(&gc);
 	gc_sets(&gc, unload);
 	if (cli->json) {
 		yajl_gen_array_close(g);
@@ -199,6 +211,7 @@ static int gc_run(struct cli *cli, bool unload)
 	}
 	free(gc.keep_sets);
 	free(gc.keep_runs);
+	free(gc.keep_cgids);
 	return gc.failed;
 }
 

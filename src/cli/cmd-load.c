@@ -17,6 +17,8 @@
 #include "cli.h"
 #include "collector.h"
 #include "control-proto.h"
+#include "dirshare.h"
+#include "lifecycle.h"
 
 /* How long the load waits for the collector to attach what the policies audit. */
 #define PRIME_TIMEOUT_MS 2000
@@ -37,13 +39,21 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 	unsigned long long t0 = now_ns();
 	bool loaded = false;
 	_cleanup_bpfset_ struct bpfset *set = NULL;
-	int r = bpfset_open(cfg->bpffs_dir, NULL, false, &set, NULL);
-	if (r < 0) {
+	/* `ocibpf gc --unload` waits while we pin (it would take half a set away). */
+	int sets_lock = lock_sets(cfg, &err);
+	if (sets_lock < 0) {
+		log_error(NULL, "cannot lock the BPF sets: %s", err.msg);
+		err_clear(&err);
+		return 1;
+	}
+	int r = dirshare_check(cfg, &err);
+	if (r == 0 && (r = bpfset_open(cfg->bpffs_dir, NULL, false, &set, NULL)) < 0) {
 		/* Not pinned (or unusable: the loading path says why). */
 		r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, &err);
 		loaded = r == 0;
 	}
 	if (r < 0) {
+		close(sets_lock);
 		log_error(NULL, "%s", err.msg);
 		err_clear(&err);
 		return 1;
@@ -58,6 +68,7 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 			log_warn(NULL, "%s", uerr.msg);
 		err_clear(&uerr);
 	}
+	close(sets_lock);
 	double ms = (double)(now_ns() - t0) / 1e6;
 	/*
 	 * Waited for until it listens: a container started right after would otherwise find

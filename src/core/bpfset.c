@@ -604,33 +604,6 @@ static void forget_subcgroups(struct bpfset *s, int dirfd, uint64_t container_cg
 	closedir(d);
 }
 
-#ifndef FILEID_KERNFS
-#define FILEID_KERNFS 0xfe
-#endif
-
-/*
- * The container's cgroup directory, from its id (a cgroup2 file handle); -ESTALE or
- * -ENOENT when it is gone, another negative errno when it can't be told. No walk of the map: sub-cgroups removed before were deleted from it by the
- * tracker (cgtrack_rmdir), and a cgroup that is gone has none left.
- */
-static int open_cgroup_by_id(uint64_t cgid)
-{
-	const char *mnt;
-	int r = cgroup2_mount(&mnt, NULL);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int root = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return -errno;
-	union {
-		struct file_handle fh;
-		char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
-	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS } };
-	memcpy(h.fh.f_handle, &cgid, sizeof(cgid));
-	int fd = open_by_handle_at(root, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
 /*
  * A cgroups map entry of the container (one of its sub-cgroups) that the hook made. Those
  * the tracker made (CF_TRACKED) are the tracker's to delete, when their cgroup goes: it
@@ -645,7 +618,7 @@ static bool of_container(int fd, const void *key, void *ud)
 
 void bpfset_forget(struct bpfset *s, uint64_t container_cgid)
 {
-	int dirfd = open_cgroup_by_id(container_cgid);
+	int dirfd = cgroup_open_by_id(container_cgid);
 	if (dirfd >= 0)
 		forget_subcgroups(s, dirfd, container_cgid, 0);
 	else if (dirfd != -ESTALE && dirfd != -ENOENT)

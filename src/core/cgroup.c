@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -226,4 +227,26 @@ const char *cgroup1_mount(const char *controller)
 		if (strcmp(v1_controllers[i], controller) == 0)
 			return v1_mounts[i];
 	return NULL;
+}
+
+#ifndef FILEID_KERNFS
+#define FILEID_KERNFS 0xfe
+#endif
+
+int cgroup_open_by_id(uint64_t cgid)
+{
+	const char *mnt;
+	int r = cgroup2_mount(&mnt, NULL);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int root = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -errno;
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS } };
+	memcpy(h.fh.f_handle, &cgid, sizeof(cgid));
+	int fd = open_by_handle_at(root, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }

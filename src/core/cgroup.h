@@ -38,5 +38,11 @@ int cgroup_of_pid(pid_t pid, struct cgroup_ref *ret, struct error *err);
 /* The cgroup2 mount point of this system (cached). */
 int cgroup2_mount(const char **ret, struct error *err);
 void cgroup_ref_done(struct cgroup_ref *c);
+/*
+ * The cgroup2 directory of cgroup id cgid (a kernfs file handle, no walk), opened
+ * O_DIRECTORY: -ESTALE or -ENOENT when the cgroup is gone, another negative errno when it
+ * can't be told (no CAP_DAC_READ_SEARCH, no cgroup2).
+ */
+int cgroup_open_by_id(uint64_t cgid);
 
 #endif

@@ -11,6 +11,7 @@
 #include "cgroup.h"
 #include "collector.h"
 #include "container.h"
+#include "dirshare.h"
 #include "control-proto.h"
 #include "json.h"
 #include "lifecycle.h"
@@ -100,9 +101,11 @@ static int pending_flush_before_start(const struct config *cfg, const char *id, 
 	return pending_flush(cfg, id, &lost, &stop, err);
 }
 
-/* Held shared while a hook sets a run up; `ocibpf gc` holds it exclusively, so it never
- * unloads a set, nor counts a shared policy's users, while a container is attaching. */
-static int lock_sets(const struct config *cfg, struct error *err)
+/* Held shared while a hook sets a run up (and while `ocibpf load` and a starting
+ * collector load a set); `ocibpf gc` holds it exclusively, so it never unloads a set,
+ * nor counts a shared policy's users, while a container is attaching or a set is being
+ * pinned. */
+int lock_sets(const struct config *cfg, struct error *err)
 {
 	int r = mkdir_p(cfg->state_dir, 0700);
 	if (r < 0)
@@ -133,7 +136,7 @@ static int cgroup_taken(const struct config *cfg, const struct cgroup_ref *cg, s
 	}
 	strv_free(ids);
 	if (!r)
-		r = err_msg(err, -EBUSY, "cgroup %s is being set up for another container (or was left by a hook killed half-way: `ocibpf gc` clears that)",
+		r = err_msg(err, -EBUSY, "cgroup %s is being set up for another container (or was claimed by a hook killed half-way: `ocibpf gc` clears that once the cgroup is gone)",
 			    cg->path);
 	return r;
 }
@@ -174,6 +177,10 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 		r = sets_lock;
 		goto out;
 	}
+	/* Not a bpffs_dir or state_dir another configuration runs containers from. */
+	r = dirshare_check(cfg, err);
+	if (r < 0)
+		goto out;
 	r = bpfset_open(cfg->bpffs_dir, NULL, true, &set, err);
 	if (r < 0)
 		goto out;

@@ -31,6 +31,12 @@ struct run_request {
 	void *opaque;
 };
 
+/*
+ * The BPF sets' lock (<state_dir>/sets.lock), held shared: while held, `ocibpf gc`
+ * (which holds it exclusively) removes no set. Returns the descriptor to close.
+ */
+int lock_sets(const struct config *cfg, struct error *err);
+
 /* createRuntime/prestart: put the container's policy in force (a new run of its id). */
 int hook_create(const struct config *cfg, const struct run_request *rq, struct error *err);
 /* poststop: end the run that stopped; a run still running is never touched. */

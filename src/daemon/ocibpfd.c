@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "bpfset.h"
 #include "collector.h"
+#include "lifecycle.h"
 #include "config.h"
 #include "container.h"
 #include "control.h"
@@ -291,7 +292,9 @@ int main(int argc, char **argv)
 	{
 		_cleanup_bpfset_ struct bpfset *set = NULL;
 		struct error lerr = { 0 };
-		if (bpfset_open(d.cfg->bpffs_dir, NULL, true, &set, &lerr) < 0)
+		/* Held shared while pinning: `ocibpf gc --unload` takes no half set away. */
+		_cleanup_close_ int sets_lock = lock_sets(d.cfg, &lerr);
+		if (sets_lock < 0 || bpfset_open(d.cfg->bpffs_dir, NULL, true, &set, &lerr) < 0)
 			log_warn(NULL, "the BPF programs are not loaded: %s", lerr.msg);
 		err_clear(&lerr);
 	}

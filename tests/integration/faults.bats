@@ -124,6 +124,42 @@ log_records_valid() {
 	[ "$(grep -c '^try [0-9]*: EPERM' "$stdio")" -eq "$(grep -c '^try ' "$stdio")" ]
 }
 
+@test "collector SIGKILLed between a hook's sync request and its answer: the hook does not hang, the container is audited from its first syscall" {
+	# A collector that holds no tracepoint yet (ocibpf load starts it), stopped: the
+	# hook's sync request waits in its socket.
+	ocibpf load
+	assert_success
+	local cpid
+	wait_for 100 0.05 eval '[ -n "$(collector_pid)" ]' || fail "no collector after ocibpf load"
+	cpid=$(collector_pid)
+	kill -STOP "$cpid"
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	set_cmd sh -c 'cat /etc/passwd >/dev/null; echo CONTAINER-RAN'
+	(timeout 60 "$RUNC" --root "$RUNC_ROOT" run -b "$BUNDLE" "$CID" </dev/null >"$BATS_TEST_TMPDIR/run.out" 2>&1
+		echo "status $?" >>"$BATS_TEST_TMPDIR/run.out") &
+	local runner=$! hook= p
+	# This test's hook, waiting for the answer (in poll: it has sent its request).
+	find_hook() {
+		for p in $(pgrep -x ocibpf-hook); do
+			tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OCIBPF_CONFIG=$OCIBPF_CONFIG" &&
+				grep -q poll "/proc/$p/wchan" 2>/dev/null && hook=$p && return 0
+		done
+		return 1
+	}
+	wait_for 400 0.05 find_hook || { kill -CONT "$cpid"; fail "no hook waiting: $(cat "$BATS_TEST_TMPDIR/run.out")"; }
+	kill -9 "$cpid"
+	wait "$runner"
+	echo "runc: $(cat "$BATS_TEST_TMPDIR/run.out")" >&2
+	grep -qx "status 0" "$BATS_TEST_TMPDIR/run.out" || fail "refused or hung: $(cat "$BATS_TEST_TMPDIR/run.out")"
+	grep -q CONTAINER-RAN "$BATS_TEST_TMPDIR/run.out"
+	assert_stopped "$CID"
+	# Audited from its first syscall: the entrypoint is the first exec, its open is there.
+	records "$CID" exec | head -n 1 | jq -e '.argv[0] == "sh"' || fail "first exec: $(records "$CID" exec | head -n 1)"
+	log_has "$CID" '.type == "syscall" and .path == "/etc/passwd"' || fail "open not audited: $(cat "$(audit_log "$CID")")"
+	! log_has "$CID" '.type == "lost"' || fail "records lost: $(records "$CID" lost)"
+}
+
 # --- containers killed, poststop never called ----------------------------------------------
 
 @test "container SIGKILLed, no poststop: ocibpf gc removes its links, pins, map entries and state, not a live one's" {
@@ -465,4 +501,155 @@ in_private_mounts() {
 	[ -z "$(find "$bpffs" -mindepth 1 -not -type d 2>/dev/null)" ] ||
 		fail "half a set left pinned: $(find "$bpffs" -mindepth 1)"
 	rm -rf "$bpffs"
+}
+
+# --- a hook killed half-way --------------------------------------------------------------
+
+@test "a hook killed between its cgroup claim and its record: starts there are refused, gc reports the claim while the cgroup lives and removes it once it is gone" {
+	command -v gcc >/dev/null || skip "test requires gcc"
+	local killer=$BATS_TEST_TMPDIR/claim-kill
+	gcc -O2 -o "$killer" "$INTEGRATION_ROOT/claim-kill.c"
+	ocibpf load --no-collector
+	assert_success
+	spawn_sandbox
+	local cg=$SANDBOX_CGROUP cgid
+	cgid=$(stat -c %i "$cg")
+	# Killed (SIGKILL, for real) just after bpfset_claim: no record, the claim stays.
+	run timeout "$HOOK_TIMEOUT" "$killer" "$OCIBPF_HOOK" createRuntime \
+		<<<"$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)"
+	[ "$status" -eq 137 ] || fail "the hook was not killed at its claim: status $status: $output"
+	[ ! -e "$(state_file "$CID")" ] || fail "a record: $(cat "$(state_file "$CID")")"
+	map_keys ocibpf_stats | grep -qx "$cgid" || fail "no claim left in ocibpf_stats: $(map_keys ocibpf_stats)"
+
+	# A start in that cgroup is refused, saying why and what clears it.
+	run_hook createRuntime "$(make_state "$CID-2" "$SANDBOX_PID" "$BUNDLE" base)"
+	assert_hook_error --id "$CID-2" "is being set up for another container" "ocibpf gc"
+
+	# The cgroup lives: gc leaves the claim and says so.
+	ocibpf gc
+	assert_success
+	assert_output --partial "kept cgroup-claim $cgid"
+	assert_output --partial "$cg"
+	map_keys ocibpf_stats | grep -qx "$cgid" || fail "gc removed the claim of a live cgroup"
+
+	# Gone: gc removes the claim; a start in a cgroup at the same path works.
+	stop_sandboxes || true
+	[ ! -d "$cg" ] || fail "sandbox cgroup still there"
+	ocibpf gc --json
+	assert_success
+	jq -e --arg id "$cgid" 'any(.[]; .removed == "cgroup-claim" and .id == $id)' <<<"$output" ||
+		fail "gc: $output"
+	! map_keys ocibpf_stats | grep -qx "$cgid" || fail "ocibpf_stats still has $cgid"
+	ocibpf gc
+	assert_success
+	assert_output ""
+	spawn_sandbox
+	run_hook createRuntime "$(make_state "$CID-3" "$SANDBOX_PID" "$BUNDLE" base)"
+	assert_success
+	assert_monitored "$CID-3" "$SANDBOX_PID" base
+	run_hook poststop "$(make_state "$CID-3" "$SANDBOX_PID" "$BUNDLE" base | jq -c 'del(.pid) | .status = "stopped"')"
+	assert_success
+	assert_not_monitored "$CID-3"
+}
+
+# --- state_dir full or read-only ---------------------------------------------------------
+
+# state_tmpfs SIZE: a tmpfs of SIZE as this test's state_dir (unmounted at teardown).
+state_tmpfs() {
+	local fs=$BATS_TEST_TMPDIR/statefs
+	mkdir "$fs"
+	mount -t tmpfs -o "size=$1,mode=0700" tmpfs "$fs"
+	echo "$fs" >>"$BATS_TEST_TMPDIR/mounts"
+	update_host_config '.state_dir = $d' --arg d "$fs"
+	STATE_DIR=$fs
+}
+
+# fill_fs DIR: every block of DIR's file system taken (by DIR/filler).
+fill_fs() {
+	dd if=/dev/zero of="$1/filler" bs=4k >/dev/null 2>&1 || true
+	[ "$(df --output=avail -k "$1" | tail -n 1 | tr -d ' ')" -eq 0 ] || fail "$1 not full: $(df -k "$1")"
+}
+
+# no_claim CGROUP-DIR: the set's stats and cgroups maps hold nothing for that cgroup.
+no_claim() {
+	local id
+	id=$(stat -c %i "$1")
+	! map_keys ocibpf_stats | grep -qx "$id" || fail "ocibpf_stats still claims $1 ($id)"
+	! cgroup_map_has "$id" || fail "ocibpf_cgroups still has $1 ($id)"
+}
+
+@test "state_dir full: the hook refuses the start naming the container and what failed, leaves nothing; once space is back the same cgroup starts" {
+	state_tmpfs 256k
+	ocibpf load --no-collector
+	assert_success
+	fill_fs "$STATE_DIR"
+	spawn_sandbox
+	local state
+	state=$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)
+	run_hook createRuntime "$state"
+	assert_hook_error --id "$CID" "$STATE_DIR" "No space left on device"
+	assert_nothing_left "$CID" "$SANDBOX_CGROUP"
+	no_claim "$SANDBOX_CGROUP"
+	# runc too: refused, the container never runs
+	set_policy base
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	runc_run "$CID-runc"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	assert_output --partial "ocibpf-hook: $CID-runc: "
+	assert_output --partial "No space left on device"
+	assert_nothing_left "$CID-runc"
+
+	# Space back: the same cgroup takes a container, monitored.
+	rm "$STATE_DIR/filler"
+	run_hook createRuntime "$state"
+	assert_success
+	assert_monitored "$CID" "$SANDBOX_PID" base
+	run_hook poststop "$(jq -c 'del(.pid) | .status = "stopped"' <<<"$state")"
+	assert_success
+	assert_not_monitored "$CID"
+	no_claim "$SANDBOX_CGROUP"
+}
+
+@test "state_dir read-only: the hook refuses the start naming the container and what failed, leaves nothing" {
+	state_tmpfs 1m
+	ocibpf load --no-collector
+	assert_success
+	mount -o remount,ro "$STATE_DIR"
+	spawn_sandbox
+	local state
+	state=$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base)
+	run_hook createRuntime "$state"
+	assert_hook_error --id "$CID" "$STATE_DIR" "Read-only file system"
+	assert_nothing_left "$CID" "$SANDBOX_CGROUP"
+	no_claim "$SANDBOX_CGROUP"
+	mount -o remount,rw "$STATE_DIR"
+	run_hook createRuntime "$state"
+	assert_success
+	assert_monitored "$CID" "$SANDBOX_PID" base
+	run_hook poststop "$(jq -c 'del(.pid) | .status = "stopped"' <<<"$state")"
+	assert_success
+	assert_not_monitored "$CID"
+}
+
+@test "state_dir full at poststop: the container's programs are detached and its pins and entries removed; what could not be done is said" {
+	state_tmpfs 256k
+	set_policy base
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	local cgid cgdir
+	cgid=$(cgid_of "$CID")
+	cgdir=$(jq -r .cgroup_dir "$(state_file "$CID")")
+	cgroup_map_has "$cgid"
+	fill_fs "$STATE_DIR"
+	runc_cmd delete -f "$CID"
+	echo "poststop: $output" >&2
+	assert_success
+	assert_not_monitored "$CID"
+	! cgroup_map_has "$cgid" || fail "ocibpf_cgroups still has $cgid"
+	! map_keys ocibpf_stats | grep -qx "$cgid" || fail "ocibpf_stats still has $cgid"
+	[ "$(cgroup_links_of "$cgid")" -eq 0 ] || fail "links left on $cgid"
+	assert_stopped "$CID"
+	rm "$STATE_DIR/filler"
 }

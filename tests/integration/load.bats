@@ -235,3 +235,72 @@ fill_map() {
 	fill_map ocibpf_stats $((max - 1)) $((first + 1)) del
 	[ "$(map_entries ocibpf_stats)" -eq 0 ]
 }
+
+# set_pins: the files of this file's BPF set(s), relative to their set directory, sorted.
+set_pins() {
+	local s
+	for s in "$BPFFS_DIR"/sets/*/; do
+		[ ! -d "$s" ] || (cd "$s" && find . ! -type d | sort)
+	done
+}
+
+# set_link_ids: ids of the links pinned in this file's set(s) (global and anchor links).
+set_link_ids() {
+	local l
+	for l in "$BPFFS_DIR"/sets/*/links/* "$BPFFS_DIR"/sets/*/anchor/*; do
+		[ ! -e "$l" ] || bpftool -j link show pinned "$l" 2>/dev/null | jq -r .id
+	done
+}
+
+@test "ocibpf load racing ocibpf gc --unload: a whole set or none, no leaked link, no collector on a gone set; a container after it is monitored" {
+	# What a whole set holds.
+	ocibpf load --no-collector
+	assert_success
+	local whole
+	whole=$(set_pins)
+	[ -n "$whole" ] || fail "nothing pinned by ocibpf load"
+	ocibpf gc --unload
+	assert_success
+	# Both in loops at once; the links every load pinned are noted as it goes.
+	: >"$BATS_TEST_TMPDIR/links"
+	(for _ in $(seq 40); do
+		"$OCIBPF_CLI" load >/dev/null 2>>"$BATS_TEST_TMPDIR/load.err"
+		set_link_ids >>"$BATS_TEST_TMPDIR/links"
+	done) &
+	local loader=$!
+	(for _ in $(seq 40); do "$OCIBPF_CLI" gc --unload >/dev/null 2>>"$BATS_TEST_TMPDIR/gc.err"; done) &
+	local unloader=$!
+	wait "$loader" "$unloader"
+	echo "load: $(sort "$BATS_TEST_TMPDIR/load.err" | uniq -c | head -n 5)" >&2
+	echo "gc: $(sort "$BATS_TEST_TMPDIR/gc.err" | uniq -c | head -n 5)" >&2
+	[ ! -s "$BATS_TEST_TMPDIR/gc.err" ] || fail "gc --unload failed: $(head -n 3 "$BATS_TEST_TMPDIR/gc.err")"
+	# A load is idempotent: an unload at the same time makes it neither fail nor warn.
+	[ ! -s "$BATS_TEST_TMPDIR/load.err" ] || fail "ocibpf load failed: $(head -n 3 "$BATS_TEST_TMPDIR/load.err")"
+
+	# A whole set or none: never one with pins missing.
+	local now
+	now=$(set_pins)
+	if [ -n "$now" ]; then
+		[ "$now" = "$whole" ] || fail "half a set: $(diff <(echo "$whole") <(echo "$now"))"
+	fi
+	# A container started now is monitored with its policy (the hook loads what is missing).
+	set_policy full
+	set_cmd sh -c 'cat /etc/passwd >/dev/null'
+	runc_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	log_has_type() { jq -s -e --arg t "$1" 'any(.[]; .type == $t)' "$(audit_log "$CID")" >/dev/null; }
+	log_has_type syscall || fail "not audited: $(cat "$(audit_log "$CID")")"
+
+	# No link outlives its set: unloaded, every link a load pinned is gone; so is the
+	# collector (it stays only while a set is pinned).
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$BPFFS_DIR" ] || fail "left: $(find "$BPFFS_DIR")"
+	local id leaked=
+	for id in $(sort -un "$BATS_TEST_TMPDIR/links"); do
+		bpftool link show id "$id" >/dev/null 2>&1 && leaked="$leaked $id"
+	done
+	[ -z "$leaked" ] || fail "links of unloaded sets still in the kernel:$leaked: $(for id in $leaked; do bpftool link show id "$id"; done)"
+	wait_for 100 0.1 eval '[ -z "$(collector_pid)" ]' || fail "a collector stays with no set pinned: $(collector_pid)"
+}

@@ -333,13 +333,8 @@ open_policy() {
 @test "a crashed container's cgroup removed and made again at its path: a container there is monitored with its own policy, gc clears only the old run" {
 	local p
 	p=$(free_ports 1)
-	host_listen tcp 127.0.0.1 "$p"
-	denied_policy "$p"
-	use_host_network
-	set_cmd sleep 300
 	update_config --arg p "/$CID-cg" '.linux.cgroupsPath = $p'
-	runc_run -d "$CID"
-	assert_success
+	start_locked "$p"
 	crash "$CID"
 	rmdir "$CGROUP2/$CID-cg"
 
@@ -365,13 +360,8 @@ open_policy() {
 @test "a crashed container's cgroup reused as it is: the start is refused naming the owner and ocibpf gc; after gc it is monitored" {
 	local p
 	p=$(free_ports 1)
-	host_listen tcp 127.0.0.1 "$p"
-	denied_policy "$p"
-	use_host_network
-	set_cmd sleep 300
 	update_config --arg p "/$CID-cg" '.linux.cgroupsPath = $p'
-	runc_run -d "$CID"
-	assert_success
+	start_locked "$p"
 	crash "$CID"
 	[ -d "$CGROUP2/$CID-cg" ]
 
@@ -400,12 +390,7 @@ open_policy() {
 @test "an id reused after a crash without poststop: the new run is monitored with its own policy, the old one closed" {
 	local p
 	p=$(free_ports 1)
-	host_listen tcp 127.0.0.1 "$p"
-	denied_policy "$p"
-	use_host_network
-	set_cmd sleep 300
-	runc_run -d "$CID"
-	assert_success
+	start_locked "$p"
 	local cg
 	cg=$(cgroup2_of "$(runtime_state runc "$CID" pid)")
 	crash "$CID"
@@ -433,13 +418,8 @@ open_policy() {
 @test "a sub-cgroup of a crashed container cleared by gc keeps its tracker entry until removed: a start there is refused saying so, then monitored" {
 	local p
 	p=$(free_ports 1)
-	host_listen tcp 127.0.0.1 "$p"
-	denied_policy "$p"
-	use_host_network
-	set_cmd sleep 300
 	update_config --arg p "/$CID-cg" '.linux.cgroupsPath = $p'
-	runc_run -d "$CID"
-	assert_success
+	start_locked "$p"
 	mkdir "$CGROUP2/$CID-cg/sub"
 	crash "$CID"
 	ocibpf gc
@@ -466,4 +446,134 @@ open_policy() {
 	assert_stopped "$CID-b"
 	local x
 	leftover_cgroups | sort -r | while read -r x; do rmdir "$x"; done
+}
+
+@test "two configurations sharing a bpffs_dir or a state_dir: refused clearly while the other runs a container, never stripping its policy" {
+	local p
+	p=$(free_ports 1)
+	start_locked "$p"
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^EPERM [0-9]+ms$'
+	local cg pins
+	cg=$(jq -r .cgroup_dir "$(state_file "$CID")")
+	pins=$(pins_dir "$CID")
+
+	# B: the same bpffs_dir, a state_dir of its own.
+	local conf_b=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-b.json
+	jq --arg s "$BATS_TEST_TMPDIR/state-b" --arg l "$BATS_TEST_TMPDIR/log-b" \
+		'.state_dir = $s | .log_dir = $l' "$OCIBPF_CONFIG" >"$conf_b"
+	chmod 0644 "$conf_b"
+	OCIBPF_CONFIG=$conf_b ocibpf gc
+	assert_failure
+	[[ "$stderr" == *"$BPFFS_DIR"* ]] || fail "stderr does not name $BPFFS_DIR: $stderr"
+	[[ "$stderr" == *"$STATE_DIR"* ]] || fail "stderr does not name $STATE_DIR: $stderr"
+	OCIBPF_CONFIG=$conf_b ocibpf load --no-collector
+	assert_failure
+	[[ "$stderr" == *"$STATE_DIR"* ]] || fail "stderr does not name $STATE_DIR: $stderr"
+	spawn_sandbox
+	OCIBPF_CONFIG=$conf_b run_hook createRuntime "$(make_state "$CID-b" "$SANDBOX_PID" "$BUNDLE" locked)"
+	assert_hook_error --id "$CID-b" "$BPFFS_DIR" "$STATE_DIR"
+	[ -z "$(bpftool cgroup show "$SANDBOX_CGROUP")" ] || fail "attached in B's sandbox"
+
+	# C: the same state_dir, a bpffs_dir of its own.
+	local conf_c=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-c.json bpffs_c
+	bpffs_c=$(new_bpffs_dir)
+	jq --arg b "$bpffs_c" '.bpffs_dir = $b' "$OCIBPF_CONFIG" >"$conf_c"
+	chmod 0644 "$conf_c"
+	OCIBPF_CONFIG=$conf_c ocibpf load --no-collector
+	assert_failure
+	[[ "$stderr" == *"$STATE_DIR"* ]] || fail "stderr does not name $STATE_DIR: $stderr"
+	[[ "$stderr" == *"$BPFFS_DIR"* ]] || fail "stderr does not name $BPFFS_DIR: $stderr"
+	OCIBPF_CONFIG=$conf_c ocibpf gc
+	assert_failure
+
+	# A's container kept everything: pins, programs in force, its denied port.
+	[ -d "$pins" ] && [ -n "$(ls -A "$pins")" ] || fail "pins gone: $pins"
+	run attach_types "$cg"
+	assert_line egress
+	assert_line connect4
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^EPERM [0-9]+ms$'
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+
+	# Once A runs nothing, another configuration may take the directories over.
+	OCIBPF_CONFIG=$conf_c ocibpf load --no-collector
+	assert_success
+	OCIBPF_CONFIG=$conf_c ocibpf gc --unload
+	assert_success
+	[ ! -e "$bpffs_c" ] || fail "left: $(find "$bpffs_c")"
+	OCIBPF_CONFIG=$conf_b ocibpf gc --unload
+	assert_success
+	ocibpf gc --unload
+	assert_success
+}
+
+@test "a bpffs_dir inside another configuration's sets/ or containers/ is refused, naming both, either way round" {
+	ocibpf load --no-collector
+	assert_success
+	# inside: its own state_dir, bpffs_dir under this one's sets/
+	local conf_n=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-n.json
+	jq --arg b "$BPFFS_DIR/sets/nested" --arg s "$BATS_TEST_TMPDIR/state-n" \
+		'.bpffs_dir = $b | .state_dir = $s' "$OCIBPF_CONFIG" >"$conf_n"
+	chmod 0644 "$conf_n"
+	OCIBPF_CONFIG=$conf_n ocibpf load --no-collector
+	assert_failure
+	[[ "$stderr" == *"$BPFFS_DIR"* && "$stderr" == *"$STATE_DIR"* ]] || fail "stderr: $stderr"
+	spawn_sandbox
+	OCIBPF_CONFIG=$conf_n run_hook createRuntime "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" audited)"
+	assert_hook_error --id "$CID" "$BPFFS_DIR"
+	# what the refused load pinned there goes with this one's gc (it was never in use)
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$BPFFS_DIR" ] || fail "left: $(find "$BPFFS_DIR" -maxdepth 3)"
+
+	# the other way round: the inner one first, then one around it
+	local outer inner conf_o=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-o.json
+	outer=$(new_bpffs_dir)
+	inner=$outer/containers/inner
+	jq --arg b "$inner" --arg s "$BATS_TEST_TMPDIR/state-n" \
+		'.bpffs_dir = $b | .state_dir = $s' "$OCIBPF_CONFIG" >"$conf_n"
+	jq --arg b "$outer" '.bpffs_dir = $b' "$OCIBPF_CONFIG" >"$conf_o"
+	chmod 0644 "$conf_o"
+	OCIBPF_CONFIG=$conf_n ocibpf load --no-collector
+	assert_success
+	OCIBPF_CONFIG=$conf_o ocibpf load --no-collector
+	assert_failure
+	[[ "$stderr" == *"$inner"* && "$stderr" == *"state-n"* ]] || fail "stderr: $stderr"
+	OCIBPF_CONFIG=$conf_o ocibpf gc --unload
+	assert_failure
+	[ -d "$inner/sets" ] || fail "the outer configuration's gc removed the inner set"
+	OCIBPF_CONFIG=$conf_n ocibpf gc --unload
+	assert_success
+	OCIBPF_CONFIG=$conf_o ocibpf gc --unload
+	assert_success
+	[ ! -e "$outer" ] || fail "left: $(find "$outer" -maxdepth 4)"
+}
+
+@test "gc --unload in a loop while containers with a network policy start: each one that starts has its whole policy in force from its first connect" {
+	local p
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	denied_policy "$p"
+	use_host_network
+	set_cmd sh -c "nettool tcp 127.0.0.1 $p 2000; cat /etc/passwd >/dev/null"
+	(for _ in $(seq 100); do "$OCIBPF_CLI" gc --unload >/dev/null 2>&1; sleep 0.1; done) &
+	local unloader=$! i
+	for i in $(seq 12); do
+		runc_run "$CID-$i"
+		# refused is allowed (with its reason); running without the policy is not
+		if [ "$status" -ne 0 ]; then
+			assert_output --partial "ocibpf-hook: $CID-$i: "
+			assert_nothing_left "$CID-$i"
+			continue
+		fi
+		assert_output --regexp 'EPERM [0-9]+ms'
+		run runs_of "$CID-$i"
+		[[ "$output" == "start "*" exec "*" stop" ]] || fail "$CID-$i: $output"
+		assert_not_monitored "$CID-$i"
+	done
+	kill "$unloader" 2>/dev/null || true
+	wait "$unloader" || true
 }
