@@ -4,8 +4,8 @@
  * record names. A hook killed between its claim and its record leaves one, and every
  * later start in that cgroup is refused ("being set up for another container"). gc holds
  * the sets lock exclusively, so no hook is between the two now: an entry no record names
- * is a leftover. Removed when its cgroup is gone; when the cgroup still exists it is left
- * as it is (something may still run there) and reported.
+ * is a leftover, and is removed, whether its cgroup is gone or still there (the start
+ * that claimed it failed: its runtime took the container away).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -59,25 +59,19 @@ static void gc_claims_of(struct gc *gc, struct bpfset *set)
 	}
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *name = xasprintf("%" PRIu64, ids[i]);
-		int fd = cgroup_open_by_id(ids[i]);
-		if (fd == -ESTALE || fd == -ENOENT) {
-			bpfset_forget(set, ids[i]);
-			audit_forget(set, ids[i], UINT32_MAX);
-			gc_report(gc, "removed", "cgroup-claim", name,
-				  "no container record names it and its cgroup is gone");
-			continue;
-		}
 		_cleanup_free_ char *why = NULL;
+		int fd = cgroup_open_by_id(ids[i]);
 		if (fd >= 0) {
 			_cleanup_free_ char *path = fd_path(fd);
 			close(fd);
-			why = xasprintf("no container record names it, but cgroup %s exists: starts in it are refused until it is removed (then `ocibpf gc`)",
+			why = xasprintf("no container record names it (a start killed half-way); its cgroup %s is free again",
 					path);
 		} else {
-			why = xasprintf("no container record names it; whether its cgroup exists can't be told: %s",
-					strerror(-fd));
+			why = xstrdup("no container record names it (a start killed half-way) and its cgroup is gone");
 		}
-		gc_report(gc, "kept", "cgroup-claim", name, why);
+		bpfset_forget(set, ids[i]);
+		audit_forget(set, ids[i], UINT32_MAX);
+		gc_report(gc, "removed", "cgroup-claim", name, why);
 	}
 }
 

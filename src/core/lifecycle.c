@@ -136,7 +136,7 @@ static int cgroup_taken(const struct config *cfg, const struct cgroup_ref *cg, s
 	}
 	strv_free(ids);
 	if (!r)
-		r = err_msg(err, -EBUSY, "cgroup %s is being set up for another container (or was claimed by a hook killed half-way: `ocibpf gc` clears that once the cgroup is gone)",
+		r = err_msg(err, -EBUSY, "cgroup %s is being set up for another container (or was claimed by a hook killed half-way: `ocibpf gc` clears that)",
 			    cg->path);
 	return r;
 }

@@ -505,7 +505,7 @@ in_private_mounts() {
 
 # --- a hook killed half-way --------------------------------------------------------------
 
-@test "a hook killed between its cgroup claim and its record: starts there are refused, gc reports the claim while the cgroup lives and removes it once it is gone" {
+@test "a hook killed between its cgroup claim and its record: starts there are refused until gc releases the claim, whether the cgroup lives or is gone" {
 	command -v gcc >/dev/null || skip "test requires gcc"
 	local killer=$BATS_TEST_TMPDIR/claim-kill
 	gcc -O2 -o "$killer" "$INTEGRATION_ROOT/claim-kill.c"
@@ -525,14 +525,25 @@ in_private_mounts() {
 	run_hook createRuntime "$(make_state "$CID-2" "$SANDBOX_PID" "$BUNDLE" base)"
 	assert_hook_error --id "$CID-2" "is being set up for another container" "ocibpf gc"
 
-	# The cgroup lives: gc leaves the claim and says so.
+	# The cgroup lives: gc holds off every hook, so no start is between its claim and its
+	# record; the claim is a leftover, released, naming the cgroup.
 	ocibpf gc
 	assert_success
-	assert_output --partial "kept cgroup-claim $cgid"
+	assert_output --partial "removed cgroup-claim $cgid"
 	assert_output --partial "$cg"
-	map_keys ocibpf_stats | grep -qx "$cgid" || fail "gc removed the claim of a live cgroup"
+	! map_keys ocibpf_stats | grep -qx "$cgid" || fail "ocibpf_stats still has $cgid"
+	run_hook createRuntime "$(make_state "$CID-3" "$SANDBOX_PID" "$BUNDLE" base)"
+	assert_success
+	assert_monitored "$CID-3" "$SANDBOX_PID" base
+	run_hook poststop "$(make_state "$CID-3" "$SANDBOX_PID" "$BUNDLE" base | jq -c 'del(.pid) | .status = "stopped"')"
+	assert_success
+	assert_not_monitored "$CID-3"
 
-	# Gone: gc removes the claim; a start in a cgroup at the same path works.
+	# Killed again, and the cgroup gone before gc: released too.
+	run timeout "$HOOK_TIMEOUT" "$killer" "$OCIBPF_HOOK" createRuntime \
+		<<<"$(make_state "$CID-4" "$SANDBOX_PID" "$BUNDLE" base)"
+	[ "$status" -eq 137 ] || fail "the hook was not killed at its claim: status $status: $output"
+	map_keys ocibpf_stats | grep -qx "$cgid" || fail "no claim left in ocibpf_stats: $(map_keys ocibpf_stats)"
 	stop_sandboxes || true
 	[ ! -d "$cg" ] || fail "sandbox cgroup still there"
 	ocibpf gc --json
@@ -543,13 +554,6 @@ in_private_mounts() {
 	ocibpf gc
 	assert_success
 	assert_output ""
-	spawn_sandbox
-	run_hook createRuntime "$(make_state "$CID-3" "$SANDBOX_PID" "$BUNDLE" base)"
-	assert_success
-	assert_monitored "$CID-3" "$SANDBOX_PID" base
-	run_hook poststop "$(make_state "$CID-3" "$SANDBOX_PID" "$BUNDLE" base | jq -c 'del(.pid) | .status = "stopped"')"
-	assert_success
-	assert_not_monitored "$CID-3"
 }
 
 # --- state_dir full or read-only ---------------------------------------------------------
