@@ -360,34 +360,6 @@ cgid_of() {
 	check_stats "$(stop_stats "$CID-b")" '.syscall_counts.execve >= 1 and .syscalls > 200'
 }
 
-@test "syscall counts: a container's counts take one entry per 64 numbers, each number counted" {
-	requires runc
-	local tool=$BATS_TEST_TMPDIR/rectool
-	gcc -O2 -static -o "$tool" "$INTEGRATION_ROOT/rectool.c" || fail "cannot build rectool (gcc -static)"
-	cp "$tool" "$BUNDLE/rootfs/bin/rectool"
-	write_policy counted '{"telemetry": {"syscalls": true}}'
-	set_policy counted
-	add_hooks
-	# 424 numbers no syscall has (600 to 1023, under MAX_SYSCALLS), twice each
-	update_config '.root.readonly = false'
-	set_cmd sh -c 'rectool nosys 600 424; rectool nosys 600 424; touch /tmp/done; sleep 300'
-	runc_run -d "$CID"
-	assert_success
-	wait_for 100 0.1 test -e "$BUNDLE/rootfs/tmp/done" || fail "the syscalls did not finish"
-	local c m n
-	c=$(cgid_of "$CID")
-	m=$(echo "$BPFFS_DIR"/sets/*/maps/ocibpf_syscall_counts)
-	# at most 16 entries (1,024 numbers), whatever numbers it makes: with one per
-	# number, 154 containers like this one filled a map of 65,536
-	n=$(bpftool -j map dump pinned "$m" | jq --argjson c "$c" '[.[].formatted | select(.key.container_cgid == $c)] | length')
-	[ "$n" -le 16 ] || fail "$n count entries for one container"
-	[ "$(count_entries "$c" | awk '$1 >= 600' | wc -l)" = 424 ]
-	runc_cmd delete -f "$CID"
-	assert_success
-	check_stats "$(stop_stats "$CID")" \
-		'[.syscall_counts | to_entries[] | select((.key | tonumber? // 0) >= 600)] | length == 424 and all(.value == 2)'
-}
-
 @test "syscall counts: a flood of numbers that are no syscall neither fills the count map nor hides another container's syscalls" {
 	requires runc
 	local tool=$BATS_TEST_TMPDIR/rectool
