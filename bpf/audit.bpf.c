@@ -41,15 +41,21 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, SYSCOUNT_MAX);
-	/* 45 ms to create preallocated, so not: entries come with a container's syscalls */
+	__uint(max_entries, 65536);
+	/* 45 ms to create preallocated (65,536 entries per CPU), 0.5 ms without */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct syscount_key);
-	__type(value, struct syscount_val);
+	__type(value, __u64);
 } ocibpf_syscall_counts SEC(".maps");
 
-/* A new group's counts, copied into its entry (too large for the stack). */
-static const struct syscount_val syscount_zero;
+/* Per container, the syscalls that have an entry in ocibpf_syscall_counts (ocibpf.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_CONTAINERS);
+	__type(key, __u64);
+	__type(value, struct syscall_sel);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} ocibpf_syscall_seen SEC(".maps");
 
 /*
  * A syscall between enter and exit, in the thread's own task storage: unlike an LRU map
@@ -260,6 +266,17 @@ int sys_exit_tp(struct tp_sys_exit *ctx)
 
 /* --- every syscall (counting, audit "all") ----------------------------------------- */
 
+/* The container's set of syscalls with a count entry (made on its first syscall). */
+static __always_inline struct syscall_sel *seen_of(const struct container_info *c)
+{
+	struct syscall_sel *seen = bpf_map_lookup_elem(&ocibpf_syscall_seen, &c->container_cgid);
+	if (seen)
+		return seen;
+	struct syscall_sel none = {};
+	bpf_map_update_elem(&ocibpf_syscall_seen, &c->container_cgid, &none, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&ocibpf_syscall_seen, &c->container_cgid);
+}
+
 static __always_inline void count_syscall(const struct container_info *c, __s32 nr)
 {
 	struct container_stats *s = stats_of(c);
@@ -267,19 +284,27 @@ static __always_inline void count_syscall(const struct container_info *c, __s32 
 		s->syscalls++;
 	if (nr < 0 || nr >= MAX_SYSCALLS)
 		return;	/* no such syscall: in the total only (and no entry a caller can pick) */
-	struct syscount_key k = {
-		.container_cgid = c->container_cgid,
-		.group = (__u32)nr / SYSCOUNT_GROUP,
-	};
-	struct syscount_val *v = bpf_map_lookup_elem(&ocibpf_syscall_counts, &k);
-	if (!v) {
-		/* First of its group (-EEXIST when another CPU made it first: fine) */
-		bpf_map_update_elem(&ocibpf_syscall_counts, &k, &syscount_zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&ocibpf_syscall_counts, &k);
-		if (!v)
-			return;	/* the map is full: in the total only */
+	struct syscount_key k = { .container_cgid = c->container_cgid, .nr = (__u32)nr };
+	__u64 *n = bpf_map_lookup_elem(&ocibpf_syscall_counts, &k);
+	if (n) {
+		(*n)++;
+		return;
 	}
-	v->n[(__u32)nr % SYSCOUNT_GROUP]++;
+	/* First of this syscall: an entry only where the container's set can name it. */
+	struct syscall_sel *seen = seen_of(c);
+	if (!seen)
+		return;
+	__u64 one = 1;
+	if (bpf_map_update_elem(&ocibpf_syscall_counts, &k, &one, BPF_NOEXIST) == 0) {
+		/* Whoever made the entry sets its bit, once: an add is an OR here (no atomic
+		 * OR before -mcpu=v3). */
+		__u32 i = ((__u32)nr / 64) & (MAX_SYSCALLS / 64 - 1);
+		__sync_fetch_and_add(&seen->bits[i], 1ULL << ((__u32)nr % 64));
+		return;
+	}
+	n = bpf_map_lookup_elem(&ocibpf_syscall_counts, &k);	/* another CPU made it first */
+	if (n)
+		(*n)++;
 }
 
 SEC("tp_btf/sys_enter")

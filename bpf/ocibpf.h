@@ -143,33 +143,13 @@ struct sys_argmap {
 };
 
 /*
- * ocibpf_syscall_counts (per-CPU): by container and group of SYSCOUNT_GROUP syscall
- * numbers, the counts of syscalls 0 to MAX_SYSCALLS - 1 (the total in container_stats
- * counts every syscall). A container has at most MAX_SYSCALLS / SYSCOUNT_GROUP entries,
- * so reading or forgetting its counts looks up its own keys and walks nobody else's.
- *
- * Groups, not one entry per syscall: a hash map's bucket array is sized by max_entries
- * and creating it is what `ocibpf load` pays (65,536 entries: ~5 ms, a page of buckets
- * costing ~20 us on this kind of VM). SYSCOUNT_MAX groups hold the counts of at least
- * SYSCOUNT_MAX / 8 containers whatever syscalls they make (x86_64's numbers span 8
- * groups), about as many as 65,536 per-syscall entries held for containers making ~60
- * different syscalls. A container beyond it has its total counted, not its syscalls.
+ * ocibpf_syscall_counts (per-CPU): by container and syscall, for syscalls 0 to
+ * MAX_SYSCALLS - 1 (the total in container_stats counts every syscall). Which entries a
+ * container has is in ocibpf_syscall_seen (a struct syscall_sel per container_cgid, a
+ * bit set once its entry exists), so that reading or forgetting a container's counts
+ * looks up its own entries and walks nobody else's.
  */
-#define SYSCOUNT_GROUP	64
-#define SYSCOUNT_MAX	8192
 struct syscount_key {
-	__u64 container_cgid;
-	__u32 group;		/* syscall nr / SYSCOUNT_GROUP */
-	__u32 pad;
-};
-
-struct syscount_val {
-	__u64 n[SYSCOUNT_GROUP];	/* by nr % SYSCOUNT_GROUP */
-};
-
-/* The layout of sets from before the groups: one entry per syscall, an __u64 value, and
- * the container's syscalls with an entry in ocibpf_syscall_seen (a syscall_sel). */
-struct syscount_key_v1 {
 	__u64 container_cgid;
 	__u32 nr;
 	__u32 pad;

@@ -169,35 +169,14 @@ int audit_prepare(struct bpfset *set, uint64_t cgid, const struct policy *p, uin
 	return 0;
 }
 
-/*
- * The layout of a set's ocibpf_syscall_counts (ocibpf.h): 1, a group of SYSCOUNT_GROUP
- * counts an entry; 0, one entry per syscall, from a set loaded by an older build (its
- * syscalls with an entry in ocibpf_syscall_seen, or found by a walk before that map).
- */
-static int counts_grouped(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	uint32_t len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return -errno;
-	return info.value_size == sizeof(struct syscount_val);
-}
-
-bool audit_counts_grouped(struct bpfset *set)
-{
-	_cleanup_close_ int fd = bpfset_map_fd(set, "ocibpf_syscall_counts");
-	return fd >= 0 && counts_grouped(fd) == 1;
-}
-
 static bool count_of(int fd, const void *key, void *ud)
 {
-	return ((const struct syscount_key_v1 *)key)->container_cgid == *(uint64_t *)ud;
+	return ((const struct syscount_key *)key)->container_cgid == *(uint64_t *)ud;
 }
 
 /*
- * Older sets: the syscalls with a count entry of the container (ocibpf_syscall_seen): 0,
- * -ENOENT when it has none, -ENOTSUP for a set from before that map (its counts are found
- * by a walk).
+ * The syscalls with a count entry of the container (ocibpf_syscall_seen): 0, -ENOENT when
+ * it has none, -ENOTSUP for a set from before that map (its counts are found by a walk).
  */
 static int seen_of(struct bpfset *set, uint64_t cgid, int *ret_seen_fd, struct syscall_sel *ret)
 {
@@ -212,32 +191,25 @@ static int seen_of(struct bpfset *set, uint64_t cgid, int *ret_seen_fd, struct s
 	return 0;
 }
 
-/* The container's count entries: its own keys (a group of each), each deleted. */
+/* The container's count entries: its own (deleted first, so that a syscall still coming
+ * starts a set of its own), each found from it. */
 static void forget_counts(struct bpfset *set, uint64_t cgid)
 {
 	_cleanup_close_ int cnt = bpfset_map_fd(set, "ocibpf_syscall_counts");
 	if (cnt < 0)
 		return;
-	if (counts_grouped(cnt) == 1) {
-		for (uint32_t g = 0; g < MAX_SYSCALLS / SYSCOUNT_GROUP; g++) {
-			struct syscount_key k = { .container_cgid = cgid, .group = g };
-			bpf_map_delete_elem(cnt, &k);
-		}
-		return;
-	}
 	_cleanup_close_ int seen_fd = -1;
 	struct syscall_sel seen;
 	int r = seen_of(set, cgid, &seen_fd, &seen);
 	if (r == -ENOTSUP) {
-		map_delete_if(cnt, sizeof(struct syscount_key_v1), count_of, &cgid);
+		map_delete_if(cnt, sizeof(struct syscount_key), count_of, &cgid);
 		return;
 	}
 	if (r < 0)
 		return;
-	/* Its seen set deleted first, so that a syscall still coming starts one of its own. */
 	bpf_map_delete_elem(seen_fd, &cgid);
 	for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
-		struct syscount_key_v1 k = { .container_cgid = cgid, .nr = (uint32_t)nr };
+		struct syscount_key k = { .container_cgid = cgid, .nr = (uint32_t)nr };
 		if (sel_has(seen.bits, nr))
 			bpf_map_delete_elem(cnt, &k);
 	}
@@ -579,8 +551,8 @@ int audit_attach(struct bpfset *set, uint32_t flags, struct error *err)
 	return r;
 }
 
-/* One count entry of an older set, summed over the CPUs (0 when it is not there). */
-static uint64_t count_sum(int fd, const struct syscount_key_v1 *k, uint64_t *vals, int ncpu)
+/* One count entry, summed over the CPUs (0 when it is not there). */
+static uint64_t count_sum(int fd, const struct syscount_key *k, uint64_t *vals, int ncpu)
 {
 	if (bpf_map_lookup_elem(fd, k, vals) < 0)
 		return 0;
@@ -588,25 +560,6 @@ static uint64_t count_sum(int fd, const struct syscount_key_v1 *k, uint64_t *val
 	for (int c = 0; c < ncpu; c++)
 		sum += vals[c];
 	return sum;
-}
-
-/* The container's groups: each looked up (the values of every CPU), its counts summed. */
-static void counts_of_groups(int fd, uint64_t cgid, int ncpu,
-			     void (*fn)(int nr, uint64_t count, void *ud), void *ud)
-{
-	_cleanup_free_ struct syscount_val *vals = xcalloc(ncpu, sizeof(*vals));
-	for (uint32_t g = 0; g < MAX_SYSCALLS / SYSCOUNT_GROUP; g++) {
-		struct syscount_key k = { .container_cgid = cgid, .group = g };
-		if (bpf_map_lookup_elem(fd, &k, vals) < 0)
-			continue;
-		for (int i = 0; i < SYSCOUNT_GROUP; i++) {
-			uint64_t sum = 0;
-			for (int c = 0; c < ncpu; c++)
-				sum += vals[c].n[i];
-			if (sum)
-				fn((int)(g * SYSCOUNT_GROUP) + i, sum, ud);
-		}
-	}
 }
 
 int audit_syscall_counts(struct bpfset *set, uint64_t cgid,
@@ -618,13 +571,6 @@ int audit_syscall_counts(struct bpfset *set, uint64_t cgid,
 	int ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0)
 		return -EINVAL;
-	int grouped = counts_grouped(fd);
-	if (grouped < 0)
-		return grouped;
-	if (grouped) {
-		counts_of_groups(fd, cgid, ncpu, fn, ud);
-		return 0;
-	}
 	_cleanup_free_ uint64_t *vals = xcalloc(ncpu, sizeof(uint64_t));
 	_cleanup_close_ int seen_fd = -1;
 	struct syscall_sel seen;
@@ -633,7 +579,7 @@ int audit_syscall_counts(struct bpfset *set, uint64_t cgid,
 		return 0;   /* no syscall counted yet */
 	if (r == 0) {
 		for (int nr = 0; nr < MAX_SYSCALLS; nr++) {
-			struct syscount_key_v1 k = { .container_cgid = cgid, .nr = (uint32_t)nr };
+			struct syscount_key k = { .container_cgid = cgid, .nr = (uint32_t)nr };
 			uint64_t sum = sel_has(seen.bits, nr) ? count_sum(fd, &k, vals, ncpu) : 0;
 			if (sum)
 				fn(nr, sum, ud);
@@ -641,7 +587,7 @@ int audit_syscall_counts(struct bpfset *set, uint64_t cgid,
 		return 0;
 	}
 	/* A set from before ocibpf_syscall_seen: every container's entries walked. */
-	struct syscount_key_v1 k, next;
+	struct syscount_key k, next;
 	void *prev = NULL;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;

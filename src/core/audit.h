@@ -105,9 +105,6 @@ int audit_attach(struct bpfset *set, uint32_t flags, struct error *err);
 
 /* The native name of syscall nr (NULL when libseccomp knows none); resolved once. */
 const char *audit_syscall_name(int nr);
-/* Does the set keep its syscall counts by group (ocibpf.h)? Sets from before kept one
- * entry per syscall. */
-bool audit_counts_grouped(struct bpfset *set);
 /* Syscall counts of a container, by number (callback per syscall with a count > 0). */
 int audit_syscall_counts(struct bpfset *set, uint64_t container_cgid,
 			 void (*fn)(int nr, uint64_t count, void *ud), void *ud);

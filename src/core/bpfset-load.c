@@ -22,7 +22,7 @@
 const char *const bpfset_pinned_maps[] = {
 	"ocibpf_cgroups", "ocibpf_stats", "ocibpf_events", "ocibpf_ring_produced",
 	"ocibpf_ring_consumed", "ocibpf_audit_sel", "ocibpf_argmap", "ocibpf_syscall_counts",
-	"ocibpf_pending_task", "ocibpf_uring_ops", "ocibpf_uring_pending", "ocibpf_net_policy",
+	"ocibpf_syscall_seen", "ocibpf_pending_task", "ocibpf_uring_ops", "ocibpf_uring_pending", "ocibpf_net_policy",
 	"ocibpf_net_registry", "ocibpf_net_meta", "ocibpf_net_agg", "ocibpf_cgtrack",
 };
 const size_t bpfset_n_pinned_maps = ARRAY_SIZE(bpfset_pinned_maps);
@@ -38,12 +38,12 @@ static const struct {
 } lmaps[] = {
 	L_MAP_(ocibpf_cgroups), L_MAP_(ocibpf_stats), L_MAP_(ocibpf_events),
 	L_MAP_(ocibpf_ring_produced), L_MAP_(ocibpf_ring_consumed), L_MAP_(ocibpf_audit_sel),
-	L_MAP_(ocibpf_argmap), L_MAP_(ocibpf_syscall_counts),
+	L_MAP_(ocibpf_argmap), L_MAP_(ocibpf_syscall_counts), L_MAP_(ocibpf_syscall_seen),
 	L_MAP_(ocibpf_pending_task),
 	L_MAP_(ocibpf_uring_ops), L_MAP_(ocibpf_uring_pending), L_MAP_(uring_scratch),
 	L_MAP_(ocibpf_net_policy), L_MAP_(ocibpf_net_registry), L_MAP_(ocibpf_net_meta),
 	L_MAP_(ocibpf_net_sk), L_MAP_(ocibpf_net_flows), L_MAP_(ocibpf_net_agg),
-	L_MAP_(ocibpf_cgtrack), L_MAP_(rodata),
+	L_MAP_(ocibpf_cgtrack),
 };
 _Static_assert(ARRAY_SIZE(lmaps) ==
 	       sizeof(((struct ocibpf_lbpf *)0)->maps) / sizeof(struct bpf_map_desc),

@@ -301,15 +301,15 @@ foreground_run_test() {
 	check_stats "$(stop_stats "$CID")" '.syscalls > 200'
 }
 
-# count_entries CGID: the syscall numbers with a count of the container in the set's
-# ocibpf_syscall_counts (entries by container_cgid and group of 64 numbers), one a line.
+# count_entries MAP CGID: entries of the container in a pinned map of the set, by their
+# container_cgid (ocibpf_syscall_counts) or their key (ocibpf_syscall_seen); syscall
+# numbers for the counts, one a line.
 count_entries() {
 	local m
-	m=$(echo "$BPFFS_DIR"/sets/*/maps/ocibpf_syscall_counts)
-	bpftool -j map dump pinned "$m" | jq -r --argjson c "$1" '.[].formatted |
-		select(.key.container_cgid == $c) | .key.group as $g |
-		[.values[].value.n] | transpose | to_entries[] | select(any(.value[]; . > 0)) |
-		$g * 64 + .key'
+	m=$(echo "$BPFFS_DIR"/sets/*/maps/"$1")
+	bpftool -j map dump pinned "$m" | jq -r --argjson c "$2" '.[].formatted |
+		if (.key | type) == "object" then select(.key.container_cgid == $c) | .key.nr
+		else select(.key == $c) | "seen" end'
 }
 
 cgid_of() {
@@ -334,17 +334,19 @@ cgid_of() {
 			fail "syscalls of $id not counted: $s"
 	done
 	local before
-	before=$(count_entries "$b" | sort -n)
-	[ "$(wc -l <<<"$before")" -ge 10 ] || fail "few counts for $CID-b: $before"
+	before=$(count_entries ocibpf_syscall_counts "$b" | sort -n)
+	[ "$(wc -l <<<"$before")" -ge 10 ] || fail "few count entries for $CID-b: $before"
+	[ "$(count_entries ocibpf_syscall_seen "$b")" = seen ]
 	ocibpf seccomp "$CID-b"
 	assert_success
 	local live=$output
 
 	runc_cmd delete -f "$CID-a"
 	assert_success
-	[ -z "$(count_entries "$a")" ] || fail "count entries of $CID-a left after its poststop"
+	[ -z "$(count_entries ocibpf_syscall_counts "$a")" ] || fail "count entries of $CID-a left after its poststop"
+	[ -z "$(count_entries ocibpf_syscall_seen "$a")" ] || fail "seen set of $CID-a left after its poststop"
 	# b's entries are all there, and its profile is the same
-	comm -23 <(echo "$before") <(count_entries "$b" | sort -n) >"$BATS_TEST_TMPDIR/missing"
+	comm -23 <(echo "$before") <(count_entries ocibpf_syscall_counts "$b" | sort -n) >"$BATS_TEST_TMPDIR/missing"
 	[ ! -s "$BATS_TEST_TMPDIR/missing" ] || fail "count entries of $CID-b gone with $CID-a: $(cat "$BATS_TEST_TMPDIR/missing")"
 	ocibpf seccomp "$CID-b"
 	assert_success
@@ -352,7 +354,8 @@ cgid_of() {
 
 	runc_cmd delete -f "$CID-b"
 	assert_success
-	[ -z "$(count_entries "$b")" ] || fail "count entries of $CID-b left after its poststop"
+	[ -z "$(count_entries ocibpf_syscall_counts "$b")" ] || fail "count entries of $CID-b left after its poststop"
+	[ -z "$(count_entries ocibpf_syscall_seen "$b")" ] || fail "seen set of $CID-b left after its poststop"
 	# its stop record has a count for each entry it had
 	local n
 	n=$(stop_stats "$CID-b" | jq '.syscall_counts | length')
@@ -368,7 +371,7 @@ cgid_of() {
 	write_policy counted '{"telemetry": {"syscalls": true}}'
 	set_policy counted
 	add_hooks
-	# 70,000 distinct numbers: more than the count map holds (8,192 groups of 64)
+	# 70,000 distinct numbers: more than the count map holds (65,536)
 	update_config '.root.readonly = false'
 	set_cmd sh -c 'rectool nosys 1024 70000; touch /tmp/flooded; sleep 300'
 	runc_run -d "$CID-flood"
@@ -376,7 +379,7 @@ cgid_of() {
 	wait_for 100 0.1 test -e "$BUNDLE/rootfs/tmp/flooded" || fail "the flood did not finish"
 	local f
 	f=$(cgid_of "$CID-flood")
-	[ "$(count_entries "$f" | wc -l)" -lt 1024 ] || fail "the flood made an entry per number"
+	[ "$(count_entries ocibpf_syscall_counts "$f" | wc -l)" -lt 1024 ] || fail "the flood made an entry per number"
 
 	set_cmd sh -c 'cat /proc/self/stat >/dev/null; chroot / /bin/true 2>/dev/null; true'
 	runc_run "$CID-other"
