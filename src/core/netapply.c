@@ -8,7 +8,6 @@
 #include <bpf/bpf.h>
 
 #include "bpfset.h"
-#include "audit.h"
 #include "netapply.h"
 #include "netpolicy.h"
 #include "netshare.h"
@@ -68,11 +67,10 @@ static bool agg_of(int fd, const void *key, void *ud)
 
 void netpolicy_quiesce(struct bpfset *set, uint64_t cgid)
 {
-	/* The programs that keep ocibpf_syscall_seen, and those after them that count syscalls
-	 * by group, are those that honour CF_QUIESCED. */
+	/* The programs that keep ocibpf_syscall_seen are those that honour CF_QUIESCED. */
 	_cleanup_close_ int marker = bpfset_map_fd(set, "ocibpf_syscall_seen");
 	struct container_info info;
-	if (marker >= 0 || audit_counts_grouped(set)) {
+	if (marker >= 0) {
 		/*
 		 * User space can't change one field of a hash value: the update writes the
 		 * tracker's sub-cgroup counter too, and would lose a concurrent add (a mkdir
