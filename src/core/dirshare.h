@@ -10,8 +10,8 @@
  * sets of its configuration's bpffs_dir, so two configurations sharing either directory
  * would strip each other's containers of their policy or lose their audit records.
  *
- * Each names the other: <bpffs_dir>/.state_dir (a symlink, never followed) and
- * <state_dir>/bpffs_dir (a file), canonical paths. dirshare_check makes or checks both:
+ * Each names the other, by canonical path: <bpffs_dir>/state_dir/<HEX>/ (a directory
+ * named for the state_dir: bpffs takes no files) and <state_dir>/bpffs_dir (a file). dirshare_check makes or checks both:
  * -EBUSY (err naming both configurations' directories) when one names another directory
  * whose configuration still runs a container; when it runs none, this configuration takes
  * the directories over. Cheap when the markers agree (two reads). state_dir must exist;
