@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ocibpf seccomp ID: an OCI seccomp profile allowing exactly the syscalls the container
- * was seen to make (from the live counters, or the stop record's stats.syscall_counts).
+ * was seen to make (from the live counters, or the stop record's stats.syscall_counts),
+ * and those the kernel has a process make (kernel_made).
  */
 #include <errno.h>
 #include <seccomp.h>
@@ -27,6 +28,15 @@ static void add_name(struct names *ns, const char *name)
 	ns->v = xrealloc(ns->v, (ns->n + 1) * sizeof(char *));
 	ns->v[ns->n++] = xstrdup(name);
 }
+
+/*
+ * Syscalls a process makes without its code calling them: the return from a signal
+ * handler, the resumption of a syscall a stop interrupted, the exit. A run that caught no
+ * signal shows none of the first two (whether runc's own Go runtime signalled itself
+ * while it was counted decides it), yet a profile without them kills the workload at its
+ * first handled signal: the failed return leaves it on the handler's frame (SIGSEGV).
+ */
+static const char *const kernel_made[] = { "exit", "exit_group", "restart_syscall", "rt_sigreturn" };
 
 static void add_nr(int nr, uint64_t count, void *ud)
 {
@@ -133,6 +143,8 @@ int cmd_seccomp(struct cli *cli, int argc, char **argv)
 		log_error(id, "its syscalls were not counted (policy: \"telemetry\": {\"syscalls\": true} or audit.syscalls [\"all\"])");
 		r = -ENODATA;
 	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(kernel_made); i++)
+			add_name(&ns, kernel_made[i]);
 		print_profile(&ns);
 	}
 	for (size_t i = 0; i < ns.n; i++)
