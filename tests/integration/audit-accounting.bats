@@ -496,3 +496,34 @@ resume_collector() {
 	assert_stopped "$CID"
 	rm -f "$POLICY_DIR/a-wide.json" "$POLICY_DIR/zz.json"
 }
+
+@test "ocibpf load reads at most 256 policies for what to hold (the default policy always): one beyond is not held, its container is still audited from its first syscall" {
+	local i
+	for i in $(seq -w 1 300); do
+		write_policy "a$i" "$BASE_POLICY"
+	done
+	write_policy zz '{"audit": {"syscalls": ["chdir"]}}'
+	# beyond the 256 read: not held, and the load neither waits nor warns
+	ocibpf load
+	assert_success
+	[ -z "$stderr" ] || fail "ocibpf load warned: $stderr"
+	[ "$(syscall_links)" = 0 ] || fail "held although zz is beyond the policies read: $(syscall_links) links"
+	set_policy zz
+	set_cmd sh -c 'cd /tmp; sleep 100'
+	runc_run -d "$CID"
+	assert_success
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .syscall == "chdir" and .path == "/tmp")] | length >= 1' \
+		"$(audit_log "$CID")" || fail "no record of the chdir: $(cat "$(audit_log "$CID")")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	# the default policy is read first, however many sort before it
+	wait_for 200 0.1 eval '[ "$(syscall_links)" = 0 ]' || fail "still attached: $(syscall_links) links"
+	update_host_config '.default_policy = "zz"'
+	# (a running collector keeps the configuration it started with)
+	kill_collectors
+	ocibpf load
+	assert_success
+	[ "$(syscall_links)" -ge 2 ] || fail "the default policy's chdir not held: $(syscall_links) links"
+	rm -f "$POLICY_DIR"/a*.json "$POLICY_DIR/zz.json"
+}
