@@ -558,6 +558,41 @@ open_policy() {
 	assert_success
 }
 
+@test "the same bpffs_dir and state_dir spelled otherwise (slashes doubled or trailing, a symlink; config refuses . and ..) are the same configuration: not refused, nothing of its container removed" {
+	local p
+	p=$(free_ports 1)
+	start_locked "$p"
+	local cg pins
+	cg=$(jq -r .cgroup_dir "$(state_file "$CID")")
+	pins=$(pins_dir "$CID")
+	ln -s "$STATE_DIR" "$BATS_TEST_TMPDIR/state-link"
+	ln -s "$BPFFS_DIR" "$BATS_TEST_TMPDIR/bpffs-link"
+	local conf_s=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-s.json spelling
+	for spelling in "$BPFFS_DIR//|$STATE_DIR/" \
+		"$(dirname "$BPFFS_DIR")//$(basename "$BPFFS_DIR")|$(dirname "$STATE_DIR")//$(basename "$STATE_DIR")//" \
+		"$BATS_TEST_TMPDIR/bpffs-link|$BATS_TEST_TMPDIR/state-link"; do
+		jq --arg b "${spelling%%|*}" --arg s "${spelling#*|}" \
+			'.bpffs_dir = $b | .state_dir = $s' "$OCIBPF_CONFIG" >"$conf_s"
+		chmod 0644 "$conf_s"
+		OCIBPF_CONFIG=$conf_s ocibpf gc
+		assert_success
+		OCIBPF_CONFIG=$conf_s ocibpf load --no-collector
+		assert_success
+		# and back: the canonical spelling is not refused either
+		ocibpf gc
+		assert_success
+		[ -z "$output" ] || fail "gc ($spelling) removed: $output"
+	done
+	[ -d "$pins" ] && [ -n "$(ls -A "$pins")" ] || fail "pins gone: $pins"
+	run attach_types "$cg"
+	assert_line egress
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^EPERM [0-9]+ms$'
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
 @test "a bpffs_dir inside another configuration's sets/ or containers/ is refused, naming both, either way round" {
 	ocibpf load --no-collector
 	assert_success
