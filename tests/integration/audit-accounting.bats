@@ -527,3 +527,22 @@ resume_collector() {
 	[ "$(syscall_links)" -ge 2 ] || fail "the default policy's chdir not held: $(syscall_links) links"
 	rm -f "$POLICY_DIR"/a*.json "$POLICY_DIR/zz.json"
 }
+
+@test "ocibpf load with a policy_dir of bad policies (invalid, a symlink, a FIFO, one auditing all, default_policy missing): no hang, no warning, the good one held" {
+	write_policy a-invalid '{"audit": {"syscalls": ["openat"'
+	write_policy a-all '{"audit": {"syscalls": "all"}}'
+	write_policy a-unknown '{"audit": {"syscalls": ["no_such_syscall"]}}'
+	write_policy target '{"audit": {"syscalls": ["chdir"]}}'
+	ln -s "$POLICY_DIR/target.json" "$POLICY_DIR/a-link.json"
+	mkfifo "$POLICY_DIR/a-fifo.json"
+	mkdir "$POLICY_DIR/a-dir.json"
+	update_host_config '.default_policy = "missing"'
+	run timeout 20 "$OCIBPF_CLI" load
+	rm -rf "$POLICY_DIR"/a-*.json
+	assert_success
+	refute_output --partial warning
+	[ "$(syscall_links)" -ge 2 ] || fail "the good policy's chdir not held: $(syscall_links) links"
+	# "all" is audited by the raw programs, not held: only chdir's two tracepoints
+	[ "$(syscall_links)" -eq 2 ] || fail "$(syscall_links) links held"
+	rm -f "$POLICY_DIR/target.json"
+}
