@@ -463,6 +463,29 @@ nested_refused() {
 	rmdir "$SANDBOX_CGROUP/init"
 }
 
+@test "around a monitored container deeper than the walk goes (34 levels): still refused, found in the records" {
+	write_policy open '{"network": {"egress": {"default": "allow"}}}'
+	spawn_sandbox "$CID-outer"
+	local outer_pid=$SANDBOX_PID outer_cg=$SANDBOX_CGROUP deep i
+	echo "$outer_cg" >>"$BATS_TEST_TMPDIR/subcgroup-dirs"
+	deep=$CID-outer
+	for i in $(seq 34); do deep=$deep/d; done
+	mkdir -p "$CGROUP2/$deep"
+	spawn_sandbox "$deep/m"
+	local inner_pid=$SANDBOX_PID
+	run_hook createRuntime "$(make_state "$CID-in" "$inner_pid" "$BUNDLE" open)"
+	assert_success
+	run_hook createRuntime "$(make_state "$CID-around" "$outer_pid" "$BUNDLE" open)"
+	[ "$status" -eq 1 ] || fail "not refused: $stderr"
+	[[ "$stderr" == *"is around that of monitored container $CID-in"* ]] || fail "stderr: $stderr"
+	assert_not_monitored "$CID-around"
+	run_hook poststop "$(make_state "$CID-in" "$inner_pid" "$BUNDLE" open)"
+	assert_success
+	stop_sandboxes || true
+	rmdir -p "$CGROUP2/$deep" 2>/dev/null || true
+	[ ! -d "$outer_cg" ] || fail "left: $outer_cg"
+}
+
 @test "sub-cgroups that exist when the hook runs: it enters at most 64 and counts them" {
 	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
 	set_policy audited
