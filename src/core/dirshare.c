@@ -48,8 +48,8 @@ static bool run_recorded(char **runs, const char *run)
 	return false;
 }
 
-/* The runs of the running containers recorded in state_dir (a strv). */
-static char **live_run_tokens(const char *state_dir)
+/* The runs recorded in state_dir (a strv): all, or those of running containers. */
+static char **run_tokens(const char *state_dir, bool alive_only)
 {
 	char **ids = container_list(state_dir);
 	size_t n = 0;
@@ -59,7 +59,8 @@ static char **live_run_tokens(const char *state_dir)
 	n = 0;
 	for (char **id = ids; *id; id++) {
 		_cleanup_container_ struct container *c = NULL;
-		if (container_read(state_dir, *id, &c, NULL) == 0 && c->run && container_alive(c))
+		if (container_read(state_dir, *id, &c, NULL) == 0 && c->run &&
+		    (!alive_only || container_alive(c)))
 			runs[n++] = xstrdup(c->run);
 	}
 	strv_free(ids);
@@ -100,7 +101,7 @@ static size_t foreign_runs_in_bpffs(const char *bpffs, const char *state)
 	char **e = dir_list(links, entry);
 	size_t n = 0;
 	if (e[0]) {
-		char **ours = live_run_tokens(state);
+		char **ours = run_tokens(state, false);
 		for (char **x = e; *x; x++) {
 			_cleanup_free_ char *ldir = path_join(links, *x);
 			if (!run_recorded(ours, *x) && links_in_force(ldir))
@@ -116,7 +117,7 @@ static size_t foreign_runs_in_bpffs(const char *bpffs, const char *state)
  * recorded there whose links are not in bpffs_dir are another configuration's. */
 static size_t foreign_runs_in_state(const char *state, const char *bpffs)
 {
-	char **runs = live_run_tokens(state);
+	char **runs = run_tokens(state, true);
 	size_t n = 0;
 	for (char **r = runs; *r; r++) {
 		_cleanup_free_ char *ldir = path_links(bpffs, *r);
