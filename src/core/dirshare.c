@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 
 #include "bpfset.h"
+#include "cgroup.h"
 #include "container.h"
 #include "dirshare.h"
 #include "paths.h"
@@ -29,6 +31,100 @@ static size_t live_runs(const char *state_dir)
 			n++;
 	}
 	strv_free(ids);
+	return n;
+}
+
+static char *entry(const char *name)
+{
+	return name[0] == '.' ? NULL : xstrdup(name);
+}
+
+/* Whether a run of state_dir's records is named run. */
+static bool run_recorded(char **runs, const char *run)
+{
+	for (char **r = runs; *r; r++)
+		if (strcmp(*r, run) == 0)
+			return true;
+	return false;
+}
+
+/* The runs recorded in state_dir (a strv): all, or those of running containers. */
+static char **run_tokens(const char *state_dir, bool alive_only)
+{
+	char **ids = container_list(state_dir);
+	size_t n = 0;
+	for (char **id = ids; *id; id++)
+		n++;
+	char **runs = xcalloc(n + 1, sizeof(*runs));
+	n = 0;
+	for (char **id = ids; *id; id++) {
+		_cleanup_container_ struct container *c = NULL;
+		if (container_read(state_dir, *id, &c, NULL) == 0 && c->run &&
+		    (!alive_only || container_alive(c)))
+			runs[n++] = xstrdup(c->run);
+	}
+	strv_free(ids);
+	return runs;
+}
+
+/* A link pinned in ldir still attached to a cgroup that exists (a running container's). */
+static bool links_in_force(const char *ldir)
+{
+	char **e = dir_list(ldir, entry);
+	bool live = false;
+	for (char **x = e; *x && !live; x++) {
+		_cleanup_free_ char *pin = path_join(ldir, *x);
+		_cleanup_close_ int fd = bpf_obj_get(pin);
+		struct bpf_link_info info = { 0 };
+		uint32_t len = sizeof(info);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ||
+		    info.type != BPF_LINK_TYPE_CGROUP || !info.cgroup.cgroup_id)
+			continue;
+		int cfd = cgroup_open_by_id(info.cgroup.cgroup_id);
+		if (cfd >= 0) {
+			close(cfd);
+			live = true;
+		}
+	}
+	strv_free(e);
+	return live;
+}
+
+/*
+ * No marker at all in bpffs_dir (the first use, or removed by hand): containers running
+ * from it that no record of ours names are another configuration's. Counted from its
+ * per-run links still in force (a run whose cgroup is gone is a leftover for gc).
+ */
+static size_t foreign_runs_in_bpffs(const char *bpffs, const char *state)
+{
+	_cleanup_free_ char *links = path_links_dir(bpffs);
+	char **e = dir_list(links, entry);
+	size_t n = 0;
+	if (e[0]) {
+		char **ours = run_tokens(state, false);
+		for (char **x = e; *x; x++) {
+			_cleanup_free_ char *ldir = path_join(links, *x);
+			if (!run_recorded(ours, *x) && links_in_force(ldir))
+				n++;
+		}
+		strv_free(ours);
+	}
+	strv_free(e);
+	return n;
+}
+
+/* No marker in state_dir (the first use, or removed by hand): running containers
+ * recorded there whose links are not in bpffs_dir are another configuration's. */
+static size_t foreign_runs_in_state(const char *state, const char *bpffs)
+{
+	char **runs = run_tokens(state, true);
+	size_t n = 0;
+	for (char **r = runs; *r; r++) {
+		_cleanup_free_ char *ldir = path_links(bpffs, *r);
+		if (access(ldir, F_OK) < 0)
+			n++;
+	}
+	strv_free(runs);
 	return n;
 }
 
@@ -74,11 +170,6 @@ static char *decode(const char *name)
 		out[i] = (char)v;
 	}
 	return out;
-}
-
-static char *entry(const char *name)
-{
-	return name[0] == '.' ? NULL : xstrdup(name);
 }
 
 static bool dir_empty(const char *dir)
@@ -159,6 +250,13 @@ static int check_bpffs(const char *bpffs, const char *state, const char *shown, 
 		return nr;
 	char **others = dir_list(dir, entry);
 	int r = 0;
+	if (!others[0]) {
+		size_t n = foreign_runs_in_bpffs(bpffs, state);
+		if (n > 0)
+			r = err_msg(err, -EBUSY,
+				    "bpffs_dir %s is in use by another configuration (%zu running container%s that no record in %s names; its marker %s is gone): two configurations can't share a bpffs_dir or a state_dir; give each its own",
+				    shown, n, n == 1 ? "" : "s", state, dir);
+	}
 	for (char **o = others; *o && !r; o++) {
 		_cleanup_free_ char *other = decode(*o);
 		_cleanup_free_ char *odir = path_join(dir, *o);
@@ -216,6 +314,12 @@ static int check_state(const char *state, const char *bpffs, const char *shown, 
 			return err_msg(err, -EBUSY,
 				       "state_dir %s is in use by the configuration with bpffs_dir %s (%zu running container%s): two configurations can't share a bpffs_dir or a state_dir; give each its own",
 				       shown, have, n, n == 1 ? "" : "s");
+	} else if (!have) {
+		size_t n = foreign_runs_in_state(state, bpffs);
+		if (n > 0)
+			return err_msg(err, -EBUSY,
+				       "state_dir %s is in use by another configuration (%zu running container%s whose pins are not in %s; its marker %s is gone): two configurations can't share a bpffs_dir or a state_dir; give each its own",
+				       shown, n, n == 1 ? "" : "s", bpffs, path);
 	}
 	int r = write_state_marker(path, bpffs);
 	if (r < 0)

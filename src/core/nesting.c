@@ -48,17 +48,47 @@ static struct container *recorded_below(const char *state_dir, const char *path)
 	return found;
 }
 
-static bool has_subdirs(const char *dir)
+/* Walked at most this many sub-cgroups deep or wide; past it, the records are read. */
+#define AROUND_WALK_MAX 256
+
+/*
+ * The entry of a monitored container's cgroup below dir, or of one of its sub-cgroups
+ * (its own cgroup's entry still there: one of a container that is gone is left to gc, as
+ * the records of the others name none). 1 and *owner_cgid when one is found, 0 when none,
+ * -E2BIG past AROUND_WALK_MAX directories.
+ */
+static int entered_below(const struct bpfset *set, const char *dir, int depth, size_t *seen,
+			 uint64_t *owner_cgid)
 {
+	if (depth > 32)
+		return -E2BIG;
 	DIR *d = opendir(dir);
 	if (!d)
-		return false;
+		return 0;
+	int r = 0;
 	struct dirent *de;
-	bool found = false;
-	while (!found && (de = readdir(d)))
-		found = de->d_type == DT_DIR && de->d_name[0] != '.';
+	while (r == 0 && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (++*seen > AROUND_WALK_MAX) {
+			r = -E2BIG;
+			break;
+		}
+		_cleanup_free_ char *sub = path_join(dir, de->d_name);
+		struct stat st;
+		struct container_info info, own;
+		uint64_t id;
+		if (stat(sub, &st) == 0 && (id = st.st_ino) &&
+		    bpf_map_lookup_elem(set->cgroups_fd, &id, &info) == 0 &&
+		    bpf_map_lookup_elem(set->cgroups_fd, &info.container_cgid, &own) == 0) {
+			*owner_cgid = info.container_cgid;
+			r = 1;
+		} else {
+			r = entered_below(set, sub, depth + 1, seen, owner_cgid);
+		}
+	}
 	closedir(d);
-	return found;
+	return r;
 }
 
 static int refuse(struct error *err, const struct cgroup_ref *cg, const struct container *o,
@@ -109,8 +139,20 @@ int nesting_check(const char *state_dir, const struct bpfset *set, const struct 
 			break;
 		*slash = '\0';
 	}
-	/* Around: a monitored container's cgroup below it (only a cgroup with sub-cgroups). */
-	if (has_subdirs(cg->dir)) {
+	/*
+	 * Around: a monitored container's cgroup below it. Looked for in the cgroup map (every
+	 * start pays for a walk of the cgroup's sub-cgroups, usually none or the one crun or
+	 * systemd made for the init, not for reading every record); past AROUND_WALK_MAX
+	 * sub-cgroups, in the records.
+	 */
+	size_t seen = 0;
+	uint64_t owner_cgid = 0;
+	r = entered_below(set, cg->dir, 0, &seen, &owner_cgid);
+	if (r > 0) {
+		_cleanup_container_ struct container *o = owner_of(state_dir, owner_cgid);
+		return refuse(err, cg, o, "around");
+	}
+	if (r == -E2BIG) {
 		_cleanup_container_ struct container *o = recorded_below(state_dir, cg->path);
 		if (o)
 			return refuse(err, cg, o, "around");

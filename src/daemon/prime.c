@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Which syscalls the collector holds before any container needs them (prime.h). */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "audit.h"
+#include "paths.h"
 #include "policy.h"
 #include "prime.h"
 
@@ -46,16 +48,36 @@ static char *policy_of_file_name(const char *name)
 	return stem;
 }
 
+/* The size of a policy file (0 when it can't be told: policy_load says no to it). */
+static off_t policy_size(const struct config *cfg, const char *name)
+{
+	_cleanup_free_ char *file = xasprintf("%s.json", name);
+	_cleanup_free_ char *path = path_join(cfg->policy_dir, file);
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+}
+
 int prime_selection(const struct config *cfg, __u64 *bits)
 {
 	memset(bits, 0, MAX_SYSCALLS / 8);
 	int n = 0;
 	if (cfg->default_policy)
 		add_policy(cfg, cfg->default_policy, bits, &n);
+	/* The collector answers nothing else meanwhile: the reading is bounded. */
+	int files = cfg->default_policy ? 1 : 0;
+	off_t bytes = 0;
 	char **names = dir_list(cfg->policy_dir, policy_of_file_name);
-	for (char **name = names; *name && n < PRIME_MAX_SYSCALLS; name++)
-		if (!cfg->default_policy || strcmp(*name, cfg->default_policy) != 0)
-			add_policy(cfg, *name, bits, &n);
+	for (char **name = names; *name && n < PRIME_MAX_SYSCALLS; name++) {
+		if (cfg->default_policy && strcmp(*name, cfg->default_policy) == 0)
+			continue;
+		if (files >= PRIME_MAX_POLICIES)
+			break;
+		bytes += policy_size(cfg, *name);
+		if (bytes > PRIME_MAX_BYTES)
+			break;
+		files++;
+		add_policy(cfg, *name, bits, &n);
+	}
 	strv_free(names);
 	return n;
 }

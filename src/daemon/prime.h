@@ -21,9 +21,19 @@
 #define PRIME_MAX_SYSCALLS 32
 
 /*
+ * At most this many policy files are read (the default policy counted, and always read),
+ * and those after the default policy only while their sizes add up to at most
+ * PRIME_MAX_BYTES: the collector answers no hook while it reads them (measured: 2,000
+ * policies of 40 KB each, a network rule list, kept it busy beyond the load's 2 s).
+ */
+#define PRIME_MAX_POLICIES 256
+#define PRIME_MAX_BYTES (4 << 20)
+
+/*
  * The syscalls to prime (MAX_SYSCALLS bits): those of the default policy, then those of
- * every other policy in policy_dir (by name), a policy taken whole or not at all while
- * the total stays within PRIME_MAX_SYSCALLS. Policies the raw programs audit ("all", a
+ * the other policies in policy_dir (by name, within PRIME_MAX_POLICIES and
+ * PRIME_MAX_BYTES), a policy taken whole or not at all while the total stays within
+ * PRIME_MAX_SYSCALLS. Policies the raw programs audit ("all", a
  * syscall without a tracepoint of its own) and policies that can't be read are skipped:
  * their containers' hooks attach what they need, as before. Returns how many syscalls.
  */

@@ -496,3 +496,53 @@ resume_collector() {
 	assert_stopped "$CID"
 	rm -f "$POLICY_DIR/a-wide.json" "$POLICY_DIR/zz.json"
 }
+
+@test "ocibpf load reads at most 256 policies for what to hold (the default policy always): one beyond is not held, its container is still audited from its first syscall" {
+	local i
+	for i in $(seq -w 1 300); do
+		write_policy "a$i" "$BASE_POLICY"
+	done
+	write_policy zz '{"audit": {"syscalls": ["chdir"]}}'
+	# beyond the 256 read: not held, and the load neither waits nor warns
+	ocibpf load
+	assert_success
+	[ -z "$stderr" ] || fail "ocibpf load warned: $stderr"
+	[ "$(syscall_links)" = 0 ] || fail "held although zz is beyond the policies read: $(syscall_links) links"
+	set_policy zz
+	set_cmd sh -c 'cd /tmp; sleep 100'
+	runc_run -d "$CID"
+	assert_success
+	wait_for 100 0.1 jq -s -e '[.[] | select(.type == "syscall" and .syscall == "chdir" and .path == "/tmp")] | length >= 1' \
+		"$(audit_log "$CID")" || fail "no record of the chdir: $(cat "$(audit_log "$CID")")"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	# the default policy is read first, however many sort before it
+	wait_for 200 0.1 eval '[ "$(syscall_links)" = 0 ]' || fail "still attached: $(syscall_links) links"
+	update_host_config '.default_policy = "zz"'
+	# (a running collector keeps the configuration it started with)
+	kill_collectors
+	ocibpf load
+	assert_success
+	[ "$(syscall_links)" -ge 2 ] || fail "the default policy's chdir not held: $(syscall_links) links"
+	rm -f "$POLICY_DIR"/a*.json "$POLICY_DIR/zz.json"
+}
+
+@test "ocibpf load with a policy_dir of bad policies (invalid, a symlink, a FIFO, one auditing all, default_policy missing): no hang, no warning, the good one held" {
+	write_policy a-invalid '{"audit": {"syscalls": ["openat"'
+	write_policy a-all '{"audit": {"syscalls": "all"}}'
+	write_policy a-unknown '{"audit": {"syscalls": ["no_such_syscall"]}}'
+	write_policy target '{"audit": {"syscalls": ["chdir"]}}'
+	ln -s "$POLICY_DIR/target.json" "$POLICY_DIR/a-link.json"
+	mkfifo "$POLICY_DIR/a-fifo.json"
+	mkdir "$POLICY_DIR/a-dir.json"
+	update_host_config '.default_policy = "missing"'
+	run timeout 20 "$OCIBPF_CLI" load
+	rm -rf "$POLICY_DIR"/a-*.json
+	assert_success
+	refute_output --partial warning
+	[ "$(syscall_links)" -ge 2 ] || fail "the good policy's chdir not held: $(syscall_links) links"
+	# "all" is audited by the raw programs, not held: only chdir's two tracepoints
+	[ "$(syscall_links)" -eq 2 ] || fail "$(syscall_links) links held"
+	rm -f "$POLICY_DIR/target.json"
+}

@@ -9,6 +9,9 @@
  * to us (user notification). The update goes on; the first openat after it (the hook
  * reads /proc/PID/cgroup next) is where CMD dies. Exit status: 137 when CMD was killed
  * there, 3 when it never made the claim, else CMD's own.
+ *
+ * With CLAIM_HOLD=FILE in the environment, CMD is held there instead of killed: FILE is
+ * made, and CMD goes on (the openat carried out) once FILE is removed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,7 +29,9 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BPF_MAP_UPDATE_ELEM_CMD 2
@@ -72,7 +77,17 @@ static void answer(int listener, bool *claimed, pid_t child)
 	resp.id = req.id;
 	resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	if (req.data.nr == __NR_openat) {
-		if (*claimed) {
+		static bool held;
+		const char *hold = getenv("CLAIM_HOLD");
+		if (held) {
+			/* held once: goes on as it likes */
+		} else if (*claimed && hold) {
+			/* mknod, not open: our own openat calls come to us too (the filter is ours) */
+			(void)mknod(hold, S_IFREG | 0600, 0);
+			while (access(hold, F_OK) == 0)
+				usleep(20000);
+			held = true;
+		} else if (*claimed) {
 			kill(child, SIGKILL);
 			return;   /* never answered: it dies in the call */
 		}
@@ -115,7 +130,7 @@ int main(int argc, char **argv)
 		int status;
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid) {
-			if (!claimed)
+			if (!claimed && !getenv("CLAIM_HOLD"))
 				return 3;
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		}

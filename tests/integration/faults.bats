@@ -556,6 +556,38 @@ in_private_mounts() {
 	assert_output ""
 }
 
+@test "gc while a start sits between its cgroup claim and its record waits for it: the live start keeps its claim and is monitored" {
+	command -v gcc >/dev/null || skip "test requires gcc"
+	local holder=$BATS_TEST_TMPDIR/claim-hold hold=$BATS_TEST_TMPDIR/held
+	gcc -O2 -o "$holder" "$INTEGRATION_ROOT/claim-kill.c"
+	ocibpf load --no-collector
+	assert_success
+	spawn_sandbox
+	local cgid
+	cgid=$(stat -c %i "$SANDBOX_CGROUP")
+	make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base >"$BATS_TEST_TMPDIR/state.json"
+	CLAIM_HOLD=$hold timeout "$HOOK_TIMEOUT" "$holder" "$OCIBPF_HOOK" createRuntime \
+		<"$BATS_TEST_TMPDIR/state.json" >"$BATS_TEST_TMPDIR/hook.out" 2>&1 &
+	local hook=$!
+	wait_for 100 0.1 test -e "$hold" || fail "the hook never reached its claim: $(cat "$BATS_TEST_TMPDIR/hook.out")"
+	map_keys ocibpf_stats | grep -qx "$cgid" || fail "no claim: $(map_keys ocibpf_stats)"
+	[ ! -e "$(state_file "$CID")" ] || fail "recorded already"
+	# gc now: it must wait for the start (the sets lock), not release its claim
+	"$OCIBPF_CLI" gc >"$BATS_TEST_TMPDIR/gc.out" 2>&1 &
+	local gc=$!
+	sleep 1
+	kill -0 "$gc" 2>/dev/null || fail "gc did not wait for the start: $(cat "$BATS_TEST_TMPDIR/gc.out")"
+	rm -f "$hold"
+	wait "$hook" || fail "the hook failed: $(cat "$BATS_TEST_TMPDIR/hook.out")"
+	wait "$gc" || fail "gc failed: $(cat "$BATS_TEST_TMPDIR/gc.out")"
+	! grep -q "cgroup-claim" "$BATS_TEST_TMPDIR/gc.out" || fail "gc released a live start's claim: $(cat "$BATS_TEST_TMPDIR/gc.out")"
+	map_keys ocibpf_stats | grep -qx "$cgid" || fail "the claim is gone: $(map_keys ocibpf_stats)"
+	assert_monitored "$CID" "$SANDBOX_PID" base
+	run_hook poststop "$(make_state "$CID" "$SANDBOX_PID" "$BUNDLE" base | jq -c 'del(.pid) | .status = "stopped"')"
+	assert_success
+	assert_not_monitored "$CID"
+}
+
 # --- state_dir full or read-only ---------------------------------------------------------
 
 # state_tmpfs SIZE: a tmpfs of SIZE as this test's state_dir (unmounted at teardown).

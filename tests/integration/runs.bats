@@ -510,6 +510,89 @@ open_policy() {
 	assert_success
 }
 
+@test "sharing markers removed by hand while a container runs: another configuration is still refused, never stripping its policy" {
+	local p
+	p=$(free_ports 1)
+	start_locked "$p"
+	local cg
+	cg=$(jq -r .cgroup_dir "$(state_file "$CID")")
+	# a careless clean-up: both markers gone, the container still running
+	rm -rf "$BPFFS_DIR/state_dir" "$STATE_DIR/bpffs_dir"
+
+	# B: the same bpffs_dir, a state_dir of its own.
+	local conf_b=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-b.json
+	jq --arg s "$BATS_TEST_TMPDIR/state-b" --arg l "$BATS_TEST_TMPDIR/log-b" \
+		'.state_dir = $s | .log_dir = $l' "$OCIBPF_CONFIG" >"$conf_b"
+	chmod 0644 "$conf_b"
+	OCIBPF_CONFIG=$conf_b ocibpf gc
+	assert_failure
+	[[ "$stderr" == *"$BPFFS_DIR"* ]] || fail "stderr does not name $BPFFS_DIR: $stderr"
+	OCIBPF_CONFIG=$conf_b ocibpf load --no-collector
+	assert_failure
+
+	# C: the same state_dir, a bpffs_dir of its own.
+	local conf_c=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-c.json bpffs_c
+	bpffs_c=$(new_bpffs_dir)
+	jq --arg b "$bpffs_c" '.bpffs_dir = $b' "$OCIBPF_CONFIG" >"$conf_c"
+	chmod 0644 "$conf_c"
+	OCIBPF_CONFIG=$conf_c ocibpf load --no-collector
+	assert_failure
+	[[ "$stderr" == *"$STATE_DIR"* ]] || fail "stderr does not name $STATE_DIR: $stderr"
+	OCIBPF_CONFIG=$conf_c ocibpf gc
+	assert_failure
+
+	# A itself is not refused (its markers are made again), and its container kept its policy.
+	ocibpf gc
+	assert_success
+	run attach_types "$cg"
+	assert_line egress
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^EPERM [0-9]+ms$'
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	rm -rf "$bpffs_c"
+	OCIBPF_CONFIG=$conf_b ocibpf gc --unload
+	assert_success
+	ocibpf gc --unload
+	assert_success
+}
+
+@test "the same bpffs_dir and state_dir spelled otherwise (slashes doubled or trailing, a symlink; config refuses . and ..) are the same configuration: not refused, nothing of its container removed" {
+	local p
+	p=$(free_ports 1)
+	start_locked "$p"
+	local cg pins
+	cg=$(jq -r .cgroup_dir "$(state_file "$CID")")
+	pins=$(pins_dir "$CID")
+	ln -s "$STATE_DIR" "$BATS_TEST_TMPDIR/state-link"
+	ln -s "$BPFFS_DIR" "$BATS_TEST_TMPDIR/bpffs-link"
+	local conf_s=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-s.json spelling
+	for spelling in "$BPFFS_DIR//|$STATE_DIR/" \
+		"$(dirname "$BPFFS_DIR")//$(basename "$BPFFS_DIR")|$(dirname "$STATE_DIR")//$(basename "$STATE_DIR")//" \
+		"$BATS_TEST_TMPDIR/bpffs-link|$BATS_TEST_TMPDIR/state-link"; do
+		jq --arg b "${spelling%%|*}" --arg s "${spelling#*|}" \
+			'.bpffs_dir = $b | .state_dir = $s' "$OCIBPF_CONFIG" >"$conf_s"
+		chmod 0644 "$conf_s"
+		OCIBPF_CONFIG=$conf_s ocibpf gc
+		assert_success
+		OCIBPF_CONFIG=$conf_s ocibpf load --no-collector
+		assert_success
+		# and back: the canonical spelling is not refused either
+		ocibpf gc
+		assert_success
+		[ -z "$output" ] || fail "gc ($spelling) removed: $output"
+	done
+	[ -d "$pins" ] && [ -n "$(ls -A "$pins")" ] || fail "pins gone: $pins"
+	run attach_types "$cg"
+	assert_line egress
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^EPERM [0-9]+ms$'
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
 @test "a bpffs_dir inside another configuration's sets/ or containers/ is refused, naming both, either way round" {
 	ocibpf load --no-collector
 	assert_success

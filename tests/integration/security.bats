@@ -430,6 +430,62 @@ nested_refused() {
 	leftover_cgroups | sort -r | while read -r x; do rmdir "$x"; done
 }
 
+@test "a start in a cgroup that has a sub-cgroup (crun, systemd delegation) reads no record of the others to look for one around: 300 records, few opens" {
+	requires strace
+	write_policy open '{"network": {"egress": {"default": "allow"}}}'
+	spawn_sandbox "$CID-seed"
+	local seed=$SANDBOX_PID
+	run_hook createRuntime "$(make_state "$CID-seed" "$seed" "$BUNDLE" open)"
+	assert_success
+	# 300 others (records of containers elsewhere, as on a busy node)
+	local i
+	for i in $(seq 300); do
+		jq --arg id "$CID-f$i" --arg cg "/$CID-f$i" '.id = $id | .cgroup = $cg' \
+			"$(state_file "$CID-seed")" >"$(state_file "$CID-f$i")"
+	done
+	spawn_sandbox "$CID-sub"
+	mkdir "$SANDBOX_CGROUP/init"
+	echo "$SANDBOX_CGROUP" >>"$BATS_TEST_TMPDIR/subcgroup-dirs"
+	make_state "$CID-sub" "$SANDBOX_PID" "$BUNDLE" open >"$BATS_TEST_TMPDIR/state.json"
+	strace -f -c -o "$BATS_TEST_TMPDIR/strace" -e trace=openat "$OCIBPF_HOOK" createRuntime \
+		<"$BATS_TEST_TMPDIR/state.json"
+	local opens
+	opens=$(awk '$NF == "openat" { print $4 }' "$BATS_TEST_TMPDIR/strace")
+	echo "openat: $opens" >&3
+	[ "$opens" -lt 100 ] || fail "$opens opens for one start: $(cat "$BATS_TEST_TMPDIR/strace")"
+	assert_monitored_hook() { cgroup_map_has "$(stat -c %i "$SANDBOX_CGROUP")"; }
+	assert_monitored_hook || fail "not entered"
+	rm -f "$STATE_DIR"/containers/"$CID"-f*.json
+	run_hook poststop "$(make_state "$CID-sub" "$SANDBOX_PID" "$BUNDLE" open)"
+	assert_success
+	run_hook poststop "$(make_state "$CID-seed" "$seed" "$BUNDLE" open)"
+	assert_success
+	rmdir "$SANDBOX_CGROUP/init"
+}
+
+@test "around a monitored container deeper than the walk goes (34 levels): still refused, found in the records" {
+	write_policy open '{"network": {"egress": {"default": "allow"}}}'
+	spawn_sandbox "$CID-outer"
+	local outer_pid=$SANDBOX_PID outer_cg=$SANDBOX_CGROUP deep i
+	echo "$outer_cg" >>"$BATS_TEST_TMPDIR/subcgroup-dirs"
+	deep=$CID-outer
+	for i in $(seq 34); do deep=$deep/d; done
+	mkdir -p "$CGROUP2/$deep"
+	spawn_sandbox "$deep/m"
+	local inner_pid=$SANDBOX_PID
+	run_hook createRuntime "$(make_state "$CID-in" "$inner_pid" "$BUNDLE" open)"
+	assert_success
+	run_hook createRuntime "$(make_state "$CID-around" "$outer_pid" "$BUNDLE" open)"
+	[ "$status" -eq 1 ] || fail "not refused: $stderr"
+	[[ "$stderr" == *"is around that of monitored container $CID-in"* ]] || fail "stderr: $stderr"
+	assert_not_monitored "$CID-around"
+	run_hook poststop "$(make_state "$CID-in" "$inner_pid" "$BUNDLE" open)"
+	assert_success
+	stop_sandboxes || true
+	rmdir -p "$CGROUP2/$deep" 2>/dev/null || true
+	[ ! -d "$outer_cg" ] || fail "left: $outer_cg"
+}
+
 @test "sub-cgroups that exist when the hook runs: it enters at most 64 and counts them" {
 	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
 	set_policy audited
