@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -353,6 +354,15 @@ int events_sync_id(struct events *ev, const char *id, struct error *err)
 
 int events_prime(struct events *ev, struct error *err)
 {
+	/*
+	 * Under the sets lock, shared, as a hook: `ocibpf gc --unload` (exclusive) takes no
+	 * pin away while the tracepoints are attached from the set. Not waited for: while gc
+	 * holds it the set is going, and there is nothing to hold for.
+	 */
+	_cleanup_free_ char *lock = path_sets_lock(ev->cfg->state_dir);
+	_cleanup_close_ int sets_lock = lock_file(lock, LOCK_SH | LOCK_NB, NULL);
+	if (sets_lock < 0)
+		return 0;
 	ring_refresh_sets(ev);
 	struct bpfset *cur = ring_set_of(ev, bpfset_current_version());
 	if (!cur)
