@@ -216,6 +216,35 @@ char **container_list(const char *state_dir)
 	return dir_list(dir, record_id);
 }
 
+struct container *container_find(const char *state_dir,
+				 bool (*match)(const struct container *c, const void *ud),
+				 const void *ud)
+{
+	char **ids = container_list(state_dir);
+	struct container *found = NULL;
+	for (char **id = ids; *id && !found; id++) {
+		struct container *c = NULL;
+		if (container_read(state_dir, *id, &c, NULL) < 0)
+			continue;
+		if (match(c, ud))
+			found = c;
+		else
+			container_free(c);
+	}
+	strv_free(ids);
+	return found;
+}
+
+static bool cgroup_is(const struct container *c, const void *cgid)
+{
+	return c->cgroup_id == *(const uint64_t *)cgid;
+}
+
+struct container *container_find_cgroup(const char *state_dir, uint64_t cgid)
+{
+	return container_find(state_dir, cgroup_is, &cgid);
+}
+
 /* Start time and state letter of a process from /proc/PID/stat. */
 static int process_stat(pid_t pid, uint64_t *ret_start, char *ret_state)
 {

@@ -44,6 +44,12 @@ int container_parse(const char *text, const char *what, struct container **ret, 
 int container_remove(const char *state_dir, const char *id);
 /* Ids of the recorded containers, sorted (NULL-terminated; strv_free). */
 char **container_list(const char *state_dir);
+/* The first recorded container (by id) that match() takes, or NULL; container_free it. */
+struct container *container_find(const char *state_dir,
+				 bool (*match)(const struct container *c, const void *ud),
+				 const void *ud);
+/* The recorded container whose cgroup is cgid, or NULL (container_find). */
+struct container *container_find_cgroup(const char *state_dir, uint64_t cgid);
 /* Is its init process still the one we saw? */
 bool container_alive(const struct container *c);
 void container_free(struct container *c);

@@ -121,24 +121,15 @@ int lock_sets(const struct config *cfg, struct error *err)
  */
 static int cgroup_taken(const struct config *cfg, const struct cgroup_ref *cg, struct error *err)
 {
-	char **ids = container_list(cfg->state_dir);
-	int r = 0;
-	for (char **id = ids; *id && !r; id++) {
-		_cleanup_container_ struct container *o = NULL;
-		if (container_read(cfg->state_dir, *id, &o, NULL) < 0 || o->cgroup_id != cg->id)
-			continue;
-		if (container_alive(o))
-			r = err_msg(err, -EBUSY, "cgroup %s is that of monitored container %s: one cgroup takes one container",
-				    cg->path, o->id);
-		else
-			r = err_msg(err, -EBUSY, "cgroup %s is that of container %s, whose process is gone: delete it, or run `ocibpf gc`",
-				    cg->path, o->id);
-	}
-	strv_free(ids);
-	if (!r)
-		r = err_msg(err, -EBUSY, "cgroup %s is being set up for another container (or was claimed by a hook killed half-way: `ocibpf gc` clears that)",
-			    cg->path);
-	return r;
+	_cleanup_container_ struct container *o = container_find_cgroup(cfg->state_dir, cg->id);
+	if (!o)
+		return err_msg(err, -EBUSY, "cgroup %s is being set up for another container (or was claimed by a hook killed half-way: `ocibpf gc` clears that)",
+			       cg->path);
+	if (container_alive(o))
+		return err_msg(err, -EBUSY, "cgroup %s is that of monitored container %s: one cgroup takes one container",
+			       cg->path, o->id);
+	return err_msg(err, -EBUSY, "cgroup %s is that of container %s, whose process is gone: delete it, or run `ocibpf gc`",
+		       cg->path, o->id);
 }
 
 /* With the id locked: the run's record, pins, map entries and start record. */

@@ -11,41 +11,11 @@
 #include "nesting.h"
 #include "paths.h"
 
-/* The recorded run whose cgroup is cgid (NULL when none is recorded). */
-static struct container *owner_of(const char *state_dir, uint64_t cgid)
-{
-	char **ids = container_list(state_dir);
-	struct container *found = NULL;
-	for (char **id = ids; *id && !found; id++) {
-		struct container *o = NULL;
-		if (container_read(state_dir, *id, &o, NULL) < 0)
-			continue;
-		if (o->cgroup_id == cgid)
-			found = o;
-		else
-			container_free(o);
-	}
-	strv_free(ids);
-	return found;
-}
-
 /* A run whose cgroup is below path (a cgroup path, "/x/y"). */
-static struct container *recorded_below(const char *state_dir, const char *path)
+static bool cgroup_below(const struct container *c, const void *path)
 {
-	char **ids = container_list(state_dir);
-	struct container *found = NULL;
 	size_t n = strlen(path);
-	for (char **id = ids; *id && !found; id++) {
-		struct container *o = NULL;
-		if (container_read(state_dir, *id, &o, NULL) < 0)
-			continue;
-		if (o->cgroup && strncmp(o->cgroup, path, n) == 0 && o->cgroup[n] == '/')
-			found = o;
-		else
-			container_free(o);
-	}
-	strv_free(ids);
-	return found;
+	return c->cgroup && strncmp(c->cgroup, path, n) == 0 && c->cgroup[n] == '/';
 }
 
 /* Walked at most this many sub-cgroups deep or wide; past it, the records are read. */
@@ -124,7 +94,7 @@ int nesting_check(const char *state_dir, const struct bpfset *set, const struct 
 		if (stat(dir, &st) == 0 && (id = st.st_ino) &&
 		    bpf_map_lookup_elem(set->cgroups_fd, &id, &info) == 0 &&
 		    !(id == cg->id && info.container_cgid == cg->id)) {
-			_cleanup_container_ struct container *o = owner_of(state_dir, info.container_cgid);
+			_cleanup_container_ struct container *o = container_find_cgroup(state_dir, info.container_cgid);
 			struct container_info own;
 			if (!o && bpf_map_lookup_elem(set->cgroups_fd, &info.container_cgid, &own) < 0)
 				/* A sub-cgroup the tracker entered for a container that is gone (its
@@ -149,11 +119,11 @@ int nesting_check(const char *state_dir, const struct bpfset *set, const struct 
 	uint64_t owner_cgid = 0;
 	r = entered_below(set, cg->dir, 0, &seen, &owner_cgid);
 	if (r > 0) {
-		_cleanup_container_ struct container *o = owner_of(state_dir, owner_cgid);
+		_cleanup_container_ struct container *o = container_find_cgroup(state_dir, owner_cgid);
 		return refuse(err, cg, o, "around");
 	}
 	if (r == -E2BIG) {
-		_cleanup_container_ struct container *o = recorded_below(state_dir, cg->path);
+		_cleanup_container_ struct container *o = container_find(state_dir, cgroup_below, cg->path);
 		if (o)
 			return refuse(err, cg, o, "around");
 	}
