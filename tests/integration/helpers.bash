@@ -199,6 +199,19 @@ ocibpf_setup() {
 	bpffs_root_pins >"$BATS_TEST_TMPDIR/bpffs-root"
 }
 
+# Anchor cgroups of the bpffs_dirs this test's configurations name, other than its
+# file's (loaded between tests), still there: every bpffs_dir loaded has one until
+# `gc --unload`, even where a test removed its pins by hand.
+left_anchor_cgroups() {
+	[ -n "$CGROUP2" ] || return 0
+	local d
+	jq -r '.bpffs_dir // empty' "$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER".json \
+		"$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER"-*.json 2>/dev/null | sort -u |
+		while read -r d; do
+			[ "$d" != "$BPFFS_DIR" ] && [ -e "$(anchor_cgroup "$d")" ] && anchor_cgroup "$d"
+		done
+}
+
 # Files (pins, not directories) at the root of /sys/fs/bpf: ocibpf must pin only
 # under its bpffs_dir (a map pinned by name without a pin root path lands here).
 bpffs_root_pins() {
@@ -843,6 +856,10 @@ check_no_leaks() {
 	done <"$BATS_TEST_TMPDIR/extra-bpffs"
 
 	while read -r x; do
+		[ -n "$x" ] && leaks+=("anchor cgroup of a bpffs_dir of a config of this test: $x")
+	done < <(left_anchor_cgroups)
+
+	while read -r x; do
 		[ -n "$x" ] && leaks+=("pinned outside bpffs_dir: /sys/fs/bpf/$x")
 	done < <(bpffs_root_pins | comm -13 "$BATS_TEST_TMPDIR/bpffs-root" -)
 
@@ -900,6 +917,7 @@ cleanup_leftovers() {
 		[ -n "$x" ] && [[ "$x" == /sys/fs/bpf/ocibpf-test-* ]] && rm -rf "$x"
 		[ -n "$x" ] && rmdir "$(anchor_cgroup "$x")" 2>/dev/null
 	done <"$BATS_TEST_TMPDIR/extra-bpffs"
+	left_anchor_cgroups | xargs -r rmdir 2>/dev/null
 
 	# cgroups (deepest first)
 	leftover_cgroups | sort -r | while read -r x; do
