@@ -13,8 +13,8 @@
  *   ocibpf_net_registry[policy] -> struct net_registry (user space only: which policies
  *        are in the trie, their content digest and how many containers use them)
  *
- * A distinct policy is written once, by the first container that uses it, and removed by
- * the last (src/core/netshare.c). Starting a container whose policy is in the trie writes
+ * A distinct policy is written once, by the first container that uses it, and kept a
+ * while after its last (a few, src/core/netshare.c). Starting a container whose policy is in the trie writes
  * one hash entry (its summary): no map-of-maps, whose every update or delete waits for an
  * RCU grace period (~10 ms).
  *
@@ -98,8 +98,9 @@ struct net_meta {
 /* ocibpf_net_registry[policy id]: a policy whose entries are in ocibpf_net_policy. */
 struct net_registry {
 	__u8 digest[32];	/* SHA-256 of the compiled policy (entries with policy 0, meta) */
-	__u32 refs;		/* containers whose summary names it */
+	__u32 refs;		/* containers whose summary names it (0: kept unused) */
 	__u32 n_entries;	/* entries in the trie (and in its key list) */
+	__u64 unused_since;	/* kept unused: since when (CLOCK_MONOTONIC ns) */
 };
 
 /*

@@ -60,7 +60,8 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 	}
 	if (!loaded) {
 		/* A set loaded by a build without the anchor, or a failed try. */
-		anchor_attach(set->bpffs_dir, set->dir, set->prog_fd);
+		if (bpfset_open_progs(set, (1U << P__COUNT) - 1, NULL) == 0)
+			anchor_attach(set->bpffs_dir, set->dir, set->prog_fd);
 		/* One loaded by a build that attached the io_uring tracepoints only while a
 		 * container audited: attached now, as a load of ours does (uring.h). */
 		struct error uerr = { 0 };

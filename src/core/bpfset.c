@@ -113,7 +113,39 @@ int bpfset_prog_fd(const struct bpfset *s, const char *name)
 	return open_pin(s->dir, "progs", name);
 }
 
-/* Open every pin of the set; -ENOENT when the set is missing or incomplete. */
+/* Open the programs in want (bits of enum bpfset_prog) not open yet, with their ids. */
+static int open_progs(struct bpfset *s, uint32_t want)
+{
+	for (int i = 0; i < P__COUNT; i++) {
+		if (!(want & (1U << i)) || s->prog_fd[i] >= 0)
+			continue;
+		int fd = open_pin(s->dir, "progs", bpfset_prog_name(i));
+		if (fd < 0)
+			return fd;
+		s->prog_fd[i] = fd;
+		struct bpf_prog_info info = { 0 };
+		uint32_t len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+			return -errno;
+		s->prog_id[i] = info.id;
+	}
+	return 0;
+}
+
+int bpfset_open_progs(struct bpfset *s, uint32_t want, struct error *err)
+{
+	int r = open_progs(s, want);
+	if (r < 0)
+		return err_errno(err, r, "cannot open the pinned programs of %s", s->dir);
+	return 0;
+}
+
+/*
+ * Open the pins a set is used by; -ENOENT when the set is missing or incomplete. The
+ * first program too: its id tells this set from one pinned later under the same version
+ * (bpfset_still_pinned). The others are opened when a container needs them (a poststop
+ * never does).
+ */
 static int open_pins(struct bpfset *s)
 {
 	/* Pinned last by the loader: without it the set is incomplete. */
@@ -128,18 +160,7 @@ static int open_pins(struct bpfset *s)
 	if (fd < 0)
 		return fd;
 	s->stats_fd = fd;
-	for (int i = 0; i < P__COUNT; i++) {
-		fd = open_pin(s->dir, "progs", bpfset_prog_name(i));
-		if (fd < 0)
-			return fd;
-		s->prog_fd[i] = fd;
-		struct bpf_prog_info info = { 0 };
-		uint32_t len = sizeof(info);
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-			return -errno;
-		s->prog_id[i] = info.id;
-	}
-	return 0;
+	return open_progs(s, 1U << 0);
 }
 
 bool bpfset_still_pinned(const struct bpfset *s)
@@ -360,6 +381,8 @@ int bpfset_open(const char *bpffs_dir, const char *version, bool load, struct bp
 	}
 	if (r == 0)
 		r = open_pins(s);
+	if (r == 0)
+		r = open_progs(s, (1U << P__COUNT) - 1);
 	if (r < 0) {
 		err_errno(err, r, "cannot open the BPF set just pinned in %s", s->dir);
 		rm_rf(s->dir);
@@ -455,6 +478,9 @@ int bpfset_attach(struct bpfset *s, const char *run, const struct cgroup_ref *cg
 	_cleanup_free_ char *ldir = path_links(s->bpffs_dir, run);
 	int r;
 
+	r = bpfset_open_progs(s, want, err);
+	if (r < 0)
+		return r;
 	_cleanup_close_ int cgfd = open(cg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0)
 		return err_errno(err, -errno, "cannot open cgroup %s", cg->dir);

@@ -24,7 +24,7 @@ struct bpfset {
 	char *bpffs_dir;
 	char *version;
 	char *dir;                     /* <bpffs_dir>/sets/<version> */
-	int prog_fd[P__COUNT];         /* -1 when not opened */
+	int prog_fd[P__COUNT];         /* -1 until opened (bpfset_open_progs); the first always is */
 	uint32_t prog_id[P__COUNT];
 	int cgroups_fd;                /* ocibpf_cgroups */
 	int stats_fd;                  /* ocibpf_stats */
@@ -52,6 +52,9 @@ static inline void bpfset_closep(struct bpfset **s) { bpfset_close(*s); }
  */
 typedef int (*bpfset_setup_fn)(const char *maps_dir);
 void bpfset_register_setup(const char *what, bpfset_setup_fn fn);
+
+/* Open the set's programs in want (bits of enum bpfset_prog; those open already stay). */
+int bpfset_open_progs(struct bpfset *s, uint32_t want, struct error *err);
 
 /* Is s still the set pinned under its version? (`gc --unload` then a load pins another.) */
 bool bpfset_still_pinned(const struct bpfset *s);

@@ -19,6 +19,18 @@
 /* How many ids to try after the digest's own (distinct policies with equal first bytes). */
 #define ID_PROBES 64
 
+/*
+ * Policies kept in the trie after their last container, so that the next container of
+ * the same policy (one container at a time: a CI runner, a cron job, a restart) writes
+ * nothing and its poststop removes nothing: a policy of N rules is N map writes and N
+ * deletes otherwise. At most KEEP_POLICIES policies and KEEP_ENTRIES entries are kept;
+ * past that the one unused longest goes. Their account is the registry's entry under
+ * id 0, which no policy has.
+ */
+#define KEEP_POLICIES 16
+#define KEEP_ENTRIES 65536
+static const uint32_t KEPT_ACCOUNT = 0;
+
 /* A key of the trie, as kept in a policy's key list (array elements are 8-byte aligned). */
 struct key_slot {
 	struct net_addr_key k;
@@ -151,6 +163,61 @@ static int write_policy(struct bpfset *set, int trie, uint32_t id,
 	return 0;
 }
 
+/* The account of the kept policies: refs is how many, n_entries their entries. */
+static struct net_registry kept_account(int reg)
+{
+	struct net_registry a;
+	if (bpf_map_lookup_elem(reg, &KEPT_ACCOUNT, &a) < 0)
+		memset(&a, 0, sizeof(a));
+	return a;
+}
+
+static void kept_add(int reg, int policies, int64_t entries)
+{
+	struct net_registry a = kept_account(reg);
+	a.refs = policies < 0 && a.refs < (uint32_t)-policies ? 0 : a.refs + policies;
+	a.n_entries = entries < 0 && a.n_entries < (uint64_t)-entries ? 0 : a.n_entries + entries;
+	bpf_map_update_elem(reg, &KEPT_ACCOUNT, &a, BPF_ANY);
+}
+
+static void remove_policy(struct bpfset *set, int trie, uint32_t id);
+
+/*
+ * Remove kept policies, the one unused longest first, until `policies` more of `entries`
+ * more entries fit (all of them: policies UINT32_MAX). A walk of the registry: only when
+ * the keep is full, or the trie.
+ */
+static void drop_kept(struct bpfset *set, int trie, int reg, uint32_t policies, uint64_t entries)
+{
+	struct net_registry a = kept_account(reg);
+	while (a.refs > 0 && (policies == UINT32_MAX || a.refs + policies > KEEP_POLICIES ||
+			      a.n_entries + entries > KEEP_ENTRIES)) {
+		uint32_t id, next, oldest = 0;
+		uint64_t since = UINT64_MAX;
+		uint32_t n = 0;
+		void *prev = NULL;
+		while (bpf_map_get_next_key(reg, prev, &next) == 0) {
+			struct net_registry r;
+			id = next;
+			prev = &id;
+			if (next != KEPT_ACCOUNT && bpf_map_lookup_elem(reg, &next, &r) == 0 &&
+			    r.refs == 0 && r.unused_since < since) {
+				oldest = next;
+				since = r.unused_since;
+				n = r.n_entries;
+			}
+		}
+		if (!oldest) {	/* the account was wrong: nothing is kept */
+			bpf_map_delete_elem(reg, &KEPT_ACCOUNT);
+			return;
+		}
+		remove_policy(set, trie, oldest);
+		bpf_map_delete_elem(reg, &oldest);
+		kept_add(reg, -1, -(int64_t)n);
+		a = kept_account(reg);
+	}
+}
+
 int netshare_acquire(struct bpfset *set, int trie, int reg, const struct netpolicy_compiled *c,
 		     uint32_t *ret_id, struct error *err)
 {
@@ -165,20 +232,35 @@ int netshare_acquire(struct bpfset *set, int trie, int reg, const struct netpoli
 		if (bpf_map_lookup_elem(reg, &id, &have) == 0) {
 			if (memcmp(have.digest, want.digest, sizeof(want.digest)) != 0)
 				continue;
-			/* In the trie already: one user more. */
+			/* In the trie already: one user more (a kept one is in use again). */
+			bool kept = have.refs == 0;
 			have.refs++;
+			have.unused_since = 0;
 			if (bpf_map_update_elem(reg, &id, &have, BPF_EXIST) < 0)
 				return err_errno(err, -errno, "cannot count a user of network policy %08x", id);
+			if (kept)
+				kept_add(reg, -1, -(int64_t)have.n_entries);
 			*ret_id = id;
 			return 0;
 		}
 		if (errno != ENOENT)
 			return err_errno(err, -errno, "cannot look network policy %08x up", id);
 		int r = write_policy(set, trie, id, c, err);
+		if ((r == -ENOSPC || r == -E2BIG) && kept_account(reg).refs > 0) {
+			/* The trie is full: the kept policies make room first. */
+			err_clear(err);
+			drop_kept(set, trie, reg, UINT32_MAX, 0);
+			r = write_policy(set, trie, id, c, err);
+		}
 		if (r < 0)
 			return r;
-		if (bpf_map_update_elem(reg, &id, &want, BPF_NOEXIST) < 0) {
-			r = err_errno(err, -errno, "cannot register network policy %08x", id);
+		r = bpf_map_update_elem(reg, &id, &want, BPF_NOEXIST) < 0 ? -errno : 0;
+		if (r == -E2BIG && kept_account(reg).refs > 0) {
+			drop_kept(set, trie, reg, UINT32_MAX, 0);
+			r = bpf_map_update_elem(reg, &id, &want, BPF_NOEXIST) < 0 ? -errno : 0;
+		}
+		if (r < 0) {
+			r = err_errno(err, r, "cannot register network policy %08x", id);
 			netshare_release(set, trie, reg, id);
 			return r;
 		}
@@ -212,13 +294,25 @@ static void remove_policy(struct bpfset *set, int trie, uint32_t id)
 void netshare_release(struct bpfset *set, int trie, int reg, uint32_t id)
 {
 	struct net_registry have;
-	bool known = bpf_map_lookup_elem(reg, &id, &have) == 0;
+	bool known = id != KEPT_ACCOUNT && bpf_map_lookup_elem(reg, &id, &have) == 0;
+	if (known && have.refs == 0)
+		return;	/* kept already (a release repeated) */
 	if (known && have.refs > 1) {
 		have.refs--;
 		bpf_map_update_elem(reg, &id, &have, BPF_EXIST);
 		return;
 	}
-	/* The last user (or a policy half-written): its entries, then its registration. */
+	/* The last user: kept while there is room (the one unused longest makes room). */
+	if (known && have.n_entries <= KEEP_ENTRIES) {
+		drop_kept(set, trie, reg, 1, have.n_entries);
+		have.refs = 0;
+		have.unused_since = now_ns();
+		if (bpf_map_update_elem(reg, &id, &have, BPF_EXIST) == 0) {
+			kept_add(reg, 1, have.n_entries);
+			return;
+		}
+	}
+	/* Not kept (or a policy half-written): its entries, then its registration. */
 	remove_policy(set, trie, id);
 	if (known)
 		bpf_map_delete_elem(reg, &id);
@@ -267,19 +361,25 @@ void netshare_gc(struct bpfset *set, void (*removed)(uint32_t id, void *ud), voi
 		c->n++;
 	}
 
-	/* Registered policies: counts put right, those without users removed. */
+	/* Registered policies: counts put right, those without users removed (a kept one
+	 * stays: no summary named it when its last user left); the account of the kept
+	 * ones made again. */
 	_cleanup_free_ uint32_t *gone = NULL;
 	size_t n_gone = 0;
+	struct net_registry kept = { 0 };
 	uint32_t id, nid;
 	void *iprev = NULL;
 	while (bpf_map_get_next_key(reg, iprev, &nid) == 0) {
 		struct net_registry r;
 		id = nid;
 		iprev = &id;
-		if (bpf_map_lookup_elem(reg, &nid, &r) < 0)
+		if (nid == KEPT_ACCOUNT || bpf_map_lookup_elem(reg, &nid, &r) < 0)
 			continue;
 		struct id_count *c = count_of(users, n_users, nid);
-		if (!c) {
+		if (!c && r.refs == 0) {
+			kept.refs++;
+			kept.n_entries += r.n_entries;
+		} else if (!c) {
 			gone = xrealloc(gone, (n_gone + 1) * sizeof(*gone));
 			gone[n_gone++] = nid;
 		} else if (r.refs != c->n) {
@@ -293,6 +393,10 @@ void netshare_gc(struct bpfset *set, void (*removed)(uint32_t id, void *ud), voi
 		if (removed)
 			removed(gone[i], ud);
 	}
+	if (kept.refs)
+		bpf_map_update_elem(reg, &KEPT_ACCOUNT, &kept, BPF_ANY);
+	else
+		bpf_map_delete_elem(reg, &KEPT_ACCOUNT);
 
 	/* Key lists without a registration: entries a killed hook wrote. */
 	_cleanup_free_ char *dir = policies_dir(set);

@@ -13,7 +13,9 @@ struct netpolicy_compiled;
  * Policies shared among containers (see bpf/net.h). A distinct compiled policy (by
  * SHA-256 of its entries) is written into ocibpf_net_policy once, under a policy id, by
  * the first container that uses it; the registry counts the containers whose summary
- * names it, and the last one to leave removes its entries. The keys of a policy's
+ * names it. After the last one leaves its entries are kept (a few policies, the ones
+ * unused longest go first), so that the next container of that policy writes nothing;
+ * a policy no summary names and that is not kept goes (`ocibpf gc`). The keys of a policy's
  * entries are kept in a small array map pinned at <set>/netpolicy/<id>, so that removing
  * them is as long as the policy, whatever else is in the trie.
  *
@@ -33,7 +35,7 @@ int netshare_lock(struct bpfset *set, struct error *err);
  */
 int netshare_acquire(struct bpfset *set, int trie, int reg, const struct netpolicy_compiled *c,
 		     uint32_t *ret_id, struct error *err);
-/* One user less of policy id; its entries go with the last. */
+/* One user less of policy id; after the last its entries are kept, or removed. */
 void netshare_release(struct bpfset *set, int trie, int reg, uint32_t id);
 
 /*

@@ -334,6 +334,23 @@ unsigned long long realtime_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/*
+ * The proleptic Gregorian date of a day counted from 1970-01-01 (day >= 0), by eras of
+ * 400 years (146,097 days), each starting on a March 1st so that the leap day ends it.
+ */
+static void civil_from_days(long long day, int *ret_year, int *ret_month, int *ret_day)
+{
+	long long z = day + 719468;		/* days since 0000-03-01 */
+	long long era = z / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);			/* [0, 146096] */
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;	/* [0, 399] */
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);	/* [0, 365], from March 1st */
+	unsigned mp = (5 * doy + 2) / 153;				/* [0, 11], March = 0 */
+	*ret_day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*ret_month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*ret_year = (int)(yoe + era * 400 + (*ret_month <= 2));
+}
+
 void format_rfc3339(unsigned long long ns, char buf[static 32])
 {
 	/* The collector stamps every record: the date and time of the last second
@@ -343,9 +360,13 @@ void format_rfc3339(unsigned long long ns, char buf[static 32])
 	static __thread size_t last_len;
 	time_t sec = ns / 1000000000ULL;
 	if (sec != last_sec) {
-		struct tm tm;
-		gmtime_r(&sec, &tm);
-		last_len = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
+		/* Not gmtime_r: glibc's reads /etc/localtime first (tzset), 7 syscalls in
+		 * every hook for a time that is UTC anyway. */
+		int year, month, day;
+		civil_from_days(sec / 86400, &year, &month, &day);
+		unsigned s = sec % 86400;
+		last_len = (size_t)snprintf(last, sizeof(last), "%04d-%02d-%02dT%02u:%02u:%02u",
+					    year, month, day, s / 3600, s / 60 % 60, s % 60);
 		last_sec = sec;
 	}
 	memcpy(buf, last, last_len);   /* 19 bytes: ns in 64 bits ends in the year 2554 */

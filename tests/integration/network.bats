@@ -644,23 +644,36 @@ agg_entries() {
 
 # --- lifecycle -------------------------------------------------------------------------
 
-@test "rules are in the maps while the container runs and gone after it stops" {
+@test "rules are in the maps while the container runs; after it stops its summary goes and the policy is kept unused" {
 	net_policy net '{"network": {"egress": {"default": "deny", "rules": [
 		{"action": "allow", "cidr": "10.0.0.0/8", "protocol": "tcp", "ports": "80,443"}]}}}'
 	use_host_network
 	set_cmd sleep 300
 	runc_run -d "$CID"
 	assert_success
-	local cgid
+	local cgid id
 	cgid=$(jq -r .cgroup_id "$(state_file "$CID")")
 	net_rules_loaded "$cgid" || fail "no policy for cgroup $cgid in $SET_MAPS/ocibpf_net_meta"
+	id=$(policy_id_of "$cgid")
+	[ "$(registry_refs "$id")" = 1 ] || fail "policy $id: refs $(registry_refs "$id"), want 1"
 	runc_cmd delete -f "$CID"
 	assert_success
 	assert_stopped "$CID"
 	! net_rules_loaded "$cgid" || fail "policy for cgroup $cgid left in the maps"
-	run bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_policy"
-	assert_success
-	[ "$(jq length <<<"$output")" = 0 ] || fail "ocibpf_net_policy not empty: $output"
+	# its compiled entries are kept for the next container of the policy, used by none
+	[ "$(registry_refs "$id")" = 0 ] || fail "policy $id: refs $(registry_refs "$id"), want 0 (kept)"
+}
+
+# registry: "ID REFS" of every registered policy (the account of the kept ones, id 0, left out).
+registry() {
+	set_maps_dir
+	bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_registry" |
+		jq -r '.[] | (.formatted // .) | select(.key != 0) | "\(.key) \(.value.refs)"'
+}
+
+# registry_refs POLICY-ID: its count of users ("" when not registered).
+registry_refs() {
+	registry | awk -v id="$1" '$1 == id { print $2 }'
 }
 
 # policy_id_of CGROUP-ID: the policy id in the container's summary (ocibpf_net_meta).
@@ -692,15 +705,17 @@ exec_tcp() {
 		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\"}]}}}"
 	use_host_network
 	set_cmd sleep 300
-	local id n1 n2 n3
+	local id base n1 n2
 	declare -A cg pid
+	# policies earlier tests of this file kept
+	base=$(trie_entries)
 
 	set_policy deny-a
 	runc_run -d "$CID-a1"
 	assert_success
 	cg[a1]=$(jq -r .cgroup_id "$(state_file "$CID-a1")")
 	n1=$(trie_entries)
-	[ "$n1" -gt 0 ] || fail "no entries in the trie"
+	[ "$n1" -gt "$base" ] || fail "no entries in the trie"
 	runc_run -d "$CID-a2"
 	assert_success
 	cg[a2]=$(jq -r .cgroup_id "$(state_file "$CID-a2")")
@@ -710,6 +725,7 @@ exec_tcp() {
 	[ "${pid[a1]}" != 0 ] && [ "${pid[a1]}" = "${pid[a2]}" ] ||
 		fail "policy ids ${pid[a1]} and ${pid[a2]} for the same policy"
 	[ "$(trie_entries)" = "$n1" ] || fail "the second container wrote entries again: $n1 -> $(trie_entries)"
+	[ "$(registry_refs "${pid[a1]}")" = 2 ] || fail "deny-a: $(registry_refs "${pid[a1]}") users, want 2"
 
 	set_policy deny-b
 	runc_run -d "$CID-b"
@@ -742,49 +758,142 @@ exec_tcp() {
 	run exec_tcp "$CID-a2" $((p + 1))
 	assert_output --regexp '^ok'
 
-	# the last user of deny-a stops: its entries go, deny-b's stay and hold
+	# the last user of deny-a stops: its entries are kept, used by none; deny-b holds
 	runc_cmd delete -f "$CID-a2"
 	assert_success
 	assert_stopped "$CID-a2"
-	n3=$(trie_entries)
-	[ "$n3" -eq $((n2 - n1)) ] || fail "after deny-a's last user: $n3 entries, want $((n2 - n1))"
+	[ "$(trie_entries)" = "$n2" ] || fail "after deny-a's last user: $(trie_entries) entries, want $n2 (kept)"
+	[ "$(registry_refs "${pid[a1]}")" = 0 ] || fail "deny-a: $(registry_refs "${pid[a1]}") users, want 0"
 	run exec_tcp "$CID-b" $((p + 1))
 	assert_output --regexp '^EPERM'
 	run exec_tcp "$CID-b" "$p"
 	assert_output --regexp '^ok'
 
+	# the next container of deny-a takes the kept entries: nothing written, held to them
+	set_policy deny-a
+	runc_run -d "$CID-a3"
+	assert_success
+	[ "$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-a3")")")" = "${pid[a1]}" ] ||
+		fail "deny-a compiled again under another id"
+	[ "$(trie_entries)" = "$n2" ] || fail "the kept policy was written again: $n2 -> $(trie_entries)"
+	[ "$(registry_refs "${pid[a1]}")" = 1 ] || fail "deny-a: $(registry_refs "${pid[a1]}") users, want 1"
+	run exec_tcp "$CID-a3" "$p"
+	assert_output --regexp '^EPERM'
+	run exec_tcp "$CID-a3" $((p + 1))
+	assert_output --regexp '^ok'
+
+	runc_cmd delete -f "$CID-a3"
+	assert_success
 	runc_cmd delete -f "$CID-b"
 	assert_success
+	assert_stopped "$CID-a3"
 	assert_stopped "$CID-b"
-	[ "$(trie_entries)" = 0 ] || fail "entries left after the last container: $(trie_entries)"
-	set_maps_dir
-	run bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_registry"
+	[ "$(registry_refs "${pid[a1]}")" = 0 ] && [ "$(registry_refs "${pid[b]}")" = 0 ] ||
+		fail "registry after the last containers: $(registry)"
+	# gc keeps them and says nothing of them
+	ocibpf gc --json
 	assert_success
-	[ "$(jq length <<<"$output")" = 0 ] || fail "ocibpf_net_registry not empty: $output"
+	jq -e 'all(.[]; .removed != "network-policy")' <<<"$output" >/dev/null ||
+		fail "gc removed a kept policy: $output"
+	[ "$(trie_entries)" = "$n2" ] || fail "gc removed kept entries: $n2 -> $(trie_entries)"
+}
+
+@test "a policy file edited between two containers: the second is held to the new rules, not the kept ones" {
+	local p
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	write_policy edited "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$p\"}]}}}"
+	use_host_network
+	set_cmd sleep 300
+	set_policy edited
+	runc_run -d "$CID-1"
+	assert_success
+	run exec_tcp "$CID-1" "$p"
+	assert_output --regexp '^EPERM'
+	runc_cmd delete -f "$CID-1"
+	assert_success
+
+	write_policy edited "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\"}]}}}"
+	runc_run -d "$CID-2"
+	assert_success
+	run exec_tcp "$CID-2" "$p"
+	assert_output --regexp '^ok'
+	run exec_tcp "$CID-2" $((p + 1))
+	assert_output --regexp '^EPERM'
+	runc_cmd delete -f "$CID-2"
+	assert_success
+	assert_stopped "$CID-1"
+	assert_stopped "$CID-2"
+}
+
+@test "at most 16 policies are kept unused: the one unused longest goes first, its entries with it" {
+	use_host_network
+	set_cmd sleep 300
+	local i ids=()
+	for i in $(seq 0 17); do
+		write_policy "keep-$i" "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"10.$i.0.0/16\", \"protocol\": \"tcp\", \"ports\": \"1-$((1000 + i))\"}]}}}"
+	done
+	for i in $(seq 0 17); do
+		set_policy "keep-$i"
+		runc_run -d "$CID-$i"
+		assert_success
+		ids+=("$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-$i")")")")
+		runc_cmd delete -f "$CID-$i"
+		assert_success
+		assert_stopped "$CID-$i"
+	done
+	local kept
+	kept=$(registry | awk '$2 == 0' | wc -l)
+	[ "$kept" -le 16 ] || fail "$kept policies kept unused: $(registry)"
+	# the last 16 are kept, the two unused longest are gone
+	for i in 0 1; do
+		[ -z "$(registry_refs "${ids[$i]}")" ] || fail "keep-$i (${ids[$i]}) still kept: $(registry)"
+		[ ! -e "$(ls -d "$BPFFS_DIR"/sets/*/netpolicy | head -n 1)/$(printf '%08x' "${ids[$i]}")" ] ||
+			fail "keep-$i's key list still pinned"
+	done
+	for i in $(seq 2 17); do
+		[ "$(registry_refs "${ids[$i]}")" = 0 ] || fail "keep-$i (${ids[$i]}) not kept: $(registry)"
+	done
+	# no entry of the ones gone is left in the trie; the kept ones have theirs
+	for i in 0 1; do
+		[ "$(policy_entries "${ids[$i]}")" = 0 ] || fail "trie entries of keep-$i left"
+	done
+	[ "$(policy_entries "${ids[17]}")" -gt 0 ] || fail "no trie entries of keep-17 (kept)"
 }
 
 @test "ocibpf gc removes a policy whose count a killed hook left too high" {
-	net_policy net '{"network": {"egress": {"default": "deny"}}}'
+	net_policy net '{"network": {"egress": {"default": "deny", "rules": [
+		{"action": "allow", "cidr": "192.0.2.0/24", "protocol": "udp", "ports": "4242"}]}}}'
 	use_host_network
 	set_cmd sleep 300
 	runc_run -d "$CID"
 	assert_success
-	local cgid
+	local cgid id
 	cgid=$(jq -r .cgroup_id "$(state_file "$CID")")
-	[ "$(trie_entries)" -gt 0 ] || fail "no entries in the trie"
+	id=$(policy_id_of "$cgid")
+	[ "$(policy_entries "$id")" -gt 0 ] || fail "no entries of policy $id in the trie"
 	# as if a hook was killed between counting itself in and writing the summary
 	set_maps_dir
 	bpftool map delete pinned "$SET_MAPS/ocibpf_net_meta" key $(u64_bytes "$cgid")
 	runc_cmd delete -f "$CID"
 	assert_success
-	[ "$(trie_entries)" -gt 0 ] || fail "expected the leak this test makes"
+	[ "$(registry_refs "$id")" = 1 ] || fail "expected the leak this test makes: $(registry)"
 	ocibpf gc --json
 	assert_success
-	jq -e 'any(.[]; .removed == "network-policy")' <<<"$output"
-	[ "$(trie_entries)" = 0 ] || fail "entries left after gc: $(trie_entries)"
-	run bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_registry"
-	assert_success
-	[ "$(jq length <<<"$output")" = 0 ] || fail "ocibpf_net_registry not empty: $output"
+	jq -e --arg id "$(printf '%08x' "$id")" 'any(.[]; .removed == "network-policy" and .id == $id)' <<<"$output"
+	[ -z "$(registry_refs "$id")" ] || fail "policy $id still registered after gc: $(registry)"
+	[ "$(policy_entries "$id")" = 0 ] || fail "entries of policy $id left after gc: $(policy_entries "$id")"
+}
+
+# policy_entries POLICY-ID: how many entries of the policy the trie holds.
+policy_entries() {
+	set_maps_dir
+	bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_policy" |
+		jq --argjson id "$1" '[.[] | .formatted.key | select(.policy == $id)] | length'
 }
 
 @test "fail closed: when the rules can't be put in force the container is refused" {

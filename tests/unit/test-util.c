@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "util.h"
 #include "unit.h"
@@ -97,6 +98,34 @@ TEST(format_rfc3339)
 	CHECK_STR_EQ(buf, "2000-02-29T23:59:59.000000010Z");
 	format_rfc3339(18446744073709551615ULL, buf);
 	CHECK_STR_EQ(buf, "2554-07-21T23:34:33.709551615Z");
+
+	/* The date is computed without gmtime_r (which reads /etc/localtime): the same as
+	 * gmtime_r's every 7 hours 13 minutes from 1970 to 2554, and on each side of every
+	 * March 1st, New Year and the leap days of 1972-2400 (2100 and 2200 have none). */
+	for (unsigned long long sec = 0; sec < 18446744073ULL; sec += 25980) {
+		char want[32];
+		time_t t = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S.000000000Z", &tm);
+		format_rfc3339(sec * 1000000000ULL, buf);
+		if (strcmp(buf, want) != 0) {
+			CHECK_STR_EQ(buf, want);
+			break;
+		}
+	}
+	static const char *const edges[] = {
+		"1972-02-29T23:59:59", "1972-03-01T00:00:00", "1999-12-31T23:59:59",
+		"2000-01-01T00:00:00", "2100-02-28T23:59:59", "2100-03-01T00:00:00",
+		"2200-02-28T23:59:59", "2200-03-01T00:00:00", "2400-02-29T12:00:00",
+		"2400-03-01T00:00:00", "2554-07-21T23:34:33",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(edges); i++) {
+		struct tm tm = { 0 };
+		strptime(edges[i], "%Y-%m-%dT%H:%M:%S", &tm);
+		format_rfc3339((unsigned long long)timegm(&tm) * 1000000000ULL, buf);
+		CHECK_INT_EQ(strncmp(buf, edges[i], 19), 0);
+	}
 }
 
 TEST(err_msg_and_errno)
