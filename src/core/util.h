@@ -21,6 +21,8 @@
 static inline void freep(void *p) { free(*(void **)p); }
 static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
 static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+/* s, or "" for NULL (systemd's strempty). */
+static inline const char *strempty(const char *s) { return s ? s : ""; }
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)

@@ -8,7 +8,8 @@
 #     of running hooks, which no hook can go below), ocibpf with a telemetry, an audit, a
 #     network and a full (audit + network + telemetry) policy. Medians and ratios to none.
 #  2. The hook pair's own time: `ocibpf-hook createRuntime` then `poststop`, run directly
-#     (as runc runs them: a process each) on a sleeping process in a cgroup of its own.
+#     (as runc runs them: a process each) on a sleeping process in a cgroup of its own;
+#     also with a BIG_RULES-rule (10,000) network policy, one container of it at a time.
 #  3. `ocibpf load` (after `ocibpf gc --unload`), then the first container after it: COLD
 #     rounds (default 7), the hooked and the plain run in shuffled order; then, once, how
 #     many requests that first container's hook made to the collector (strace).
@@ -44,6 +45,13 @@ write_policy telemetry '{ "telemetry": true }'
 write_policy audit "{ $AUDIT }"
 write_policy network "{ $NET }"
 write_policy full "{ $AUDIT, $NET, \"telemetry\": true }"
+# Part 2 only: a 10,000-rule network policy (BIG_RULES), one container of it at a time
+# (its entries are written by the first container of it and kept after the last).
+BIG_RULES=${BIG_RULES:-10000}
+jq -n --argjson n "$BIG_RULES" '{network: {egress: {default: "allow", rules: [range(0; $n) |
+	{action: "deny", cidr: "10.\(. / 256 | floor).\(. % 256).0/24", protocol: "tcp",
+	 ports: "22,6000-6100"}]}}}' >"$BENCH_TMP/policies/big.json"
+chmod 0644 "$BENCH_TMP/policies/big.json"
 
 KINDS=(plain noop telemetry audit network full)
 make_bundle "$BENCH_TMP/plain" "" /bin/true
@@ -119,9 +127,9 @@ hook_pairs() {
 	local label=$1 pid k i floor
 	stand_in "pair-${label// /-}"
 	pid=$PID
-	for k in floor telemetry audit network full; do : >"$BENCH_TMP/pair-$k.ms"; done
+	for k in floor telemetry audit network full big; do : >"$BENCH_TMP/pair-$k.ms"; done
 	for ((i = 0; i < PAIRS; i++)); do
-		for k in $(printf '%s\n' floor telemetry audit network full | shuf); do
+		for k in $(printf '%s\n' floor telemetry audit network full ${PAIR_KINDS_EXTRA:-} | shuf); do
 			if [ "$k" = floor ]; then
 				floor_times >>"$BENCH_TMP/pair-floor.ms"
 			else
@@ -131,7 +139,7 @@ hook_pairs() {
 	done
 	echo "createRuntime + poststop, $label, medians of $PAIRS (goal <= 2.5 ms; <= 3 with 1,000):"
 	floor=$(cut -d' ' -f2 <"$BENCH_TMP/pair-floor.ms" | median)
-	for k in floor telemetry audit network full; do
+	for k in floor telemetry audit network full ${PAIR_KINDS_EXTRA:-}; do
 		local c
 		c=$(cut -d' ' -f2 <"$BENCH_TMP/pair-$k.ms" | median)
 		printf '  %-10s wall %7.2f ms   cpu %6.2f ms   cpu over the floor %6.2f ms\n' "$k" \
@@ -170,7 +178,7 @@ fi
 # --- 2. the hook pair ---------------------------------------------------------------------
 if part 2; then
 echo
-hook_pairs "warm"
+PAIR_KINDS_EXTRA=big hook_pairs "warm"
 fi
 
 # --- 3. ocibpf load, and the first container after it ----------------------------------
