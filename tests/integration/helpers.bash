@@ -156,6 +156,13 @@ ocibpf_setup_file() {
 	if [ -x "$BUSYBOX" ]; then
 		make_busybox_rootfs "$ROOTFS_TEMPLATE"
 	fi
+	all_anchor_cgroups >"$OCIBPF_TEST_ROOT/anchors-before"
+}
+
+# Every anchor cgroup on the machine, sorted.
+all_anchor_cgroups() {
+	[ -n "$CGROUP2" ] || return 0
+	find "$CGROUP2" -mindepth 1 -maxdepth 1 -name 'ocibpf-anchor-*' 2>/dev/null | sort
 }
 
 ocibpf_teardown_file() {
@@ -181,6 +188,15 @@ ocibpf_teardown_file() {
 	# Never leave pins behind, whatever happened.
 	[ -e "$BPFFS_DIR" ] && rm -rf "$BPFFS_DIR"
 	[ -n "$CGROUP2" ] && rmdir "$(anchor_cgroup "$BPFFS_DIR")" 2>/dev/null
+	# Anchors of bpffs_dirs no test registered (a full run left some behind, from a file
+	# not found yet): named here, not failed, since another suite running at the same
+	# time on a developer's machine makes its own.
+	local a
+	if [ -f "$OCIBPF_TEST_ROOT/anchors-before" ]; then
+		for a in $(all_anchor_cgroups | comm -13 "$OCIBPF_TEST_ROOT/anchors-before" -); do
+			echo "# leak? $(basename "$BATS_TEST_FILENAME") left the anchor cgroup $a" >&3
+		done
+	fi
 	return $rc
 }
 
