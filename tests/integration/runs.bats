@@ -558,6 +558,70 @@ open_policy() {
 	assert_success
 }
 
+@test "sharing markers edited by hand to garbage or to each other while a container runs: the configuration itself is not refused, another still is" {
+	local p
+	p=$(free_ports 1)
+	start_locked "$p"
+	local cg hex_bpffs
+	cg=$(jq -r .cgroup_dir "$(state_file "$CID")")
+	hex_bpffs=$(printf %s "$(realpath "$BPFFS_DIR")" | od -An -tx1 | tr -d ' \n')
+	local edit
+	for edit in "state: garbage" "state: names the state_dir" "bpffs: garbage" \
+		"bpffs: names the bpffs_dir"; do
+		case $edit in
+		"state: garbage") echo "/nowhere/at all" >"$STATE_DIR/bpffs_dir" ;;
+		"state: names the state_dir") echo "$STATE_DIR" >"$STATE_DIR/bpffs_dir" ;;
+		"bpffs: garbage")
+			rmdir "$BPFFS_DIR"/state_dir/*
+			mkdir "$BPFFS_DIR/state_dir/not-a-path" ;;
+		"bpffs: names the bpffs_dir")
+			rmdir "$BPFFS_DIR"/state_dir/*
+			mkdir "$BPFFS_DIR/state_dir/$hex_bpffs" ;;
+		esac
+		# its own container is no other configuration's: gc removes nothing, a start goes on
+		ocibpf gc
+		[ "$status" -eq 0 ] || fail "$edit: gc refused: $stderr"
+		[ -z "$output" ] || fail "$edit: gc removed: $output"
+		spawn_sandbox "$CID-sb-${edit//[^a-z]/}"
+		run_hook createRuntime "$(make_state "$CID-b" "$SANDBOX_PID" "$BUNDLE" locked)"
+		[ "$status" -eq 0 ] || fail "$edit: start refused: $stderr"
+		run_hook poststop "$(make_state "$CID-b" "$SANDBOX_PID" "$BUNDLE" locked)"
+		assert_success
+	done
+
+	# Another configuration with a marker of garbage in place is still refused.
+	echo "/nowhere/at all" >"$STATE_DIR/bpffs_dir"
+	rmdir "$BPFFS_DIR"/state_dir/*
+	mkdir "$BPFFS_DIR/state_dir/not-a-path"
+	local conf_b=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-b.json
+	jq --arg s "$BATS_TEST_TMPDIR/state-b" --arg l "$BATS_TEST_TMPDIR/log-b" \
+		'.state_dir = $s | .log_dir = $l' "$OCIBPF_CONFIG" >"$conf_b"
+	chmod 0644 "$conf_b"
+	OCIBPF_CONFIG=$conf_b ocibpf gc
+	assert_failure
+	[[ "$stderr" == *"$BPFFS_DIR"* ]] || fail "stderr does not name $BPFFS_DIR: $stderr"
+	local conf_c=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-c.json bpffs_c
+	bpffs_c=$(new_bpffs_dir)
+	jq --arg b "$bpffs_c" '.bpffs_dir = $b' "$OCIBPF_CONFIG" >"$conf_c"
+	chmod 0644 "$conf_c"
+	OCIBPF_CONFIG=$conf_c ocibpf load --no-collector
+	assert_failure
+	[[ "$stderr" == *"$STATE_DIR"* ]] || fail "stderr does not name $STATE_DIR: $stderr"
+
+	run attach_types "$cg"
+	assert_line egress
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^EPERM [0-9]+ms$'
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	rm -rf "$bpffs_c"
+	OCIBPF_CONFIG=$conf_b ocibpf gc --unload
+	assert_success
+	ocibpf gc --unload
+	assert_success
+}
+
 @test "the same bpffs_dir and state_dir spelled otherwise (slashes doubled or trailing, a symlink; config refuses . and ..) are the same configuration: not refused, nothing of its container removed" {
 	local p
 	p=$(free_ports 1)
