@@ -202,6 +202,38 @@ start_locked() {
 	done
 }
 
+@test "ocibpf gc ending a container whose poststop has not come: its queued records go before its stop record" {
+	set_policy audited
+	set_cmd sh -c 'cat /etc/passwd >/dev/null'
+	# openat held by the collector (for its linger), so that the next start asks it nothing
+	runc_run "$CID-warm"
+	assert_success
+	local cpid
+	wait_for 100 0.05 eval '[ -n "$(collector_pids)" ]' || fail "no collector"
+	cpid=$(collector_pids | head -n 1)
+	# the collector stopped: the container's records stay queued in the kernel
+	kill -STOP "$cpid"
+	STOPPED_COLLECTOR=$cpid
+	runc_run -d "$CID"
+	assert_success
+	wait_status runc "$CID" stopped
+	# gc ends it (no poststop yet); the collector comes back meanwhile
+	"$OCIBPF_CLI" gc >"$BATS_TEST_TMPDIR/gc.out" 2>&1 &
+	local gc=$!
+	sleep 1
+	kill -CONT "$cpid"
+	STOPPED_COLLECTOR=
+	wait "$gc" || fail "gc: $(cat "$BATS_TEST_TMPDIR/gc.out")"
+	run jq -r 'if .type == "syscall" then .path else .type end' "$(audit_log "$CID")"
+	[[ "$(tr '\n' ' ' <<<"$output")" == "start "*"/etc/passwd stop " ]] ||
+		fail "records after the stop, or lost: $(cat "$(audit_log "$CID")")"
+	assert_seq_contiguous "$CID"
+	assert_not_monitored "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	[ "$(grep -c '"type":"stop"' "$(audit_log "$CID")")" -eq 1 ] || fail "stop records: $(cat "$(audit_log "$CID")")"
+}
+
 @test "gc --unload while the collector runs: containers started after it are audited" {
 	set_policy audited
 	set_cmd sh -c 'cat /etc/passwd >/dev/null'
