@@ -14,6 +14,7 @@
 #include "container.h"
 #include "dirshare.h"
 #include "gc.h"
+#include "lifecycle.h"
 #include "netshare.h"
 #include "paths.h"
 #include "release.h"
@@ -59,7 +60,11 @@ static void gc_container(struct gc *gc, const char *id)
 	} else if (container_alive(c)) {
 		keep(gc, c);
 	} else {
-		if (container_release_open(gc->cfg, c, "gc", &err) < 0) {
+		/* Its records before its stop record, as its poststop would have them. */
+		_cleanup_bpfset_ struct bpfset *set = NULL;
+		bpfset_open(gc->cfg->bpffs_dir, c->set, false, &set, NULL);
+		run_drain(gc->cfg, c, set, false);
+		if (container_release(gc->cfg, c, set, "gc", &err) < 0) {
 			log_error(c->id, "%s", err.msg);
 			gc->failed = 1;
 			err_clear(&err);
