@@ -234,6 +234,43 @@ start_locked() {
 	[ "$(grep -c '"type":"stop"' "$(audit_log "$CID")")" -eq 1 ] || fail "stop records: $(cat "$(audit_log "$CID")")"
 }
 
+@test "ocibpf gc waiting on a hung collector to drain a gone container holds no start off" {
+	set_policy audited
+	set_cmd sh -c 'cat /etc/passwd >/dev/null'
+	runc_run "$CID-warm"
+	assert_success
+	local cpid
+	wait_for 100 0.05 eval '[ -n "$(collector_pids)" ]' || fail "no collector"
+	cpid=$(collector_pids | head -n 1)
+	kill -STOP "$cpid"
+	STOPPED_COLLECTOR=$cpid
+	runc_run -d "$CID"
+	assert_success
+	wait_status runc "$CID" stopped
+	# gc asks the stopped collector to drain it (and waits, up to its timeout) ...
+	"$OCIBPF_CLI" gc >"$BATS_TEST_TMPDIR/gc.out" 2>&1 &
+	local gc=$!
+	sleep 0.5
+	# ... meanwhile a container that needs nothing of the collector starts at once
+	write_policy netonly '{"network": {"egress": {"default": "allow", "rules": []}}}'
+	set_policy netonly
+	set_cmd sleep 300
+	local t0 ms
+	t0=$(date +%s%N)
+	runc_run -d "$CID-b"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	assert_success
+	kill -CONT "$cpid"
+	STOPPED_COLLECTOR=
+	wait "$gc" || true
+	[ "$ms" -lt 4000 ] || fail "the start waited $ms ms for gc"
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	runc_cmd delete "$CID"
+	assert_success
+	assert_not_monitored "$CID"
+}
+
 @test "gc --unload while the collector runs: containers started after it are audited" {
 	set_policy audited
 	set_cmd sh -c 'cat /etc/passwd >/dev/null'
