@@ -14,6 +14,7 @@
 #include "container.h"
 #include "dirshare.h"
 #include "gc.h"
+#include "lifecycle.h"
 #include "netshare.h"
 #include "paths.h"
 #include "release.h"
@@ -35,6 +36,35 @@ static bool set_kept(struct gc *gc, const char *set)
 		if (strcmp(gc->keep_sets[i], set) == 0)
 			return true;
 	return false;
+}
+
+static bool run_drained(const struct gc *gc, const char *run)
+{
+	for (size_t i = 0; i < gc->n_drained; i++)
+		if (strcmp(gc->drained[i], run) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The runs whose process is gone drained (run_drain) before the sets lock is taken: the
+ * collector's answers (up to its timeout when it hangs) keep no hook waiting on our lock.
+ */
+static void gc_drain_gone(struct gc *gc)
+{
+	char **ids = container_list(gc->cfg->state_dir);
+	for (char **id = ids; *id; id++) {
+		_cleanup_container_ struct container *c = NULL;
+		if (container_read(gc->cfg->state_dir, *id, &c, NULL) < 0 || container_alive(c) ||
+		    !(c->flags & (CF_AUDIT | CF_NETWORK)))
+			continue;
+		_cleanup_bpfset_ struct bpfset *set = NULL;
+		bpfset_open(gc->cfg->bpffs_dir, c->set, false, &set, NULL);
+		run_drain(gc->cfg, c, set, false);
+		gc->drained = xrealloc(gc->drained, (gc->n_drained + 1) * sizeof(char *));
+		gc->drained[gc->n_drained++] = xstrdup(c->run);
+	}
+	strv_free(ids);
 }
 
 /* One id, under its lock: a poststop or a starting hook of the id waits, or we wait. */
@@ -59,7 +89,13 @@ static void gc_container(struct gc *gc, const char *id)
 	} else if (container_alive(c)) {
 		keep(gc, c);
 	} else {
-		if (container_release_open(gc->cfg, c, "gc", &err) < 0) {
+		/* Its records before its stop record, as its poststop would have them (asked
+		 * here only when it went after gc_drain_gone). */
+		_cleanup_bpfset_ struct bpfset *set = NULL;
+		bpfset_open(gc->cfg->bpffs_dir, c->set, false, &set, NULL);
+		if (!run_drained(gc, c->run))
+			run_drain(gc->cfg, c, set, false);
+		if (container_release(gc->cfg, c, set, "gc", &err) < 0) {
 			log_error(c->id, "%s", err.msg);
 			gc->failed = 1;
 			err_clear(&err);
@@ -171,6 +207,7 @@ static int gc_run(struct cli *cli, bool unload)
 	struct gc gc = { .cli = cli, .cfg = cfg, .g = g };
 	if (cli->json)
 		yajl_gen_array_open(g);
+	gc_drain_gone(&gc);
 	/*
 	 * Hooks hold the sets lock shared from opening a set until their run is recorded:
 	 * held exclusively, every run that uses a set is in a record we read below, so a
@@ -212,6 +249,9 @@ static int gc_run(struct cli *cli, bool unload)
 	free(gc.keep_sets);
 	free(gc.keep_runs);
 	free(gc.keep_cgids);
+	for (size_t i = 0; i < gc.n_drained; i++)
+		free(gc.drained[i]);
+	free(gc.drained);
 	return gc.failed;
 }
 

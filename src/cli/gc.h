@@ -14,6 +14,8 @@ struct gc {
 	size_t n_keep;
 	char **keep_runs;      /* runs with a record: their link pins stay */
 	uint64_t *keep_cgids;  /* their cgroups: claimed in the stats map */
+	char **drained;        /* runs of gone containers drained before the sets lock */
+	size_t n_drained;
 	int failed;
 };
 

@@ -52,6 +52,26 @@ static int by_prefix(char **ids, const char *arg, const char *what, char **ret, 
 	return pick(m, n, what, ret, err);
 }
 
+/* The ids of the audit logs (live or rotated) and of the monitored containers, once each. */
+static char **with_log_ids(const struct config *cfg, char **ids)
+{
+	char **logs = log_ids(cfg->log_dir);
+	size_t n = 0;
+	while (logs[n])
+		n++;
+	for (char **id = ids; *id; id++) {
+		bool seen = false;
+		for (char **l = logs; *l && !seen; l++)
+			seen = strcmp(*l, *id) == 0;
+		if (seen)
+			continue;
+		logs = xrealloc(logs, (n + 2) * sizeof(char *));
+		logs[n++] = xstrdup(*id);
+		logs[n] = NULL;
+	}
+	return logs;
+}
+
 int resolve_id(const struct config *cfg, const char *arg, enum resolve_scope scope, char **ret_id,
 	       struct error *err)
 {
@@ -91,13 +111,15 @@ int resolve_id(const struct config *cfg, const char *arg, enum resolve_scope sco
 			goto out;
 	}
 
-	/* 3. a unique prefix of a monitored container's id, then of a log's */
+	/* 3. a unique prefix of a monitored container's id, or (RESOLVE_LOGS) of a
+	 * monitored container's or a log's: a gone container counts as a stopped one does
+	 * for docker, so that a prefix of two never picks the running one unasked */
 	r = -ENOENT;
-	if (valid_id(arg))
-		r = by_prefix(ids, arg, "id prefix", ret_id, err);
-	if (r == -ENOENT && scope == RESOLVE_LOGS && valid_id(arg)) {
-		logs = log_ids(cfg->log_dir);   /* live or rotated */
+	if (valid_id(arg) && scope == RESOLVE_LOGS) {
+		logs = with_log_ids(cfg, ids);
 		r = by_prefix(logs, arg, "id prefix", ret_id, err);
+	} else if (valid_id(arg)) {
+		r = by_prefix(ids, arg, "id prefix", ret_id, err);
 	}
 	if (r == -ENOENT)
 		r = err_msg(err, -ENOENT, "no such container: no %s has this id, id prefix or name",

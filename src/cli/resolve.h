@@ -14,7 +14,8 @@ enum resolve_scope {
  * The container id that arg names, as docker and podman find one: the exact id of a
  * monitored container (or, for RESOLVE_LOGS, of an audit log); else the exact name one
  * monitored container has from its engine's annotations; else a unique prefix of a
- * monitored container's id; else (RESOLVE_LOGS) a unique prefix of an audit log's id.
+ * monitored container's id (RESOLVE_LOGS: unique among the monitored containers' ids and
+ * the audit logs' together, as docker counts stopped containers).
  * Errors, with err->msg saying why (the caller names arg): -ENOENT no match, -EEXIST
  * ambiguous (the candidates listed), -EINVAL not an id, name or prefix.
  */

@@ -91,9 +91,10 @@ static bool links_in_force(const char *ldir)
 }
 
 /*
- * No marker at all in bpffs_dir (the first use, or removed by hand): containers running
- * from it that no record of ours names are another configuration's. Counted from its
- * per-run links still in force (a run whose cgroup is gone is a leftover for gc).
+ * No marker in bpffs_dir that names a state_dir (the first use, removed or edited by
+ * hand, a digest): containers running from it that no record of ours names are another
+ * configuration's. Counted from its per-run links still in force (a run whose cgroup is
+ * gone is a leftover for gc).
  */
 static size_t foreign_runs_in_bpffs(const char *bpffs, const char *state)
 {
@@ -113,8 +114,9 @@ static size_t foreign_runs_in_bpffs(const char *bpffs, const char *state)
 	return n;
 }
 
-/* No marker in state_dir (the first use, or removed by hand): running containers
- * recorded there whose links are not in bpffs_dir are another configuration's. */
+/* No marker in state_dir naming bpffs_dir (the first use, removed or edited by hand):
+ * running containers recorded there whose links are not in bpffs_dir are another
+ * configuration's. */
 static size_t foreign_runs_in_state(const char *state, const char *bpffs)
 {
 	char **runs = run_tokens(state, true);
@@ -170,14 +172,6 @@ static char *decode(const char *name)
 		out[i] = (char)v;
 	}
 	return out;
-}
-
-static bool dir_empty(const char *dir)
-{
-	char **e = dir_list(dir, entry);
-	bool empty = !e[0];
-	strv_free(e);
-	return empty;
 }
 
 /* The state_dir a marker directory names ("another configuration" when it can't be told). */
@@ -267,11 +261,13 @@ static int check_bpffs(const char *bpffs, const char *state, const char *shown, 
 					    "bpffs_dir %s is in use by the configuration with state_dir %s (%zu running container%s): two configurations can't share a bpffs_dir or a state_dir; give each its own",
 					    shown, other, n, n == 1 ? "" : "s");
 		} else {
-			_cleanup_free_ char *links = path_links_dir(bpffs);
-			if (!dir_empty(links))
+			/* A marker that names no path (a digest, or edited by hand): the running
+			 * containers with links here are another's unless our records name them. */
+			size_t n = foreign_runs_in_bpffs(bpffs, state);
+			if (n > 0)
 				r = err_msg(err, -EBUSY,
-					    "bpffs_dir %s is in use by another configuration, whose containers are running: two configurations can't share a bpffs_dir or a state_dir; give each its own",
-					    shown);
+					    "bpffs_dir %s is in use by another configuration (%zu running container%s that no record in %s names): two configurations can't share a bpffs_dir or a state_dir; give each its own",
+					    shown, n, n == 1 ? "" : "s", state);
 		}
 		if (!r)
 			rmdir(odir);
@@ -300,8 +296,11 @@ static int write_state_marker(const char *path, const char *value)
 	return write_file_atomic(path, value, strlen(value), 0600);
 }
 
-/* state_dir's marker should name bpffs (canonical): another one, refused while the
- * containers recorded there (that configuration's) run, else rewritten. */
+/*
+ * state_dir's marker should name bpffs (canonical): another one, refused while containers
+ * recorded there run with no links in bpffs (that configuration's), else rewritten. (One
+ * whose links are here is ours, whatever a marker edited by hand says.)
+ */
 static int check_state(const char *state, const char *bpffs, const char *shown, struct error *err)
 {
 	_cleanup_free_ char *path = path_join(state, STATE_MARKER);
@@ -309,7 +308,7 @@ static int check_state(const char *state, const char *bpffs, const char *shown, 
 	if (have && strcmp(have, bpffs) == 0)
 		return 0;
 	if (have && have[0]) {
-		size_t n = live_runs(state);
+		size_t n = foreign_runs_in_state(state, bpffs);
 		if (n > 0)
 			return err_msg(err, -EBUSY,
 				       "state_dir %s is in use by the configuration with bpffs_dir %s (%zu running container%s): two configurations can't share a bpffs_dir or a state_dir; give each its own",

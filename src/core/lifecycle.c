@@ -77,6 +77,23 @@ static int write_start(const struct config *cfg, const struct container *c, stru
 	return 0;
 }
 
+void run_drain(const struct config *cfg, const struct container *c, struct bpfset *set,
+	       bool start_collector)
+{
+	if (!(c->flags & (CF_AUDIT | CF_NETWORK)))
+		return;
+	/* No more folded denials to come, then the collector writes out what is queued. */
+	if (set && (c->flags & CF_NETWORK))
+		netpolicy_quiesce(set, c->cgroup_id);
+	if (!start_collector && !collector_running(cfg))
+		return;
+	_cleanup_free_ char *req = xasprintf(CTL_DRAIN "%s %s", c->run, c->id);
+	struct error derr = { 0 };
+	if (collector_call(cfg, req, COLLECTOR_TIMEOUT_MS, &derr) < 0)
+		log_warn(c->id, "%s (records still queued may follow the stop record)", derr.msg);
+	err_clear(&derr);
+}
+
 /*
  * A record left by an earlier run of the id (the id's lock is held): a live one refuses
  * the new run and is left exactly as it is; a stale one (its poststop never came) is
@@ -90,7 +107,10 @@ static int clear_previous(const struct config *cfg, const char *id, struct error
 	if (container_alive(old))
 		return err_msg(err, -EEXIST, "a container with this id is already monitored (pid %d)",
 			       (int)old->pid);
-	container_release_open(cfg, old, "stale", NULL);
+	_cleanup_bpfset_ struct bpfset *set = NULL;
+	bpfset_open(cfg->bpffs_dir, old->set, false, &set, NULL);
+	run_drain(cfg, old, set, true);
+	container_release(cfg, old, set, "stale", NULL);
 	return 0;
 }
 
@@ -355,19 +375,9 @@ int hook_poststop(const struct config *cfg, const struct run_request *rq, struct
 	if (container_read(cfg->state_dir, rq->id, &c, NULL) < 0 || !run_ended_here(cfg, c, rq))
 		goto out;
 	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
-	if (c->flags & (CF_AUDIT | CF_NETWORK)) {
-		/* Every record of the container goes before its `stop` record: no more folded
-		 * denials to come, then the collector writes out what is queued. */
-		if (set && (c->flags & CF_NETWORK))
-			netpolicy_quiesce(set, c->cgroup_id);
-		_cleanup_free_ char *req = xasprintf(CTL_DRAIN "%s %s", c->run, c->id);
-		struct error derr = { 0 };
-		/* The collector may have gone with the container's last process: start it
-		 * for the drain; it exits again on its own. */
-		if (collector_call(cfg, req, COLLECTOR_TIMEOUT_MS, &derr) < 0)
-			log_warn(c->id, "%s (records still queued may follow the stop record)", derr.msg);
-		err_clear(&derr);
-	}
+	/* The collector may have gone with the container's last process: started for the
+	 * drain; it exits again on its own. */
+	run_drain(cfg, c, set, true);
 	r = container_release(cfg, c, set, NULL, err);
 out:
 	container_unlock(cfg->state_dir, rq->id, lock);

@@ -37,6 +37,19 @@ struct run_request {
  */
 int lock_sets(const struct config *cfg, struct error *err);
 
+struct bpfset;
+struct container;
+/*
+ * Before a run's `stop` record (poststop, `ocibpf gc`, a stale record the next run of the
+ * id finds): every record of the run written first. Its folded denials stopped, and the
+ * collector asked to write out what the kernel holds of it (a collector that drops a gone
+ * run's records when it gets to them). With start_collector false, only a running
+ * collector is asked: `ocibpf gc` holds the sets lock a starting one waits for. Said on
+ * stderr when it fails (the stop record is written anyway).
+ */
+void run_drain(const struct config *cfg, const struct container *c, struct bpfset *set,
+	       bool start_collector);
+
 /* createRuntime/prestart: put the container's policy in force (a new run of its id). */
 int hook_create(const struct config *cfg, const struct run_request *rq, struct error *err);
 /* poststop: end the run that stopped; a run still running is never touched. */

@@ -117,11 +117,3 @@ int container_release(const struct config *cfg, const struct container *c, struc
 	container_remove(cfg->state_dir, c->id);
 	return r;
 }
-
-int container_release_open(const struct config *cfg, const struct container *c,
-			   const char *reason, struct error *err)
-{
-	_cleanup_bpfset_ struct bpfset *set = NULL;
-	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
-	return container_release(cfg, c, set, reason, err);
-}

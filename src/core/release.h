@@ -19,8 +19,4 @@ struct bpfset;
 int container_release(const struct config *cfg, const struct container *c, struct bpfset *set,
 		      const char *reason, struct error *err);
 
-/* The same, opening the run's set itself. */
-int container_release_open(const struct config *cfg, const struct container *c,
-			   const char *reason, struct error *err);
-
 #endif

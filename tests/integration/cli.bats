@@ -195,3 +195,36 @@ column_starts() {
 	assert_success
 	assert_stopped "$c"
 }
+
+@test "audit and seccomp: a prefix shared by a running container and a gone one's log is ambiguous (as docker counts stopped containers), not the running one's" {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	write_policy counted '{"telemetry": {"syscalls": true}}'
+	local a b
+	a=$(long_id aaa1)
+	b=$(long_id aab2)
+	start_named "$a" counted
+	start_named "$b" counted
+	runc_cmd delete -f "$b"
+	assert_success
+	# b is gone, its log stays; a prefix of both names neither
+	local p=${a:0:61} cmd
+	for cmd in audit seccomp; do
+		ocibpf $cmd "$p"
+		assert_failure 1
+		[ -z "$output" ] || fail "$cmd $p: printed $output"
+		[[ "$stderr" == "ocibpf: $p: ambiguous id prefix: 2 containers match: "* ]] || fail "$cmd: $stderr"
+		[[ "$stderr" == *"$a"* && "$stderr" == *"$b"* ]] || fail "$cmd: candidates not listed: $stderr"
+		# each by a prefix of its own
+		ocibpf $cmd "${a:0:63}"
+		assert_success
+		ocibpf $cmd "${b:0:63}"
+		assert_success
+	done
+	# stats and ps know only running containers: the prefix is a's
+	ocibpf stats --json "$p"
+	assert_success
+	run jq -e --arg a "$a" 'length == 1 and .[0].id == $a' <<<"$output"
+	assert_success
+	runc_cmd delete -f "$a"
+	assert_success
+}

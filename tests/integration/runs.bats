@@ -202,6 +202,75 @@ start_locked() {
 	done
 }
 
+@test "ocibpf gc ending a container whose poststop has not come: its queued records go before its stop record" {
+	set_policy audited
+	set_cmd sh -c 'cat /etc/passwd >/dev/null'
+	# openat held by the collector (for its linger), so that the next start asks it nothing
+	runc_run "$CID-warm"
+	assert_success
+	local cpid
+	wait_for 100 0.05 eval '[ -n "$(collector_pids)" ]' || fail "no collector"
+	cpid=$(collector_pids | head -n 1)
+	# the collector stopped: the container's records stay queued in the kernel
+	kill -STOP "$cpid"
+	STOPPED_COLLECTOR=$cpid
+	runc_run -d "$CID"
+	assert_success
+	wait_status runc "$CID" stopped
+	# gc ends it (no poststop yet); the collector comes back meanwhile
+	"$OCIBPF_CLI" gc >"$BATS_TEST_TMPDIR/gc.out" 2>&1 &
+	local gc=$!
+	sleep 1
+	kill -CONT "$cpid"
+	STOPPED_COLLECTOR=
+	wait "$gc" || fail "gc: $(cat "$BATS_TEST_TMPDIR/gc.out")"
+	run jq -r 'if .type == "syscall" then .path else .type end' "$(audit_log "$CID")"
+	[[ "$(tr '\n' ' ' <<<"$output")" == "start "*"/etc/passwd stop " ]] ||
+		fail "records after the stop, or lost: $(cat "$(audit_log "$CID")")"
+	assert_seq_contiguous "$CID"
+	assert_not_monitored "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	[ "$(grep -c '"type":"stop"' "$(audit_log "$CID")")" -eq 1 ] || fail "stop records: $(cat "$(audit_log "$CID")")"
+}
+
+@test "ocibpf gc waiting on a hung collector to drain a gone container holds no start off" {
+	set_policy audited
+	set_cmd sh -c 'cat /etc/passwd >/dev/null'
+	runc_run "$CID-warm"
+	assert_success
+	local cpid
+	wait_for 100 0.05 eval '[ -n "$(collector_pids)" ]' || fail "no collector"
+	cpid=$(collector_pids | head -n 1)
+	kill -STOP "$cpid"
+	STOPPED_COLLECTOR=$cpid
+	runc_run -d "$CID"
+	assert_success
+	wait_status runc "$CID" stopped
+	# gc asks the stopped collector to drain it (and waits, up to its timeout) ...
+	"$OCIBPF_CLI" gc >"$BATS_TEST_TMPDIR/gc.out" 2>&1 &
+	local gc=$!
+	sleep 0.5
+	# ... meanwhile a container that needs nothing of the collector starts at once
+	write_policy netonly '{"network": {"egress": {"default": "allow", "rules": []}}}'
+	set_policy netonly
+	set_cmd sleep 300
+	local t0 ms
+	t0=$(date +%s%N)
+	runc_run -d "$CID-b"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	assert_success
+	kill -CONT "$cpid"
+	STOPPED_COLLECTOR=
+	wait "$gc" || true
+	[ "$ms" -lt 4000 ] || fail "the start waited $ms ms for gc"
+	runc_cmd delete -f "$CID-b"
+	assert_success
+	runc_cmd delete "$CID"
+	assert_success
+	assert_not_monitored "$CID"
+}
+
 @test "gc --unload while the collector runs: containers started after it are audited" {
 	set_policy audited
 	set_cmd sh -c 'cat /etc/passwd >/dev/null'
@@ -544,6 +613,70 @@ open_policy() {
 	# A itself is not refused (its markers are made again), and its container kept its policy.
 	ocibpf gc
 	assert_success
+	run attach_types "$cg"
+	assert_line egress
+	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
+	assert_output --regexp '^EPERM [0-9]+ms$'
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	rm -rf "$bpffs_c"
+	OCIBPF_CONFIG=$conf_b ocibpf gc --unload
+	assert_success
+	ocibpf gc --unload
+	assert_success
+}
+
+@test "sharing markers edited by hand to garbage or to each other while a container runs: the configuration itself is not refused, another still is" {
+	local p
+	p=$(free_ports 1)
+	start_locked "$p"
+	local cg hex_bpffs
+	cg=$(jq -r .cgroup_dir "$(state_file "$CID")")
+	hex_bpffs=$(printf %s "$(realpath "$BPFFS_DIR")" | od -An -tx1 | tr -d ' \n')
+	local edit
+	for edit in "state: garbage" "state: names the state_dir" "bpffs: garbage" \
+		"bpffs: names the bpffs_dir"; do
+		case $edit in
+		"state: garbage") echo "/nowhere/at all" >"$STATE_DIR/bpffs_dir" ;;
+		"state: names the state_dir") echo "$STATE_DIR" >"$STATE_DIR/bpffs_dir" ;;
+		"bpffs: garbage")
+			rmdir "$BPFFS_DIR"/state_dir/*
+			mkdir "$BPFFS_DIR/state_dir/not-a-path" ;;
+		"bpffs: names the bpffs_dir")
+			rmdir "$BPFFS_DIR"/state_dir/*
+			mkdir "$BPFFS_DIR/state_dir/$hex_bpffs" ;;
+		esac
+		# its own container is no other configuration's: gc removes nothing, a start goes on
+		ocibpf gc
+		[ "$status" -eq 0 ] || fail "$edit: gc refused: $stderr"
+		[ -z "$output" ] || fail "$edit: gc removed: $output"
+		spawn_sandbox "$CID-sb-${edit//[^a-z]/}"
+		run_hook createRuntime "$(make_state "$CID-b" "$SANDBOX_PID" "$BUNDLE" locked)"
+		[ "$status" -eq 0 ] || fail "$edit: start refused: $stderr"
+		run_hook poststop "$(make_state "$CID-b" "$SANDBOX_PID" "$BUNDLE" locked)"
+		assert_success
+	done
+
+	# Another configuration with a marker of garbage in place is still refused.
+	echo "/nowhere/at all" >"$STATE_DIR/bpffs_dir"
+	rmdir "$BPFFS_DIR"/state_dir/*
+	mkdir "$BPFFS_DIR/state_dir/not-a-path"
+	local conf_b=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-b.json
+	jq --arg s "$BATS_TEST_TMPDIR/state-b" --arg l "$BATS_TEST_TMPDIR/log-b" \
+		'.state_dir = $s | .log_dir = $l' "$OCIBPF_CONFIG" >"$conf_b"
+	chmod 0644 "$conf_b"
+	OCIBPF_CONFIG=$conf_b ocibpf gc
+	assert_failure
+	[[ "$stderr" == *"$BPFFS_DIR"* ]] || fail "stderr does not name $BPFFS_DIR: $stderr"
+	local conf_c=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-c.json bpffs_c
+	bpffs_c=$(new_bpffs_dir)
+	jq --arg b "$bpffs_c" '.bpffs_dir = $b' "$OCIBPF_CONFIG" >"$conf_c"
+	chmod 0644 "$conf_c"
+	OCIBPF_CONFIG=$conf_c ocibpf load --no-collector
+	assert_failure
+	[[ "$stderr" == *"$STATE_DIR"* ]] || fail "stderr does not name $STATE_DIR: $stderr"
+
 	run attach_types "$cg"
 	assert_line egress
 	run __runc exec "$CID" nettool tcp 127.0.0.1 "$p" 2000
