@@ -53,6 +53,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Denials of the same (direction, protocol, address, port) are folded over this window. */
 #define AGG_WINDOW_NS	(1000ULL * 1000 * 1000)
+#define AGG_RETRY_NS	(1000ULL * 1000)
+#define AGG_ENOENT	2	/* ENOENT (no errno.h here) */
 /* How long a datagram sent lets the answers in. */
 #define FLOW_TIMEOUT_NS	(120ULL * 1000 * 1000 * 1000)
 
@@ -297,7 +299,13 @@ static int agg_flush(void *map, struct net_agg_key *k, struct agg_val *v)
 		if (c && !(c->flags & CF_QUIESCED))
 			emit_net(c, k, (__u32)n, false);
 	}
-	bpf_map_delete_elem(&ocibpf_net_agg, k);
+	/* A delete that fails (a bucket lock not taken: since 6.15 a hash map's lock gives
+	 * up with -EDEADLK or -ETIMEDOUT rather than spin, e.g. behind a preempted vCPU) is
+	 * tried again in a millisecond, or the entry would stay for good. Gone already (the
+	 * container's entries removed): nothing to do. */
+	long r = bpf_map_delete_elem(&ocibpf_net_agg, k);
+	if (r != 0 && r != -AGG_ENOENT)
+		bpf_timer_start(&v->timer, AGG_RETRY_NS, 0);
 	return 0;
 }
 

@@ -236,11 +236,13 @@ fill_map() {
 	[ "$(map_entries ocibpf_stats)" -eq 0 ]
 }
 
-# set_pins: the files of this file's BPF set(s), relative to their set directory, sorted.
+# set_pins: the files a load pins in this file's BPF set(s), relative to their set
+# directory, sorted (not netpolicy/: the key lists of the network policies that earlier
+# containers used, kept after them, are not the load's).
 set_pins() {
 	local s
 	for s in "$BPFFS_DIR"/sets/*/; do
-		[ ! -d "$s" ] || (cd "$s" && find . ! -type d | sort)
+		[ ! -d "$s" ] || (cd "$s" && find . ! -type d ! -path './netpolicy/*' | sort)
 	done
 }
 
