@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -9,13 +11,24 @@
 #include "cgroup.h"
 #include "paths.h"
 
+/*
+ * The anchor is named by bpffs_dir as the kernel resolves it: the same directory reached
+ * through a symlink (a configuration spelled otherwise) must not make a second one that
+ * `gc --unload` from the first spelling would leave behind.
+ */
+static char *anchor_cgroup(const char *mnt, const char *bpffs_dir)
+{
+	_cleanup_free_ char *real = realpath(bpffs_dir, NULL);
+	return path_anchor_cgroup(mnt, real ? real : bpffs_dir);
+}
+
 int anchor_attach(const char *bpffs_dir, const char *set_dir, const int prog_fd[P__COUNT])
 {
 	const char *mnt;
 	int r = cgroup2_mount(&mnt, NULL);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *cg = path_anchor_cgroup(mnt, bpffs_dir);
+	_cleanup_free_ char *cg = anchor_cgroup(mnt, bpffs_dir);
 	if (mkdir(cg, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	_cleanup_close_ int cgfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -45,6 +58,10 @@ void anchor_remove(const char *bpffs_dir)
 	const char *mnt;
 	if (cgroup2_mount(&mnt, NULL) < 0)
 		return;
-	_cleanup_free_ char *cg = path_anchor_cgroup(mnt, bpffs_dir);
+	/* Its pins may be gone (removed by hand): the spelling given, too. */
+	_cleanup_free_ char *cg = anchor_cgroup(mnt, bpffs_dir);
+	_cleanup_free_ char *literal = path_anchor_cgroup(mnt, bpffs_dir);
 	rmdir(cg);
+	if (strcmp(cg, literal) != 0)
+		rmdir(literal);
 }
