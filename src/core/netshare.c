@@ -183,9 +183,9 @@ static void kept_add(int reg, int policies, int64_t entries)
 static void remove_policy(struct bpfset *set, int trie, uint32_t id);
 
 /*
- * Remove kept policies, the one unused longest first, until `policies` more of `entries`
- * more entries fit (all of them: policies UINT32_MAX). A walk of the registry: only when
- * the keep is full, or the trie.
+ * Remove kept policies, the one unused longest first, until `policies` more policies of
+ * `entries` more entries fit (all of them: policies UINT32_MAX). A walk of the registry:
+ * only when the keep is full, or the trie.
  */
 static void drop_kept(struct bpfset *set, int trie, int reg, uint32_t policies, uint64_t entries)
 {
