@@ -17,7 +17,6 @@
 #include "lifecycle.h"
 #include "netshare.h"
 #include "paths.h"
-#include "release.h"
 
 /* A live run: its set and its link pins stay. */
 static void keep(struct gc *gc, const struct container *c)
@@ -91,11 +90,8 @@ static void gc_container(struct gc *gc, const char *id)
 	} else {
 		/* Its records before its stop record, as its poststop would have them (asked
 		 * here only when it went after gc_drain_gone). */
-		_cleanup_bpfset_ struct bpfset *set = NULL;
-		bpfset_open(gc->cfg->bpffs_dir, c->set, false, &set, NULL);
-		if (!run_drained(gc, c->run))
-			run_drain(gc->cfg, c, set, false);
-		if (container_release(gc->cfg, c, set, "gc", &err) < 0) {
+		if (run_end(gc->cfg, c, "gc", run_drained(gc, c->run) ? END_DRAINED : END_DRAIN_IF_RUNNING,
+			    &err) < 0) {
 			log_error(c->id, "%s", err.msg);
 			gc->failed = 1;
 			err_clear(&err);

@@ -89,11 +89,16 @@ int tracefs_events_dir(const char **ret, struct error *err)
 	return 0;
 }
 
+/* The id file of syscalls/sys_{enter,exit}_NAME. */
+static char *tracepoint_id_path(const char *events, const char *name, bool enter)
+{
+	return xasprintf("%s/syscalls/sys_%s_%s/id", events, enter ? "enter" : "exit", name);
+}
+
 /* Tracepoint id of syscalls/sys_{enter,exit}_NAME, or negative errno. */
 static int tracepoint_id(const char *events, const char *name, bool enter)
 {
-	_cleanup_free_ char *path = xasprintf("%s/syscalls/sys_%s_%s/id", events,
-					      enter ? "enter" : "exit", name);
+	_cleanup_free_ char *path = tracepoint_id_path(events, name, enter);
 	_cleanup_free_ char *text = NULL;
 	int r = read_file(path, 64, &text, NULL);
 	if (r < 0)
@@ -105,8 +110,7 @@ static int tracepoint_id(const char *events, const char *name, bool enter)
  * takes four (a hook asks for every audited syscall). */
 static bool tracepoint_exists(const char *events, const char *name, bool enter)
 {
-	_cleanup_free_ char *path = xasprintf("%s/syscalls/sys_%s_%s/id", events,
-					      enter ? "enter" : "exit", name);
+	_cleanup_free_ char *path = tracepoint_id_path(events, name, enter);
 	return access(path, R_OK) == 0;
 }
 

@@ -94,6 +94,16 @@ void run_drain(const struct config *cfg, const struct container *c, struct bpfse
 	err_clear(&derr);
 }
 
+int run_end(const struct config *cfg, const struct container *c, const char *reason,
+	    enum run_end_drain drain, struct error *err)
+{
+	_cleanup_bpfset_ struct bpfset *set = NULL;
+	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
+	if (drain != END_DRAINED)
+		run_drain(cfg, c, set, drain == END_DRAIN);
+	return container_release(cfg, c, set, reason, err);
+}
+
 /*
  * A record left by an earlier run of the id (the id's lock is held): a live one refuses
  * the new run and is left exactly as it is; a stale one (its poststop never came) is
@@ -107,10 +117,7 @@ static int clear_previous(const struct config *cfg, const char *id, struct error
 	if (container_alive(old))
 		return err_msg(err, -EEXIST, "a container with this id is already monitored (pid %d)",
 			       (int)old->pid);
-	_cleanup_bpfset_ struct bpfset *set = NULL;
-	bpfset_open(cfg->bpffs_dir, old->set, false, &set, NULL);
-	run_drain(cfg, old, set, true);
-	container_release(cfg, old, set, "stale", NULL);
+	run_end(cfg, old, "stale", END_DRAIN, NULL);
 	return 0;
 }
 
@@ -370,15 +377,12 @@ int hook_poststop(const struct config *cfg, const struct run_request *rq, struct
 	if (lock < 0)
 		return lock;
 	_cleanup_container_ struct container *c = NULL;
-	_cleanup_bpfset_ struct bpfset *set = NULL;
 	int r = 0;
 	if (container_read(cfg->state_dir, rq->id, &c, NULL) < 0 || !run_ended_here(cfg, c, rq))
 		goto out;
-	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
 	/* The collector may have gone with the container's last process: started for the
 	 * drain; it exits again on its own. */
-	run_drain(cfg, c, set, true);
-	r = container_release(cfg, c, set, NULL, err);
+	r = run_end(cfg, c, NULL, END_DRAIN, err);
 out:
 	container_unlock(cfg->state_dir, rq->id, lock);
 	return r;

@@ -50,6 +50,19 @@ struct container;
 void run_drain(const struct config *cfg, const struct container *c, struct bpfset *set,
 	       bool start_collector);
 
+enum run_end_drain {
+	END_DRAINED,           /* drained already (run_drain) */
+	END_DRAIN_IF_RUNNING,  /* by a collector that runs, none started */
+	END_DRAIN,             /* by the collector, started if it is gone */
+};
+/*
+ * End a run whose process is gone (poststop, `ocibpf gc`, a stale record): drained as
+ * asked, then its stop record written and what it set up removed (container_release,
+ * reason NULL for a poststop).
+ */
+int run_end(const struct config *cfg, const struct container *c, const char *reason,
+	    enum run_end_drain drain, struct error *err);
+
 /* createRuntime/prestart: put the container's policy in force (a new run of its id). */
 int hook_create(const struct config *cfg, const struct run_request *rq, struct error *err);
 /* poststop: end the run that stopped; a run still running is never touched. */

@@ -688,15 +688,19 @@ exec_tcp() {
 	__runc exec "$1" nettool tcp 127.0.0.1 "$2" 5000
 }
 
+# deny_port_policy NAME PORT: egress allowed but tcp to 127.0.0.1:PORT.
+deny_port_policy() {
+	write_policy "$1" "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$2\"}]}}}"
+}
+
 @test "containers with the same policy share its entries; one stopping leaves the other enforced" {
 	local p
 	p=$(free_ports 2)
 	host_listen tcp 127.0.0.1 "$p"
 	host_listen tcp 127.0.0.1 $((p + 1))
-	write_policy deny-a "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
-		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$p\"}]}}}"
-	write_policy deny-b "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
-		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\"}]}}}"
+	deny_port_policy deny-a "$p"
+	deny_port_policy deny-b $((p + 1))
 	use_host_network
 	set_cmd sleep 300
 	local id na nb
@@ -800,8 +804,7 @@ exec_tcp() {
 	p=$(free_ports 2)
 	host_listen tcp 127.0.0.1 "$p"
 	host_listen tcp 127.0.0.1 $((p + 1))
-	write_policy edited "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
-		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$p\"}]}}}"
+	deny_port_policy edited "$p"
 	use_host_network
 	set_cmd sleep 300
 	set_policy edited
@@ -812,8 +815,7 @@ exec_tcp() {
 	runc_cmd delete -f "$CID-1"
 	assert_success
 
-	write_policy edited "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
-		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\"}]}}}"
+	deny_port_policy edited $((p + 1))
 	runc_run -d "$CID-2"
 	assert_success
 	run exec_tcp "$CID-2" "$p"

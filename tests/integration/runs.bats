@@ -144,10 +144,7 @@ start_locked() {
 	runc_run -d "$CID-first"
 	assert_success
 	local cpid
-	wait_for 100 0.05 eval '[ -n "$(collector_pids)" ]' || fail "no collector"
-	cpid=$(collector_pids | head -n 1)
-	kill -STOP "$cpid"
-	STOPPED_COLLECTOR=$cpid
+	stop_collector
 	# a syscall the collector holds no tracepoint for yet: the hook must ask it (for
 	# syscalls it holds, it would not: ocibpf-hook(8))
 	write_policy audited2 '{"audit": {"syscalls": ["openat", "connect"]}}'
@@ -202,21 +199,33 @@ start_locked() {
 	done
 }
 
-@test "ocibpf gc ending a container whose poststop has not come: its queued records go before its stop record" {
+# stop_collector: the running collector stopped (SIGSTOP; its pid in $cpid and in
+# STOPPED_COLLECTOR, which teardown continues).
+stop_collector() {
+	wait_for 100 0.05 eval '[ -n "$(collector_pids)" ]' || fail "no collector"
+	cpid=$(collector_pids | head -n 1)
+	kill -STOP "$cpid"
+	STOPPED_COLLECTOR=$cpid
+}
+
+# gone_behind_stopped_collector: $CID (policy "audited") ran to its end while the
+# collector was stopped (SIGSTOP, pid in $cpid and STOPPED_COLLECTOR): its records are still
+# queued in the kernel, and its poststop has not run (runc run -d, not deleted).
+gone_behind_stopped_collector() {
 	set_policy audited
 	set_cmd sh -c 'cat /etc/passwd >/dev/null'
 	# openat held by the collector (for its linger), so that the next start asks it nothing
 	runc_run "$CID-warm"
 	assert_success
-	local cpid
-	wait_for 100 0.05 eval '[ -n "$(collector_pids)" ]' || fail "no collector"
-	cpid=$(collector_pids | head -n 1)
-	# the collector stopped: the container's records stay queued in the kernel
-	kill -STOP "$cpid"
-	STOPPED_COLLECTOR=$cpid
+	stop_collector
 	runc_run -d "$CID"
 	assert_success
 	wait_status runc "$CID" stopped
+}
+
+@test "ocibpf gc ending a container whose poststop has not come: its queued records go before its stop record" {
+	local cpid
+	gone_behind_stopped_collector
 	# gc ends it (no poststop yet); the collector comes back meanwhile
 	"$OCIBPF_CLI" gc >"$BATS_TEST_TMPDIR/gc.out" 2>&1 &
 	local gc=$!
@@ -235,18 +244,8 @@ start_locked() {
 }
 
 @test "ocibpf gc waiting on a hung collector to drain a gone container holds no start off" {
-	set_policy audited
-	set_cmd sh -c 'cat /etc/passwd >/dev/null'
-	runc_run "$CID-warm"
-	assert_success
 	local cpid
-	wait_for 100 0.05 eval '[ -n "$(collector_pids)" ]' || fail "no collector"
-	cpid=$(collector_pids | head -n 1)
-	kill -STOP "$cpid"
-	STOPPED_COLLECTOR=$cpid
-	runc_run -d "$CID"
-	assert_success
-	wait_status runc "$CID" stopped
+	gone_behind_stopped_collector
 	# gc asks the stopped collector to drain it (and waits, up to its timeout) ...
 	"$OCIBPF_CLI" gc >"$BATS_TEST_TMPDIR/gc.out" 2>&1 &
 	local gc=$!
