@@ -54,7 +54,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Denials of the same (direction, protocol, address, port) are folded over this window. */
 #define AGG_WINDOW_NS	(1000ULL * 1000 * 1000)
 #define AGG_RETRY_NS	(1000ULL * 1000)
-#define AGG_ENOENT	2	/* ENOENT (no errno.h here) */
+#define AGG_ENOENT	2	/* ENOENT, EBUSY (no errno.h here) */
+#define AGG_EBUSY	16
 /* How long a datagram sent lets the answers in. */
 #define FLOW_TIMEOUT_NS	(120ULL * 1000 * 1000 * 1000)
 
@@ -152,8 +153,6 @@ struct agg_val {
 	__u64 window_start;
 	__u64 in_window;	/* reported one by one in this window */
 	__u64 suppressed;	/* folded, for the timer to report */
-	__u32 armed;
-	__u32 pad;
 };
 
 struct {
@@ -340,15 +339,29 @@ static __always_inline void report_deny(const struct container_info *c, const st
 			emit_net(c, &ak, 1, in_task);
 			return;
 		}
-		/* -EBUSY when a racing CPU did it first: fine */
-		bpf_timer_init(&av->timer, &ocibpf_net_agg, CLOCK_MONOTONIC);
-		bpf_timer_set_callback(&av->timer, agg_flush);
-		/* Its window's end, where the entry goes */
-		if (!av->armed && bpf_timer_start(&av->timer, AGG_WINDOW_NS, 0) == 0)
-			av->armed = 1;
+		/* Its timer ends the window, where the entry goes. -EBUSY: a racing CPU made
+		 * the timer first, and arms it. */
+		long r = bpf_timer_init(&av->timer, &ocibpf_net_agg, CLOCK_MONOTONIC);
+		bool armed = r == 0 && bpf_timer_set_callback(&av->timer, agg_flush) == 0 &&
+			     bpf_timer_start(&av->timer, AGG_WINDOW_NS, 0) == 0;
+		if (!armed && r != -AGG_EBUSY) {
+			/*
+			 * No timer (bpf_timer_init allocates atomically: -ENOMEM was seen here,
+			 * a run of consecutive keys under load), so nothing would ever end the
+			 * window and the entry would stay for good. The key is not folded: the
+			 * entry goes now, and this denial (with any a racing CPU folded into the
+			 * entry meanwhile) is reported by itself.
+			 */
+			bpf_map_delete_elem(&ocibpf_net_agg, &ak);
+			__u64 n = av->suppressed;
+			if (n)
+				__sync_fetch_and_add(&av->suppressed, -n);
+			emit_net(c, &ak, (__u32)(n + 1), in_task);
+			return;
+		}
 	}
 	if (now - av->window_start >= AGG_WINDOW_NS) {
-		/* Its timer is late, or could not be started (then it goes at the next fold) */
+		/* Its timer is late */
 		av->window_start = now;
 		av->in_window = 0;
 	}
@@ -358,11 +371,6 @@ static __always_inline void report_deny(const struct container_info *c, const st
 		return;
 	}
 	__sync_fetch_and_add(&av->suppressed, 1);
-	if (!av->armed) {
-		__u64 left = av->window_start + AGG_WINDOW_NS - now;
-		if (bpf_timer_start(&av->timer, left < AGG_WINDOW_NS ? left : AGG_WINDOW_NS, 0) == 0)
-			av->armed = 1;
-	}
 }
 
 /*
