@@ -48,6 +48,9 @@ static bool run_drained(const struct gc *gc, const char *run)
 /*
  * The runs whose process is gone drained (run_drain) before the sets lock is taken: the
  * collector's answers (up to its timeout when it hangs) keep no hook waiting on our lock.
+ * A collector that is gone (killed, or stopped by hand) is started for them, as a
+ * poststop would: else their queued records would reach no log, and their stop record
+ * would say nothing of them.
  */
 static void gc_drain_gone(struct gc *gc)
 {
@@ -59,7 +62,7 @@ static void gc_drain_gone(struct gc *gc)
 			continue;
 		_cleanup_bpfset_ struct bpfset *set = NULL;
 		bpfset_open(gc->cfg->bpffs_dir, c->set, false, &set, NULL);
-		run_drain(gc->cfg, c, set, false);
+		run_drain(gc->cfg, c, set, true);
 		gc->drained = xrealloc(gc->drained, (gc->n_drained + 1) * sizeof(char *));
 		gc->drained[gc->n_drained++] = xstrdup(c->run);
 	}

@@ -243,6 +243,25 @@ gone_behind_stopped_collector() {
 	[ "$(grep -c '"type":"stop"' "$(audit_log "$CID")")" -eq 1 ] || fail "stop records: $(cat "$(audit_log "$CID")")"
 }
 
+@test "ocibpf gc ending a container while no collector runs: one is started for its queued records, before its stop record" {
+	local cpid
+	gone_behind_stopped_collector
+	# the collector dies (an OOM kill, an operator's kill -9) with the records queued
+	kill -9 "$cpid"
+	STOPPED_COLLECTOR=
+	wait_for 100 0.05 eval '[ -z "$(collector_pids)" ]' || fail "the collector did not go"
+	ocibpf gc
+	assert_success
+	run jq -r 'if .type == "syscall" then .path else .type end' "$(audit_log "$CID")"
+	[[ "$(tr '\n' ' ' <<<"$output")" == "start "*"/etc/passwd stop " ]] ||
+		fail "records after the stop, or lost: $(cat "$(audit_log "$CID")")"
+	assert_seq_contiguous "$CID"
+	assert_not_monitored "$CID"
+	runc_cmd delete "$CID"
+	assert_success
+	[ "$(grep -c '"type":"stop"' "$(audit_log "$CID")")" -eq 1 ] || fail "stop records: $(cat "$(audit_log "$CID")")"
+}
+
 @test "ocibpf gc waiting on a hung collector to drain a gone container holds no start off" {
 	local cpid
 	gone_behind_stopped_collector
