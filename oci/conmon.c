@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -8,15 +9,22 @@
 #define ANCESTORS_MAX 4
 #define CMDLINE_MAX (1 << 20)
 
-static pid_t parent_of(pid_t pid)
+/*
+ * From /proc/PID/stat, one read for both: whether the process is named "conmon" (comm,
+ * which the process may set: the exe is checked after) and its parent (0: unknown).
+ */
+static pid_t parent_of(pid_t pid, bool *ret_conmon)
 {
 	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int)pid), *text = NULL;
+	*ret_conmon = false;
 	if (read_file(path, 1 << 16, &text, NULL) < 0)
 		return 0;
-	const char *p = strrchr(text, ')');
+	/* comm may hold spaces and parentheses: it ends at the last ')' */
+	const char *open = strchr(text, '('), *close = strrchr(text, ')');
 	int ppid;
-	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+	if (!open || !close || close < open || sscanf(close + 1, " %*c %d", &ppid) != 1)
 		return 0;
+	*ret_conmon = close - open - 1 == 6 && strncmp(open + 1, "conmon", 6) == 0;
 	return ppid;
 }
 
@@ -56,10 +64,13 @@ static char *from_conmon(pid_t pid, const char *id)
 char *conmon_container_name(const char *id)
 {
 	pid_t pid = getppid();
-	for (int i = 0; i < ANCESTORS_MAX && pid > 1; i++, pid = parent_of(pid)) {
-		char *name = from_conmon(pid, id);
+	for (int i = 0; i < ANCESTORS_MAX && pid > 1; i++) {
+		bool conmon;
+		pid_t parent = parent_of(pid, &conmon);
+		char *name = conmon ? from_conmon(pid, id) : NULL;
 		if (name)
 			return name;
+		pid = parent;
 	}
 	return NULL;
 }

@@ -195,6 +195,7 @@ int cgroup_of_pid(pid_t pid, struct cgroup_ref *ret, struct error *err)
 	ret->path = TAKE_PTR(path);
 	ret->dir = TAKE_PTR(dir);
 	ret->id = st.st_ino;
+	ret->proc = TAKE_PTR(text);
 	return 0;
 }
 
@@ -202,7 +203,8 @@ void cgroup_ref_done(struct cgroup_ref *c)
 {
 	free(c->path);
 	free(c->dir);
-	c->path = c->dir = NULL;
+	free(c->proc);
+	c->path = c->dir = c->proc = NULL;
 }
 
 /* The v1 controllers ocibpf reads, found once (hybrid hosts; none on pure v2 ones). */

@@ -31,6 +31,7 @@ struct cgroup_ref {
 	char *path;        /* relative to the cgroup2 mount, starting with '/' */
 	char *dir;         /* absolute directory */
 	uint64_t id;       /* cgroup id (inode number of the directory) */
+	char *proc;        /* cgroup_of_pid: /proc/PID/cgroup as it was read (its v1 lines too) */
 };
 
 /* The cgroup2 cgroup of a process. */

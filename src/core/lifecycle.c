@@ -165,7 +165,7 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 {
 	_cleanup_bpfset_ struct bpfset *set = NULL;
 	_cleanup_close_ int sets_lock = -1, sync_fd = -1;
-	_cleanup_free_ char *proc = NULL, *proc_text = NULL, *run = NULL, *sync_req = NULL;
+	_cleanup_free_ char *run = NULL, *sync_req = NULL;
 	struct cgroup_ref cg = { 0 };
 	struct container c = { 0 };
 	bool claimed = false, recorded = false;
@@ -215,12 +215,9 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 		goto out;
 	claimed = true;
 
-	proc = xasprintf("/proc/%d/cgroup", (int)rq->pid);
-	if (read_file(proc, 1 << 20, &proc_text, NULL) == 0) {
-		c.cgroup_v1_memory = v1_path(proc_text, "memory");
-		c.cgroup_v1_cpuacct = v1_path(proc_text, "cpuacct");
-		c.cgroup_v1_pids = v1_path(proc_text, "pids");
-	}
+	c.cgroup_v1_memory = v1_path(cg.proc, "memory");
+	c.cgroup_v1_cpuacct = v1_path(cg.proc, "cpuacct");
+	c.cgroup_v1_pids = v1_path(cg.proc, "pids");
 	run = run_token_new();
 	c.id = (char *)rq->id;
 	c.run = run;
