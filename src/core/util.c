@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -305,19 +304,51 @@ int mkdir_p(const char *path, mode_t mode)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-static int rm_one(const char *path, const struct stat *st _unused_, int type, struct FTW *ftw _unused_)
+/* Deeper than any tree ocibpf makes (each level holds a descriptor while below it). */
+#define RM_RF_DEPTH_MAX 64
+
+/*
+ * Remove name (relative to directory fd at) and, for a directory, everything below it: by the
+ * types readdir gives (no stat of each entry, as nftw makes), without following symlinks
+ * or going into another filesystem mounted below (-EXDEV). type: DT_DIR, or what else
+ * readdir said (DT_UNKNOWN: try it as a file first).
+ */
+static int rm_at(int at, const char *name, unsigned char type, dev_t dev, int depth)
 {
-	if (type == FTW_DP)
-		return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
-	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	if (type != DT_DIR) {
+		if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EISDIR)
+			return -errno;
+	}
+	if (depth >= RM_RF_DEPTH_MAX)
+		return -ELOOP;
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	struct stat st;
+	int r = fstat(fd, &st) < 0 ? -errno : dev && st.st_dev != dev ? -EXDEV : 0;
+	DIR *d = r == 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		r = r ? r : -errno;
+		close(fd);
+		return r;
+	}
+	struct dirent *de;
+	while (r == 0 && (errno = 0, de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			r = rm_at(dirfd(d), de->d_name, de->d_type, st.st_dev, depth + 1);
+	if (r == 0 && errno)
+		r = -errno;
+	closedir(d);
+	if (r == 0 && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
 }
 
 int rm_rf(const char *path)
 {
-	int r = nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	if (r < 0 && errno == ENOENT)
-		return 0;
-	return r < 0 ? -errno : r;
+	return rm_at(AT_FDCWD, path, DT_UNKNOWN, 0, 0);
 }
 
 unsigned long long now_ns(void)

@@ -250,6 +250,19 @@ TEST(mkdir_p_and_rm_rf)
 	CHECK(access(keep, F_OK) == 0);
 	CHECK_INT_EQ(rm_rf(d), 0); /* already gone */
 	CHECK_INT_EQ(rm_rf(outside), 0);
+
+	/* A lone file; a directory of more entries than one getdents buffer holds, removed
+	 * while it is read. */
+	_cleanup_free_ char *f = tmpdir(), *lone = path_join(f, "lone");
+	CHECK_INT_EQ(write_file_atomic(lone, "x", 1, 0644), 0);
+	CHECK_INT_EQ(rm_rf(lone), 0);
+	CHECK(access(lone, F_OK) < 0 && errno == ENOENT);
+	for (int i = 0; i < 3000; i++) {
+		_cleanup_free_ char *e = xasprintf("%s/entry-with-a-longer-name-%04d", f, i);
+		CHECK_INT_EQ(i % 3 ? write_file_atomic(e, "", 0, 0600) : mkdir(e, 0700), 0);
+	}
+	CHECK_INT_EQ(rm_rf(f), 0);
+	CHECK(access(f, F_OK) < 0 && errno == ENOENT);
 }
 
 TEST(clocks)
