@@ -174,6 +174,8 @@ static int apply_network(const struct config *cfg, struct bpfset *set, uint64_t 
 		r = netpolicy_apply_kept(set, cgid, &src->net, err);
 		if (r != -ENOENT)
 			return r;
+		if (err)
+			err_clear(err);	/* a map that is missing says so again below */
 		_cleanup_policy_ struct policy *full = NULL;
 		r = policycache_load_rules(src, cfg->policy_dir, pol, &full, err);
 		return r < 0 ? r : netpolicy_apply(set, cgid, full, NULL, err);

@@ -140,6 +140,29 @@ policy_read() {
 	! policy_read same || fail "the hook read the policy file although cached and kept"
 }
 
+@test "a cached policy file made writable by others or given to another owner is refused, as without a cache" {
+	deny_port unsafe "$P1"
+	set_policy unsafe
+	settle
+	expect_denied 1 "$P1"
+	[ -f "$(cache_of unsafe)" ] || fail "no cache after a start"
+	local file=$POLICY_DIR/unsafe.json
+	chmod 0664 "$file"
+	set_cmd true
+	runc_run "$CID-2"
+	assert_failure
+	assert_output --partial "is writable by group or others"
+	assert_nothing_left "$CID-2"
+	chmod 0644 "$file"
+	chown 65534 "$file"
+	runc_run "$CID-3"
+	assert_failure
+	assert_output --partial "is not owned by root"
+	assert_nothing_left "$CID-3"
+	chown 0 "$file"
+	expect_denied 4 "$P1"
+}
+
 @test "a policy edited in place (same inode, same size) right after a container started: the next one is held to the new rules" {
 	deny_port inplace "$P1"
 	set_policy inplace
