@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The policy cache (policycache.h). One binary file per network policy, written and read
- * by the same build only, so no portability is asked of it:
+ * The policy cache (policycache.h). One binary file per network policy, used by the
+ * build that wrote it only, so no portability is asked of it (`ocibpf gc`, another
+ * binary, reads its key: a change of the layout is a new CACHE_FORMAT):
  *
  *   struct cache_head         magic, format, length, build tag, key, scalars, summary
  *   int32_t syscalls[n]       the audited syscalls (native numbers, sorted)
