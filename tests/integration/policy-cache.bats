@@ -140,6 +140,28 @@ policy_read() {
 	! policy_read same || fail "the hook read the policy file although cached and kept"
 }
 
+@test "a cached policy's other sections come from the cache as they were: audited syscalls, execs" {
+	write_policy audited "{\"audit\": {\"syscalls\": [\"openat\", \"connect\"]},
+		\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$P1\"}]}}}"
+	set_policy audited
+	settle
+	expect_denied 1 "$P1"
+	hook_run audited
+	! policy_read audited || fail "the hook read the policy file although cached and kept"
+	set_cmd sh -c ": </etc/passwd; nettool tcp 127.0.0.1 $P1 5000; true"
+	runc_run "$CID-2"
+	assert_success
+	assert_output --regexp '^EPERM'
+	assert_stopped "$CID-2"
+	records "$CID-2" syscall | jq -e -s '
+		any(.[]; .syscall == "openat" and .path == "/etc/passwd")
+		and any(.[]; .syscall == "connect" and .port == '"$P1"')
+		and all(.[]; .syscall == "openat" or .syscall == "connect")' >/dev/null ||
+		fail "syscall records of the cached policy: $(records "$CID-2" syscall | head -c 2000)"
+	[ -n "$(records "$CID-2" exec)" ] || fail "no exec records (audit section lost?)"
+}
+
 @test "a cached policy file made writable by others or given to another owner is refused, as without a cache" {
 	deny_port unsafe "$P1"
 	set_policy unsafe
