@@ -17,6 +17,7 @@
 #include "lifecycle.h"
 #include "netshare.h"
 #include "paths.h"
+#include "policycache.h"
 
 /* A live run: its set and its link pins stay. */
 static void keep(struct gc *gc, const struct container *c)
@@ -161,6 +162,18 @@ static void gc_policies(struct gc *gc)
 	strv_free(sets);
 }
 
+static void cache_removed(const char *name, const char *why, void *ud)
+{
+	gc_report(ud, "removed", "policy-cache", name, why);
+}
+
+/* Policy caches of policy files gone or changed (all of them when the sets go). */
+static void gc_policy_caches(struct gc *gc, bool unload)
+{
+	policycache_gc(gc->cfg->state_dir, gc->cfg->policy_dir, unload && gc->n_keep == 0,
+		       cache_removed, gc);
+}
+
 static void gc_sets(struct gc *gc, bool unload)
 {
 	bool removing = false;
@@ -237,6 +250,7 @@ static int gc_run(struct cli *cli, bool unload)
 	gc_policies(&gc);
 	gc_claims(&gc);
 	gc_sets(&gc, unload);
+	gc_policy_caches(&gc, unload);
 	if (cli->json) {
 		yajl_gen_array_close(g);
 		cli_print_json(g);

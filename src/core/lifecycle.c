@@ -20,6 +20,7 @@
 #include "paths.h"
 #include "pending.h"
 #include "policy.h"
+#include "policycache.h"
 #include "record.h"
 #include "release.h"
 
@@ -159,9 +160,36 @@ static int cgroup_taken(const struct config *cfg, const struct cgroup_ref *cg, s
 		       cg->path, o->id);
 }
 
+/*
+ * The network rules of pol in force for cgid: the entries in the trie that the policy
+ * cache named, when they are there; else the policy in full (read now when the cache
+ * answered), whose compiled summary the cache then keeps.
+ */
+static int apply_network(const struct config *cfg, struct bpfset *set, uint64_t cgid,
+			 const struct policy *pol, struct policy_source *src, struct error *err)
+{
+	struct netpolicy_summary s;
+	int r;
+	if (src->hit) {
+		r = netpolicy_apply_kept(set, cgid, &src->net, err);
+		if (r != -ENOENT)
+			return r;
+		if (err)
+			err_clear(err);	/* a map that is missing says so again below */
+		_cleanup_policy_ struct policy *full = NULL;
+		r = policycache_load_rules(src, cfg->policy_dir, pol, &full, err);
+		return r < 0 ? r : netpolicy_apply(set, cgid, full, NULL, err);
+	}
+	r = netpolicy_apply(set, cgid, pol, &s, err);
+	if (r == 0)
+		policycache_store(cfg->state_dir, src, pol, &s);
+	return r;
+}
+
 /* With the id locked: the run's record, pins, map entries and start record. */
 static int create_run(const struct config *cfg, const struct run_request *rq,
-		      const char *name, const struct policy *pol, struct error *err)
+		      const char *name, const struct policy *pol, struct policy_source *src,
+		      struct error *err)
 {
 	_cleanup_bpfset_ struct bpfset *set = NULL;
 	_cleanup_close_ int sets_lock = -1, sync_fd = -1;
@@ -259,7 +287,7 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	}
 	/* Rules in force before the programs that enforce them. */
 	if (pol->network) {
-		r = netpolicy_apply(set, cg.id, pol, err);
+		r = apply_network(cfg, set, cg.id, pol, src, err);
 		if (r < 0)
 			goto out;
 	}
@@ -305,6 +333,7 @@ out:
 int hook_create(const struct config *cfg, const struct run_request *rq, struct error *err)
 {
 	_cleanup_policy_ struct policy *pol = NULL;
+	_cleanup_(policy_source_done) struct policy_source src = { .fd = -1 };
 	const char *name = NULL;
 	struct stat sb;
 	int r;
@@ -321,7 +350,7 @@ int hook_create(const struct config *cfg, const struct run_request *rq, struct e
 	int lock = container_lock(cfg->state_dir, rq->id, err);
 	if (lock < 0)
 		return lock;
-	r = policy_load(cfg->policy_dir, name, &pol, err);
+	r = policycache_load(cfg->state_dir, cfg->policy_dir, name, &pol, &src, err);
 	if (r < 0)
 		goto out;
 	/*
@@ -337,7 +366,7 @@ int hook_create(const struct config *cfg, const struct run_request *rq, struct e
 			    "the container has CAP_SYS_ADMIN in the host user namespace: it could detach its BPF programs and edit their maps (bpf(2)); give it a user namespace of its own, or drop CAP_SYS_ADMIN");
 		goto out;
 	}
-	r = create_run(cfg, rq, name, pol, err);
+	r = create_run(cfg, rq, name, pol, &src, err);
 out:
 	/* Refused (or failed) while another run of the id is recorded: its poststop is not
 	 * that run's. (A failed run of ours left no record: create_run released it.) */

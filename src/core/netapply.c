@@ -23,41 +23,87 @@ static int open_map(struct bpfset *set, const char *name, struct error *err)
 _Static_assert(sizeof(struct net_addr_key) == sizeof(struct net_port_key),
 	       "address and port entries share one trie");
 
-int netpolicy_apply(struct bpfset *set, uint64_t cgid, const struct policy *p, struct error *err)
+/* The maps a policy goes into, and the lock of the set's policies (held while open). */
+struct net_maps {
+	int trie, reg, meta, lock;
+};
+
+static void net_maps_close(struct net_maps *m)
 {
-	_cleanup_netpolicy_ struct netpolicy_compiled *c = NULL;
-	_cleanup_close_ int trie = -1, reg = -1, meta_fd = -1, lock = -1;
-	int r;
+	closep(&m->trie);
+	closep(&m->reg);
+	closep(&m->meta);
+	closep(&m->lock);
+}
 
-	r = netpolicy_compile(p, &c, err);
-	if (r < 0)
-		return r;
-	if ((trie = open_map(set, "ocibpf_net_policy", err)) < 0)
-		return trie;
-	if ((reg = open_map(set, "ocibpf_net_registry", err)) < 0)
-		return reg;
-	if ((meta_fd = open_map(set, "ocibpf_net_meta", err)) < 0)
-		return meta_fd;
-	if ((lock = netshare_lock(set, err)) < 0)
-		return lock;
+static int net_maps_open(struct bpfset *set, struct net_maps *m, struct error *err)
+{
+	*m = (struct net_maps){ -1, -1, -1, -1 };
+	if ((m->trie = open_map(set, "ocibpf_net_policy", err)) < 0)
+		return m->trie;
+	if ((m->reg = open_map(set, "ocibpf_net_registry", err)) < 0)
+		return m->reg;
+	if ((m->meta = open_map(set, "ocibpf_net_meta", err)) < 0)
+		return m->meta;
+	if ((m->lock = netshare_lock(set, err)) < 0)
+		return m->lock;
+	return 0;
+}
 
-	/* The policy's entries are complete in the trie; the summary last (it turns lookups on). */
-	uint32_t id;
-	r = netshare_acquire(set, trie, reg, c, &id, err);
-	if (r < 0)
-		return r;
-	struct net_meta old;
-	bool had = bpf_map_lookup_elem(meta_fd, &cgid, &old) == 0;
-	c->meta.policy = id;
-	if (bpf_map_update_elem(meta_fd, &cgid, &c->meta, BPF_ANY) < 0) {
-		r = err_errno(err, -errno, "cannot enter the network policy (summary)");
-		netshare_release(set, trie, reg, id);
+/*
+ * The summary of cgid, naming policy id whose entries are complete in the trie (one user
+ * of it acquired): written last, it turns lookups on. On failure the user is released.
+ */
+static int enter_summary(struct bpfset *set, const struct net_maps *m, uint64_t cgid,
+			 const struct net_meta *meta, uint32_t id, struct error *err)
+{
+	struct net_meta old, new = *meta;
+	bool had = bpf_map_lookup_elem(m->meta, &cgid, &old) == 0;
+	new.policy = id;
+	if (bpf_map_update_elem(m->meta, &cgid, &new, BPF_ANY) < 0) {
+		int r = err_errno(err, -errno, "cannot enter the network policy (summary)");
+		netshare_release(set, m->trie, m->reg, id);
 		return r;
 	}
 	/* A summary left by an earlier container of this cgroup: its user goes. */
 	if (had && old.policy)
-		netshare_release(set, trie, reg, old.policy);
+		netshare_release(set, m->trie, m->reg, old.policy);
 	return 0;
+}
+
+int netpolicy_apply(struct bpfset *set, uint64_t cgid, const struct policy *p,
+		    struct netpolicy_summary *ret, struct error *err)
+{
+	_cleanup_netpolicy_ struct netpolicy_compiled *c = NULL;
+	_cleanup_(net_maps_close) struct net_maps m = { -1, -1, -1, -1 };
+	struct netpolicy_summary s;
+	uint32_t id;
+	int r;
+
+	r = netpolicy_compile(p, &c, err);
+	if (r < 0 || (r = net_maps_open(set, &m, err)) < 0)
+		return r;
+	s.meta = c->meta;
+	s.meta.policy = 0;
+	netshare_digest(c, s.digest);
+	/* The policy's entries are complete in the trie; the summary last (it turns lookups on). */
+	if ((r = netshare_acquire(set, m.trie, m.reg, c, s.digest, &id, err)) < 0 ||
+	    (r = enter_summary(set, &m, cgid, &s.meta, id, err)) < 0)
+		return r;
+	if (ret)
+		*ret = s;
+	return 0;
+}
+
+int netpolicy_apply_kept(struct bpfset *set, uint64_t cgid, const struct netpolicy_summary *s,
+			 struct error *err)
+{
+	_cleanup_(net_maps_close) struct net_maps m = { -1, -1, -1, -1 };
+	uint32_t id;
+	int r = net_maps_open(set, &m, err);
+	if (r < 0 || (r = netshare_acquire_kept(m.reg, s->digest, &id, err)) < 0)
+		return r;
+	return enter_summary(set, &m, cgid, &s->meta, id, err);
 }
 
 static bool agg_of(int fd, const void *key, void *ud)

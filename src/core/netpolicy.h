@@ -31,6 +31,13 @@ struct netpolicy_compiled {
 	struct net_meta meta;
 };
 
+/* What names a compiled policy's entries once they are in the trie: its summary (policy
+ * id 0) and the digest the registry knows them by (netshare.h). */
+struct netpolicy_summary {
+	struct net_meta meta;
+	uint8_t digest[32];
+};
+
 int netpolicy_compile(const struct policy *p, struct netpolicy_compiled **ret, struct error *err);
 void netpolicy_compiled_free(struct netpolicy_compiled *c);
 static inline void netpolicy_compiled_freep(struct netpolicy_compiled **c)

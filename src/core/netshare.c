@@ -218,56 +218,94 @@ static void drop_kept(struct bpfset *set, int trie, int reg, uint32_t policies, 
 	}
 }
 
-int netshare_acquire(struct bpfset *set, int trie, int reg, const struct netpolicy_compiled *c,
-		     uint32_t *ret_id, struct error *err)
+/*
+ * The registered policy of digest: 0 and its id and registration; -ENOENT with the first
+ * free id of its probes in *ret_id; another negative errno.
+ */
+static int find(int reg, const uint8_t digest[32], uint32_t *ret_id, struct net_registry *ret,
+		struct error *err)
 {
-	struct net_registry want = { .refs = 1, .n_entries = (uint32_t)(c->n_addr + c->n_port) };
-	netshare_digest(c, want.digest);
 	uint32_t id;
-	memcpy(&id, want.digest, sizeof(id));
+	memcpy(&id, digest, sizeof(id));
 	for (int probe = 0; probe <= ID_PROBES; probe++, id++) {
 		if (id == 0)
 			id = 1;	/* 0: no policy */
-		struct net_registry have;
-		if (bpf_map_lookup_elem(reg, &id, &have) == 0) {
-			if (memcmp(have.digest, want.digest, sizeof(want.digest)) != 0)
-				continue;
-			/* In the trie already: one user more (a kept one is in use again). */
-			bool kept = have.refs == 0;
-			have.refs++;
-			have.unused_since = 0;
-			if (bpf_map_update_elem(reg, &id, &have, BPF_EXIST) < 0)
-				return err_errno(err, -errno, "cannot count a user of network policy %08x", id);
-			if (kept)
-				kept_add(reg, -1, -(int64_t)have.n_entries);
-			*ret_id = id;
-			return 0;
+		*ret_id = id;
+		if (bpf_map_lookup_elem(reg, &id, ret) == 0) {
+			if (memcmp(ret->digest, digest, sizeof(ret->digest)) == 0)
+				return 0;
+			continue;
 		}
 		if (errno != ENOENT)
 			return err_errno(err, -errno, "cannot look network policy %08x up", id);
-		int r = write_policy(set, trie, id, c, err);
-		if ((r == -ENOSPC || r == -E2BIG) && kept_account(reg).refs > 0) {
-			/* The trie is full: the kept policies make room first. */
-			err_clear(err);
-			drop_kept(set, trie, reg, UINT32_MAX, 0);
-			r = write_policy(set, trie, id, c, err);
-		}
-		if (r < 0)
+		return -ENOENT;
+	}
+	return err_msg(err, -ENOSPC, "no free network policy id near %08x", id);
+}
+
+/* In the trie already: one user more (a kept one is in use again). */
+static int use(int reg, uint32_t id, struct net_registry *have, struct error *err)
+{
+	bool kept = have->refs == 0;
+	have->refs++;
+	have->unused_since = 0;
+	if (bpf_map_update_elem(reg, &id, have, BPF_EXIST) < 0)
+		return err_errno(err, -errno, "cannot count a user of network policy %08x", id);
+	if (kept)
+		kept_add(reg, -1, -(int64_t)have->n_entries);
+	return 0;
+}
+
+int netshare_acquire_kept(int reg, const uint8_t digest[32], uint32_t *ret_id, struct error *err)
+{
+	struct net_registry have;
+	uint32_t id;
+	int r = find(reg, digest, &id, &have, err);
+	if (r < 0)
+		return r;
+	if ((r = use(reg, id, &have, err)) < 0)
+		return r;
+	*ret_id = id;
+	return 0;
+}
+
+int netshare_acquire(struct bpfset *set, int trie, int reg, const struct netpolicy_compiled *c,
+		     const uint8_t digest[32], uint32_t *ret_id, struct error *err)
+{
+	struct net_registry want = { .refs = 1, .n_entries = (uint32_t)(c->n_addr + c->n_port) };
+	memcpy(want.digest, digest, sizeof(want.digest));
+	struct net_registry have;
+	uint32_t id;
+	int r = find(reg, digest, &id, &have, err);
+	if (r == 0) {
+		if ((r = use(reg, id, &have, err)) < 0)
 			return r;
-		r = bpf_map_update_elem(reg, &id, &want, BPF_NOEXIST) < 0 ? -errno : 0;
-		if (r == -E2BIG && kept_account(reg).refs > 0) {
-			drop_kept(set, trie, reg, UINT32_MAX, 0);
-			r = bpf_map_update_elem(reg, &id, &want, BPF_NOEXIST) < 0 ? -errno : 0;
-		}
-		if (r < 0) {
-			r = err_errno(err, r, "cannot register network policy %08x", id);
-			netshare_release(set, trie, reg, id);
-			return r;
-		}
 		*ret_id = id;
 		return 0;
 	}
-	return err_msg(err, -ENOSPC, "no free network policy id near %08x", id);
+	if (r != -ENOENT)
+		return r;
+	r = write_policy(set, trie, id, c, err);
+	if ((r == -ENOSPC || r == -E2BIG) && kept_account(reg).refs > 0) {
+		/* The trie is full: the kept policies make room first. */
+		err_clear(err);
+		drop_kept(set, trie, reg, UINT32_MAX, 0);
+		r = write_policy(set, trie, id, c, err);
+	}
+	if (r < 0)
+		return r;
+	r = bpf_map_update_elem(reg, &id, &want, BPF_NOEXIST) < 0 ? -errno : 0;
+	if (r == -E2BIG && kept_account(reg).refs > 0) {
+		drop_kept(set, trie, reg, UINT32_MAX, 0);
+		r = bpf_map_update_elem(reg, &id, &want, BPF_NOEXIST) < 0 ? -errno : 0;
+	}
+	if (r < 0) {
+		r = err_errno(err, r, "cannot register network policy %08x", id);
+		netshare_release(set, trie, reg, id);
+		return r;
+	}
+	*ret_id = id;
+	return 0;
 }
 
 /* Remove the entries of policy id, from its key list. */

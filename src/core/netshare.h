@@ -30,11 +30,18 @@ void netshare_digest(const struct netpolicy_compiled *c, uint8_t out[32]);
 int netshare_lock(struct bpfset *set, struct error *err);
 
 /*
- * The id of c's entries in the trie: one more user of a policy already there, or its
- * entries written now. trie and reg are ocibpf_net_policy and ocibpf_net_registry.
+ * The id of c's entries in the trie (digest: netshare_digest(c)): one more user of a
+ * policy already there, or its entries written now. trie and reg are ocibpf_net_policy and
+ * ocibpf_net_registry.
  */
 int netshare_acquire(struct bpfset *set, int trie, int reg, const struct netpolicy_compiled *c,
-		     uint32_t *ret_id, struct error *err);
+		     const uint8_t digest[32], uint32_t *ret_id, struct error *err);
+/*
+ * The same for a policy known by its digest alone (the policy cache, policycache.h): one
+ * more user of its entries when they are in the trie (used or kept); -ENOENT, nothing
+ * done and no message, when they are not.
+ */
+int netshare_acquire_kept(int reg, const uint8_t digest[32], uint32_t *ret_id, struct error *err);
 /* One user less of policy id; after the last its entries are kept, or removed. */
 void netshare_release(struct bpfset *set, int trie, int reg, uint32_t id);
 

@@ -58,6 +58,16 @@ char *path_sets_lock(const char *state_dir)
 	return path_join(state_dir, "sets.lock");
 }
 
+char *path_policy_caches(const char *state_dir)
+{
+	return path_join(state_dir, "policies");
+}
+
+char *path_policy_cache(const char *state_dir, const char *name)
+{
+	return xasprintf("%s/policies/%s.cache", state_dir, name);
+}
+
 char *path_pending_dir(const char *state_dir)
 {
 	return path_join(state_dir, "pending");

@@ -13,6 +13,7 @@
  *   <state_dir>/locks/<id>.refused     starts refused while a run of <id> is recorded
  *   <state_dir>/stats/<id>.json        last sampled counters (the collector's sampler)
  *   <state_dir>/lost/<id>              kernel loss already reported (the collector)
+ *   <state_dir>/policies/<name>.cache  a network policy's compiled summary (policycache.h)
  *   <state_dir>/sets.lock              shared by hooks using a set, exclusive for unload
  *   <state_dir>/ocibpfd.{lock,pid,sock,log,idle}   the collector
  *   <log_dir>/<id>.jsonl               the audit log (the live file writers append to)
@@ -36,6 +37,8 @@ char *path_stats(const char *state_dir, const char *id);
 char *path_lost_dir(const char *state_dir);
 char *path_lost(const char *state_dir, const char *id);
 char *path_sets_lock(const char *state_dir);
+char *path_policy_caches(const char *state_dir);
+char *path_policy_cache(const char *state_dir, const char *name);
 /* name: "lock", "pid", "sock", "log" or "idle". */
 /* What a stopped container's log still owes (pending.c). */
 char *path_pending_dir(const char *state_dir);

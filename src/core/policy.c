@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "policy.h"
@@ -565,33 +566,40 @@ int policy_parse(const char *text, const char *what, struct policy **ret, struct
 /* --- loading ------------------------------------------------------------------------- */
 
 /*
- * Open, check and parse one policy file. label prefixes messages about the file itself
- * ("policy web: /etc/ocibpf/policies/web.json is writable by group or others"); what
- * prefixes messages about its content.
+ * Open and check one policy file: the fd, its fstat in *st. label prefixes messages about
+ * the file ("policy web: /etc/ocibpf/policies/web.json is writable by group or others").
  */
-static int load(const char *label, const char *path, const char *what, bool check_owner,
-		struct policy **ret, struct error *err)
+static int open_checked(const char *label, const char *path, bool check_owner, struct stat *st,
+			struct error *err)
 {
 	/* O_NONBLOCK: a FIFO must not hang us; it fails the regular-file check below. */
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	struct stat st;
 	if (fd < 0) {
 		int r = -errno;
-		if (r == -ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		if (r == -ELOOP && lstat(path, st) == 0 && S_ISLNK(st->st_mode))
 			return err_msg(err, r, "%s: %s is a symbolic link (not followed)", label, path);
 		return err_errno(err, r, "%s: %s", label, path);
 	}
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, st) < 0)
 		return err_errno(err, -errno, "%s: %s", label, path);
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st->st_mode))
 		return err_msg(err, -EINVAL, "%s: %s is not a regular file", label, path);
-	if (check_owner && st.st_uid != 0)
+	if (check_owner && st->st_uid != 0)
 		return err_msg(err, -EPERM, "%s: %s is not owned by root", label, path);
-	if (check_owner && (st.st_mode & (S_IWGRP | S_IWOTH)))
+	if (check_owner && (st->st_mode & (S_IWGRP | S_IWOTH)))
 		return err_msg(err, -EPERM, "%s: %s is writable by group or others", label, path);
-	if (st.st_size > POLICY_SIZE_MAX)
+	if (st->st_size > POLICY_SIZE_MAX)
 		return err_msg(err, -EFBIG, "%s: %s is larger than 16 MiB", label, path);
+	return TAKE_FD(fd);
+}
 
+/* Read and parse an opened policy file, from its start; what prefixes messages about its
+ * content. */
+static int read_parse(int fd, const char *label, const char *path, const char *what,
+		      struct policy **ret, struct error *err)
+{
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return err_errno(err, -errno, "%s: cannot read %s", label, path);
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	int r = read_fd(fd, POLICY_SIZE_MAX, &text, &len);
@@ -605,7 +613,19 @@ static int load(const char *label, const char *path, const char *what, bool chec
 	return policy_parse(text, what, ret, err);
 }
 
-int policy_load(const char *policy_dir, const char *name, struct policy **ret, struct error *err)
+/* The names of <policy_dir>/<name>.json in messages. */
+struct names {
+	char *path, *label, *what;
+};
+
+static void names_done(struct names *n)
+{
+	free(n->path);
+	free(n->label);
+	free(n->what);
+}
+
+static int names_of(const char *policy_dir, const char *name, struct names *ret, struct error *err)
 {
 	if (!valid_name(name)) {
 		_cleanup_free_ char *q = quote(name ? name : "");
@@ -614,16 +634,37 @@ int policy_load(const char *policy_dir, const char *name, struct policy **ret, s
 			       q);
 	}
 	_cleanup_free_ char *file = xasprintf("%s.json", name);
-	_cleanup_free_ char *path = path_join(policy_dir, file);
-	_cleanup_free_ char *label = xasprintf("policy %s", name);
-	_cleanup_free_ char *what = xasprintf("policy %s: %s", name, path);
+	ret->path = path_join(policy_dir, file);
+	ret->label = xasprintf("policy %s", name);
+	ret->what = xasprintf("policy %s: %s", name, ret->path);
+	return 0;
+}
+
+int policy_open(const char *policy_dir, const char *name, struct stat *st, struct error *err)
+{
+	_cleanup_(names_done) struct names n = { 0 };
+	int r = names_of(policy_dir, name, &n, err);
+	return r < 0 ? r : open_checked(n.label, n.path, true, st, err);
+}
+
+int policy_read(int fd, const char *policy_dir, const char *name, struct policy **ret,
+		struct error *err)
+{
+	_cleanup_(names_done) struct names n = { 0 };
 	_cleanup_policy_ struct policy *p = NULL;
-	int r = load(label, path, what, true, &p, err);
-	if (r < 0)
+	int r = names_of(policy_dir, name, &n, err);
+	if (r < 0 || (r = read_parse(fd, n.label, n.path, n.what, &p, err)) < 0)
 		return r;
 	p->name = xstrdup(name);
 	*ret = TAKE_PTR(p);
 	return 0;
+}
+
+int policy_load(const char *policy_dir, const char *name, struct policy **ret, struct error *err)
+{
+	struct stat st;
+	_cleanup_close_ int fd = policy_open(policy_dir, name, &st, err);
+	return fd < 0 ? fd : policy_read(fd, policy_dir, name, ret, err);
 }
 
 /* "dir/web.json" -> "web"; NULL when nothing is left. */
@@ -646,7 +687,11 @@ int policy_load_file(const char *path, struct policy **ret, struct error *err)
 {
 	_cleanup_free_ char *what = xasprintf("policy %s", path);
 	_cleanup_policy_ struct policy *p = NULL;
-	int r = load("policy", path, what, false, &p, err);
+	struct stat st;
+	_cleanup_close_ int fd = open_checked("policy", path, false, &st, err);
+	if (fd < 0)
+		return fd;
+	int r = read_parse(fd, "policy", path, what, &p, err);
 	if (r < 0)
 		return r;
 	p->name = file_stem(path);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -60,6 +61,13 @@ int policy_parse(const char *text, const char *what, struct policy **ret, struct
  * file owned by root and not group- or world-writable (opened with O_NOFOLLOW).
  */
 int policy_load(const char *policy_dir, const char *name, struct policy **ret, struct error *err);
+/*
+ * policy_load in two steps: the file opened and checked (an fd, its fstat in *st), then
+ * read from its start and parsed (policycache.c skips the second when it can).
+ */
+int policy_open(const char *policy_dir, const char *name, struct stat *st, struct error *err);
+int policy_read(int fd, const char *policy_dir, const char *name, struct policy **ret,
+		struct error *err);
 /*
  * Load a policy by path (ocibpf policy check): same checks except ownership and mode
  * (no symlink, regular file, at most 16 MiB). p->name is the file name without ".json".

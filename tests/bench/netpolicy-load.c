@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 		n_port = c->n_port;
 		netpolicy_compiled_free(c);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (netpolicy_apply(set, cgid, p, &err) < 0) {
+		if (netpolicy_apply(set, cgid, p, NULL, &err) < 0) {
 			fprintf(stderr, "netpolicy-load: %s\n", err.msg);
 			return 1;
 		}
