@@ -888,6 +888,92 @@ deny_port_policy() {
 	[ "$(policy_entries "$id")" = 0 ] || fail "entries of policy $id left after gc: $(policy_entries "$id")"
 }
 
+# big_policy NAME PORT: egress allowed but tcp to 127.0.0.1:PORT, and 10,000 denies on
+# 200.x.y.0/24 (after 127.0.0.1 in the trie's order: the family's /0 first, then by address).
+big_policy() {
+	jq -n --argjson p "$2" '{network: {egress: {default: "allow", rules: (
+		[range(0; 10000) | {action: "deny", cidr: "200.\(. / 256 | floor).\(. % 256).0/24",
+		   protocol: "tcp", ports: "22"}]
+		+ [{action: "deny", cidr: "127.0.0.1/32", protocol: "tcp", ports: "\($p)"}])}}}' |
+		write_policy "$1"
+}
+
+@test "a hook killed half way through evicting a kept policy: the next container of that policy is held to all of its rules" {
+	command -v gcc >/dev/null || skip "test requires gcc"
+	local killer=$BATS_TEST_TMPDIR/delete-kill mark=$BATS_TEST_TMPDIR/killed
+	gcc -O2 -o "$killer" "$INTEGRATION_ROOT/delete-kill.c"
+	# a set of its own: the policies other tests kept would be evicted first
+	local BPFFS_DIR
+	BPFFS_DIR=$(new_bpffs_dir)
+	update_host_config '.bpffs_dir = $d' --arg d "$BPFFS_DIR"
+	local p i id n
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	big_policy big $((p + 1))
+	for i in $(seq 1 16); do
+		write_policy "small-$i" "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"10.$i.0.0/16\", \"protocol\": \"tcp\", \"ports\": \"22\"}]}}}"
+	done
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done"
+
+	# big's last container stops: kept, the one unused longest; 15 more make the keep full
+	set_policy big
+	runc_run "$CID-big1"
+	assert_success
+	assert_result "$p" ok
+	assert_result "$((p + 1))" EPERM
+	id=$(registry | awk '{ print $1 }')
+	n=$(policy_entries "$id")
+	[ "$n" -gt 10000 ] && [ "$(registry_refs "$id")" = 0 ] || fail "big not kept: $(registry), $n entries"
+	set_cmd true
+	for i in $(seq 1 15); do
+		set_policy "small-$i"
+		runc_run "$CID-s$i"
+		assert_success
+	done
+	[ "$(registry | wc -l)" = 16 ] || fail "want 16 kept: $(registry)"
+
+	# the 17th policy's poststop evicts big, and is SIGKILLed in its 3000th map delete
+	update_config '.hooks.poststop |= map(.path = $k | .args = ["delete-kill", "3000", $m, $h, "poststop"])' \
+		--arg k "$killer" --arg m "$mark" --arg h "$OCIBPF_HOOK"
+	set_policy small-16
+	runc_run "$CID-s16"
+	[ -e "$mark" ] || fail "the poststop hook was not killed: $output"
+	update_config '.hooks.poststop |= map(.path = $h | .args = ["ocibpf-hook", "poststop"])' --arg h "$OCIBPF_HOOK"
+	local left
+	left=$(policy_entries "$id")
+	[ "$left" -gt 0 ] && [ "$left" -lt "$n" ] || fail "not killed in big's removal: $left of $n entries left"
+
+	# the next container of big: every one of its rules holds
+	set_policy big
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done; sleep 300"
+	runc_run -d "$CID-big2"
+	assert_success
+	local cg pid
+	cg=$(jq -r .cgroup_id "$(state_file "$CID-big2")")
+	pid=$(policy_id_of "$cg")
+	run exec_tcp "$CID-big2" "$p"
+	assert_output --regexp '^ok'
+	run exec_tcp "$CID-big2" $((p + 1))
+	assert_output --regexp '^EPERM'
+	[ "$(policy_entries "$pid")" = "$n" ] || fail "big in force with $(policy_entries "$pid") of its $n entries"
+
+	# gc puts right what the killed hook left; big stays in force
+	ocibpf gc
+	assert_success
+	[ "$(registry_refs "$pid")" = 1 ] || fail "big after gc: $(registry)"
+	run exec_tcp "$CID-big2" "$p"
+	assert_output --regexp '^ok'
+	runc_cmd delete -f "$CID-big2"
+	assert_success
+	assert_stopped "$CID-big2"
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$BPFFS_DIR" ] || fail "$BPFFS_DIR left after gc --unload: $(find "$BPFFS_DIR")"
+}
+
 # policy_entries POLICY-ID: how many entries of the policy the trie holds.
 policy_entries() {
 	set_maps_dir
