@@ -642,6 +642,36 @@ agg_entries() {
 	assert_stopped "$CID"
 }
 
+@test "a hostile neighbour's datagrams to 40,000 destinations do not cost another container the answer it waits for" {
+	local p
+	p=$(free_ports 1)
+	# a slow server: it answers after 3 s (a resolver asking upstream)
+	NETTOOL_ECHO_DELAY_MS=3000 host_listen udp 127.0.0.1 "$p"
+	net_policy net '{"network": {"egress": {"default": "allow"}, "ingress": {"default": "deny"}}}'
+	use_host_network
+	set_cmd sleep 300
+	runc_run -d "$CID-n"
+	assert_success
+	runc_run -d "$CID-h"
+	assert_success
+	# the neighbour asks; while it waits, the other sends one datagram to each of 40,000
+	# addresses (allowed: egress allows all)
+	local out=$BATS_TEST_TMPDIR/neighbour.out
+	__runc exec "$CID-n" nettool udp 127.0.0.1 "$p" 10000 >"$out" 2>&1 &
+	local w=$!
+	sleep 0.5
+	run __runc exec "$CID-h" nettool spray-udp 127.100.0.1 9 40000
+	assert_output "EPERM 0"
+	wait "$w" || true
+	grep -q '^ok' "$out" || fail "the neighbour lost its answer: $(cat "$out")"
+	runc_cmd delete -f "$CID-n"
+	assert_success
+	runc_cmd delete -f "$CID-h"
+	assert_success
+	assert_stopped "$CID-n"
+	assert_stopped "$CID-h"
+}
+
 # --- lifecycle -------------------------------------------------------------------------
 
 @test "rules are in the maps while the container runs; after it stops its summary goes and the policy is kept unused" {
