@@ -894,6 +894,46 @@ deny_port_policy() {
 	[ "$(policy_entries "${ids[17]}")" -gt 0 ] || fail "no trie entries of keep-17 (kept)"
 }
 
+@test "eviction never takes the entries of a running container's policy, kept once and the oldest registered" {
+	local p i id n
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	deny_port_policy held "$p"
+	for i in $(seq 0 17); do
+		write_policy "press-$i" "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"10.$i.0.0/16\", \"protocol\": \"udp\", \"ports\": \"53\"}]}}}"
+	done
+	use_host_network
+	# held is kept once (unused longest of all), then in use again by a running container
+	set_policy held
+	set_cmd true
+	runc_run "$CID-first"
+	assert_success
+	set_cmd sleep 300
+	runc_run -d "$CID-held"
+	assert_success
+	id=$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-held")")")
+	n=$(policy_entries "$id")
+	# 18 other policies, one container at a time: the keep overflows twice
+	set_cmd true
+	for i in $(seq 0 17); do
+		set_policy "press-$i"
+		runc_run "$CID-$i"
+		assert_success
+	done
+	[ "$(registry_refs "$id")" = 1 ] && [ "$(policy_entries "$id")" = "$n" ] ||
+		fail "held: $(registry_refs "$id") users, $(policy_entries "$id") of $n entries"
+	run exec_tcp "$CID-held" "$p"
+	assert_output --regexp '^EPERM'
+	run exec_tcp "$CID-held" $((p + 1))
+	assert_output --regexp '^ok'
+	runc_cmd delete -f "$CID-held"
+	assert_success
+	assert_stopped "$CID-held"
+	[ "$(registry_refs "$id")" = 0 ] || fail "held not kept after its container: $(registry)"
+}
+
 @test "ocibpf gc removes a policy whose count a killed hook left too high" {
 	net_policy net '{"network": {"egress": {"default": "deny", "rules": [
 		{"action": "allow", "cidr": "192.0.2.0/24", "protocol": "udp", "ports": "4242"}]}}}'
