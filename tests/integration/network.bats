@@ -970,8 +970,8 @@ big_policy() {
 
 @test "a hook killed half way through evicting a kept policy: the next container of that policy is held to all of its rules" {
 	command -v gcc >/dev/null || skip "test requires gcc"
-	local killer=$BATS_TEST_TMPDIR/delete-kill mark=$BATS_TEST_TMPDIR/killed
-	gcc -O2 -o "$killer" "$INTEGRATION_ROOT/delete-kill.c"
+	local killer=$BATS_TEST_TMPDIR/bpf-kill mark=$BATS_TEST_TMPDIR/killed
+	gcc -O2 -o "$killer" "$INTEGRATION_ROOT/bpf-kill.c"
 	# a set of its own: the policies other tests kept would be evicted first
 	local BPFFS_DIR
 	BPFFS_DIR=$(new_bpffs_dir)
@@ -1006,7 +1006,7 @@ big_policy() {
 	[ "$(registry | wc -l)" = 16 ] || fail "want 16 kept: $(registry)"
 
 	# the 17th policy's poststop evicts big, and is SIGKILLed in its 3000th map delete
-	update_config '.hooks.poststop |= map(.path = $k | .args = ["delete-kill", "3000", $m, $h, "poststop"])' \
+	update_config '.hooks.poststop |= map(.path = $k | .args = ["bpf-kill", "delete", "3000", $m, $h, "poststop"])' \
 		--arg k "$killer" --arg m "$mark" --arg h "$OCIBPF_HOOK"
 	set_policy small-16
 	runc_run "$CID-s16"
@@ -1039,6 +1039,75 @@ big_policy() {
 	runc_cmd delete -f "$CID-big2"
 	assert_success
 	assert_stopped "$CID-big2"
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$BPFFS_DIR" ] || fail "$BPFFS_DIR left after gc --unload: $(find "$BPFFS_DIR")"
+}
+
+@test "hooks killed half way through writing a policy's entries: the next container of it is held to all of them, gc removes what another left" {
+	command -v gcc >/dev/null || skip "test requires gcc"
+	local killer=$BATS_TEST_TMPDIR/bpf-kill mark=$BATS_TEST_TMPDIR/killed
+	gcc -O2 -o "$killer" "$INTEGRATION_ROOT/bpf-kill.c"
+	local BPFFS_DIR
+	BPFFS_DIR=$(new_bpffs_dir)
+	update_host_config '.bpffs_dir = $d' --arg d "$BPFFS_DIR"
+	local p
+	p=$(free_ports 3)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	big_policy big $((p + 1))
+	big_policy other $((p + 2))
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done"
+	# ocibpf load first, so that the 3000th map write is one of the policy's
+	ocibpf load --no-collector
+	assert_success
+
+	# createRuntime SIGKILLed in its 3000th map write, for big then for other
+	update_config '.hooks.createRuntime |= map(.path = $k | .args = ["bpf-kill", "update", "3000", $m, $h, "createRuntime"])' \
+		--arg k "$killer" --arg m "$mark" --arg h "$OCIBPF_HOOK"
+	local pol
+	for pol in big other; do
+		rm -f "$mark"
+		set_policy "$pol"
+		runc_run "$CID-$pol-killed"
+		assert_failure
+		[ -e "$mark" ] || fail "the createRuntime hook of $pol was not killed: $output"
+	done
+	update_config '.hooks.createRuntime |= map(.path = $h | .args = ["ocibpf-hook", "createRuntime"])' --arg h "$OCIBPF_HOOK"
+	[ -z "$(registry)" ] || fail "a policy registered by a killed hook: $(registry)"
+	local keys
+	keys=$(ls "$BPFFS_DIR"/sets/*/netpolicy)
+	[ "$(wc -w <<<"$keys")" = 2 ] || fail "want the key lists of big and other left: $keys"
+
+	# the next container of big: all of its rules
+	set_policy big
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done; sleep 300"
+	runc_run -d "$CID-big"
+	assert_success
+	local id n
+	id=$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-big")")")
+	run exec_tcp "$CID-big" "$p"
+	assert_output --regexp '^ok'
+	run exec_tcp "$CID-big" $((p + 1))
+	assert_output --regexp '^EPERM'
+	n=$(policy_entries "$id")
+	[ "$n" -gt 10000 ] || fail "big in force with $n entries"
+
+	# gc removes other's half-written entries and key list, and the records of the killed starts
+	ocibpf gc --json
+	assert_success
+	local other
+	other=$(grep -vx "$(printf '%08x' "$id")" <<<"$keys")
+	jq -e --arg id "$other" 'any(.[]; .removed == "network-policy" and .id == $id)' <<<"$output" >/dev/null ||
+		fail "gc did not remove other's key list $other: $output"
+	[ "$(policy_entries $((16#$other)))" = 0 ] || fail "entries of other left: $(policy_entries $((16#$other)))"
+	[ ! -e "$(ls -d "$BPFFS_DIR"/sets/*/netpolicy)/$other" ] || fail "other's key list left"
+	[ "$(policy_entries "$id")" = "$n" ] && [ "$(registry_refs "$id")" = 1 ] ||
+		fail "big after gc: $(policy_entries "$id") entries, $(registry)"
+	runc_cmd delete -f "$CID-big"
+	assert_success
+	assert_stopped "$CID-big"
 	ocibpf gc --unload
 	assert_success
 	[ ! -e "$BPFFS_DIR" ] || fail "$BPFFS_DIR left after gc --unload: $(find "$BPFFS_DIR")"

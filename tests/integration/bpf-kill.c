@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * delete-kill N MARK CMD [ARGS...]: run CMD and SIGKILL it in its Nth
- * bpf(BPF_MAP_DELETE_ELEM), before the kernel carries that one out (the N-1 before it
- * are done); MARK is made when it is. network.bats uses it to play a hook killed half
- * way through removing a policy's entries from the trie, for real. Exit status: 137
- * when CMD was killed there, 3 when it made fewer deletes, else CMD's own.
+ * bpf-kill update|delete N MARK CMD [ARGS...]: run CMD and SIGKILL it in its Nth
+ * bpf(BPF_MAP_UPDATE_ELEM) or bpf(BPF_MAP_DELETE_ELEM), before the kernel carries that
+ * one out (the N-1 before it are done); MARK is made when it is. network.bats uses it to
+ * play a hook killed half way through writing or removing a policy's entries in the
+ * trie, for real. Exit status: 137 when CMD was killed there, 3 when it made fewer such
+ * calls, else CMD's own.
  *
- * As claim-kill.c: a seccomp filter sends CMD's bpf(BPF_MAP_DELETE_ELEM) calls to us
- * (user notification); the others are not seen.
+ * As claim-kill.c: a seccomp filter sends CMD's bpf() calls of that command to us (user
+ * notification); the others are not seen.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define BPF_MAP_UPDATE_ELEM_CMD 2
 #define BPF_MAP_DELETE_ELEM_CMD 3
 
 #if defined(__x86_64__)
@@ -35,10 +37,10 @@
 #elif defined(__aarch64__)
 #define ARCH AUDIT_ARCH_AARCH64
 #else
-#error "delete-kill: add this architecture's AUDIT_ARCH"
+#error "bpf-kill: add this architecture's AUDIT_ARCH"
 #endif
 
-static int listen_calls(void)
+static int listen_calls(unsigned int cmd)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
@@ -46,7 +48,7 @@ static int listen_calls(void)
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bpf, 0, 3),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BPF_MAP_DELETE_ELEM_CMD, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, cmd, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -59,26 +61,27 @@ static int listen_calls(void)
 
 int main(int argc, char **argv)
 {
-	if (argc < 4) {
-		fprintf(stderr, "usage: delete-kill N MARK CMD [ARGS...]\n");
+	if (argc < 5 || (strcmp(argv[1], "update") != 0 && strcmp(argv[1], "delete") != 0)) {
+		fprintf(stderr, "usage: bpf-kill update|delete N MARK CMD [ARGS...]\n");
 		return 2;
 	}
-	long n = atol(argv[1]), seen = 0;
-	const char *mark = argv[2];
-	int listener = listen_calls();
+	long n = atol(argv[2]), seen = 0;
+	const char *mark = argv[3];
+	int listener = listen_calls(strcmp(argv[1], "update") == 0 ? BPF_MAP_UPDATE_ELEM_CMD
+								   : BPF_MAP_DELETE_ELEM_CMD);
 	if (listener < 0) {
-		perror("delete-kill: seccomp");
+		perror("bpf-kill: seccomp");
 		return 2;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
-		perror("delete-kill: fork");
+		perror("bpf-kill: fork");
 		return 2;
 	}
 	if (pid == 0) {
 		close(listener);
-		execvp(argv[3], argv + 3);
-		perror(argv[3]);
+		execvp(argv[4], argv + 4);
+		perror(argv[4]);
 		_exit(127);
 	}
 	bool killed = false;
