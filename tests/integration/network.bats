@@ -1113,6 +1113,58 @@ big_policy() {
 	[ ! -e "$BPFFS_DIR" ] || fail "$BPFFS_DIR left after gc --unload: $(find "$BPFFS_DIR")"
 }
 
+@test "ocibpf gc and gc --unload in a loop while three workers start and stop containers of three kept policies (runc, crun): each held to its policy from its first connect, nothing left" {
+	requires crun
+	local p i w
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	for i in 0 1 2; do
+		write_policy "race-$i" "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$((p + i % 2))\"},
+			{\"action\": \"deny\", \"cidr\": \"10.$i.0.0/16\", \"protocol\": \"tcp\", \"ports\": \"1-100\"}]}}}"
+	done
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done"
+	local stop=$BATS_TEST_TMPDIR/stop gclog=$BATS_TEST_TMPDIR/gc.log
+	(
+		while [ ! -e "$stop" ]; do
+			"$OCIBPF_CLI" gc >>"$gclog" 2>&1 || echo "gc: status $?" >>"$gclog"
+			"$OCIBPF_CLI" gc --unload >>"$gclog" 2>&1 || echo "gc --unload: status $?" >>"$gclog"
+		done
+	) 3>&- &
+	local gcpid=$!
+	# worker W: 12 containers, one at a time, each of another policy, runc and crun in turn
+	worker() {
+		local w=$1 b=$BATS_TEST_TMPDIR/bundle-$1 i pol rt out
+		cp -a "$BUNDLE" "$b"
+		for i in $(seq 0 11); do
+			pol=$(((i + w) % 3))
+			jq --arg k "$POLICY_ANNOTATION" --arg v "race-$pol" '.annotations[$k] = $v' "$b/config.json" >"$b/config.tmp" &&
+				mv "$b/config.tmp" "$b/config.json"
+			rt=__runc
+			[ $(((i + w) % 2)) = 0 ] || rt=__crun
+			out=$("$rt" run -b "$b" "$CID-$w-$i" 2>&1)
+			grep -qx "$((p + pol % 2)): EPERM [0-9]*ms" <<<"$out" &&
+				grep -qx "$((p + 1 - pol % 2)): ok [0-9]*ms" <<<"$out" ||
+				echo "${rt#__} $CID-$w-$i (race-$pol): $out"
+		done
+	}
+	local pids=() res=$BATS_TEST_TMPDIR/worker
+	for w in 0 1 2; do
+		worker "$w" >"$res-$w" 2>&1 3>&- &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	touch "$stop"
+	wait "$gcpid"
+	[ -z "$(cat "$res"-*)" ] || fail "containers not held to their policy: $(cat "$res"-*)"
+	! grep -q status "$gclog" || fail "gc failed: $(cat "$gclog")"
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$BPFFS_DIR" ] || fail "$BPFFS_DIR left after gc --unload: $(find "$BPFFS_DIR")"
+}
+
 # policy_entries POLICY-ID: how many entries of the policy the trie holds.
 policy_entries() {
 	set_maps_dir
