@@ -858,6 +858,57 @@ deny_port_policy() {
 	assert_stopped "$CID-2"
 }
 
+@test "a policy file edited while a container of it runs: the running one keeps the old rules, the next gets the new, each counted apart" {
+	local p
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	use_host_network
+	set_cmd sleep 300
+	set_policy live
+	deny_port_policy live "$p"
+	runc_run -d "$CID-old"
+	assert_success
+	deny_port_policy live $((p + 1))
+	runc_run -d "$CID-new"
+	assert_success
+	local old new
+	old=$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-old")")")
+	new=$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-new")")")
+	[ "$old" != "$new" ] || fail "both versions of the file under policy $old"
+	run exec_tcp "$CID-old" "$p"
+	assert_output --regexp '^EPERM'
+	run exec_tcp "$CID-old" $((p + 1))
+	assert_output --regexp '^ok'
+	run exec_tcp "$CID-new" "$p"
+	assert_output --regexp '^ok'
+	run exec_tcp "$CID-new" $((p + 1))
+	assert_output --regexp '^EPERM'
+	# the old version's last container stops: kept; the new one is untouched
+	runc_cmd delete -f "$CID-old"
+	assert_success
+	assert_stopped "$CID-old"
+	[ "$(registry_refs "$old")" = 0 ] && [ "$(registry_refs "$new")" = 1 ] || fail "registry: $(registry)"
+	run exec_tcp "$CID-new" $((p + 1))
+	assert_output --regexp '^EPERM'
+	run exec_tcp "$CID-new" "$p"
+	assert_output --regexp '^ok'
+	# the file as it is now: one more user of the new version, none of the kept old one
+	runc_run -d "$CID-new2"
+	assert_success
+	[ "$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-new2")")")" = "$new" ] || fail "new2 not under $new"
+	[ "$(registry_refs "$old")" = 0 ] && [ "$(registry_refs "$new")" = 2 ] || fail "registry: $(registry)"
+	run exec_tcp "$CID-new2" "$p"
+	assert_output --regexp '^ok'
+	runc_cmd delete -f "$CID-new"
+	assert_success
+	runc_cmd delete -f "$CID-new2"
+	assert_success
+	assert_stopped "$CID-new"
+	assert_stopped "$CID-new2"
+	[ "$(registry_refs "$new")" = 0 ] || fail "registry: $(registry)"
+}
+
 @test "at most 16 policies are kept unused: the one unused longest goes first, its entries with it" {
 	use_host_network
 	set_cmd sleep 300
