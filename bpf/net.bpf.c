@@ -135,6 +135,34 @@ struct {
 } ocibpf_net_flows SEC(".maps");
 
 /*
+ * The same, kept by each socket for itself: the last SK_FLOWS remote ends it exchanged
+ * datagrams with. ocibpf_net_flows is shared by every container on the host, and one of
+ * them can fill it (a datagram to each of 16,384 addresses) and push out the entry of
+ * another's socket that waits for its answer; what a socket keeps itself only its own
+ * datagrams replace. The shared map still answers for a socket that talks to more ends
+ * at a time (a server). 256 bytes, made at a socket's first datagram that needs it.
+ */
+#define SK_FLOWS	8
+struct sk_flow {
+	__u64 addr[2];		/* remote */
+	__u16 port;		/* as in struct flow_key */
+	__u8 family;
+	__u8 slot;
+	__u32 pad;
+	__u64 t;		/* last sent, bpf_ktime_get_ns(); 0: free */
+};
+struct sk_flows {
+	struct sk_flow f[SK_FLOWS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sk_flows);
+} ocibpf_net_skflows SEC(".maps");
+
+/*
  * Recent denials, to fold repeats into one event: per (container, direction, protocol,
  * address, port), the first denials of a window are reported one by one (up to a burst:
  * many for the socket hooks, where each is a process's syscall with its pid; one for
@@ -397,12 +425,56 @@ static __always_inline void flow_key_of(struct flow_key *fk, __u64 cookie, const
 	fk->pad = 0;
 }
 
-/* The socket exchanged a datagram with q's remote end (which q->rport names). */
-static __always_inline void flow_record(__u64 cookie, const struct query *q)
+static __always_inline bool sk_flow_is(const struct sk_flow *f, const struct flow_key *fk,
+				       const __u64 a[2])
+{
+	return f->t && f->addr[0] == a[0] && f->addr[1] == a[1] && f->port == fk->port &&
+	       f->family == fk->family && f->slot == fk->slot;
+}
+
+/* The socket's own entry for fk's remote end, or (want_free) the one to replace. */
+static __always_inline struct sk_flow *sk_flow_of(struct sk_flows *s, const struct flow_key *fk,
+						  const __u64 a[2], bool want_free)
+{
+	__u32 oldest = 0;
+	__u64 since = ~0ULL;
+	for (__u32 i = 0; i < SK_FLOWS; i++) {
+		struct sk_flow *f = &s->f[i];
+		if (sk_flow_is(f, fk, a))
+			return f;
+		if (f->t < since) {
+			since = f->t;
+			oldest = i;
+		}
+	}
+	return want_free ? &s->f[oldest & (SK_FLOWS - 1)] : NULL;
+}
+
+/*
+ * The socket exchanged a datagram with q's remote end (which q->rport names). Two
+ * threads sending on one socket at once may mix two of its entries: an end made of
+ * two it exchanged with, never one of another socket's.
+ */
+static __always_inline void flow_record(struct bpf_sock *sk, __u64 cookie, const struct query *q)
 {
 	struct flow_key fk;
 	flow_key_of(&fk, cookie, q, q->slot == NP_ICMP ? 0 : q->rport);
 	__u64 now = bpf_ktime_get_ns();
+	__u64 a[2];
+	__builtin_memcpy(a, fk.addr, sizeof(a));
+	struct sk_flows *s = bpf_sk_storage_get(&ocibpf_net_skflows, sk, 0,
+						BPF_SK_STORAGE_GET_F_CREATE);
+	struct sk_flow *f = s ? sk_flow_of(s, &fk, a, true) : NULL;
+	if (f && !sk_flow_is(f, &fk, a)) {
+		f->addr[0] = a[0];
+		f->addr[1] = a[1];
+		f->port = fk.port;
+		f->family = fk.family;
+		f->slot = fk.slot;
+		f->t = now;
+	} else if (f && now - f->t > FLOW_TIMEOUT_NS / 8) {
+		f->t = now;
+	}
 	__u64 *t = bpf_map_lookup_elem(&ocibpf_net_flows, &fk);
 	if (t) {
 		if (now - *t > FLOW_TIMEOUT_NS / 8)	/* refresh, without a write per datagram */
@@ -413,10 +485,16 @@ static __always_inline void flow_record(__u64 cookie, const struct query *q)
 }
 
 /* Is q an answer to a datagram the socket exchanged with the same remote end? */
-static __always_inline bool flow_seen(__u64 cookie, const struct query *q)
+static __always_inline bool flow_seen(struct bpf_sock *sk, __u64 cookie, const struct query *q)
 {
 	struct flow_key fk;
 	flow_key_of(&fk, cookie, q, q->slot == NP_ICMP ? 0 : q->rport);
+	__u64 a[2];
+	__builtin_memcpy(a, fk.addr, sizeof(a));
+	struct sk_flows *s = bpf_sk_storage_get(&ocibpf_net_skflows, sk, 0, 0);
+	struct sk_flow *f = s ? sk_flow_of(s, &fk, a, false) : NULL;
+	if (f && bpf_ktime_get_ns() - f->t < FLOW_TIMEOUT_NS)
+		return true;
 	__u64 *t = bpf_map_lookup_elem(&ocibpf_net_flows, &fk);
 	return t && bpf_ktime_get_ns() - *t < FLOW_TIMEOUT_NS;
 }
@@ -485,7 +563,7 @@ static __always_inline int sock_decide(struct bpf_sock_addr *ctx, bool v6, enum 
 	struct net_meta *m = meta_of(c);
 	if (decide(c, m, &q) != NV_ALLOW) {
 		/* A UDP server answering a datagram that ingress let in. */
-		if (!m || q.slot != NP_UDP || !flow_seen(bpf_get_socket_cookie(ctx), &q)) {
+		if (!m || q.slot != NP_UDP || !flow_seen(ctx->sk, bpf_get_socket_cookie(ctx), &q)) {
 			report_deny(c, &q, true);
 			return SOCK_DENY;
 		}
@@ -502,7 +580,7 @@ static __always_inline int sock_decide(struct bpf_sock_addr *ctx, bool v6, enum 
 				sn->egress = SKE_ALLOWED;
 		}
 	} else if (active(m, NET_INGRESS)) {
-		flow_record(bpf_get_socket_cookie(ctx), &q);
+		flow_record(ctx->sk, bpf_get_socket_cookie(ctx), &q);
 	}
 	return SOCK_ALLOW;
 }
@@ -788,14 +866,14 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 		return true;
 	if (decide(c, m, &q) != NV_ALLOW) {
 		if (!sk || (q.slot != NP_UDP && q.slot != NP_ICMP) ||
-		    !flow_seen(bpf_get_socket_cookie(skb), &q)) {
+		    !flow_seen(sk, bpf_get_socket_cookie(skb), &q)) {
 			net_report_deny_skb(c, &q);
 			return false;
 		}
 	}
 	/* ICMP echo and the like from ping/raw sockets: let the answers in. */
 	if (sk && m && active(m, NET_INGRESS) && (q.slot == NP_ICMP || q.slot == NP_UDP))
-		flow_record(bpf_get_socket_cookie(skb), &q);
+		flow_record(sk, bpf_get_socket_cookie(skb), &q);
 	return true;
 }
 
@@ -848,11 +926,11 @@ static __always_inline bool ingress_allowed(struct __sk_buff *skb, const struct 
 	if (decide(c, m, &q) == NV_ALLOW) {
 		/* Let the socket answer it, whatever egress policy says. */
 		if (datagram && m && active(m, NET_EGRESS))
-			flow_record(bpf_get_socket_cookie(skb), &q);
+			flow_record(sk, bpf_get_socket_cookie(skb), &q);
 		return true;
 	}
 	/* An answer to a datagram the socket sent? */
-	if (datagram && flow_seen(bpf_get_socket_cookie(skb), &q))
+	if (datagram && flow_seen(sk, bpf_get_socket_cookie(skb), &q))
 		return true;
 	net_report_deny_skb(c, &q);
 	return false;

@@ -42,7 +42,8 @@ static const struct {
 	L_MAP_(ocibpf_pending_task),
 	L_MAP_(ocibpf_uring_ops), L_MAP_(ocibpf_uring_pending), L_MAP_(uring_scratch),
 	L_MAP_(ocibpf_net_policy), L_MAP_(ocibpf_net_registry), L_MAP_(ocibpf_net_meta),
-	L_MAP_(ocibpf_net_sk), L_MAP_(ocibpf_net_flows), L_MAP_(ocibpf_net_agg),
+	L_MAP_(ocibpf_net_sk), L_MAP_(ocibpf_net_skflows), L_MAP_(ocibpf_net_flows),
+	L_MAP_(ocibpf_net_agg),
 	L_MAP_(ocibpf_cgtrack),
 };
 _Static_assert(ARRAY_SIZE(lmaps) ==

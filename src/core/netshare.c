@@ -140,6 +140,8 @@ static int pin_keys(struct bpfset *set, uint32_t id, const struct key_slot *keys
 	return bpf_obj_pin(fd, pin) < 0 ? -errno : 0;
 }
 
+static void remove_policy(struct bpfset *set, int trie, uint32_t id);
+
 /* Write c's entries under id; on failure none is left. */
 static int write_policy(struct bpfset *set, int trie, uint32_t id,
 			const struct netpolicy_compiled *c, struct error *err)
@@ -148,6 +150,8 @@ static int write_policy(struct bpfset *set, int trie, uint32_t id,
 	_cleanup_free_ struct key_slot *keys = xcalloc(n ? n : 1, sizeof(*keys));
 	_cleanup_free_ struct net_addr_val *vals = xcalloc(n ? n : 1, sizeof(*vals));
 	entries(c, id, keys, vals);
+	/* Entries a killed hook left under id (its key list is still pinned) go first. */
+	remove_policy(set, trie, id);
 	int r = pin_keys(set, id, keys, n);
 	if (r < 0)
 		return err_errno(err, r, "cannot pin the key list of network policy %08x", id);
@@ -180,7 +184,16 @@ static void kept_add(int reg, int policies, int64_t entries)
 	bpf_map_update_elem(reg, &KEPT_ACCOUNT, &a, BPF_ANY);
 }
 
-static void remove_policy(struct bpfset *set, int trie, uint32_t id);
+/*
+ * Remove a registered policy: its registration first, so that a hook killed half way
+ * leaves a key list without one (which the next writer of id, or gc, removes), never a
+ * registration whose entries are partly gone (which the next container would take).
+ */
+static void unregister_policy(struct bpfset *set, int trie, int reg, uint32_t id)
+{
+	bpf_map_delete_elem(reg, &id);
+	remove_policy(set, trie, id);
+}
 
 /*
  * Remove kept policies, the one unused longest first, until `policies` more policies of
@@ -211,8 +224,7 @@ static void drop_kept(struct bpfset *set, int trie, int reg, uint32_t policies, 
 			bpf_map_delete_elem(reg, &KEPT_ACCOUNT);
 			return;
 		}
-		remove_policy(set, trie, oldest);
-		bpf_map_delete_elem(reg, &oldest);
+		unregister_policy(set, trie, reg, oldest);
 		kept_add(reg, -1, -(int64_t)n);
 		a = kept_account(reg);
 	}
@@ -350,10 +362,11 @@ void netshare_release(struct bpfset *set, int trie, int reg, uint32_t id)
 			return;
 		}
 	}
-	/* Not kept (or a policy half-written): its entries, then its registration. */
-	remove_policy(set, trie, id);
+	/* Not kept (or a policy half-written): its registration, then its entries. */
 	if (known)
-		bpf_map_delete_elem(reg, &id);
+		unregister_policy(set, trie, reg, id);
+	else
+		remove_policy(set, trie, id);
 }
 
 struct id_count {
@@ -426,8 +439,7 @@ void netshare_gc(struct bpfset *set, void (*removed)(uint32_t id, void *ud), voi
 		}
 	}
 	for (size_t i = 0; i < n_gone; i++) {
-		remove_policy(set, trie, gone[i]);
-		bpf_map_delete_elem(reg, &gone[i]);
+		unregister_policy(set, trie, reg, gone[i]);
 		if (removed)
 			removed(gone[i], ud);
 	}

@@ -8,9 +8,12 @@
  *   nettool udp ADDR PORT [TIMEOUT_MS]      sendto() unconnected, wait for the echo
  *   nettool udpc ADDR PORT [TIMEOUT_MS]     connect(), send(), wait for the echo
  *   nettool listen-tcp ADDR PORT [N]        accept N connections (0: forever), send "hello\n"
- *   nettool listen-udp ADDR PORT [N]        echo N datagrams (0: forever)
+ *   nettool listen-udp ADDR PORT [N]        echo N datagrams (0: forever), each after
+ *                                           $NETTOOL_ECHO_DELAY_MS when set
  *   nettool sink ADDR PORT                   accept connections, print "received N" per read
  *   nettool flood-udp ADDR PORT N            N unconnected sends; prints "EPERM K" (K refused)
+ *   nettool spray-udp ADDR PORT N            N unconnected sends from one socket, each to another
+ *                                           IPv4 address (ADDR, ADDR+1, ...); prints "EPERM K"
  *   nettool loop ADDR PORT N                N connect()/close(); prints connects per second
  *   nettool tfo ADDR PORT [TIMEOUT_MS]      TCP fast open: sendto(MSG_FASTOPEN), read the banner
  *   nettool sendmmsg ADDR PORT [TIMEOUT_MS] three datagrams in one sendmmsg(), wait for an echo
@@ -237,6 +240,10 @@ static int cmd_listen_udp(const char *addr, const char *port, long n)
 		ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 		if (r < 0)
 			continue;
+		/* $NETTOOL_ECHO_DELAY_MS: a slow server (a resolver asking upstream) */
+		const char *delay = getenv("NETTOOL_ECHO_DELAY_MS");
+		if (delay)
+			usleep((useconds_t)atoi(delay) * 1000);
 		sendto(fd, buf, (size_t)r, 0, (struct sockaddr *)&from, fl);
 		i++;
 	}
@@ -274,6 +281,27 @@ static int cmd_flood_udp(const char *addr, const char *port, long n)
 	for (long i = 0; i < n; i++)
 		if (sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len) < 0 && errno == EPERM)
 			denied++;
+	printf("EPERM %ld\n", denied);
+	return OK;
+}
+
+static int cmd_spray_udp(const char *addr, const char *port, long n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (parse_addr(addr, port, &ss, &len) < 0 || ss.ss_family != AF_INET)
+		return E_OTHER;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return E_OTHER;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	uint32_t base = ntohl(sin->sin_addr.s_addr);
+	long denied = 0;
+	for (long i = 0; i < n; i++) {
+		sin->sin_addr.s_addr = htonl(base + (uint32_t)i);
+		if (sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len) < 0 && errno == EPERM)
+			denied++;
+	}
 	printf("EPERM %ld\n", denied);
 	return OK;
 }
@@ -535,6 +563,8 @@ int main(int argc, char **argv)
 		return cmd_listen_udp(addr, port, arg < 0 ? 0 : arg);
 	if (strcmp(cmd, "flood-udp") == 0)
 		return cmd_flood_udp(addr, port, arg < 0 ? 1 : arg);
+	if (strcmp(cmd, "spray-udp") == 0)
+		return cmd_spray_udp(addr, port, arg < 0 ? 1 : arg);
 	if (strcmp(cmd, "sink") == 0)
 		return cmd_sink(addr, port);
 	if (strcmp(cmd, "loop") == 0)

@@ -642,6 +642,36 @@ agg_entries() {
 	assert_stopped "$CID"
 }
 
+@test "a hostile neighbour's datagrams to 40,000 destinations do not cost another container the answer it waits for" {
+	local p
+	p=$(free_ports 1)
+	# a slow server: it answers after 3 s (a resolver asking upstream)
+	NETTOOL_ECHO_DELAY_MS=3000 host_listen udp 127.0.0.1 "$p"
+	net_policy net '{"network": {"egress": {"default": "allow"}, "ingress": {"default": "deny"}}}'
+	use_host_network
+	set_cmd sleep 300
+	runc_run -d "$CID-n"
+	assert_success
+	runc_run -d "$CID-h"
+	assert_success
+	# the neighbour asks; while it waits, the other sends one datagram to each of 40,000
+	# addresses (allowed: egress allows all)
+	local out=$BATS_TEST_TMPDIR/neighbour.out
+	__runc exec "$CID-n" nettool udp 127.0.0.1 "$p" 10000 >"$out" 2>&1 &
+	local w=$!
+	sleep 0.5
+	run __runc exec "$CID-h" nettool spray-udp 127.100.0.1 9 40000
+	assert_output "EPERM 0"
+	wait "$w" || true
+	grep -q '^ok' "$out" || fail "the neighbour lost its answer: $(cat "$out")"
+	runc_cmd delete -f "$CID-n"
+	assert_success
+	runc_cmd delete -f "$CID-h"
+	assert_success
+	assert_stopped "$CID-n"
+	assert_stopped "$CID-h"
+}
+
 # --- lifecycle -------------------------------------------------------------------------
 
 @test "rules are in the maps while the container runs; after it stops its summary goes and the policy is kept unused" {
@@ -828,6 +858,57 @@ deny_port_policy() {
 	assert_stopped "$CID-2"
 }
 
+@test "a policy file edited while a container of it runs: the running one keeps the old rules, the next gets the new, each counted apart" {
+	local p
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	use_host_network
+	set_cmd sleep 300
+	set_policy live
+	deny_port_policy live "$p"
+	runc_run -d "$CID-old"
+	assert_success
+	deny_port_policy live $((p + 1))
+	runc_run -d "$CID-new"
+	assert_success
+	local old new
+	old=$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-old")")")
+	new=$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-new")")")
+	[ "$old" != "$new" ] || fail "both versions of the file under policy $old"
+	run exec_tcp "$CID-old" "$p"
+	assert_output --regexp '^EPERM'
+	run exec_tcp "$CID-old" $((p + 1))
+	assert_output --regexp '^ok'
+	run exec_tcp "$CID-new" "$p"
+	assert_output --regexp '^ok'
+	run exec_tcp "$CID-new" $((p + 1))
+	assert_output --regexp '^EPERM'
+	# the old version's last container stops: kept; the new one is untouched
+	runc_cmd delete -f "$CID-old"
+	assert_success
+	assert_stopped "$CID-old"
+	[ "$(registry_refs "$old")" = 0 ] && [ "$(registry_refs "$new")" = 1 ] || fail "registry: $(registry)"
+	run exec_tcp "$CID-new" $((p + 1))
+	assert_output --regexp '^EPERM'
+	run exec_tcp "$CID-new" "$p"
+	assert_output --regexp '^ok'
+	# the file as it is now: one more user of the new version, none of the kept old one
+	runc_run -d "$CID-new2"
+	assert_success
+	[ "$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-new2")")")" = "$new" ] || fail "new2 not under $new"
+	[ "$(registry_refs "$old")" = 0 ] && [ "$(registry_refs "$new")" = 2 ] || fail "registry: $(registry)"
+	run exec_tcp "$CID-new2" "$p"
+	assert_output --regexp '^ok'
+	runc_cmd delete -f "$CID-new"
+	assert_success
+	runc_cmd delete -f "$CID-new2"
+	assert_success
+	assert_stopped "$CID-new"
+	assert_stopped "$CID-new2"
+	[ "$(registry_refs "$new")" = 0 ] || fail "registry: $(registry)"
+}
+
 @test "at most 16 policies are kept unused: the one unused longest goes first, its entries with it" {
 	use_host_network
 	set_cmd sleep 300
@@ -864,6 +945,46 @@ deny_port_policy() {
 	[ "$(policy_entries "${ids[17]}")" -gt 0 ] || fail "no trie entries of keep-17 (kept)"
 }
 
+@test "eviction never takes the entries of a running container's policy, kept once and the oldest registered" {
+	local p i id n
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	deny_port_policy held "$p"
+	for i in $(seq 0 17); do
+		write_policy "press-$i" "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"10.$i.0.0/16\", \"protocol\": \"udp\", \"ports\": \"53\"}]}}}"
+	done
+	use_host_network
+	# held is kept once (unused longest of all), then in use again by a running container
+	set_policy held
+	set_cmd true
+	runc_run "$CID-first"
+	assert_success
+	set_cmd sleep 300
+	runc_run -d "$CID-held"
+	assert_success
+	id=$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-held")")")
+	n=$(policy_entries "$id")
+	# 18 other policies, one container at a time: the keep overflows twice
+	set_cmd true
+	for i in $(seq 0 17); do
+		set_policy "press-$i"
+		runc_run "$CID-$i"
+		assert_success
+	done
+	[ "$(registry_refs "$id")" = 1 ] && [ "$(policy_entries "$id")" = "$n" ] ||
+		fail "held: $(registry_refs "$id") users, $(policy_entries "$id") of $n entries"
+	run exec_tcp "$CID-held" "$p"
+	assert_output --regexp '^EPERM'
+	run exec_tcp "$CID-held" $((p + 1))
+	assert_output --regexp '^ok'
+	runc_cmd delete -f "$CID-held"
+	assert_success
+	assert_stopped "$CID-held"
+	[ "$(registry_refs "$id")" = 0 ] || fail "held not kept after its container: $(registry)"
+}
+
 @test "ocibpf gc removes a policy whose count a killed hook left too high" {
 	net_policy net '{"network": {"egress": {"default": "deny", "rules": [
 		{"action": "allow", "cidr": "192.0.2.0/24", "protocol": "udp", "ports": "4242"}]}}}'
@@ -886,6 +1007,213 @@ deny_port_policy() {
 	jq -e --arg id "$(printf '%08x' "$id")" 'any(.[]; .removed == "network-policy" and .id == $id)' <<<"$output"
 	[ -z "$(registry_refs "$id")" ] || fail "policy $id still registered after gc: $(registry)"
 	[ "$(policy_entries "$id")" = 0 ] || fail "entries of policy $id left after gc: $(policy_entries "$id")"
+}
+
+# big_policy NAME PORT: egress allowed but tcp to 127.0.0.1:PORT, and 10,000 denies on
+# 200.x.y.0/24 (after 127.0.0.1 in the trie's order: the family's /0 first, then by address).
+big_policy() {
+	jq -n --argjson p "$2" '{network: {egress: {default: "allow", rules: (
+		[range(0; 10000) | {action: "deny", cidr: "200.\(. / 256 | floor).\(. % 256).0/24",
+		   protocol: "tcp", ports: "22"}]
+		+ [{action: "deny", cidr: "127.0.0.1/32", protocol: "tcp", ports: "\($p)"}])}}}' |
+		write_policy "$1"
+}
+
+@test "a hook killed half way through evicting a kept policy: the next container of that policy is held to all of its rules" {
+	command -v gcc >/dev/null || skip "test requires gcc"
+	local killer=$BATS_TEST_TMPDIR/bpf-kill mark=$BATS_TEST_TMPDIR/killed
+	gcc -O2 -o "$killer" "$INTEGRATION_ROOT/bpf-kill.c"
+	# a set of its own: the policies other tests kept would be evicted first
+	local BPFFS_DIR
+	BPFFS_DIR=$(new_bpffs_dir)
+	update_host_config '.bpffs_dir = $d' --arg d "$BPFFS_DIR"
+	local p i id n
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	big_policy big $((p + 1))
+	for i in $(seq 1 16); do
+		write_policy "small-$i" "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"10.$i.0.0/16\", \"protocol\": \"tcp\", \"ports\": \"22\"}]}}}"
+	done
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done"
+
+	# big's last container stops: kept, the one unused longest; 15 more make the keep full
+	set_policy big
+	runc_run "$CID-big1"
+	assert_success
+	assert_result "$p" ok
+	assert_result "$((p + 1))" EPERM
+	id=$(registry | awk '{ print $1 }')
+	n=$(policy_entries "$id")
+	[ "$n" -gt 10000 ] && [ "$(registry_refs "$id")" = 0 ] || fail "big not kept: $(registry), $n entries"
+	set_cmd true
+	for i in $(seq 1 15); do
+		set_policy "small-$i"
+		runc_run "$CID-s$i"
+		assert_success
+	done
+	[ "$(registry | wc -l)" = 16 ] || fail "want 16 kept: $(registry)"
+
+	# the 17th policy's poststop evicts big, and is SIGKILLed in its 3000th map delete
+	update_config '.hooks.poststop |= map(.path = $k | .args = ["bpf-kill", "delete", "3000", $m, $h, "poststop"])' \
+		--arg k "$killer" --arg m "$mark" --arg h "$OCIBPF_HOOK"
+	set_policy small-16
+	runc_run "$CID-s16"
+	[ -e "$mark" ] || fail "the poststop hook was not killed: $output"
+	update_config '.hooks.poststop |= map(.path = $h | .args = ["ocibpf-hook", "poststop"])' --arg h "$OCIBPF_HOOK"
+	local left
+	left=$(policy_entries "$id")
+	[ "$left" -gt 0 ] && [ "$left" -lt "$n" ] || fail "not killed in big's removal: $left of $n entries left"
+
+	# the next container of big: every one of its rules holds
+	set_policy big
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done; sleep 300"
+	runc_run -d "$CID-big2"
+	assert_success
+	local cg pid
+	cg=$(jq -r .cgroup_id "$(state_file "$CID-big2")")
+	pid=$(policy_id_of "$cg")
+	run exec_tcp "$CID-big2" "$p"
+	assert_output --regexp '^ok'
+	run exec_tcp "$CID-big2" $((p + 1))
+	assert_output --regexp '^EPERM'
+	[ "$(policy_entries "$pid")" = "$n" ] || fail "big in force with $(policy_entries "$pid") of its $n entries"
+
+	# gc puts right what the killed hook left; big stays in force
+	ocibpf gc
+	assert_success
+	[ "$(registry_refs "$pid")" = 1 ] || fail "big after gc: $(registry)"
+	run exec_tcp "$CID-big2" "$p"
+	assert_output --regexp '^ok'
+	runc_cmd delete -f "$CID-big2"
+	assert_success
+	assert_stopped "$CID-big2"
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$BPFFS_DIR" ] || fail "$BPFFS_DIR left after gc --unload: $(find "$BPFFS_DIR")"
+}
+
+@test "hooks killed half way through writing a policy's entries: the next container of it is held to all of them, gc removes what another left" {
+	command -v gcc >/dev/null || skip "test requires gcc"
+	local killer=$BATS_TEST_TMPDIR/bpf-kill mark=$BATS_TEST_TMPDIR/killed
+	gcc -O2 -o "$killer" "$INTEGRATION_ROOT/bpf-kill.c"
+	local BPFFS_DIR
+	BPFFS_DIR=$(new_bpffs_dir)
+	update_host_config '.bpffs_dir = $d' --arg d "$BPFFS_DIR"
+	local p
+	p=$(free_ports 3)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	big_policy big $((p + 1))
+	big_policy other $((p + 2))
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done"
+	# ocibpf load first, so that the 3000th map write is one of the policy's
+	ocibpf load --no-collector
+	assert_success
+
+	# createRuntime SIGKILLed in its 3000th map write, for big then for other
+	update_config '.hooks.createRuntime |= map(.path = $k | .args = ["bpf-kill", "update", "3000", $m, $h, "createRuntime"])' \
+		--arg k "$killer" --arg m "$mark" --arg h "$OCIBPF_HOOK"
+	local pol
+	for pol in big other; do
+		rm -f "$mark"
+		set_policy "$pol"
+		runc_run "$CID-$pol-killed"
+		assert_failure
+		[ -e "$mark" ] || fail "the createRuntime hook of $pol was not killed: $output"
+	done
+	update_config '.hooks.createRuntime |= map(.path = $h | .args = ["ocibpf-hook", "createRuntime"])' --arg h "$OCIBPF_HOOK"
+	[ -z "$(registry)" ] || fail "a policy registered by a killed hook: $(registry)"
+	local keys
+	keys=$(ls "$BPFFS_DIR"/sets/*/netpolicy)
+	[ "$(wc -w <<<"$keys")" = 2 ] || fail "want the key lists of big and other left: $keys"
+
+	# the next container of big: all of its rules
+	set_policy big
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done; sleep 300"
+	runc_run -d "$CID-big"
+	assert_success
+	local id n
+	id=$(policy_id_of "$(jq -r .cgroup_id "$(state_file "$CID-big")")")
+	run exec_tcp "$CID-big" "$p"
+	assert_output --regexp '^ok'
+	run exec_tcp "$CID-big" $((p + 1))
+	assert_output --regexp '^EPERM'
+	n=$(policy_entries "$id")
+	[ "$n" -gt 10000 ] || fail "big in force with $n entries"
+
+	# gc removes other's half-written entries and key list, and the records of the killed starts
+	ocibpf gc --json
+	assert_success
+	local other
+	other=$(grep -vx "$(printf '%08x' "$id")" <<<"$keys")
+	jq -e --arg id "$other" 'any(.[]; .removed == "network-policy" and .id == $id)' <<<"$output" >/dev/null ||
+		fail "gc did not remove other's key list $other: $output"
+	[ "$(policy_entries $((16#$other)))" = 0 ] || fail "entries of other left: $(policy_entries $((16#$other)))"
+	[ ! -e "$(ls -d "$BPFFS_DIR"/sets/*/netpolicy)/$other" ] || fail "other's key list left"
+	[ "$(policy_entries "$id")" = "$n" ] && [ "$(registry_refs "$id")" = 1 ] ||
+		fail "big after gc: $(policy_entries "$id") entries, $(registry)"
+	runc_cmd delete -f "$CID-big"
+	assert_success
+	assert_stopped "$CID-big"
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$BPFFS_DIR" ] || fail "$BPFFS_DIR left after gc --unload: $(find "$BPFFS_DIR")"
+}
+
+@test "ocibpf gc and gc --unload in a loop while three workers start and stop containers of three kept policies (runc, crun): each held to its policy from its first connect, nothing left" {
+	requires crun
+	local p i w
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	for i in 0 1 2; do
+		write_policy "race-$i" "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+			{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$((p + i % 2))\"},
+			{\"action\": \"deny\", \"cidr\": \"10.$i.0.0/16\", \"protocol\": \"tcp\", \"ports\": \"1-100\"}]}}}"
+	done
+	use_host_network
+	set_cmd sh -c "for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port)\"; done"
+	local stop=$BATS_TEST_TMPDIR/stop gclog=$BATS_TEST_TMPDIR/gc.log
+	(
+		while [ ! -e "$stop" ]; do
+			"$OCIBPF_CLI" gc >>"$gclog" 2>&1 || echo "gc: status $?" >>"$gclog"
+			"$OCIBPF_CLI" gc --unload >>"$gclog" 2>&1 || echo "gc --unload: status $?" >>"$gclog"
+		done
+	) 3>&- &
+	local gcpid=$!
+	# worker W: 12 containers, one at a time, each of another policy, runc and crun in turn
+	worker() {
+		local w=$1 b=$BATS_TEST_TMPDIR/bundle-$1 i pol rt out
+		cp -a "$BUNDLE" "$b"
+		for i in $(seq 0 11); do
+			pol=$(((i + w) % 3))
+			jq --arg k "$POLICY_ANNOTATION" --arg v "race-$pol" '.annotations[$k] = $v' "$b/config.json" >"$b/config.tmp" &&
+				mv "$b/config.tmp" "$b/config.json"
+			rt=__runc
+			[ $(((i + w) % 2)) = 0 ] || rt=__crun
+			out=$("$rt" run -b "$b" "$CID-$w-$i" 2>&1)
+			grep -qx "$((p + pol % 2)): EPERM [0-9]*ms" <<<"$out" &&
+				grep -qx "$((p + 1 - pol % 2)): ok [0-9]*ms" <<<"$out" ||
+				echo "${rt#__} $CID-$w-$i (race-$pol): $out"
+		done
+	}
+	local pids=() res=$BATS_TEST_TMPDIR/worker
+	for w in 0 1 2; do
+		worker "$w" >"$res-$w" 2>&1 3>&- &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	touch "$stop"
+	wait "$gcpid"
+	[ -z "$(cat "$res"-*)" ] || fail "containers not held to their policy: $(cat "$res"-*)"
+	! grep -q status "$gclog" || fail "gc failed: $(cat "$gclog")"
+	ocibpf gc --unload
+	assert_success
+	[ ! -e "$BPFFS_DIR" ] || fail "$BPFFS_DIR left after gc --unload: $(find "$BPFFS_DIR")"
 }
 
 # policy_entries POLICY-ID: how many entries of the policy the trie holds.
