@@ -135,12 +135,12 @@ struct {
 } ocibpf_net_flows SEC(".maps");
 
 /*
- * The same, kept by each socket for itself: the last SK_FLOWS remote ends it exchanged
- * datagrams with. ocibpf_net_flows is shared by every container on the host, and one of
+ * The same, kept by each socket for itself: the last SK_FLOWS remote ends it began to
+ * exchange datagrams with (a new one takes the entry made longest ago). ocibpf_net_flows is shared by every container on the host, and one of
  * them can fill it (a datagram to each of 16,384 addresses) and push out the entry of
  * another's socket that waits for its answer; what a socket keeps itself only its own
  * datagrams replace. The shared map still answers for a socket that talks to more ends
- * at a time (a server). 256 bytes, made at a socket's first datagram that needs it.
+ * at a time (a server). 264 bytes, made at a socket's first datagram that needs it.
  */
 #define SK_FLOWS	8
 struct sk_flow {
@@ -153,6 +153,8 @@ struct sk_flow {
 };
 struct sk_flows {
 	struct sk_flow f[SK_FLOWS];
+	__u32 next;		/* the entry a new remote end takes (mod SK_FLOWS): the oldest made */
+	__u32 pad;
 };
 
 struct {
@@ -425,29 +427,25 @@ static __always_inline void flow_key_of(struct flow_key *fk, __u64 cookie, const
 	fk->pad = 0;
 }
 
-static __always_inline bool sk_flow_is(const struct sk_flow *f, const struct flow_key *fk,
-				       const __u64 a[2])
+/*
+ * The index in s of the socket's own entry for fk's remote end, or -1. A global function
+ * with one branch out of its loop: the verifier walks it once per program and pass by
+ * pass (inlined into the six programs that keep or look up flows, with a choice of the
+ * entry to replace inside, it made their load ~25 ms longer).
+ */
+__noinline int sk_flow_find(const struct sk_flows *s, const struct flow_key *fk)
 {
-	return f->t && f->addr[0] == a[0] && f->addr[1] == a[1] && f->port == fk->port &&
-	       f->family == fk->family && f->slot == fk->slot;
-}
-
-/* The socket's own entry for fk's remote end, or (want_free) the one to replace. */
-static __always_inline struct sk_flow *sk_flow_of(struct sk_flows *s, const struct flow_key *fk,
-						  const __u64 a[2], bool want_free)
-{
-	__u32 oldest = 0;
-	__u64 since = ~0ULL;
-	for (__u32 i = 0; i < SK_FLOWS; i++) {
-		struct sk_flow *f = &s->f[i];
-		if (sk_flow_is(f, fk, a))
-			return f;
-		if (f->t < since) {
-			since = f->t;
-			oldest = i;
-		}
+	if (!s || !fk)
+		return -1;
+	__u64 a[2];
+	__builtin_memcpy(a, fk->addr, sizeof(a));
+	for (int i = 0; i < SK_FLOWS; i++) {
+		const struct sk_flow *f = &s->f[i];
+		if (f->t && f->addr[0] == a[0] && f->addr[1] == a[1] && f->port == fk->port &&
+		    f->family == fk->family && f->slot == fk->slot)
+			return i;
 	}
-	return want_free ? &s->f[oldest & (SK_FLOWS - 1)] : NULL;
+	return -1;
 }
 
 /*
@@ -460,20 +458,19 @@ static __always_inline void flow_record(struct bpf_sock *sk, __u64 cookie, const
 	struct flow_key fk;
 	flow_key_of(&fk, cookie, q, q->slot == NP_ICMP ? 0 : q->rport);
 	__u64 now = bpf_ktime_get_ns();
-	__u64 a[2];
-	__builtin_memcpy(a, fk.addr, sizeof(a));
 	struct sk_flows *s = bpf_sk_storage_get(&ocibpf_net_skflows, sk, 0,
 						BPF_SK_STORAGE_GET_F_CREATE);
-	struct sk_flow *f = s ? sk_flow_of(s, &fk, a, true) : NULL;
-	if (f && !sk_flow_is(f, &fk, a)) {
-		f->addr[0] = a[0];
-		f->addr[1] = a[1];
+	int i = s ? sk_flow_find(s, &fk) : -1;
+	if (s && i < 0) {
+		/* A new end takes the entry made longest ago. */
+		struct sk_flow *f = &s->f[s->next++ & (SK_FLOWS - 1)];
+		__builtin_memcpy(f->addr, fk.addr, sizeof(f->addr));
 		f->port = fk.port;
 		f->family = fk.family;
 		f->slot = fk.slot;
 		f->t = now;
-	} else if (f && now - f->t > FLOW_TIMEOUT_NS / 8) {
-		f->t = now;
+	} else if (s && now - s->f[i & (SK_FLOWS - 1)].t > FLOW_TIMEOUT_NS / 8) {
+		s->f[i & (SK_FLOWS - 1)].t = now;
 	}
 	__u64 *t = bpf_map_lookup_elem(&ocibpf_net_flows, &fk);
 	if (t) {
@@ -489,11 +486,9 @@ static __always_inline bool flow_seen(struct bpf_sock *sk, __u64 cookie, const s
 {
 	struct flow_key fk;
 	flow_key_of(&fk, cookie, q, q->slot == NP_ICMP ? 0 : q->rport);
-	__u64 a[2];
-	__builtin_memcpy(a, fk.addr, sizeof(a));
 	struct sk_flows *s = bpf_sk_storage_get(&ocibpf_net_skflows, sk, 0, 0);
-	struct sk_flow *f = s ? sk_flow_of(s, &fk, a, false) : NULL;
-	if (f && bpf_ktime_get_ns() - f->t < FLOW_TIMEOUT_NS)
+	int i = s ? sk_flow_find(s, &fk) : -1;
+	if (s && i >= 0 && bpf_ktime_get_ns() - s->f[i & (SK_FLOWS - 1)].t < FLOW_TIMEOUT_NS)
 		return true;
 	__u64 *t = bpf_map_lookup_elem(&ocibpf_net_flows, &fk);
 	return t && bpf_ktime_get_ns() - *t < FLOW_TIMEOUT_NS;
