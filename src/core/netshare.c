@@ -176,12 +176,16 @@ static struct net_registry kept_account(int reg)
 	return a;
 }
 
+/* The account goes when nothing is kept: it would take a registry slot of a policy. */
 static void kept_add(int reg, int policies, int64_t entries)
 {
 	struct net_registry a = kept_account(reg);
 	a.refs = policies < 0 && a.refs < (uint32_t)-policies ? 0 : a.refs + policies;
 	a.n_entries = entries < 0 && a.n_entries < (uint64_t)-entries ? 0 : a.n_entries + entries;
-	bpf_map_update_elem(reg, &KEPT_ACCOUNT, &a, BPF_ANY);
+	if (a.refs == 0)
+		bpf_map_delete_elem(reg, &KEPT_ACCOUNT);
+	else
+		bpf_map_update_elem(reg, &KEPT_ACCOUNT, &a, BPF_ANY);
 }
 
 /*

@@ -692,6 +692,23 @@ agg_entries() {
 	! net_rules_loaded "$cgid" || fail "policy for cgroup $cgid left in the maps"
 	# its compiled entries are kept for the next container of the policy, used by none
 	[ "$(registry_refs "$id")" = 0 ] || fail "policy $id: refs $(registry_refs "$id"), want 0 (kept)"
+	[ "$(kept_account)" = "1 $(policy_entries "$id")" ] || fail "account of kept policies: '$(kept_account)'"
+	# the next container of it takes it: nothing is kept, and the account takes no slot
+	runc_run -d "$CID-2"
+	assert_success
+	[ "$(registry_refs "$id")" = 1 ] || fail "policy $id: refs $(registry_refs "$id"), want 1"
+	[ -z "$(kept_account)" ] || fail "the account of kept policies stays with none kept: '$(kept_account)'"
+	runc_cmd delete -f "$CID-2"
+	assert_success
+	[ "$(kept_account)" = "1 $(policy_entries "$id")" ] || fail "account of kept policies: '$(kept_account)'"
+}
+
+# kept_account: "POLICIES ENTRIES" of the account of kept policies (registry id 0), "" when
+# there is none.
+kept_account() {
+	set_maps_dir
+	bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_registry" |
+		jq -r '.[] | (.formatted // .) | select(.key == 0) | "\(.value.refs) \(.value.n_entries)"'
 }
 
 # registry: "ID REFS" of every registered policy (the account of the kept ones, id 0, left out).
