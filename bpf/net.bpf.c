@@ -54,7 +54,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Denials of the same (direction, protocol, address, port) are folded over this window. */
 #define AGG_WINDOW_NS	(1000ULL * 1000 * 1000)
 #define AGG_RETRY_NS	(1000ULL * 1000)
-#define AGG_ENOENT	2	/* ENOENT, EBUSY (no errno.h here) */
+/* ENOENT, EBUSY (no errno.h here) */
+#define AGG_ENOENT	2
 #define AGG_EBUSY	16
 /* How long a datagram sent lets the answers in. */
 #define FLOW_TIMEOUT_NS	(120ULL * 1000 * 1000 * 1000)
@@ -136,11 +137,12 @@ struct {
 
 /*
  * The same, kept by each socket for itself: the last SK_FLOWS remote ends it began to
- * exchange datagrams with (a new one takes the entry made longest ago). ocibpf_net_flows is shared by every container on the host, and one of
- * them can fill it (a datagram to each of 16,384 addresses) and push out the entry of
- * another's socket that waits for its answer; what a socket keeps itself only its own
- * datagrams replace. The shared map still answers for a socket that talks to more ends
- * at a time (a server). 264 bytes, made at a socket's first datagram that needs it.
+ * exchange datagrams with (a new one takes the entry made longest ago).
+ * ocibpf_net_flows is shared by every container on the host, and one of them can fill it
+ * (a datagram to each of 16,384 addresses) and push out the entry of another's socket
+ * that waits for its answer; what a socket keeps itself only its own datagrams replace.
+ * The shared map still answers for a socket that talks to more ends at a time (a
+ * server). 264 bytes, made at a socket's first datagram that needs it.
  */
 #define SK_FLOWS	8
 struct sk_flow {
