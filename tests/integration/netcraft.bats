@@ -335,6 +335,40 @@ sum_counts() {
 	assert_success
 }
 
+@test "egress: a TCP connection that has sent many segments still can't be source-routed to a denied address" {
+	# After its first segments an allowed connection's packets take a fast path (the
+	# socket is marked); one that then sets a routing header (no capability needed)
+	# sends to its first hop, which is decided on its own. (IPv4 has no such case: an
+	# IP_OPTIONS source route set after connect() is not routed, the kernel keeps the
+	# connection's route to its peer and writes the peer as the option's last hop.)
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"$PEER6B/128\"}]}}}"
+	add_nettool
+	local sniff=$BATS_TEST_TMPDIR/sniff.out sink=$BATS_TEST_TMPDIR/sink.out
+	bg_pkttool "$sniff" "$NET_PEER" sniff "$PEER_IF"
+	ip netns exec "$NET_PEER" "$NETTOOL" sink :: 7004 >"$sink" 2>&1 3>&- &
+	echo "$!" >>"$NET_PIDS"
+	wait_for 50 0.05 grep -q listening "$sink" || fail "sink did not start: $(cat "$sink")"
+	set_cmd sh -c "for hop in $PEER6B $PEER6; do nettool late-via \$hop $PEER6 7004 | sed \"s/^/\$hop /\"; done"
+	runc_run "$CID"
+	assert_success
+	local hop n
+	for hop in "$PEER6B" "$PEER6"; do
+		assert_line --regexp "^$hop late: ok "
+		# well past the few packets that are checked one by one before the mark
+		n=$(sed -n "s/^$hop segs_out //p" <<<"$output")
+		[ "${n:-0}" -ge 32 ] || fail "$hop: only ${n:-no} segments before the routing header"
+	done
+	wait_for 50 0.1 grep -qx "got late-via-$PEER6" "$sniff" ||
+		fail "the routing header through an allowed hop did not arrive: $(cat "$sniff")"
+	! grep -q "late-via-$PEER6B" "$sniff" ||
+		fail "a marked connection was source-routed to a denied address: $(cat "$sniff")"
+	assert_stopped "$CID"
+	run jq -e -s --arg b "$PEER6B" 'any(.[]; .type == "net" and .addr == $b and .protocol == "tcp")' \
+		"$(audit_log "$CID")"
+	assert_success
+}
+
 @test "datagrams larger than the MTU still pass: the kernel fragments after the check and reassembles before it" {
 	net_policy net "{\"network\": {
 		\"egress\": {\"default\": \"allow\", \"rules\": [

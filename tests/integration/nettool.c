@@ -26,6 +26,10 @@
  *                                           unconnected and a connected UDP datagram, a TCP
  *                                           fast-open SYN with data, each carrying
  *                                           "PKT:via-HOP-udp|udpc|tcp"; prints "udp|udpc|tcp: WORD"
+ *   nettool late-via HOP FINAL PORT         a TCP connection to FINAL that sends 32 segments
+ *                                           first (prints "segs_out N"), then the source
+ *                                           route through HOP (as `via`) and a segment
+ *                                           carrying "PKT:late-via-HOP"; prints "late: WORD"
  *
  * ADDR with a ':' is IPv6 (so "::ffff:127.0.0.1" is an IPv4-mapped address on an IPv6
  * socket), else IPv4. Clients bind to the address in $NETTOOL_SRC when it is set. Listeners print "listening" once bound (stdout, flushed).
@@ -36,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>	/* struct tcp_info with tcpi_segs_out */
 #include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
@@ -542,6 +547,39 @@ static int cmd_via(const char *hop, const char *final, const char *port)
 	return OK;
 }
 
+static int cmd_late_via(const char *hop, const char *final, const char *port)
+{
+	struct sockaddr_storage h, f;
+	socklen_t hl, fl;
+	double t0 = now_ms();
+	if (parse_addr(hop, port, &h, &hl) < 0 || parse_addr(final, port, &f, &fl) < 0 ||
+	    h.ss_family != f.ss_family)
+		return E_OTHER;
+	int fd = socket(f.ss_family, SOCK_STREAM, 0), one = 1, e;
+	if (fd < 0 || connect(fd, (struct sockaddr *)&f, fl) < 0)
+		return report(errno, t0);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (int i = 0; i < 32; i++) {
+		if (send(fd, ".", 1, 0) < 0)
+			return report(errno, t0);
+		usleep(2000);
+	}
+	struct tcp_info ti = { 0 };
+	socklen_t tl = sizeof(ti);
+	getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+	printf("segs_out %u\n", ti.tcpi_segs_out);
+	printf("late: ");
+	if ((e = set_via(fd, &h, &f)))
+		return report(e, t0);
+	char msg[64];
+	snprintf(msg, sizeof(msg), "PKT:late-via-%s", hop);
+	if (send(fd, msg, strlen(msg) + 1, 0) < 0)
+		return report(errno, t0);
+	usleep(300 * 1000);
+	close(fd);
+	return report(0, t0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -571,6 +609,8 @@ int main(int argc, char **argv)
 		return cmd_loop(addr, port, arg < 0 ? 1000 : arg);
 	if (strcmp(cmd, "via") == 0 && argc > 4)
 		return cmd_via(addr, port, argv[4]);
+	if (strcmp(cmd, "late-via") == 0 && argc > 4)
+		return cmd_late_via(addr, port, argv[4]);
 	if (strcmp(cmd, "tfo") == 0)
 		return cmd_tfo(addr, port, timeout_ms);
 	if (strcmp(cmd, "sendmmsg") == 0)
