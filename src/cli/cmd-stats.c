@@ -126,6 +126,16 @@ static void prev_from_frame(const struct frame *old, struct row *row)
 	}
 }
 
+/* The next frame in *cur, its CPU % against the one it replaces. */
+static void next_frame(const struct config *cfg, char **named, struct frame *cur)
+{
+	struct frame old = *cur;
+	read_frame(cfg, named, false, cur);
+	for (size_t i = 0; i < cur->n; i++)
+		prev_from_frame(&old, &cur->rows[i]);
+	frame_done(&old);
+}
+
 static bool sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = ns / 1000000000ULL, .tv_nsec = ns % 1000000000ULL };
@@ -245,7 +255,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	if (bad && n == 0)
 		return 1;
 
-	struct frame cur = { 0 }, old = { 0 };
+	struct frame cur = { 0 };
 	int ret = read_frame(cfg, named, true, &cur) < 0 || bad ? 1 : 0;
 	if (!cli->json) {
 		bool again = false;
@@ -255,11 +265,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		}
 		if (again && sleep_ns(WATCH_INTERVAL_NS)) {
 			/* No usable sample of the collector's: read again a second later. */
-			old = cur;
-			read_frame(cfg, named, false, &cur);
-			for (size_t i = 0; i < cur.n; i++)
-				prev_from_frame(&old, &cur.rows[i]);
-			frame_done(&old);
+			next_frame(cfg, named, &cur);
 		}
 	}
 	if (!watch) {
@@ -288,11 +294,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		fflush(stdout);
 		if (!sleep_ns(WATCH_INTERVAL_NS))
 			break;
-		old = cur;
-		read_frame(cfg, named, false, &cur);
-		for (size_t i = 0; i < cur.n; i++)
-			prev_from_frame(&old, &cur.rows[i]);
-		frame_done(&old);
+		next_frame(cfg, named, &cur);
 	}
 	frame_done(&cur);
 	return ret;

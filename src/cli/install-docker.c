@@ -33,25 +33,36 @@ static void gen_runtime_entry(yajl_gen g, yajl_val old, const char *path)
 	yajl_gen_map_close(g);
 }
 
-static void gen_runtimes(yajl_gen g, yajl_val runtimes, const char *path)
+/*
+ * obj (NULL: {}) with the member key written by gen(g, its old value or NULL, arg): in
+ * place of the last key (the one that counts; the others are dropped), or at the end.
+ * Every other member as it was.
+ */
+static void gen_with_member(yajl_gen g, yajl_val obj, const char *key,
+			    void (*gen)(yajl_gen g, yajl_val old, const char *arg), const char *arg)
 {
-	ssize_t mine = runtimes ? member_index(runtimes, "ocibpf") : -1;
+	ssize_t mine = obj ? member_index(obj, key) : -1;
 	yajl_gen_map_open(g);
-	for (size_t i = 0; runtimes && i < runtimes->u.object.len; i++) {
-		const char *k = runtimes->u.object.keys[i];
-		if (strcmp(k, "ocibpf") == 0 && (ssize_t)i != mine)
+	for (size_t i = 0; obj && i < obj->u.object.len; i++) {
+		const char *k = obj->u.object.keys[i];
+		if (strcmp(k, key) == 0 && (ssize_t)i != mine)
 			continue;   /* a duplicate that never counted */
 		jg_key(g, k);
 		if ((ssize_t)i == mine)
-			gen_runtime_entry(g, runtimes->u.object.values[i], path);
+			gen(g, obj->u.object.values[i], arg);
 		else
-			jg_value(g, runtimes->u.object.values[i]);
+			jg_value(g, obj->u.object.values[i]);
 	}
 	if (mine < 0) {
-		jg_key(g, "ocibpf");
-		gen_runtime_entry(g, NULL, path);
+		jg_key(g, key);
+		gen(g, NULL, arg);
 	}
 	yajl_gen_map_close(g);
+}
+
+static void gen_runtimes(yajl_gen g, yajl_val runtimes, const char *path)
+{
+	gen_with_member(g, runtimes, "ocibpf", gen_runtime_entry, path);
 }
 
 /*
@@ -83,22 +94,7 @@ static int merge_daemon_json(const char *file, const char *old, const char *runt
 
 	_cleanup_json_gen_ yajl_gen g = json_gen_new(true);
 	yajl_gen_config(g, yajl_gen_indent_string, "  ");
-	yajl_gen_map_open(g);
-	for (size_t i = 0; root && i < root->u.object.len; i++) {
-		const char *k = root->u.object.keys[i];
-		if (strcmp(k, "runtimes") == 0 && (ssize_t)i != ri)
-			continue;
-		jg_key(g, k);
-		if ((ssize_t)i == ri)
-			gen_runtimes(g, runtimes, runtime);
-		else
-			jg_value(g, root->u.object.values[i]);
-	}
-	if (ri < 0) {
-		jg_key(g, "runtimes");
-		gen_runtimes(g, NULL, runtime);
-	}
-	yajl_gen_map_close(g);
+	gen_with_member(g, root, "runtimes", gen_runtimes, runtime);
 	*ret = install_with_newline(json_gen_take(g, ret_len), ret_len);
 	return 0;
 }

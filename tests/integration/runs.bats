@@ -223,6 +223,23 @@ gone_behind_stopped_collector() {
 	wait_status runc "$CID" stopped
 }
 
+# assert_drained_then_stopped ID: ID, gone behind a stopped collector, was ended by gc:
+# its queued records (start, the /etc/passwd openat) all came before its stop record, in
+# an unbroken seq, and it is no longer monitored. Then its poststop (runc delete) comes
+# late and must write no second stop record.
+assert_drained_then_stopped() {
+	local id=$1
+	run jq -r 'if .type == "syscall" then .path else .type end' "$(audit_log "$id")"
+	[[ "$(tr '\n' ' ' <<<"$output")" == "start "*"/etc/passwd stop " ]] ||
+		fail "records after the stop, or lost: $(cat "$(audit_log "$id")")"
+	assert_seq_contiguous "$id"
+	assert_not_monitored "$id"
+	runc_cmd delete "$id"
+	assert_success
+	[ "$(grep -c '"type":"stop"' "$(audit_log "$id")")" -eq 1 ] ||
+		fail "stop records: $(cat "$(audit_log "$id")")"
+}
+
 @test "ocibpf gc ending a container whose poststop has not come: its queued records go before its stop record" {
 	local cpid
 	gone_behind_stopped_collector
@@ -233,14 +250,7 @@ gone_behind_stopped_collector() {
 	kill -CONT "$cpid"
 	STOPPED_COLLECTOR=
 	wait "$gc" || fail "gc: $(cat "$BATS_TEST_TMPDIR/gc.out")"
-	run jq -r 'if .type == "syscall" then .path else .type end' "$(audit_log "$CID")"
-	[[ "$(tr '\n' ' ' <<<"$output")" == "start "*"/etc/passwd stop " ]] ||
-		fail "records after the stop, or lost: $(cat "$(audit_log "$CID")")"
-	assert_seq_contiguous "$CID"
-	assert_not_monitored "$CID"
-	runc_cmd delete "$CID"
-	assert_success
-	[ "$(grep -c '"type":"stop"' "$(audit_log "$CID")")" -eq 1 ] || fail "stop records: $(cat "$(audit_log "$CID")")"
+	assert_drained_then_stopped "$CID"
 }
 
 @test "ocibpf gc ending a container while no collector runs: one is started for its queued records, before its stop record" {
@@ -252,14 +262,7 @@ gone_behind_stopped_collector() {
 	wait_for 100 0.05 eval '[ -z "$(collector_pids)" ]' || fail "the collector did not go"
 	ocibpf gc
 	assert_success
-	run jq -r 'if .type == "syscall" then .path else .type end' "$(audit_log "$CID")"
-	[[ "$(tr '\n' ' ' <<<"$output")" == "start "*"/etc/passwd stop " ]] ||
-		fail "records after the stop, or lost: $(cat "$(audit_log "$CID")")"
-	assert_seq_contiguous "$CID"
-	assert_not_monitored "$CID"
-	runc_cmd delete "$CID"
-	assert_success
-	[ "$(grep -c '"type":"stop"' "$(audit_log "$CID")")" -eq 1 ] || fail "stop records: $(cat "$(audit_log "$CID")")"
+	assert_drained_then_stopped "$CID"
 }
 
 @test "ocibpf gc waiting on a hung collector to drain a gone container holds no start off" {
