@@ -37,6 +37,12 @@
 # us the port-trie lookup (big vs big0); sock_sendmsg4/6 ~0.35 us; inlining net_decide in
 # the socket programs changed nothing measurable (the call costs a few ns) and made the
 # verifier walk 4,400 more instructions (sock_connect6 2,525 -> 4,832).
+# 2026-12-01 (load ~4, REPS=15, min / median ns), connect4 no longer makes the storage
+# and a TCP connection is marked after 8 segments, decided until then from the socket:
+# sock_connect4 1,073 / 1,979 -> 365 / 446; tcp4/skb_egress 179 / 231 -> 278 / 388 (its
+# ~3.3 packets a connection are checked); per connection, all programs: ~1.70 -> ~1.42 us
+# (min), ~2.83 -> ~2.01 us (median), and no storage to free at close. iperf-send/
+# skb_egress (the marked fast path) unchanged: 304 / 407 -> 330 / 399.
 
 . "$(dirname "$0")/lib.sh"
 REPS=${REPS:-21}

@@ -12,6 +12,10 @@
 #  3. connect() rate: a tight connect/close loop to a loopback listener, with the policy
 #     vs without (goal >= 0.95), and with the nftables rules.
 #
+# Every comparison also runs "floor": programs that return at once, attached at the six
+# hooks ocibpf uses (tests/bench/floor.bpf.c). floor/none is what running a program at
+# these hooks costs at all; policy/floor is what ocibpf's programs add to it.
+#
 # Runs are interleaved (every mode once per round, the order rotating), ROUNDS rounds
 # (default 7); medians and their ratios are printed.
 #
@@ -20,7 +24,7 @@
 # runc passes), on the host network; the measured process (iperf3 client, nettool) is
 # moved into the cgroup before it execs. Everything lives in a configuration of its own
 # (temp dirs, bpffs_dir /sys/fs/bpf/ocibpf-bench-net-PID) and is removed at the end.
-# Needs root, iperf3, nft (nftables), gcc (static nettool), jq.
+# Needs root, iperf3, nft (nftables), gcc (static nettool), clang and bpftool (the floor), jq.
 #
 # Environment: ROUNDS, DURATION (iperf3 seconds per run, default 3), CONNECTS (connects
 # per connect-rate run, default 20000).
@@ -40,7 +44,7 @@ N_RULES=10000
 die() { echo "net.sh: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "must run as root"
 for b in "$HOOK" "$CLI" "$BUILD/libocibpf.a"; do [ -e "$b" ] || die "$b is not built (make)"; done
-for t in iperf3 nft jq gcc unshare pkg-config; do
+for t in iperf3 nft jq gcc clang bpftool unshare pkg-config; do
 	command -v "$t" >/dev/null || die "needs $t (tests/install-deps.sh)"
 done
 
@@ -59,7 +63,8 @@ jq -n --arg t "$TMP" --arg b "$BPFFS" \
 	>"$OCIBPF_CONFIG"
 chmod 0644 "$OCIBPF_CONFIG"
 
-MODES=(none telemetry policy nft)
+MODES=(none floor telemetry policy nft)
+FLOOR_HOOKS=(egress ingress connect4 connect6 sendmsg4 sendmsg6)
 declare -A SLEEPER ID CG
 PIDS=()
 
@@ -67,6 +72,10 @@ cleanup() {
 	set +e
 	nft delete table inet "$NFT_TABLE" 2>/dev/null
 	local m
+	[ -n "${CG[floor]:-}" ] && for t in "${FLOOR_HOOKS[@]}"; do
+		bpftool cgroup detach "${CG[floor]}" "$t" pinned "$BPFFS-floor/floor_$t" 2>/dev/null
+	done
+	rm -rf "$BPFFS-floor"
 	for m in "${!ID[@]}"; do
 		jq -cn --arg id "${ID[$m]}" --arg b "$TMP/bundle" \
 			'{ociVersion: "1.0.2", id: $id, status: "stopped", bundle: $b}' |
@@ -130,6 +139,9 @@ nft_load() {
 }
 nft_unload() { nft delete table inet "$NFT_TABLE" 2>/dev/null || true; }
 
+clang -g -O2 -Wall -Werror -target bpf -I"$BUILD" -c tests/bench/floor.bpf.c -o "$TMP/floor.bpf.o" ||
+	die "cannot build the floor programs"
+
 # --- stand-in containers --------------------------------------------------------------------
 for m in "${MODES[@]}"; do
 	CG[$m]=$CGROUP2/ocibpf-bench-net-$$-$m
@@ -155,6 +167,13 @@ in_cg() {
 	# shellcheck disable=SC2016
 	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "${CG[$m]}" "$@"
 }
+
+# the floor: the empty programs, attached to its stand-in's cgroup
+bpftool prog loadall "$TMP/floor.bpf.o" "$BPFFS-floor" || die "cannot load the floor programs"
+for t in "${FLOOR_HOOKS[@]}"; do
+	bpftool cgroup attach "${CG[floor]}" "$t" pinned "$BPFFS-floor/floor_$t" multi ||
+		die "cannot attach the floor program at $t"
+done
 
 # --- 1. policy load -------------------------------------------------------------------------
 echo "# 1. policy load: $N_RULES rules (median of 9)"
@@ -218,6 +237,8 @@ report() {
 	done
 	echo "  policy/none      = $(ratio "${M[policy]}" "${M[none]}") (goal >= $goal_policy)"
 	echo "  policy/telemetry = $(ratio "${M[policy]}" "${M[telemetry]}")"
+	echo "  floor/none       = $(ratio "${M[floor]}" "${M[none]}") (running a program at all)"
+	echo "  policy/floor     = $(ratio "${M[policy]}" "${M[floor]}")"
 	echo "  policy/nft       = $(ratio "${M[policy]}" "${M[nft]}") (goal >= 1)"
 	echo "  nft/none         = $(ratio "${M[nft]}" "${M[none]}")"
 }
