@@ -1287,3 +1287,40 @@ policy_entries() {
 	echo "# runc run with a 10,000-rule policy: $(((t1 - t0) / 1000000)) ms" >&3
 	assert_stopped "$CID"
 }
+
+@test "a process left in the cgroup of a container whose init exited (no pid namespace) is held to the policy through ocibpf gc, until the runtime deletes the container" {
+	local p stdio
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	deny_port_policy left "$p"
+	set_policy left
+	use_host_network
+	# the host's pid namespace: the kernel does not kill the rest of the cgroup with init
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	# init starts a process that waits for /go (made by the test in the rootfs), then
+	# connects to the denied port and the allowed one; init exits at once
+	set_cmd sh -c "setsid sh -c 'while [ ! -e /go ]; do sleep 0.1; done
+		for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port 5000)\"; done
+		echo done; sleep 300' </dev/null & exit 0"
+	runc_run -d "$CID"
+	assert_success
+	wait_status runc "$CID" stopped || fail "init did not exit"
+	local cg
+	cg=$CGROUP2$(jq -r .cgroup "$(state_file "$CID")")
+	grep -q '^populated 1$' "$cg/cgroup.events" || fail "nothing left in $cg"
+	# an operator's gc (a timer, a script) while the runtime has not deleted the container
+	ocibpf gc
+	assert_success
+	[ -e "$(state_file "$CID")" ] || fail "gc ended the container while a process of it runs: $output"
+	touch "$BUNDLE/rootfs/go"
+	stdio=$BATS_TEST_TMPDIR/$CID.stdio
+	wait_for 100 0.1 grep -q '^done$' "$stdio" || fail "no answer from the process left: $(cat "$stdio")"
+	run cat "$stdio"
+	assert_result "$p" EPERM
+	assert_result "$((p + 1))" ok
+	# the runtime's delete kills what is left, then poststop ends the run
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
