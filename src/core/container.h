@@ -50,7 +50,11 @@ struct container *container_find(const char *state_dir,
 				 const void *ud);
 /* The recorded container whose cgroup is cgid, or NULL (container_find). */
 struct container *container_find_cgroup(const char *state_dir, uint64_t cgid);
-/* Is its init process still the one we saw? */
+/*
+ * Does it still run: its init is the one we saw, or processes are left in its cgroup (a
+ * container without a pid namespace of its own, whose init exited: the runtime's delete
+ * kills them, and its poststop comes after that)?
+ */
 bool container_alive(const struct container *c);
 void container_free(struct container *c);
 static inline void container_freep(struct container **c) { container_free(*c); }

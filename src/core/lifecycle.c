@@ -115,9 +115,15 @@ static int clear_previous(const struct config *cfg, const char *id, struct error
 	_cleanup_container_ struct container *old = NULL;
 	if (container_read(cfg->state_dir, id, &old, NULL) < 0)
 		return 0;
-	if (container_alive(old))
-		return err_msg(err, -EEXIST, "a container with this id is already monitored (pid %d)",
-			       (int)old->pid);
+	if (container_alive(old)) {
+		uint64_t st;
+		if (process_start_time(old->pid, &st) == 0 && (!old->pid_start || st == old->pid_start))
+			return err_msg(err, -EEXIST, "a container with this id is already monitored (pid %d)",
+				       (int)old->pid);
+		return err_msg(err, -EEXIST,
+			       "a container with this id is already monitored (its init, pid %d, exited; processes are left in its cgroup %s until its runtime deletes it)",
+			       (int)old->pid, old->cgroup ? old->cgroup : "");
+	}
 	run_end(cfg, old, "stale", END_DRAIN, NULL);
 	return 0;
 }

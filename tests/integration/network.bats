@@ -1313,6 +1313,14 @@ policy_entries() {
 	ocibpf gc
 	assert_success
 	[ -e "$(state_file "$CID")" ] || fail "gc ended the container while a process of it runs: $output"
+	# nor does a start of the same id under another runtime root, in a cgroup of its own
+	# (runc's is named for the id: its cleanup would kill what is left), nor its poststop
+	update_config '.linux.cgroupsPath = $c' --arg c "/$CID-other"
+	RUNC_ROOT=$BATS_TEST_TMPDIR/runc-other runc_run "$CID"
+	update_config 'del(.linux.cgroupsPath)'
+	assert_failure
+	assert_output --partial "processes are left in its cgroup"
+	[ -e "$(state_file "$CID")" ] || fail "a refused start of the id ended the container: $output"
 	touch "$BUNDLE/rootfs/go"
 	stdio=$BATS_TEST_TMPDIR/$CID.stdio
 	wait_for 100 0.1 grep -q '^done$' "$stdio" || fail "no answer from the process left: $(cat "$stdio")"
