@@ -1332,3 +1332,81 @@ policy_entries() {
 	assert_success
 	assert_stopped "$CID"
 }
+
+@test "two configurations with one policy file, containers of both at once under runc: each held to it by its own set and cache; gc --unload of one leaves the other's containers held to it" {
+	local p conf2 bpffs2 state2 i
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	bpffs2=$(new_bpffs_dir)
+	state2=$OCIBPF_TEST_ROOT/run-$BATS_TEST_NUMBER-2
+	conf2=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-2.json
+	jq --arg b "$bpffs2" --arg s "$state2" --arg l "$OCIBPF_TEST_ROOT/log-$BATS_TEST_NUMBER-2" \
+		'.bpffs_dir = $b | .state_dir = $s | .log_dir = $l' "$OCIBPF_CONFIG" >"$conf2"
+	chmod 0644 "$conf2"
+	deny_port_policy both "$p"
+	sleep 2.5	# older than the policy cache's racy window: both configurations cache it
+	use_host_network
+	set_cmd sleep 300
+	set_policy both
+	# A and B, twice each, interleaved: the second of each from its cache and kept entries
+	for i in 1 2; do
+		runc_run -d "$CID-a$i"
+		assert_success
+		setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle-b$i"
+		add_nettool
+		use_host_network
+		set_cmd sleep 300
+		set_policy both
+		OCIBPF_CONFIG=$conf2 add_hooks
+		runc_run -d "$CID-b$i"
+		assert_success
+		setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle-a$((i + 1))"
+		add_nettool
+		use_host_network
+		set_cmd sleep 300
+		set_policy both
+		add_hooks
+	done
+	[ -f "$STATE_DIR/policies/both.cache" ] && [ -f "$state2/policies/both.cache" ] ||
+		fail "no cache in either state_dir: $(ls "$STATE_DIR/policies" "$state2/policies")"
+	[ -e "$(state_file "$CID-a2")" ] && [ ! -e "$state2/containers/$CID-a2.json" ] &&
+		[ -e "$state2/containers/$CID-b2.json" ] && [ ! -e "$(state_file "$CID-b2")" ] ||
+		fail "a container recorded by the other configuration"
+	for i in a1 a2 b1 b2; do
+		run exec_tcp "$CID-$i" "$p"
+		assert_output --regexp '^EPERM'
+		run exec_tcp "$CID-$i" $((p + 1))
+		assert_output --regexp '^ok'
+	done
+	# B's containers go, then B's set, caches and all
+	for i in b1 b2; do
+		runc_cmd delete -f "$CID-$i"
+		assert_success
+	done
+	OCIBPF_CONFIG=$conf2 ocibpf gc --unload
+	assert_success
+	[ ! -e "$bpffs2" ] || fail "$bpffs2 left after gc --unload: $(find "$bpffs2")"
+	[ ! -e "$state2/policies/both.cache" ] || fail "B's cache left after its gc --unload"
+	[ -f "$STATE_DIR/policies/both.cache" ] || fail "B's gc --unload removed A's cache"
+	# A's running containers are still held to the policy, and A's next one too
+	runc_run -d "$CID-a3"
+	assert_success
+	for i in a1 a2 a3; do
+		run exec_tcp "$CID-$i" "$p"
+		assert_output --regexp '^EPERM'
+		run exec_tcp "$CID-$i" $((p + 1))
+		assert_output --regexp '^ok'
+	done
+	set_maps_dir
+	local cg id
+	cg=$(jq -r .cgroup_id "$(state_file "$CID-a3")")
+	id=$(policy_id_of "$cg")
+	[ "$(registry_refs "$id")" = 3 ] || fail "policy $id: $(registry_refs "$id") users in A's registry, want 3"
+	for i in a1 a2 a3; do
+		runc_cmd delete -f "$CID-$i"
+		assert_success
+		assert_stopped "$CID-$i"
+	done
+	[ "$(registry_refs "$id")" = 0 ] || fail "policy $id: $(registry_refs "$id") users after the last, want 0 (kept)"
+}
