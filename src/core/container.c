@@ -305,9 +305,14 @@ static bool cgroup_populated(uint64_t cgid)
 bool container_alive(const struct container *c)
 {
 	uint64_t st;
-	if (c->pid > 0 && process_start_time(c->pid, &st) == 0 && (!c->pid_start || st == c->pid_start))
-		return true;
-	return cgroup_populated(c->cgroup_id);
+	if (c->pid <= 0 || process_start_time(c->pid, &st) < 0)
+		return false;
+	return !c->pid_start || st == c->pid_start;
+}
+
+bool container_running(const struct container *c)
+{
+	return container_alive(c) || cgroup_populated(c->cgroup_id);
 }
 
 #define RUN_BYTES 16

@@ -50,12 +50,15 @@ struct container *container_find(const char *state_dir,
 				 const void *ud);
 /* The recorded container whose cgroup is cgid, or NULL (container_find). */
 struct container *container_find_cgroup(const char *state_dir, uint64_t cgid);
-/*
- * Does it still run: its init is the one we saw, or processes are left in its cgroup (a
- * container without a pid namespace of its own, whose init exited: the runtime's delete
- * kills them, and its poststop comes after that)?
- */
+/* Is its init process still the one we saw? */
 bool container_alive(const struct container *c);
+/*
+ * Does it still run: its init (container_alive), or processes left in its cgroup (a
+ * container without a pid namespace of its own whose init exited: the runtime's delete
+ * kills them, and its poststop comes after that)? Not for a hook asking about the cgroup
+ * its own container is in (its own processes are there).
+ */
+bool container_running(const struct container *c);
 void container_free(struct container *c);
 static inline void container_freep(struct container **c) { container_free(*c); }
 #define _cleanup_container_ _cleanup_(container_freep)
