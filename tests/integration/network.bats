@@ -1410,3 +1410,40 @@ policy_entries() {
 	done
 	[ "$(registry_refs "$id")" = 0 ] || fail "policy $id: $(registry_refs "$id") users after the last, want 0 (kept)"
 }
+
+@test "a container connecting in a tight loop from its first instruction to its kill: never a connect to the denied port, the allowed one from the first; nothing left after each stop" {
+	local p i out n_a n_b
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	deny_port_policy storm "$p"
+	set_policy storm
+	use_host_network
+	set_cmd sh -c "while :; do echo \"a \$(nettool tcp 127.0.0.1 $p 500)\"; echo \"b \$(nettool tcp 127.0.0.1 $((p + 1)) 500)\"; done"
+	for i in $(seq 1 8); do
+		runc_run -d "$CID-$i"
+		assert_success
+		sleep "0.$((RANDOM % 4))"
+		if ((i % 2)); then
+			runc_cmd kill "$CID-$i" KILL
+			wait_status runc "$CID-$i" stopped
+		fi
+		runc_cmd delete -f "$CID-$i"
+		assert_success
+		assert_stopped "$CID-$i"
+		out=$BATS_TEST_TMPDIR/$CID-$i.stdio
+		! grep -q '^a ok' "$out" || fail "container $i connected to the denied port: $(grep -c '^a ok' "$out") times"
+		n_a=$(grep -c '^a EPERM' "$out" || true)
+		n_b=$(grep -c '^b ok' "$out" || true)
+		echo "container $i: $n_a denied, $n_b allowed, first: $(head -n 2 "$out" | tr '\n' ' ')" >&2
+		[ "$n_a" -gt 0 ] && [ "$n_b" -gt 0 ] || fail "container $i: $n_a denied, $n_b allowed: $(head -n 5 "$out")"
+		[ "$(head -n 1 "$out" | cut -d' ' -f1-2)" = "a EPERM" ] || fail "container $i's first connect: $(head -n 1 "$out")"
+		! grep -v '^[ab] \(ok\|EPERM\) [0-9]*ms$' "$out" | grep -q . ||
+			fail "container $i: $(grep -v '^[ab] \(ok\|EPERM\) [0-9]*ms$' "$out" | head -n 3)"
+	done
+	local cg id
+	set_maps_dir
+	[ -z "$(bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_meta" | jq -r '.[]')" ] ||
+		fail "summaries left: $(bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_meta")"
+	[ -z "$(registry | awk '$2 != 0')" ] || fail "registered policies with users left: $(registry)"
+}
