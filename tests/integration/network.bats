@@ -1447,3 +1447,30 @@ policy_entries() {
 		fail "summaries left: $(bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_meta")"
 	[ -z "$(registry | awk '$2 != 0')" ] || fail "registered policies with users left: $(registry)"
 }
+
+@test "processes left connecting in a tight loop after their init exited (no pid namespace) until the runtime deletes the container, under runc and crun: never a connect to the denied port" {
+	requires crun
+	local p rt out
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	deny_port_policy left-loop "$p"
+	set_policy left-loop
+	use_host_network
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	set_cmd sh -c "setsid sh -c 'while :; do echo \"a \$(nettool tcp 127.0.0.1 $p 500)\"; echo \"b \$(nettool tcp 127.0.0.1 $((p + 1)) 500)\"; done' </dev/null & exit 0"
+	for rt in runc crun; do
+		"${rt}_run" -d "$CID-$rt"
+		assert_success
+		out=$BATS_TEST_TMPDIR/$CID-$rt.stdio
+		wait_for 100 0.05 grep -q '^b ok' "$out" || fail "$rt: the processes left do not connect: $(head -n 3 "$out")"
+		ocibpf gc
+		assert_success
+		"${rt}_cmd" delete -f "$CID-$rt"
+		assert_success
+		assert_stopped "$CID-$rt"
+		sleep 0.5
+		echo "$rt: $(grep -c '^a EPERM' "$out") denied, $(grep -c '^b ok' "$out") allowed" >&2
+		! grep -q '^a ok' "$out" || fail "$rt: connected to the denied port $(grep -c '^a ok' "$out") times"
+	done
+}
