@@ -58,7 +58,7 @@ static void gc_drain_gone(struct gc *gc)
 	char **ids = container_list(gc->cfg->state_dir);
 	for (char **id = ids; *id; id++) {
 		_cleanup_container_ struct container *c = NULL;
-		if (container_read(gc->cfg->state_dir, *id, &c, NULL) < 0 || container_alive(c) ||
+		if (container_read(gc->cfg->state_dir, *id, &c, NULL) < 0 || container_running(c) ||
 		    !(c->flags & (CF_AUDIT | CF_NETWORK)))
 			continue;
 		_cleanup_bpfset_ struct bpfset *set = NULL;
@@ -89,7 +89,7 @@ static void gc_container(struct gc *gc, const char *id)
 			gc_report(gc, "removed", "record", id, err.msg);
 		}
 		err_clear(&err);
-	} else if (container_alive(c)) {
+	} else if (container_running(c)) {
 		keep(gc, c);
 	} else {
 		/* Its records before its stop record, as its poststop would have them (asked

@@ -39,7 +39,7 @@ static void gen_json(yajl_gen g, const struct container *c, const char *ts)
 	jg_key_int(g, "pid", c->pid);
 	jg_key_str(g, "cgroup", c->cgroup);
 	jg_key_str(g, "started", ts);
-	jg_key_bool(g, "alive", container_alive(c));
+	jg_key_bool(g, "alive", container_running(c));
 	yajl_gen_map_close(g);
 }
 
@@ -114,7 +114,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		row[PS_POLICY] = xstrdup(ct->policy ? ct->policy : "-");
 		row[PS_PID] = xasprintf("%d", (int)ct->pid);
 		row[PS_STARTED] = xstrdup(ts);
-		row[PS_CGROUP] = xasprintf("%s%s", ct->cgroup, container_alive(ct) ? "" : " (gone)");
+		row[PS_CGROUP] = xasprintf("%s%s", ct->cgroup, container_running(ct) ? "" : " (gone)");
 		for (int k = 0; k < PS__COUNT; k++)
 			if ((int)strlen(row[k]) > width[k])
 				width[k] = (int)strlen(row[k]);

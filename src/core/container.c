@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 
+#include "cgroup.h"
 #include "container.h"
 #include "json.h"
 #include "paths.h"
@@ -278,12 +279,40 @@ int process_start_time(pid_t pid, uint64_t *ret)
 	return state == 'Z' || state == 'X' ? -ESRCH : 0;
 }
 
+/*
+ * Processes in the container's cgroup (that cgroup: by its id, not a new one at its path),
+ * from cgroup.events: a container without a pid namespace of its own keeps those its init
+ * leaves (setsid and exit) until the runtime deletes it. False when it can't be told.
+ */
+static bool cgroup_populated(uint64_t cgid)
+{
+	if (!cgid)
+		return false;
+	_cleanup_close_ int dir = cgroup_open_by_id(cgid);
+	if (dir < 0)
+		return false;
+	_cleanup_close_ int fd = openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char buf[256];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strncmp(buf, "populated 1\n", 12) == 0 || strstr(buf, "\npopulated 1\n");
+}
+
 bool container_alive(const struct container *c)
 {
 	uint64_t st;
 	if (c->pid <= 0 || process_start_time(c->pid, &st) < 0)
 		return false;
 	return !c->pid_start || st == c->pid_start;
+}
+
+bool container_running(const struct container *c)
+{
+	return container_alive(c) || cgroup_populated(c->cgroup_id);
 }
 
 #define RUN_BYTES 16

@@ -52,6 +52,13 @@ struct container *container_find(const char *state_dir,
 struct container *container_find_cgroup(const char *state_dir, uint64_t cgid);
 /* Is its init process still the one we saw? */
 bool container_alive(const struct container *c);
+/*
+ * Does it still run: its init (container_alive), or processes left in its cgroup (a
+ * container without a pid namespace of its own whose init exited: the runtime's delete
+ * kills them, and its poststop comes after that)? Not for a hook asking about the cgroup
+ * its own container is in (its own processes are there).
+ */
+bool container_running(const struct container *c);
 void container_free(struct container *c);
 static inline void container_freep(struct container **c) { container_free(*c); }
 #define _cleanup_container_ _cleanup_(container_freep)

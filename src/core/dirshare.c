@@ -27,7 +27,7 @@ static size_t live_runs(const char *state_dir)
 	size_t n = 0;
 	for (char **id = ids; *id; id++) {
 		_cleanup_container_ struct container *c = NULL;
-		if (container_read(state_dir, *id, &c, NULL) == 0 && container_alive(c))
+		if (container_read(state_dir, *id, &c, NULL) == 0 && container_running(c))
 			n++;
 	}
 	strv_free(ids);
@@ -60,7 +60,7 @@ static char **run_tokens(const char *state_dir, bool alive_only)
 	for (char **id = ids; *id; id++) {
 		_cleanup_container_ struct container *c = NULL;
 		if (container_read(state_dir, *id, &c, NULL) == 0 && c->run &&
-		    (!alive_only || container_alive(c)))
+		    (!alive_only || container_running(c)))
 			runs[n++] = xstrdup(c->run);
 	}
 	strv_free(ids);

@@ -110,7 +110,7 @@ int run_end(const struct config *cfg, const struct container *c, const char *rea
  * the new run and is left exactly as it is; a stale one (its poststop never came) is
  * closed with a stop record, as `ocibpf gc` does.
  */
-static int clear_previous(const struct config *cfg, const char *id, struct error *err)
+static int clear_previous(const struct config *cfg, const char *id, uint64_t cgid, struct error *err)
 {
 	_cleanup_container_ struct container *old = NULL;
 	if (container_read(cfg->state_dir, id, &old, NULL) < 0)
@@ -118,6 +118,11 @@ static int clear_previous(const struct config *cfg, const char *id, struct error
 	if (container_alive(old))
 		return err_msg(err, -EEXIST, "a container with this id is already monitored (pid %d)",
 			       (int)old->pid);
+	/* Processes left in its cgroup (not ours: this run is in another one) still run. */
+	if (old->cgroup_id != cgid && container_running(old))
+		return err_msg(err, -EEXIST,
+			       "a container with this id is already monitored (its init, pid %d, exited; processes are left in its cgroup %s until its runtime deletes it)",
+			       (int)old->pid, old->cgroup ? old->cgroup : "");
 	run_end(cfg, old, "stale", END_DRAIN, NULL);
 	return 0;
 }
@@ -211,7 +216,7 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 		r = err_msg(err, -EINVAL, "container process %d is in the root cgroup", (int)rq->pid);
 		goto out;
 	}
-	r = clear_previous(cfg, rq->id, err);
+	r = clear_previous(cfg, rq->id, cg.id, err);
 	if (r < 0)
 		goto out;
 	/* What an earlier run's log owes (log_dir was full) goes before our start record. */
@@ -390,7 +395,7 @@ static bool run_ended_here(const struct config *cfg, const struct container *c,
 {
 	if (c->bundle && strcmp(c->bundle, rq->bundle) != 0)
 		return false;
-	return !(container_alive(c) && container_take_refused(cfg->state_dir, rq->id));
+	return !(container_running(c) && container_take_refused(cfg->state_dir, rq->id));
 }
 
 int hook_poststop(const struct config *cfg, const struct run_request *rq, struct error *err)

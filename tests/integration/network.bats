@@ -1287,3 +1287,190 @@ policy_entries() {
 	echo "# runc run with a 10,000-rule policy: $(((t1 - t0) / 1000000)) ms" >&3
 	assert_stopped "$CID"
 }
+
+@test "a process left in the cgroup of a container whose init exited (no pid namespace) is held to the policy through ocibpf gc, until the runtime deletes the container" {
+	local p stdio
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	deny_port_policy left "$p"
+	set_policy left
+	use_host_network
+	# the host's pid namespace: the kernel does not kill the rest of the cgroup with init
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	# init starts a process that waits for /go (made by the test in the rootfs), then
+	# connects to the denied port and the allowed one; init exits at once
+	set_cmd sh -c "setsid sh -c 'while [ ! -e /go ]; do sleep 0.1; done
+		for port in $p $((p + 1)); do echo \"\$port: \$(nettool tcp 127.0.0.1 \$port 5000)\"; done
+		echo done; sleep 300' </dev/null & exit 0"
+	runc_run -d "$CID"
+	assert_success
+	wait_status runc "$CID" stopped || fail "init did not exit"
+	local cg
+	cg=$CGROUP2$(jq -r .cgroup "$(state_file "$CID")")
+	grep -q '^populated 1$' "$cg/cgroup.events" || fail "nothing left in $cg"
+	# an operator's gc (a timer, a script) while the runtime has not deleted the container
+	ocibpf gc
+	assert_success
+	[ -e "$(state_file "$CID")" ] || fail "gc ended the container while a process of it runs: $output"
+	# nor does a start of the same id under another runtime root, in a cgroup of its own
+	# (runc's is named for the id: its cleanup would kill what is left), nor its poststop
+	update_config '.linux.cgroupsPath = $c' --arg c "/$CID-other"
+	RUNC_ROOT=$BATS_TEST_TMPDIR/runc-other runc_run "$CID"
+	update_config 'del(.linux.cgroupsPath)'
+	assert_failure
+	assert_output --partial "processes are left in its cgroup"
+	[ -e "$(state_file "$CID")" ] || fail "a refused start of the id ended the container: $output"
+	touch "$BUNDLE/rootfs/go"
+	stdio=$BATS_TEST_TMPDIR/$CID.stdio
+	wait_for 100 0.1 grep -q '^done$' "$stdio" || fail "no answer from the process left: $(cat "$stdio")"
+	run cat "$stdio"
+	assert_result "$p" EPERM
+	assert_result "$((p + 1))" ok
+	# the runtime's delete kills what is left, then poststop ends the run
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+}
+
+@test "two configurations with one policy file, containers of both at once under runc: each held to it by its own set and cache; gc --unload of one leaves the other's containers held to it" {
+	local p conf2 bpffs2 state2 i
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	bpffs2=$(new_bpffs_dir)
+	state2=$OCIBPF_TEST_ROOT/run-$BATS_TEST_NUMBER-2
+	conf2=$OCIBPF_TEST_ROOT/configs/$BATS_TEST_NUMBER-2.json
+	jq --arg b "$bpffs2" --arg s "$state2" --arg l "$OCIBPF_TEST_ROOT/log-$BATS_TEST_NUMBER-2" \
+		'.bpffs_dir = $b | .state_dir = $s | .log_dir = $l' "$OCIBPF_CONFIG" >"$conf2"
+	chmod 0644 "$conf2"
+	deny_port_policy both "$p"
+	sleep 2.5	# older than the policy cache's racy window: both configurations cache it
+	use_host_network
+	set_cmd sleep 300
+	set_policy both
+	# A and B, twice each, interleaved: the second of each from its cache and kept entries
+	for i in 1 2; do
+		runc_run -d "$CID-a$i"
+		assert_success
+		setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle-b$i"
+		add_nettool
+		use_host_network
+		set_cmd sleep 300
+		set_policy both
+		OCIBPF_CONFIG=$conf2 add_hooks
+		runc_run -d "$CID-b$i"
+		assert_success
+		setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle-a$((i + 1))"
+		add_nettool
+		use_host_network
+		set_cmd sleep 300
+		set_policy both
+		add_hooks
+	done
+	[ -f "$STATE_DIR/policies/both.cache" ] && [ -f "$state2/policies/both.cache" ] ||
+		fail "no cache in either state_dir: $(ls "$STATE_DIR/policies" "$state2/policies")"
+	[ -e "$(state_file "$CID-a2")" ] && [ ! -e "$state2/containers/$CID-a2.json" ] &&
+		[ -e "$state2/containers/$CID-b2.json" ] && [ ! -e "$(state_file "$CID-b2")" ] ||
+		fail "a container recorded by the other configuration"
+	for i in a1 a2 b1 b2; do
+		run exec_tcp "$CID-$i" "$p"
+		assert_output --regexp '^EPERM'
+		run exec_tcp "$CID-$i" $((p + 1))
+		assert_output --regexp '^ok'
+	done
+	# B's containers go, then B's set, caches and all
+	for i in b1 b2; do
+		runc_cmd delete -f "$CID-$i"
+		assert_success
+	done
+	OCIBPF_CONFIG=$conf2 ocibpf gc --unload
+	assert_success
+	[ ! -e "$bpffs2" ] || fail "$bpffs2 left after gc --unload: $(find "$bpffs2")"
+	[ ! -e "$state2/policies/both.cache" ] || fail "B's cache left after its gc --unload"
+	[ -f "$STATE_DIR/policies/both.cache" ] || fail "B's gc --unload removed A's cache"
+	# A's running containers are still held to the policy, and A's next one too
+	runc_run -d "$CID-a3"
+	assert_success
+	for i in a1 a2 a3; do
+		run exec_tcp "$CID-$i" "$p"
+		assert_output --regexp '^EPERM'
+		run exec_tcp "$CID-$i" $((p + 1))
+		assert_output --regexp '^ok'
+	done
+	set_maps_dir
+	local cg id
+	cg=$(jq -r .cgroup_id "$(state_file "$CID-a3")")
+	id=$(policy_id_of "$cg")
+	[ "$(registry_refs "$id")" = 3 ] || fail "policy $id: $(registry_refs "$id") users in A's registry, want 3"
+	for i in a1 a2 a3; do
+		runc_cmd delete -f "$CID-$i"
+		assert_success
+		assert_stopped "$CID-$i"
+	done
+	[ "$(registry_refs "$id")" = 0 ] || fail "policy $id: $(registry_refs "$id") users after the last, want 0 (kept)"
+}
+
+@test "a container connecting in a tight loop from its first instruction to its kill: never a connect to the denied port, the allowed one from the first; nothing left after each stop" {
+	local p i out n_a n_b
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	deny_port_policy storm "$p"
+	set_policy storm
+	use_host_network
+	set_cmd sh -c "while :; do echo \"a \$(nettool tcp 127.0.0.1 $p 500)\"; echo \"b \$(nettool tcp 127.0.0.1 $((p + 1)) 500)\"; done"
+	for i in $(seq 1 8); do
+		runc_run -d "$CID-$i"
+		assert_success
+		sleep "0.$((RANDOM % 4))"
+		if ((i % 2)); then
+			runc_cmd kill "$CID-$i" KILL
+			wait_status runc "$CID-$i" stopped
+		fi
+		runc_cmd delete -f "$CID-$i"
+		assert_success
+		assert_stopped "$CID-$i"
+		out=$BATS_TEST_TMPDIR/$CID-$i.stdio
+		! grep -q '^a ok' "$out" || fail "container $i connected to the denied port: $(grep -c '^a ok' "$out") times"
+		n_a=$(grep -c '^a EPERM' "$out" || true)
+		n_b=$(grep -c '^b ok' "$out" || true)
+		echo "container $i: $n_a denied, $n_b allowed, first: $(head -n 2 "$out" | tr '\n' ' ')" >&2
+		[ "$n_a" -gt 0 ] && [ "$n_b" -gt 0 ] || fail "container $i: $n_a denied, $n_b allowed: $(head -n 5 "$out")"
+		[ "$(head -n 1 "$out" | cut -d' ' -f1-2)" = "a EPERM" ] || fail "container $i's first connect: $(head -n 1 "$out")"
+		! grep -v '^[ab] \(ok\|EPERM\) [0-9]*ms$' "$out" | grep -q . ||
+			fail "container $i: $(grep -v '^[ab] \(ok\|EPERM\) [0-9]*ms$' "$out" | head -n 3)"
+	done
+	local cg id
+	set_maps_dir
+	[ -z "$(bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_meta" | jq -r '.[]')" ] ||
+		fail "summaries left: $(bpftool -j map dump pinned "$SET_MAPS/ocibpf_net_meta")"
+	[ -z "$(registry | awk '$2 != 0')" ] || fail "registered policies with users left: $(registry)"
+}
+
+@test "processes left connecting in a tight loop after their init exited (no pid namespace) until the runtime deletes the container, under runc and crun: never a connect to the denied port" {
+	requires crun
+	local p rt out
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	deny_port_policy left-loop "$p"
+	set_policy left-loop
+	use_host_network
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	set_cmd sh -c "setsid sh -c 'while :; do echo \"a \$(nettool tcp 127.0.0.1 $p 500)\"; echo \"b \$(nettool tcp 127.0.0.1 $((p + 1)) 500)\"; done' </dev/null & exit 0"
+	for rt in runc crun; do
+		"${rt}_run" -d "$CID-$rt"
+		assert_success
+		out=$BATS_TEST_TMPDIR/$CID-$rt.stdio
+		wait_for 100 0.05 grep -q '^b ok' "$out" || fail "$rt: the processes left do not connect: $(head -n 3 "$out")"
+		ocibpf gc
+		assert_success
+		"${rt}_cmd" delete -f "$CID-$rt"
+		assert_success
+		assert_stopped "$CID-$rt"
+		sleep 0.5
+		echo "$rt: $(grep -c '^a EPERM' "$out") denied, $(grep -c '^b ok' "$out") allowed" >&2
+		! grep -q '^a ok' "$out" || fail "$rt: connected to the denied port $(grep -c '^a ok' "$out") times"
+	done
+}

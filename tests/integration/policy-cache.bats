@@ -35,6 +35,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${CACHE_MOUNT:-}" ] || umount "$CACHE_MOUNT" 2>/dev/null || true
 	net_teardown
 	ocibpf_teardown
 }
@@ -358,4 +359,63 @@ policy_read() {
 	[ -f "$(cache_of kept)" ] || fail "gc removed the cache of an unchanged policy"
 	[ ! -e "$(cache_of removed)" ] && [ ! -e "$(cache_of changed)" ] ||
 		fail "gc left stale caches: $(ls "$STATE_DIR/policies")"
+}
+
+# quiet_start NAME: createRuntime run directly for a sandbox process with policy NAME: it
+# must succeed and say nothing; then its poststop.
+quiet_start() {
+	local id=$CID-q$((++N_HOOK))
+	spawn_sandbox "$id"
+	run_hook createRuntime "$(make_state "$id" "$SANDBOX_PID" "$BUNDLE" "$1")"
+	assert_success
+	[ -z "$stderr" ] || fail "the hook said something: $stderr"
+	run_hook poststop "$(jq -cn --arg id "$id" --arg b "$BUNDLE" \
+		'{ociVersion: "1.0.2-dev", id: $id, status: "stopped", bundle: $b}')"
+	assert_success
+	stop_sandboxes || true
+}
+
+@test "no room for the cache (its directory a full tmpfs), or a file where its directory goes: containers start, held to the rules, nothing said, nothing left; the cache comes once it can" {
+	deny_port full "$P1"
+	set_policy full
+	settle
+	local dir=$STATE_DIR/policies
+	mkdir -p -m 0700 "$dir"
+	mount -t tmpfs -o size=4k,mode=0700 ocibpf-test-cache "$dir"
+	CACHE_MOUNT=$dir
+	dd if=/dev/zero of="$dir/fill" bs=1k count=64 status=none 2>/dev/null || true
+	quiet_start full
+	expect_denied 1 "$P1"
+	quiet_start full
+	[ "$(ls -A "$dir")" = fill ] || fail "the cache or a temporary file in a full directory: $(ls -A "$dir")"
+	umount "$dir"
+	CACHE_MOUNT=
+	rm -rf "$dir"	# (with the caches of earlier tests under the mount)
+	# an operator's mistake: a file where the directory goes
+	: >"$dir"
+	quiet_start full
+	expect_denied 2 "$P1"
+	ocibpf gc
+	assert_success
+	[ -f "$dir" ] && [ ! -s "$dir" ] || fail "$dir changed"
+	rm "$dir"
+	quiet_start full
+	[ -f "$(cache_of full)" ] || fail "no cache once there is room"
+	expect_denied 3 "$P1"
+}
+
+@test "a container id reused with another policy, both cached and kept: each run of the id is held to its own policy" {
+	deny_port pa "$P1"
+	deny_port pb "$P2"
+	settle
+	local i
+	for i in 1 2 3; do
+		set_policy pa
+		expect_denied same "$P1"
+		set_policy pb
+		expect_denied same "$P2"
+	done
+	[ -f "$(cache_of pa)" ] && [ -f "$(cache_of pb)" ] || fail "not both cached: $(ls "$STATE_DIR/policies")"
+	run jq -s -r '[.[] | select(.type == "start") | .policy] | join(" ")' "$(audit_log "$CID-same")"
+	assert_output "pa pb pa pb pa pb"
 }
