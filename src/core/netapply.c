@@ -149,10 +149,16 @@ void netpolicy_forget(struct bpfset *set, uint64_t cgid)
 	struct net_meta m;
 	/* Nothing to remove: a set from before network policy, or no policy for cgid. */
 	if (meta_fd >= 0 && bpf_map_lookup_elem(meta_fd, &cgid, &m) == 0) {
-		_cleanup_close_ _unused_ int lock = netshare_lock(set, NULL);
-		/* The summary first: without it the container's lookups deny, never half-allow. */
+		_cleanup_close_ int lock = netshare_lock(set, NULL);
+		/*
+		 * The summary first: without it the container's lookups deny, never half-allow.
+		 * Its policy's count only under the lock (it fails only short of memory or file
+		 * descriptors): a release racing another container's acquire could leave the
+		 * policy counted unused while that one uses it, and evictable. Left one too
+		 * high instead, which `ocibpf gc` recounts.
+		 */
 		if (bpf_map_lookup_elem(meta_fd, &cgid, &m) == 0 && bpf_map_delete_elem(meta_fd, &cgid) == 0 &&
-		    m.policy && trie >= 0 && reg >= 0)
+		    m.policy && trie >= 0 && reg >= 0 && lock >= 0)
 			netshare_release(set, trie, reg, m.policy);
 	}
 	/* The container's entries in ocibpf_net_agg stay (they go with their window; in older

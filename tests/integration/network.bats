@@ -1029,6 +1029,38 @@ deny_port_policy() {
 	[ "$(policy_entries "$id")" = 0 ] || fail "entries of policy $id left after gc: $(policy_entries "$id")"
 }
 
+@test "a poststop that can't take the policies' lock still removes the container's summary, and leaves its policy's count to ocibpf gc" {
+	net_policy net '{"network": {"egress": {"default": "deny", "rules": [
+		{"action": "allow", "cidr": "192.0.2.0/24", "protocol": "udp", "ports": "4242"}]}}}'
+	use_host_network
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	local cgid id dir
+	cgid=$(jq -r .cgroup_id "$(state_file "$CID")")
+	id=$(policy_id_of "$cgid")
+	set_maps_dir
+	dir=$(dirname "$SET_MAPS")/netpolicy
+	[ -d "$dir" ] || fail "no $dir"
+	# the lock's directory is a pinned map now, not a directory: the lock can't be taken
+	mv "$dir" "$dir-away"
+	bpftool map pin pinned "$SET_MAPS/ocibpf_net_meta" "$dir"
+	runc_cmd delete -f "$CID"
+	local rc=$status
+	rm -f "$dir"
+	mv "$dir-away" "$dir"
+	[ "$rc" = 0 ] || fail "runc delete: $output"
+	# the summary went (the cgroup's lookups deny); the count was not touched without the
+	# lock (a release racing another container's start could leave a used policy
+	# evictable): one too high, until gc recounts it
+	! net_rules_loaded "$cgid" || fail "the container's summary is still in the maps"
+	[ "$(registry_refs "$id")" = 1 ] || fail "policy $id counted: $(registry)"
+	ocibpf gc --json
+	assert_success
+	jq -e --arg id "$(printf '%08x' "$id")" 'any(.[]; .removed == "network-policy" and .id == $id)' <<<"$output"
+	[ -z "$(registry_refs "$id")" ] || fail "policy $id still registered after gc: $(registry)"
+}
+
 # big_policy NAME PORT: egress allowed but tcp to 127.0.0.1:PORT, and 10,000 denies on
 # 200.x.y.0/24 (after 127.0.0.1 in the trie's order: the family's /0 first, then by address).
 big_policy() {
