@@ -11,6 +11,7 @@ for script in \
 	./audit.sh \
 	./telemetry.sh \
 	./net.sh \
+	./bpf-ops.sh \
 	./volume.sh \
 	; do
 	echo "### $script"
