@@ -36,11 +36,11 @@ TMP=$(mktemp -d /tmp/ocibpf-bench-ops.XXXXXX)
 PINS=/sys/fs/bpf/ocibpf-bench-ops-$$
 CG=$CGROUP2/ocibpf-bench-ops-$$
 LISTENER=
-ATTACHED=
+ATTACHED=()
 old_stats=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
 	set +e
-	[ -n "$ATTACHED" ] && bpftool cgroup detach "$CG" $ATTACHED
+	[ ${#ATTACHED[@]} -gt 0 ] && bpftool cgroup detach "$CG" "${ATTACHED[@]}"
 	[ -n "$LISTENER" ] && kill "$LISTENER" && wait "$LISTENER" 2>/dev/null
 	sysctl -qw kernel.bpf_stats_enabled="$old_stats"
 	rm -rf "$PINS" "$PINS-maps" "$TMP"
@@ -82,14 +82,14 @@ for _ in $(seq 50); do grep -q listening "$TMP/listen.log" && break; sleep 0.1; 
 run() {
 	local p=$1 hook=$2 before after
 	bpftool cgroup attach "$CG" "$hook" pinned "$PINS/$p" multi
-	ATTACHED="$hook pinned $PINS/$p"
+	ATTACHED=("$hook" pinned "$PINS/$p")
 	before=$(bpftool -j prog show pinned "$PINS/$p")
 	# shellcheck disable=SC2016
 	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
 		"$TMP/nettool" loop 127.0.0.1 "$PORT" "$CONNECTS" >/dev/null
 	after=$(bpftool -j prog show pinned "$PINS/$p")
 	bpftool cgroup detach "$CG" "$hook" pinned "$PINS/$p"
-	ATTACHED=
+	ATTACHED=()
 	jq -rn --argjson a "$before" --argjson b "$after" \
 		'(($b.run_time_ns // 0) - ($a.run_time_ns // 0)) / (($b.run_cnt // 0) - ($a.run_cnt // 0))'
 }
@@ -97,7 +97,7 @@ run() {
 C_PROGS=(c_empty c_cgroup_id c_hash c_trie c_sk_create)
 E_PROGS=(e_empty e_cgroup_id e_hash e_hash_pcpu e_sk_get e_load_bytes)
 sysctl -qw kernel.bpf_stats_enabled=1
-for r in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
 	for p in "${C_PROGS[@]}"; do run "$p" connect4 >>"$TMP/$p"; done
 	for p in "${E_PROGS[@]}"; do run "$p" egress >>"$TMP/$p"; done
 done
