@@ -94,13 +94,11 @@ struct {
 /* --- kernel-only state ----------------------------------------------------------- */
 
 /*
- * Per socket: egress policy allowed its connection. Set by connect4/6 for UDP, by the
- * packet check for a TCP connection once it has sent SKE_MARK_SEGS segments (before that
- * each packet is checked: cheaper than the storage for a short connection), and on
+ * Per socket: what egress policy said about its connection. Set by connect4/6 (the
+ * connection was checked), by the packet check (sockets from before the attach), and on
  * listeners by an accepted SYN; BPF_F_CLONE hands it to the accepted sockets.
  */
-enum { SKE_UNKNOWN = 0, SKE_ALLOWED = 1 };
-#define SKE_MARK_SEGS	8
+enum { SKE_UNKNOWN = 0, SKE_ALLOWED = 1, SKE_DENIED = 2 };
 struct sk_net {
 	__u8 egress;
 	__u8 pad[3];
@@ -569,12 +567,10 @@ static __always_inline int sock_decide(struct bpf_sock_addr *ctx, bool v6, enum 
 	}
 	if (hook == HOOK_CONNECT) {
 		/*
-		 * A UDP connection is checked: its datagrams needn't be (skb_egress), nor what
-		 * its peer sends back (skb_ingress). Not marked for TCP: most connections are
-		 * short, and making a socket's storage costs more (~1 µs here, and its free at
-		 * close) than checking their few packets; skb_egress marks the long ones.
+		 * The connection is checked: its packets needn't be (skb_egress), nor, for
+		 * UDP, what its peer sends back (skb_ingress).
 		 */
-		if (exact && q.slot == NP_UDP && (active(m, NET_EGRESS) || active(m, NET_INGRESS))) {
+		if (exact && (active(m, NET_EGRESS) || active(m, NET_INGRESS))) {
 			struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, ctx->sk, 0,
 							       BPF_SK_STORAGE_GET_F_CREATE);
 			if (sn && sn->egress != SKE_ALLOWED)
@@ -819,30 +815,6 @@ static __always_inline bool egress_opaque(const struct container_info *c,
 	return false;
 }
 
-/*
- * The question connect4/6 answered for a TCP socket's connection, asked again from the
- * socket (its peer's address and port) for a packet that goes to that peer: the same
- * verdict, whatever is inside the packet (an IPsec transport, an option), without parsing
- * it. Also the question for a connection the socket hooks did not see (made before the
- * attach, or connect() called by a process of another cgroup).
- */
-static __always_inline void conn_query(struct __sk_buff *skb, const struct bpf_sock *sk,
-				       struct query *q)
-{
-	q->dir = NET_EGRESS;
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		set_addr4(q, sk->dst_ip4);	/* an IPv6 socket's IPv4-mapped peer too */
-	} else {
-		__u32 a[4] = { sk->dst_ip6[0], sk->dst_ip6[1], sk->dst_ip6[2], sk->dst_ip6[3] };
-		__builtin_memcpy(q->addr, a, sizeof(a));
-		q->family = NF_INET6;
-	}
-	q->port = bpf_ntohs(sk->dst_port);
-	q->rport = q->port;
-	q->proto = IPPROTO_TCP;
-	q->slot = NP_TCP;
-}
-
 static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct container_info *c)
 {
 	struct bpf_sock *sk = skb->sk;
@@ -855,24 +827,19 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 		bool peer = sk->state == BPF_TCP_LISTEN || to_peer(skb, sk);
 		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
 		if (peer && sn && sn->egress == SKE_ALLOWED)
-			return true;	/* fast path: checked before, or accepted */
+			return true;	/* fast path: connect4/6 checked it, or accepted */
 		struct net_meta *m = meta_of(c);
 		if (m && !active(m, NET_EGRESS))
 			return true;
-		if (!peer || sk->state == BPF_TCP_LISTEN)	/* no connection to speak for */
-			return parse_skb(skb, NET_EGRESS, &q) ? packet_allowed(skb, c, m, &q)
-							      : egress_opaque(c, m, &q, true);
-		conn_query(skb, sk, &q);
-		if (!packet_allowed(skb, c, m, &q))
-			return false;
-		/* A connection that lasts: its next packets take the fast path. */
-		struct bpf_tcp_sock *tp = bpf_tcp_sock(sk);
-		if (tp && tp->segs_out >= SKE_MARK_SEGS) {
-			sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-			if (sn)
-				sn->egress = SKE_ALLOWED;
-		}
-		return true;
+		/* A connection the socket hooks did not see (made before the attach). */
+		bool ok = parse_skb(skb, NET_EGRESS, &q) ? packet_allowed(skb, c, m, &q)
+							 : egress_opaque(c, m, &q, true);
+		if (!peer)
+			return ok;	/* says nothing about the connection's peer */
+		sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (sn)
+			sn->egress = ok ? SKE_ALLOWED : SKE_DENIED;
+		return ok;
 	}
 	if (sk && is_udp(sk)) {
 		/* Unconnected sends all went through sendmsg4/6; connected ones through connect. */

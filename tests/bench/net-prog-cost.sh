@@ -37,12 +37,13 @@
 # us the port-trie lookup (big vs big0); sock_sendmsg4/6 ~0.35 us; inlining net_decide in
 # the socket programs changed nothing measurable (the call costs a few ns) and made the
 # verifier walk 4,400 more instructions (sock_connect6 2,525 -> 4,832).
-# 2026-12-01 (load ~4, REPS=15, min / median ns), connect4 no longer makes the storage
-# and a TCP connection is marked after 8 segments, decided until then from the socket:
-# sock_connect4 1,073 / 1,979 -> 365 / 446; tcp4/skb_egress 179 / 231 -> 278 / 388 (its
-# ~3.3 packets a connection are checked); per connection, all programs: ~1.70 -> ~1.42 us
-# (min), ~2.83 -> ~2.01 us (median), and no storage to free at close. iperf-send/
-# skb_egress (the marked fast path) unchanged: 304 / 407 -> 330 / 399.
+# 2026-12-01, tried and reverted: connect4 marking only UDP, a TCP connection decided
+# from the socket (peer address and port: meta + 2 trie lookups) until its 8th segment,
+# then marked. Here: sock_connect4 1,073 / 1,979 -> 365 / 446 ns (min / median), but
+# tcp4/skb_egress 179 / 231 -> 278 / 388 on ~3.3 packets a connection; end to end (net.sh
+# PARTS=3, quiet, three alternated pairs) policy/none 0.943 / 0.955 / 0.922 before and
+# 0.914 / 0.928 / 0.926 with it (per CPU second: 0.931 / 0.966 / 0.925 vs 0.927 / 0.933
+# / 0.923): no gain, so not kept.
 
 . "$(dirname "$0")/lib.sh"
 REPS=${REPS:-21}

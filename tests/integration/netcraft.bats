@@ -336,9 +336,9 @@ sum_counts() {
 }
 
 @test "egress: a TCP connection that has sent many segments still can't be source-routed to a denied address" {
-	# After its first segments an allowed connection's packets take a fast path (the
-	# socket is marked); one that then sets a routing header (no capability needed)
-	# sends to its first hop, which is decided on its own. (IPv4 has no such case: an
+	# An allowed connection's packets take a fast path (connect() marked the socket);
+	# one that then sets a routing header (no capability needed) sends to its first
+	# hop, which is decided on its own. (IPv4 has no such case: an
 	# IP_OPTIONS source route set after connect() is not routed, the kernel keeps the
 	# connection's route to its peer and writes the peer as the option's last hop.)
 	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
@@ -355,7 +355,7 @@ sum_counts() {
 	local hop n
 	for hop in "$PEER6B" "$PEER6"; do
 		assert_line --regexp "^$hop late: ok "
-		# well past the few packets that are checked one by one before the mark
+		# an established connection, well past its handshake
 		n=$(sed -n "s/^$hop segs_out //p" <<<"$output")
 		[ "${n:-0}" -ge 32 ] || fail "$hop: only ${n:-no} segments before the routing header"
 	done
