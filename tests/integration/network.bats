@@ -1005,40 +1005,46 @@ deny_port_policy() {
 	[ "$(registry_refs "$id")" = 0 ] || fail "held not kept after its container: $(registry)"
 }
 
-@test "ocibpf gc removes a policy whose count a killed hook left too high" {
+# run_counted: container $CID running with a small policy of its own; COUNTED_CGID is its
+# cgroup id, COUNTED_ID its policy's id (in the trie and counted).
+run_counted() {
 	net_policy net '{"network": {"egress": {"default": "deny", "rules": [
 		{"action": "allow", "cidr": "192.0.2.0/24", "protocol": "udp", "ports": "4242"}]}}}'
 	use_host_network
 	set_cmd sleep 300
 	runc_run -d "$CID"
 	assert_success
-	local cgid id
-	cgid=$(jq -r .cgroup_id "$(state_file "$CID")")
-	id=$(policy_id_of "$cgid")
-	[ "$(policy_entries "$id")" -gt 0 ] || fail "no entries of policy $id in the trie"
+	COUNTED_CGID=$(jq -r .cgroup_id "$(state_file "$CID")")
+	COUNTED_ID=$(policy_id_of "$COUNTED_CGID")
+	[ "$(policy_entries "$COUNTED_ID")" -gt 0 ] || fail "no entries of policy $COUNTED_ID in the trie"
+}
+
+# gc_removes_policy ID: ocibpf gc says it removed policy ID, and it is not registered.
+gc_removes_policy() {
+	ocibpf gc --json
+	assert_success
+	jq -e --arg id "$(printf '%08x' "$1")" 'any(.[]; .removed == "network-policy" and .id == $id)' <<<"$output"
+	[ -z "$(registry_refs "$1")" ] || fail "policy $1 still registered after gc: $(registry)"
+}
+
+@test "ocibpf gc removes a policy whose count a killed hook left too high" {
+	local COUNTED_CGID COUNTED_ID
+	run_counted
+	local cgid=$COUNTED_CGID id=$COUNTED_ID
 	# as if a hook was killed between counting itself in and writing the summary
 	set_maps_dir
 	bpftool map delete pinned "$SET_MAPS/ocibpf_net_meta" key $(u64_bytes "$cgid")
 	runc_cmd delete -f "$CID"
 	assert_success
 	[ "$(registry_refs "$id")" = 1 ] || fail "expected the leak this test makes: $(registry)"
-	ocibpf gc --json
-	assert_success
-	jq -e --arg id "$(printf '%08x' "$id")" 'any(.[]; .removed == "network-policy" and .id == $id)' <<<"$output"
-	[ -z "$(registry_refs "$id")" ] || fail "policy $id still registered after gc: $(registry)"
+	gc_removes_policy "$id"
 	[ "$(policy_entries "$id")" = 0 ] || fail "entries of policy $id left after gc: $(policy_entries "$id")"
 }
 
 @test "a poststop that can't take the policies' lock still removes the container's summary, and leaves its policy's count to ocibpf gc" {
-	net_policy net '{"network": {"egress": {"default": "deny", "rules": [
-		{"action": "allow", "cidr": "192.0.2.0/24", "protocol": "udp", "ports": "4242"}]}}}'
-	use_host_network
-	set_cmd sleep 300
-	runc_run -d "$CID"
-	assert_success
-	local cgid id dir
-	cgid=$(jq -r .cgroup_id "$(state_file "$CID")")
-	id=$(policy_id_of "$cgid")
+	local COUNTED_CGID COUNTED_ID
+	run_counted
+	local cgid=$COUNTED_CGID id=$COUNTED_ID dir
 	set_maps_dir
 	dir=$(dirname "$SET_MAPS")/netpolicy
 	[ -d "$dir" ] || fail "no $dir"
@@ -1055,10 +1061,7 @@ deny_port_policy() {
 	# evictable): one too high, until gc recounts it
 	! net_rules_loaded "$cgid" || fail "the container's summary is still in the maps"
 	[ "$(registry_refs "$id")" = 1 ] || fail "policy $id counted: $(registry)"
-	ocibpf gc --json
-	assert_success
-	jq -e --arg id "$(printf '%08x' "$id")" 'any(.[]; .removed == "network-policy" and .id == $id)' <<<"$output"
-	[ -z "$(registry_refs "$id")" ] || fail "policy $id still registered after gc: $(registry)"
+	gc_removes_policy "$id"
 }
 
 # big_policy NAME PORT: egress allowed but tcp to 127.0.0.1:PORT, and 10,000 denies on
