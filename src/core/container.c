@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "cgroup.h"
+#include "cgstat.h"
 #include "container.h"
 #include "json.h"
 #include "paths.h"
@@ -292,14 +293,10 @@ static bool cgroup_populated(uint64_t cgid)
 	if (dir < 0)
 		return false;
 	_cleanup_close_ int fd = openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	char buf[256];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return strncmp(buf, "populated 1\n", 12) == 0 || strstr(buf, "\npopulated 1\n");
+	_cleanup_free_ char *text = NULL;
+	uint64_t v;
+	return fd >= 0 && read_fd(fd, 4096, &text, NULL) == 0 &&
+	       cg_parse_keyed(text, "populated", &v) == 0 && v != 0;
 }
 
 bool container_alive(const struct container *c)
