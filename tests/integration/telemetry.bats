@@ -174,6 +174,74 @@ foreground_run_test() {
 	foreground_run_test crun
 }
 
+# policed_transfer_test RT: downloads between two containers of one network policy. The
+# packets of an allowed connection need no check: the client's socket (connect4 checked
+# it) and the server's accepted ones (their listener's mark) are counted by the
+# container their socket's storage names, without a look-up of their cgroup. Every byte
+# is counted, and each side's to its own container: what one sent is what the other
+# received, but for the few segments a socket sends once it is no longer the process's
+# (the last ACK, from TIME_WAIT), and the headers of the segments a large send is cut
+# into after the sender counted it (one packet at egress, a few at ingress: < 0.1 %).
+policed_transfer_test() {
+	local rt=$1 p n=3 blob=$((4 * 1024 * 1024)) srv cli
+	p=$(free_port)
+	write_policy policed "{\"telemetry\": true, \"network\": {
+		\"egress\": {\"default\": \"deny\", \"rules\": [{\"action\": \"allow\",
+			\"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$p\"}]},
+		\"ingress\": {\"default\": \"deny\", \"rules\": [{\"action\": \"allow\",
+			\"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$p\"}]}}}"
+	mkdir "$BUNDLE/rootfs/www"
+	head -c "$blob" /dev/urandom >"$BUNDLE/rootfs/www/blob"
+	set_policy policed
+	use_host_network
+	set_cmd httpd -f -p "127.0.0.1:$p" -h /www
+	add_hooks
+	"${rt}_run" -d "$CID-srv"
+	assert_success
+	wait_for 50 0.1 sh -c "ss -Htln 'sport = :$p' | grep -q ." || fail "the server does not listen"
+
+	setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle-cli"
+	set_policy policed
+	use_host_network
+	set_cmd sh -c "i=0; while [ \$i -lt $n ]; do
+		wget -q -O /dev/null http://127.0.0.1:$p/blob || exit 1; i=\$((i + 1)); done
+		wget -q -O /dev/null http://127.0.0.2:$p/blob && exit 2; exit 0"
+	add_hooks
+	"${rt}_run" "$CID-cli"
+	assert_success
+	sleep 0.5	# the server's last segments
+	srv=$(stats_json "$CID-srv")
+	cli=$(stop_stats "$CID-cli")
+	echo "server: $srv" >&2
+	echo "client: $cli" >&2
+	"${rt}_cmd" delete -f "$CID-srv"
+	assert_success
+	assert_stopped "$CID-srv"
+	assert_stopped "$CID-cli"
+
+	# the policy held (the download from 127.0.0.2 was denied), and every byte counted
+	check_stats "$cli" '.egress_denied >= 1 and .rx_bytes >= $n * $b and .tx_bytes < $n * 65536
+		and .rx_packets >= $n * 3 and .tx_packets >= $n * 3' --argjson n "$n" --argjson b "$blob"
+	check_stats "$srv" '.egress_denied == 0 and .ingress_denied == 0
+		and .tx_bytes >= $n * $b and .rx_bytes < $n * 65536' --argjson n "$n" --argjson b "$blob"
+	jq -e -n --argjson s "$srv" --argjson c "$cli" --argjson n "$n" '
+		def near(a; b; most): (a - b) as $d | ($d < 0 and -$d <= most) or ($d >= 0 and $d <= most);
+		near($s.rx_packets; $c.tx_packets; 4 * $n) and near($s.rx_bytes; $c.tx_bytes; 4 * $n * 100)
+		and $c.rx_packets >= $s.tx_packets - 4 * $n
+		and near($s.tx_bytes; $c.rx_bytes; $s.tx_bytes / 100 + 4 * $n * 100)' >/dev/null ||
+		fail "what one container sent is not what the other received: server $srv, client $cli"
+}
+
+@test "runc: a download between two containers under a network policy is counted in full, each side to its own container" {
+	requires runc
+	policed_transfer_test runc
+}
+
+@test "crun: a download between two containers under a network policy is counted in full, each side to its own container" {
+	requires crun
+	policed_transfer_test crun
+}
+
 @test "hybrid: memory, pids and block I/O come from the v1 controllers" {
 	requires runc cgroup2_hybrid
 	local disk
