@@ -1000,36 +1000,32 @@ static __always_inline __u64 sk_fast(struct __sk_buff *skb, bool ingress)
 	return sn->cgid;
 }
 
-SEC("cgroup_skb/ingress")
-int skb_ingress(struct __sk_buff *skb)
+/* Both packet programs: the fast path, else the container's checks; then the count. */
+static __always_inline int skb_verdict(struct __sk_buff *skb, bool ingress)
 {
-	__u64 cgid = sk_fast(skb, true);
+	__u64 cgid = sk_fast(skb, ingress);
 	if (cgid) {
-		count_skb(cgid, skb, true);
+		count_skb(cgid, skb, ingress);
 		return SKB_PASS;
 	}
 	struct container_info *c = skb_container(skb);
 	if (!c)
 		return SKB_PASS;
-	if ((c->flags & CF_NETWORK) && !ingress_allowed(skb, c))
+	if ((c->flags & CF_NETWORK) &&
+	    !(ingress ? ingress_allowed(skb, c) : egress_allowed(skb, c)))
 		return SKB_DROP;
-	count_skb(c->container_cgid, skb, true);
+	count_skb(c->container_cgid, skb, ingress);
 	return SKB_PASS;
+}
+
+SEC("cgroup_skb/ingress")
+int skb_ingress(struct __sk_buff *skb)
+{
+	return skb_verdict(skb, true);
 }
 
 SEC("cgroup_skb/egress")
 int skb_egress(struct __sk_buff *skb)
 {
-	__u64 cgid = sk_fast(skb, false);
-	if (cgid) {
-		count_skb(cgid, skb, false);
-		return SKB_PASS;
-	}
-	struct container_info *c = skb_container(skb);
-	if (!c)
-		return SKB_PASS;
-	if ((c->flags & CF_NETWORK) && !egress_allowed(skb, c))
-		return SKB_DROP;
-	count_skb(c->container_cgid, skb, false);
-	return SKB_PASS;
+	return skb_verdict(skb, false);
 }
