@@ -28,6 +28,7 @@ void container_free(struct container *c)
 	free(c->cgroup_v1_pids);
 	free(c->set);
 	free(c->bundle);
+	free(c->log_dir);
 	free(c->name);
 	free(c->image);
 	free(c->pod);
@@ -61,6 +62,8 @@ int container_write(const char *state_dir, const struct container *c, struct err
 	jg_key_uint(g, "flags", c->flags);
 	jg_key_str(g, "set", c->set);
 	jg_key_str(g, "bundle", c->bundle);
+	if (c->log_dir)
+		jg_key_str(g, "log_dir", c->log_dir);
 	jg_key_str(g, "started", ts);
 	jg_key_uint(g, "started_ns", c->started_ns);
 	const struct { const char *key, *value; } labels[] = {
@@ -116,6 +119,11 @@ int container_parse(const char *text, const char *what, struct container **ret, 
 	c->cgroup_v1_pids = dup_opt(root, "cgroup_v1_pids");
 	c->set = dup_opt(root, "set");
 	c->bundle = dup_opt(root, "bundle");
+	c->log_dir = dup_opt(root, "log_dir");
+	if (c->log_dir && c->log_dir[0] != '/') {
+		free(c->log_dir);   /* not one a configuration takes: the configuration's */
+		c->log_dir = NULL;
+	}
 	c->name = dup_opt(root, "name");
 	c->image = dup_opt(root, "image");
 	c->pod = dup_opt(root, "pod");

@@ -68,7 +68,7 @@ static char *v1_path(const char *proc_cgroup, const char *controller)
 static int write_start(const struct config *cfg, const struct container *c, struct error *err)
 {
 	_cleanup_auditlog_ struct auditlog *al = NULL;
-	int r = record_open_locked(cfg->log_dir, c->id, &al, err);
+	int r = record_open_locked(container_log_dir(c, cfg->log_dir), c->id, &al, err);
 	if (r < 0)
 		return r;
 	record_start(al, c->started_ns, c->policy, c->cgroup, c->pid);
@@ -265,6 +265,7 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	if (r < 0)
 		goto out;
 	c.bundle = (char *)rq->bundle;
+	c.log_dir = cfg->log_dir;   /* its records all go there, whatever a later edit says */
 	c.started_ns = realtime_ns();
 	/* The engine's names for it, for metrics labels (borrowed, like the rest of c). */
 	for (size_t i = 0; i < rq->n_annotations; i++)
