@@ -547,6 +547,7 @@ set_layout() {
 	assert_stopped "$CID"
 	! cgroup_map_has "$cgid" || fail "the entry of $cgid is left in ocibpf_cgroups"
 	[ ! -e "$moved" ] || fail "poststop made $moved: $(find "$moved")"
+	update_host_config '.bpffs_dir = $d' --arg d "$BPFFS_DIR"   # (for the leak check)
 }
 
 @test "the collector runs detached while a container needs it" {
