@@ -99,7 +99,7 @@ int run_end(const struct config *cfg, const struct container *c, const char *rea
 	    enum run_end_drain drain, struct error *err)
 {
 	_cleanup_bpfset_ struct bpfset *set = NULL;
-	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
+	bpfset_open(container_bpffs_dir(c, cfg->bpffs_dir), c->set, false, &set, NULL);
 	if (drain != END_DRAINED)
 		run_drain(cfg, c, set, drain == END_DRAIN);
 	return container_release(cfg, c, set, reason, err);
@@ -265,7 +265,9 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	if (r < 0)
 		goto out;
 	c.bundle = (char *)rq->bundle;
-	c.log_dir = cfg->log_dir;   /* its records all go there, whatever a later edit says */
+	/* Its records all go there, and its end is there, whatever a later edit says. */
+	c.log_dir = cfg->log_dir;
+	c.bpffs_dir = cfg->bpffs_dir;
 	c.started_ns = realtime_ns();
 	/* The engine's names for it, for metrics labels (borrowed, like the rest of c). */
 	for (size_t i = 0; i < rq->n_annotations; i++)

@@ -106,7 +106,7 @@ int container_release(const struct config *cfg, const struct container *c, struc
 		stats_collect(cfg->state_dir, c, set, &s);
 		r = write_stop(cfg, c, set, &s, reason, err);
 	}
-	bpfset_unpin(cfg->bpffs_dir, c->run);
+	bpfset_unpin(container_bpffs_dir(c, cfg->bpffs_dir), c->run);
 	if (set) {
 		bpfset_forget(set, c->cgroup_id);
 		audit_forget(set, c->cgroup_id, c->flags);
