@@ -405,6 +405,16 @@ int hook_poststop(const struct config *cfg, const struct run_request *rq, struct
 {
 	if (!valid_id(rq->id))
 		return 0;   /* never monitored */
+	/* state_dir edited since its start: the run is recorded in the one bpffs_dir's
+	 * marker names (a start under the edited configuration is refused while it runs). */
+	_cleanup_free_ char *other = NULL;
+	struct config started_with;
+	if (!container_recorded(cfg->state_dir, rq->id) && (other = dirshare_other_state(cfg)) &&
+	    container_recorded(other, rq->id)) {
+		started_with = *cfg;
+		started_with.state_dir = other;
+		cfg = &started_with;
+	}
 	if (!container_recorded(cfg->state_dir, rq->id))
 		return 0;   /* not ours, or ended already: not even a lock file is made */
 	int lock = container_lock(cfg->state_dir, rq->id, err);
