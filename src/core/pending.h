@@ -35,8 +35,8 @@ bool pending_exists(const char *state_dir, const char *id, uint64_t *ret_lost);
 char **pending_list(const char *state_dir);
 /*
  * Write what is pending for id to its log (in the log_dir kept with it, else the
- * configuration's): a `lost` record, then the `stop` record; and
- * forget it; 0 when nothing was pending. *ret_lost / *ret_stop say what was written.
+ * configuration's), a `lost` record, then the `stop` record, and forget it; 0 when
+ * nothing was pending. *ret_lost / *ret_stop say what was written.
  */
 int pending_flush(const struct config *cfg, const char *id, uint64_t *ret_lost, bool *ret_stop,
 		  struct error *err);
