@@ -385,6 +385,11 @@ log_records() {
 	local before
 	before=$(log_records "$LOG_DIR" "$CID-a" syscall | wc -l)
 	wait_for 50 0.1 eval '[ "$(log_records "$LOG_DIR" "$CID-a" syscall | wc -l)" -gt "$before" ]'
+	# ocibpf audit under the edited configuration shows a running container's log where it is
+	ocibpf audit --json "$CID-a"
+	assert_success
+	jq -s -e 'any(.[]; .type == "syscall" and .path == "/tick")' <<<"$output" ||
+		fail "ocibpf audit $CID-a: $output"
 
 	touch "$BUNDLE/rootfs/stop"
 	local id
