@@ -56,16 +56,20 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *arg, 
 	_cleanup_free_ char *id = NULL;
 	if (resolve_id_or_report(cfg, arg, RESOLVE_LOGS, &id) < 0)
 		return 1;
+	/* A running container's log is where its start record went (log_dir edited since). */
+	_cleanup_container_ struct container *c = NULL;
+	container_read(cfg->state_dir, id, &c, NULL);
+	const char *log_dir = c ? container_log_dir(c, cfg->log_dir) : cfg->log_dir;
 	struct error err = { 0 };
 	_cleanup_record_reader_ struct record_reader *rr = NULL;
-	if (record_reader_open(cfg->log_dir, id, &rr, &err) < 0) {
+	if (record_reader_open(log_dir, id, &rr, &err) < 0) {
 		log_error(id, "%s", err.msg);
 		err_clear(&err);
 		return 1;
 	}
 	struct follow fw = { .ino = -1 };
 	if (follow)
-		follow_init(&fw, cfg->log_dir);
+		follow_init(&fw, log_dir);
 	else
 		signal(SIGPIPE, SIG_IGN);
 	if (!cli->json)
@@ -100,7 +104,7 @@ static int audit_show(struct cli *cli, const struct filter *f, const char *arg, 
 			break;
 	}
 	follow_done(&fw);
-	return audit_unreadable_report(&u, cfg->log_dir, id);
+	return audit_unreadable_report(&u, log_dir, id);
 }
 
 int cmd_audit(struct cli *cli, int argc, char **argv)

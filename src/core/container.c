@@ -29,6 +29,8 @@ void container_free(struct container *c)
 	free(c->cgroup_v1_pids);
 	free(c->set);
 	free(c->bundle);
+	free(c->log_dir);
+	free(c->bpffs_dir);
 	free(c->name);
 	free(c->image);
 	free(c->pod);
@@ -62,6 +64,10 @@ int container_write(const char *state_dir, const struct container *c, struct err
 	jg_key_uint(g, "flags", c->flags);
 	jg_key_str(g, "set", c->set);
 	jg_key_str(g, "bundle", c->bundle);
+	if (c->log_dir)
+		jg_key_str(g, "log_dir", c->log_dir);
+	if (c->bpffs_dir)
+		jg_key_str(g, "bpffs_dir", c->bpffs_dir);
 	jg_key_str(g, "started", ts);
 	jg_key_uint(g, "started_ns", c->started_ns);
 	const struct { const char *key, *value; } labels[] = {
@@ -117,6 +123,15 @@ int container_parse(const char *text, const char *what, struct container **ret, 
 	c->cgroup_v1_pids = dup_opt(root, "cgroup_v1_pids");
 	c->set = dup_opt(root, "set");
 	c->bundle = dup_opt(root, "bundle");
+	c->log_dir = dup_opt(root, "log_dir");
+	c->bpffs_dir = dup_opt(root, "bpffs_dir");
+	/* Not one a configuration takes: the configuration's. */
+	char **dirs[] = { &c->log_dir, &c->bpffs_dir };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (*dirs[i] && (*dirs[i])[0] != '/') {
+			free(*dirs[i]);
+			*dirs[i] = NULL;
+		}
 	c->name = dup_opt(root, "name");
 	c->image = dup_opt(root, "image");
 	c->pod = dup_opt(root, "pod");

@@ -29,6 +29,10 @@ struct container {
 	uint32_t flags;         /* CF_* */
 	char *set;              /* version of the pinned BPF set it is attached from */
 	char *bundle;
+	char *log_dir;          /* log_dir of its audit log as configured at its start (NULL:
+				 * a record of an older ocibpf: the configuration's) */
+	char *bpffs_dir;        /* bpffs_dir of its set and pins as configured at its start
+				 * (NULL: likewise) */
 	uint64_t started_ns;    /* realtime */
 	/* What the engine calls it, from its annotations (NULL: not given); metrics labels. */
 	char *name;             /* container name */
@@ -59,6 +63,19 @@ bool container_alive(const struct container *c);
  * its own container is in (its own processes are there).
  */
 bool container_running(const struct container *c);
+/*
+ * The log_dir the run's records all go to: the one its start record went to, whatever
+ * the configuration says now (edited while it runs), else fallback (the configuration's).
+ */
+static inline const char *container_log_dir(const struct container *c, const char *fallback)
+{
+	return c->log_dir ? c->log_dir : fallback;
+}
+/* The bpffs_dir its set and pins are in, likewise: what its start made is ended there. */
+static inline const char *container_bpffs_dir(const struct container *c, const char *fallback)
+{
+	return c->bpffs_dir ? c->bpffs_dir : fallback;
+}
 void container_free(struct container *c);
 static inline void container_freep(struct container **c) { container_free(*c); }
 #define _cleanup_container_ _cleanup_(container_freep)

@@ -326,6 +326,22 @@ static int check_state(const char *state, const char *bpffs, const char *shown, 
 	return 0;
 }
 
+char *dirshare_other_state(const struct config *cfg)
+{
+	if (!on_bpffs(cfg->bpffs_dir))
+		return NULL;
+	_cleanup_free_ char *dir = path_join(cfg->bpffs_dir, BPFFS_MARKER);
+	char **e = dir_list(dir, entry);
+	char *other = e[0] && !e[1] ? decode(e[0]) : NULL;
+	strv_free(e);
+	_cleanup_free_ char *state = realpath(cfg->state_dir, NULL);
+	if (other && (other[0] != '/' || (state && strcmp(state, other) == 0))) {
+		free(other);
+		other = NULL;
+	}
+	return other;
+}
+
 int dirshare_check(const struct config *cfg, struct error *err)
 {
 	if (!on_bpffs(cfg->bpffs_dir))

@@ -19,6 +19,11 @@
  * opened there). Called before a set is loaded, so a refused one pins nothing.
  */
 int dirshare_check(const struct config *cfg, struct error *err);
+/*
+ * The state_dir bpffs_dir's marker names when it is not cfg's (state_dir edited while a
+ * container of the old one runs: its poststop finds the run there), else NULL.
+ */
+char *dirshare_other_state(const struct config *cfg);
 /* `ocibpf gc --unload` emptying bpffs_dir: its marker goes first. */
 void dirshare_release_bpffs(const struct config *cfg);
 

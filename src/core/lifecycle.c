@@ -68,7 +68,7 @@ static char *v1_path(const char *proc_cgroup, const char *controller)
 static int write_start(const struct config *cfg, const struct container *c, struct error *err)
 {
 	_cleanup_auditlog_ struct auditlog *al = NULL;
-	int r = record_open_locked(cfg->log_dir, c->id, &al, err);
+	int r = record_open_locked(container_log_dir(c, cfg->log_dir), c->id, &al, err);
 	if (r < 0)
 		return r;
 	record_start(al, c->started_ns, c->policy, c->cgroup, c->pid);
@@ -99,7 +99,7 @@ int run_end(const struct config *cfg, const struct container *c, const char *rea
 	    enum run_end_drain drain, struct error *err)
 {
 	_cleanup_bpfset_ struct bpfset *set = NULL;
-	bpfset_open(cfg->bpffs_dir, c->set, false, &set, NULL);
+	bpfset_open(container_bpffs_dir(c, cfg->bpffs_dir), c->set, false, &set, NULL);
 	if (drain != END_DRAINED)
 		run_drain(cfg, c, set, drain == END_DRAIN);
 	return container_release(cfg, c, set, reason, err);
@@ -265,6 +265,9 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 	if (r < 0)
 		goto out;
 	c.bundle = (char *)rq->bundle;
+	/* Its records all go there, and its end is there, whatever a later edit says. */
+	c.log_dir = cfg->log_dir;
+	c.bpffs_dir = cfg->bpffs_dir;
 	c.started_ns = realtime_ns();
 	/* The engine's names for it, for metrics labels (borrowed, like the rest of c). */
 	for (size_t i = 0; i < rq->n_annotations; i++)
@@ -402,6 +405,16 @@ int hook_poststop(const struct config *cfg, const struct run_request *rq, struct
 {
 	if (!valid_id(rq->id))
 		return 0;   /* never monitored */
+	/* state_dir edited since its start: the run is recorded in the one bpffs_dir's
+	 * marker names (a start under the edited configuration is refused while it runs). */
+	_cleanup_free_ char *other = NULL;
+	struct config started_with;
+	if (!container_recorded(cfg->state_dir, rq->id) && (other = dirshare_other_state(cfg)) &&
+	    container_recorded(other, rq->id)) {
+		started_with = *cfg;
+		started_with.state_dir = other;
+		cfg = &started_with;
+	}
 	if (!container_recorded(cfg->state_dir, rq->id))
 		return 0;   /* not ours, or ended already: not even a lock file is made */
 	int lock = container_lock(cfg->state_dir, rq->id, err);

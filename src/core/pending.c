@@ -59,12 +59,21 @@ static uint64_t lost_of(yajl_val v)
 	return v && json_get_int(v, "lost", &n) && n > 0 ? (uint64_t)n : 0;
 }
 
-/* Rewrite the locked file: lost count and stop (a value, or NULL). */
-static int pending_write(int fd, uint64_t lost, uint64_t stop_ns, yajl_val stop,
-			 void (*fields)(yajl_gen g, void *ud), void *ud)
+/* The log_dir kept with what is pending (NULL: none, an older ocibpf's file). */
+static const char *log_dir_of(yajl_val v)
+{
+	const char *s = v ? json_get_string(v, "log_dir") : NULL;
+	return s && s[0] == '/' ? s : NULL;
+}
+
+/* Rewrite the locked file: log_dir, lost count and stop (a value, or NULL). */
+static int pending_write(int fd, const char *log_dir, uint64_t lost, uint64_t stop_ns,
+			 yajl_val stop, void (*fields)(yajl_gen g, void *ud), void *ud)
 {
 	_cleanup_json_gen_ yajl_gen g = json_gen_new(false);
 	yajl_gen_map_open(g);
+	if (log_dir)
+		jg_key_str(g, "log_dir", log_dir);
 	jg_key_uint(g, "lost", lost);
 	if (stop || fields) {
 		jg_key_uint(g, "stop_ns", stop_ns);
@@ -91,25 +100,26 @@ static uint64_t stop_ns_of(yajl_val v)
 	return v && json_get_int(v, "stop_ns", &n) && n > 0 ? (uint64_t)n : 0;
 }
 
-int pending_add_lost(const char *state_dir, const char *id, uint64_t n)
+int pending_add_lost(const char *state_dir, const char *id, const char *log_dir, uint64_t n)
 {
 	_cleanup_json_ yajl_val v = NULL;
 	_cleanup_close_ int fd = pending_lock(state_dir, id, true, &v);
 	if (fd < 0)
 		return fd;
 	yajl_val stop = v ? json_get(v, "stop") : NULL;
-	return pending_write(fd, lost_of(v) + n, stop_ns_of(v), YAJL_IS_OBJECT(stop) ? stop : NULL,
-			     NULL, NULL);
+	return pending_write(fd, log_dir_of(v) ? log_dir_of(v) : log_dir, lost_of(v) + n,
+			     stop_ns_of(v), YAJL_IS_OBJECT(stop) ? stop : NULL, NULL, NULL);
 }
 
-int pending_set_stop(const char *state_dir, const char *id, uint64_t realtime_ns,
-		     void (*fields)(yajl_gen g, void *ud), void *ud)
+int pending_set_stop(const char *state_dir, const char *id, const char *log_dir,
+		     uint64_t realtime_ns, void (*fields)(yajl_gen g, void *ud), void *ud)
 {
 	_cleanup_json_ yajl_val v = NULL;
 	_cleanup_close_ int fd = pending_lock(state_dir, id, true, &v);
 	if (fd < 0)
 		return fd;
-	return pending_write(fd, lost_of(v), realtime_ns, NULL, fields, ud);
+	return pending_write(fd, log_dir_of(v) ? log_dir_of(v) : log_dir, lost_of(v), realtime_ns,
+			     NULL, fields, ud);
 }
 
 bool pending_exists(const char *state_dir, const char *id, uint64_t *ret_lost)
@@ -153,7 +163,8 @@ int pending_flush(const struct config *cfg, const char *id, uint64_t *ret_lost, 
 	yajl_val stop = v ? json_get(v, "stop") : NULL;
 	if (lost || YAJL_IS_OBJECT(stop)) {
 		_cleanup_auditlog_ struct auditlog *al = NULL;
-		int r = auditlog_open(cfg->log_dir, id, &al, err);
+		const char *log_dir = log_dir_of(v);
+		int r = auditlog_open(log_dir ? log_dir : cfg->log_dir, id, &al, err);
 		if (r < 0)
 			return r;
 		r = auditlog_lock(al);

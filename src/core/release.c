@@ -54,10 +54,10 @@ static void gen_stop_fields(yajl_gen g, void *ud)
  * the collector writes them once it can (it stays for that), or the next run of the id
  * before its start record.
  */
-static int write_stop_pending(const struct config *cfg, const char *id, uint64_t now,
-			      struct stop_fields *f, struct error *err)
+static int write_stop_pending(const struct config *cfg, const char *id, const char *log_dir,
+			      uint64_t now, struct stop_fields *f, struct error *err)
 {
-	int r = pending_set_stop(cfg->state_dir, id, now, gen_stop_fields, f);
+	int r = pending_set_stop(cfg->state_dir, id, log_dir, now, gen_stop_fields, f);
 	if (r < 0)
 		return err_errno(err, r, "cannot write its audit log, nor keep its stop record in %s/pending",
 				 cfg->state_dir);
@@ -83,17 +83,18 @@ static int write_stop(const struct config *cfg, const struct container *c, struc
 {
 	struct stop_fields f = { c, set, s, reason };
 	uint64_t now = realtime_ns();
+	const char *log_dir = container_log_dir(c, cfg->log_dir);
 	/* Records the log owes already go first: the stop record joins them (below). */
 	if (!pending_exists(cfg->state_dir, c->id, NULL)) {
 		_cleanup_auditlog_ struct auditlog *al = NULL;
-		int r = record_open_locked(cfg->log_dir, c->id, &al, err);
+		int r = record_open_locked(log_dir, c->id, &al, err);
 		if (r < 0)
 			return r;
 		record_stop(al, now, reason, gen_stop_stats, &f);
 		if (auditlog_flush(al) == 0)
 			return 0;
 	}
-	return write_stop_pending(cfg, c->id, now, &f, err);
+	return write_stop_pending(cfg, c->id, log_dir, now, &f, err);
 }
 
 int container_release(const struct config *cfg, const struct container *c, struct bpfset *set,
@@ -105,7 +106,7 @@ int container_release(const struct config *cfg, const struct container *c, struc
 		stats_collect(cfg->state_dir, c, set, &s);
 		r = write_stop(cfg, c, set, &s, reason, err);
 	}
-	bpfset_unpin(cfg->bpffs_dir, c->run);
+	bpfset_unpin(container_bpffs_dir(c, cfg->bpffs_dir), c->run);
 	if (set) {
 		bpfset_forget(set, c->cgroup_id);
 		audit_forget(set, c->cgroup_id, c->flags);

@@ -25,6 +25,7 @@ struct ctr {
 	char *run;              /* the run it serves: a new run of the id is a new ctr */
 	uint64_t cgid;
 	char *set;
+	char *log_dir;          /* its audit log's (container_log_dir) */
 	uint32_t flags;
 	pid_t pid;              /* its init, to tell whether it still runs */
 	uint64_t pid_start;

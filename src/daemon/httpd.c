@@ -11,6 +11,13 @@
 #include "metrics.h"
 
 #define HTTPD_CONNECTION_LIMIT 32
+/*
+ * A client that holds connections (headers sent a line at a time, which the idle timeout
+ * never ends; answers never read) gets this many: a hostile container holding every
+ * connection it could would leave the scraper none, and hide itself from its metrics.
+ * Prometheus keeps one to a target.
+ */
+#define HTTPD_PER_IP_LIMIT 4
 #define HTTPD_TIMEOUT_S 15
 #define HTTPD_STACK (256 * 1024)
 
@@ -158,6 +165,7 @@ int httpd_start(const struct config *cfg, const char *listen, struct httpd **ret
 	h->mhd = mhd.start_daemon(flags, 0, NULL, NULL, handle, h,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTION_LIMIT,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTPD_PER_IP_LIMIT,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_TIMEOUT_S,
 				  MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTPD_STACK,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,

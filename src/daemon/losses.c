@@ -95,7 +95,7 @@ void losses_owe(struct events *ev, struct ctr *c)
 	uint64_t owed = (c->log ? c->log->dropped : 0) + c->dropped;
 	if (!owed)
 		return;
-	int r = pending_add_lost(ev->cfg->state_dir, c->id, owed);
+	int r = pending_add_lost(ev->cfg->state_dir, c->id, c->log_dir, owed);
 	if (r < 0) {
 		log_error(c->id, "%llu records could not be written to its audit log, and keeping their count in %s failed: %s",
 			  (unsigned long long)owed, ev->cfg->state_dir, strerror(-r));

@@ -43,7 +43,9 @@ struct ctr *runs_add(struct events *ev, const struct container *rec)
 	ev->last = NULL;
 	struct ctr *c = &ev->ctrs[ev->n_ctrs++];
 	*c = (struct ctr){ .id = xstrdup(rec->id), .run = xstrdup(rec->run), .cgid = rec->cgroup_id,
-			   .set = xstrdup(rec->set), .flags = rec->flags, .seen = true,
+			   .set = xstrdup(rec->set),
+			   .log_dir = xstrdup(container_log_dir(rec, ev->cfg->log_dir)),
+			   .flags = rec->flags, .seen = true,
 			   .pid = rec->pid, .pid_start = rec->pid_start, .consumed_fd = -1 };
 	return c;
 }
@@ -63,6 +65,7 @@ static void ctr_free(struct events *ev, struct ctr *c)
 	free(c->id);
 	free(c->run);
 	free(c->set);
+	free(c->log_dir);
 }
 
 /* Let go of the runs not marked seen. */
@@ -105,7 +108,7 @@ struct auditlog *runs_log(struct events *ev, struct ctr *c)
 {
 	if (!c->log) {
 		struct error err = { 0 };
-		if (auditlog_open(ev->cfg->log_dir, c->id, &c->log, &err) < 0) {
+		if (auditlog_open(c->log_dir, c->id, &c->log, &err) < 0) {
 			log_error(c->id, "%s", err.msg);
 			err_clear(&err);
 			return NULL;

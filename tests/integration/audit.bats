@@ -358,3 +358,58 @@ run_audited() {
 	# seq has no gap.
 	jq -s -e '[.[].seq] as $s | $s == [range($s[0]; $s[0] + ($s | length))]' "$(audit_log "$CID")"
 }
+
+# log_records DIR ID [TYPE]: the records of ID's log in DIR (compact JSON, one a line).
+log_records() {
+	jq -c --arg t "${3:-}" 'select($t == "" or .type == $t)' "$1/$2.jsonl"
+}
+
+@test "log_dir edited while a container runs: each run's records all go to the log its start record went to; the next container's to the new log_dir" {
+	# A careless operator moves log_dir (say, off a full disk) while containers run and
+	# the collector, started under the old configuration, drains their records.
+	local moved=$BATS_TEST_TMPDIR/log-moved
+	echo tick >"$BUNDLE/rootfs/tick"
+	write_policy audited '{"audit": {"syscalls": ["openat"]}}'
+	set_policy audited
+	use_host_network
+	set_cmd sh -c 'while [ ! -e /stop ]; do : </tick; sleep 0.1; done'
+	runc_run -d "$CID-a"
+	assert_success
+	wait_for 50 0.1 has_record "$CID-a" syscall
+
+	update_host_config '.log_dir = $d' --arg d "$moved"
+	runc_run -d "$CID-b"
+	assert_success
+	wait_for 50 0.1 eval '[ -s "$moved/$CID-b.jsonl" ] && log_records "$moved" "$CID-b" syscall | grep -q .' ||
+		fail "no syscall record of $CID-b in $moved: $(ls "$moved" "$LOG_DIR"; cat "$LOG_DIR/$CID-b.jsonl" 2>/dev/null | head -3)"
+	local before
+	before=$(log_records "$LOG_DIR" "$CID-a" syscall | wc -l)
+	wait_for 50 0.1 eval '[ "$(log_records "$LOG_DIR" "$CID-a" syscall | wc -l)" -gt "$before" ]'
+	# ocibpf audit under the edited configuration shows a running container's log where it is
+	ocibpf audit --json "$CID-a"
+	assert_success
+	jq -s -e 'any(.[]; .type == "syscall" and .path == "/tick")' <<<"$output" ||
+		fail "ocibpf audit $CID-a: $output"
+
+	touch "$BUNDLE/rootfs/stop"
+	local id
+	for id in "$CID-a" "$CID-b"; do
+		wait_status runc "$id" stopped
+		runc_cmd delete "$id"
+		assert_success
+	done
+
+	# a: wholly in the old log_dir, its stop record last; nothing of it in the new one
+	assert_stopped "$CID-a"
+	[ ! -e "$moved/$CID-a.jsonl" ] || fail "records of $CID-a in $moved: $(cat "$moved/$CID-a.jsonl")"
+	# b: wholly in the new one
+	[ ! -e "$LOG_DIR/$CID-b.jsonl" ] || fail "records of $CID-b in $LOG_DIR: $(head -5 "$LOG_DIR/$CID-b.jsonl")"
+	log_records "$moved" "$CID-b" | jq -s -e --arg id "$CID-b" '
+		.[0].type == "start" and .[-1].type == "stop" and ([.[].seq] == [range(1; length + 1)])
+		and any(.[]; .type == "syscall" and .path == "/tick")' ||
+		fail "$moved/$CID-b.jsonl: $(cat "$moved/$CID-b.jsonl")"
+	# ocibpf audit of the edited configuration finds b's
+	ocibpf audit --json "$CID-b"
+	assert_success
+	jq -s -e 'any(.[]; .type == "syscall" and .path == "/tick")' <<<"$output"
+}

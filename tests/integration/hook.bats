@@ -523,6 +523,59 @@ set_layout() {
 	[ ! -e "$bpffs2" ] || fail "$bpffs2 left after gc --unload: $(find "$bpffs2")"
 }
 
+@test "bpffs_dir edited while a container runs: its poststop ends the run in the bpffs_dir it started it in (pins, map entries); nothing is made in the new one" {
+	requires runc
+	load reliability-helpers
+	local moved
+	moved=$(new_bpffs_dir)
+	write_policy net "$BASE_POLICY"
+	set_policy net
+	set_cmd sleep 300
+	add_hooks
+	runc_run -d "$CID"
+	assert_success
+	local pid cgid
+	pid=$(runtime_state runc "$CID" pid)
+	assert_monitored "$CID" "$pid" net
+	cgid=$(cgid_of "$CID")
+	cgroup_map_has "$cgid" || fail "no entry of $cgid in ocibpf_cgroups"
+
+	# A careless operator edits bpffs_dir while it runs.
+	update_host_config '.bpffs_dir = $d' --arg d "$moved"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	! cgroup_map_has "$cgid" || fail "the entry of $cgid is left in ocibpf_cgroups"
+	[ ! -e "$moved" ] || fail "poststop made $moved: $(find "$moved")"
+	update_host_config '.bpffs_dir = $d' --arg d "$BPFFS_DIR"   # (for the leak check)
+}
+
+@test "state_dir edited while a container runs: its poststop ends the run recorded in the state_dir it was started with (found through bpffs_dir's marker)" {
+	requires runc
+	load reliability-helpers
+	local moved=$OCIBPF_TEST_ROOT/run-$BATS_TEST_NUMBER-moved
+	write_policy net "$BASE_POLICY"
+	set_policy net
+	set_cmd sleep 300
+	add_hooks
+	runc_run -d "$CID"
+	assert_success
+	local pid cgid
+	pid=$(runtime_state runc "$CID" pid)
+	assert_monitored "$CID" "$pid" net
+	cgid=$(cgid_of "$CID")
+
+	# A careless operator edits state_dir while it runs.
+	update_host_config '.state_dir = $d' --arg d "$moved"
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	! cgroup_map_has "$cgid" || fail "the entry of $cgid is left in ocibpf_cgroups"
+	[ -z "$(ls -A "$moved/containers" 2>/dev/null)" ] || fail "records in $moved: $(ls -A "$moved/containers")"
+	update_host_config '.state_dir = $d' --arg d "$STATE_DIR"   # (for the leak check)
+	rm -rf "$moved"
+}
+
 @test "the collector runs detached while a container needs it" {
 	requires runc
 	set_policy full

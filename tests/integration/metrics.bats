@@ -198,3 +198,90 @@ audited_reading() {
 	# kept in the stop record
 	check_stats "$(stop_stats "$CID")" '.oom_kills >= 1 and .cpu_throttled_periods >= 1'
 }
+
+# hostile_scraper PORT N: from 127.0.0.2, keep N connections to 127.0.0.1:PORT busy until
+# killed, reconnecting whatever is closed: every other one a slowloris (a request's headers
+# one line every second, never ended), the others 64 pipelined GET /metrics whose answers
+# are never read (a 1 KiB receive buffer). Prints how many it holds, every second.
+hostile_scraper() {
+	exec python3 - "$1" "$2" <<-'EOF2'
+	import socket, sys, time
+	port, n = int(sys.argv[1]), int(sys.argv[2])
+	def conn(i):
+	    s = socket.socket()
+	    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+	    s.bind(("127.0.0.2", 0))
+	    s.settimeout(1)
+	    s.connect(("127.0.0.1", port))
+	    s.setblocking(False)
+	    if i % 2:
+	        s.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 64)
+	    else:
+	        s.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+	    return s
+	socks = [None] * n
+	while True:
+	    for i in range(n):
+	        try:
+	            if socks[i] is None:
+	                socks[i] = conn(i)
+	            elif i % 2 == 0:
+	                socks[i].send(b"X-Slow: %d\r\n" % time.monotonic_ns())
+	            elif socks[i].recv(1, socket.MSG_PEEK) == b"":
+	                raise OSError("closed")
+	        except BlockingIOError:
+	            pass
+	        except OSError:
+	            if socks[i] is not None:
+	                socks[i].close()
+	            socks[i] = None
+	    print(sum(s is not None for s in socks), flush=True)
+	    time.sleep(1)
+	EOF2
+}
+
+@test "metrics_listen: a scraper holding all the connections it can from one address (slowloris, answers never read) leaves /metrics to others, and the records and stats of a busy container whole" {
+	local port
+	port=$(free_port)
+	update_host_config --arg l "127.0.0.1:$port" '.metrics_listen = $l'
+	echo tick >"$BUNDLE/rootfs/tick"
+	write_policy audited '{"audit": {"syscalls": ["openat"]}, "telemetry": true}'
+	set_policy audited
+	use_host_network
+	update_config '.root.readonly = false'
+	set_cmd sh -c 'while [ ! -e /go ]; do sleep 0.1; done
+		i=0; while [ $i -lt 20000 ]; do : </tick; i=$((i + 1)); done; : >/done; sleep 1000'
+	add_hooks
+	runc_run -d "$CID"
+	assert_success
+	wait_for 50 0.1 curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" ||
+		fail "no metrics on 127.0.0.1:$port: $(cat "$STATE_DIR/ocibpfd.log" 2>/dev/null)"
+
+	hostile_scraper "$port" 200 >"$BATS_TEST_TMPDIR/hostile" 2>&1 3>&- &
+	track_pid $!
+	wait_for 100 0.1 eval '[ "$(tail -n 1 "$BATS_TEST_TMPDIR/hostile")" -ge 8 ] 2>/dev/null' ||
+		fail "the hostile scraper holds no connection: $(cat "$BATS_TEST_TMPDIR/hostile")"
+	touch "$BUNDLE/rootfs/go"
+
+	# for longer than the 15 s idle timeout: Prometheus (another address) is answered
+	# every time, within 5 s, and ocibpf stats follows the container
+	local t0=$SECONDS i execs=-1 s
+	for i in $(seq 10); do
+		curl -sf --max-time 5 -o "$BATS_TEST_TMPDIR/scrape" "http://127.0.0.1:$port/metrics" ||
+			fail "scrape $i (after $((SECONDS - t0)) s) failed while the hostile scraper holds $(tail -n 1 "$BATS_TEST_TMPDIR/hostile") connections"
+		grep -q "^ocibpf_container_start_time_seconds{container_id=\"$CID\"" "$BATS_TEST_TMPDIR/scrape" ||
+			fail "scrape $i: no series of $CID"
+		s=$(stats_json "$CID") || fail "ocibpf stats $CID failed"
+		sleep 2
+	done
+	[ $((SECONDS - t0)) -ge 20 ] || fail "over in $((SECONDS - t0)) s"
+	wait_for 600 0.1 test -e "$BUNDLE/rootfs/done" || fail "the container did not finish"
+	echo "the hostile scraper held: $(sort -n "$BATS_TEST_TMPDIR/hostile" | tail -n 1) connections at most" >&2
+
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	local n
+	n=$(records "$CID" syscall | jq -s '[.[] | select(.path == "/tick")] | length')
+	[ "$n" -eq 20000 ] || fail "want 20000 openat records of /tick, got $n; lost: $(records "$CID" lost)"
+}
