@@ -101,15 +101,7 @@ struct {
 enum { SKE_UNKNOWN = 0, SKE_ALLOWED = 1, SKE_DENIED = 2 };
 struct sk_net {
 	__u8 egress;
-	__u8 pad[7];
-	/*
-	 * The container of the socket's cgroup (container_cgid; 0: not known yet), set by
-	 * the packet programs, which look it up (connect4/6 know the task's, which can
-	 * differ). A socket's cgroup is fixed when it is made (an accepted one's is its
-	 * listener's), so an allowed socket's later packets are counted by it without the
-	 * look-up (sk_fast).
-	 */
-	__u64 cgid;
+	__u8 pad[3];
 };
 
 struct {
@@ -758,20 +750,6 @@ static __always_inline bool packet_allowed(struct __sk_buff *skb, const struct c
 	return false;
 }
 
-/*
- * What egress policy said about a socket's connection, from a packet program (c: the
- * container of the socket's cgroup). sn: its storage, or NULL.
- */
-static __always_inline void sk_mark(struct sk_net *sn, const struct container_info *c, __u8 egress)
-{
-	if (!sn)
-		return;
-	if (sn->cgid != c->container_cgid)
-		sn->cgid = c->container_cgid;
-	if (sn->egress != egress)
-		sn->egress = egress;
-}
-
 static __always_inline bool is_tcp(const struct bpf_sock *sk)
 {
 	return sk->type == SOCK_STREAM &&
@@ -848,10 +826,8 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 		/* a listener (SYN-ACKs are sent on its behalf) has no peer to compare with */
 		bool peer = sk->state == BPF_TCP_LISTEN || to_peer(skb, sk);
 		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
-		if (peer && sn && sn->egress == SKE_ALLOWED) {
-			sk_mark(sn, c, SKE_ALLOWED);	/* its next packets: sk_fast */
-			return true;	/* connect4/6 checked it, or accepted */
-		}
+		if (peer && sn && sn->egress == SKE_ALLOWED)
+			return true;	/* fast path: connect4/6 checked it, or accepted */
 		struct net_meta *m = meta_of(c);
 		if (m && !active(m, NET_EGRESS))
 			return true;
@@ -860,8 +836,9 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 							 : egress_opaque(c, m, &q, true);
 		if (!peer)
 			return ok;	/* says nothing about the connection's peer */
-		sk_mark(bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE), c,
-			ok ? SKE_ALLOWED : SKE_DENIED);
+		sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (sn)
+			sn->egress = ok ? SKE_ALLOWED : SKE_DENIED;
 		return ok;
 	}
 	if (sk && is_udp(sk)) {
@@ -871,10 +848,8 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 				return true;
 		} else {
 			struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
-			if (sn && sn->egress == SKE_ALLOWED && to_peer(skb, sk)) {
-				sk_mark(sn, c, SKE_ALLOWED);
+			if (sn && sn->egress == SKE_ALLOWED && to_peer(skb, sk))
 				return true;
-			}
 		}
 	}
 
@@ -922,9 +897,12 @@ static __always_inline bool ingress_allowed(struct __sk_buff *skb, const struct 
 		if (!packet_allowed(skb, c, m, &q))
 			return false;
 		/* The accepted socket inherits this (BPF_F_CLONE): its replies are allowed. */
-		if (m && active(m, NET_EGRESS))
-			sk_mark(bpf_sk_storage_get(&ocibpf_net_sk, sk, 0,
-						   BPF_SK_STORAGE_GET_F_CREATE), c, SKE_ALLOWED);
+		if (m && active(m, NET_EGRESS)) {
+			struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0,
+							       BPF_SK_STORAGE_GET_F_CREATE);
+			if (sn && sn->egress != SKE_ALLOWED)
+				sn->egress = SKE_ALLOWED;
+		}
 		return true;
 	}
 	if (sk && is_udp(sk) && sk->state == BPF_TCP_ESTABLISHED) {
@@ -957,9 +935,10 @@ static __always_inline bool ingress_allowed(struct __sk_buff *skb, const struct 
 
 /* --- cgroup_skb programs ------------------------------------------------------------- */
 
-static __always_inline void count_skb(__u64 cgid, struct __sk_buff *skb, bool ingress)
+static __always_inline void count_skb(const struct container_info *c, struct __sk_buff *skb,
+				      bool ingress)
 {
-	struct container_stats *s = bpf_map_lookup_elem(&ocibpf_stats, &cgid);
+	struct container_stats *s = stats_of(c);
 	if (!s)
 		return;
 	if (ingress) {
@@ -971,50 +950,16 @@ static __always_inline void count_skb(__u64 cgid, struct __sk_buff *skb, bool in
 	}
 }
 
-/*
- * A packet that needs no check, of a socket whose connection egress policy allowed
- * (connect4/6 checked it, or its listener accepted it): going to its peer (to_peer), or
- * coming from it (an established TCP socket, or a connected UDP one, receives from its
- * peer only; a listener's SYNs are for ingress policy). Its container from the socket's
- * storage: 0 when the packet is not one of these, and the programs look its cgroup up.
- * The same verdicts as egress_allowed and ingress_allowed give, one hash lookup less.
- */
-static __always_inline __u64 sk_fast(struct __sk_buff *skb, bool ingress)
-{
-	struct bpf_sock *sk = skb->sk;
-	if (!sk)
-		return 0;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return 0;
-	bool tcp = is_tcp(sk);
-	if (!tcp && !(is_udp(sk) && sk->state == BPF_TCP_ESTABLISHED))
-		return 0;
-	if (ingress && tcp && sk->state == BPF_TCP_LISTEN)
-		return 0;
-	struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
-	if (!sn || sn->egress != SKE_ALLOWED)
-		return 0;
-	if (!ingress && !(tcp && sk->state == BPF_TCP_LISTEN) && !to_peer(skb, sk))
-		return 0;
-	return sn->cgid;
-}
-
-/* Both packet programs: the fast path, else the container's checks; then the count. */
+/* Both packet programs: the container's checks, then the count. */
 static __always_inline int skb_verdict(struct __sk_buff *skb, bool ingress)
 {
-	__u64 cgid = sk_fast(skb, ingress);
-	if (cgid) {
-		count_skb(cgid, skb, ingress);
-		return SKB_PASS;
-	}
 	struct container_info *c = skb_container(skb);
 	if (!c)
 		return SKB_PASS;
 	if ((c->flags & CF_NETWORK) &&
 	    !(ingress ? ingress_allowed(skb, c) : egress_allowed(skb, c)))
 		return SKB_DROP;
-	count_skb(c->container_cgid, skb, ingress);
+	count_skb(c, skb, ingress);
 	return SKB_PASS;
 }
 
