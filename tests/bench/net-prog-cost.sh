@@ -44,6 +44,12 @@
 # PARTS=3, quiet, three alternated pairs) policy/none 0.943 / 0.955 / 0.922 before and
 # 0.914 / 0.928 / 0.926 with it (per CPU second: 0.931 / 0.966 / 0.925 vs 0.927 / 0.933
 # / 0.923): no gain, so not kept.
+# 2026-12-01, tried and reverted (3fe27bc): the container of an allowed socket kept beside
+# its mark, so that its packets skip the ocibpf_cgroups lookup. REPS=15, base and new
+# alternated twice, load ~1.6: no phase moved beyond the run-to-run spread (iperf3
+# phases ~300-450 ns a packet for big and telemetry alike, with or without it; tcp4
+# skb_egress 177 / 206 and 173 / 215 before, 166 / 188 and 171 / 215 with it). A hash hit
+# on a hot key is not where a packet's time goes here.
 
 . "$(dirname "$0")/lib.sh"
 REPS=${REPS:-21}

@@ -265,7 +265,7 @@ hostile_scraper() {
 
 	# for longer than the 15 s idle timeout: Prometheus (another address) is answered
 	# every time, within 5 s, and ocibpf stats follows the container
-	local t0=$SECONDS i execs=-1 s
+	local t0=$SECONDS i s
 	for i in $(seq 10); do
 		curl -sf --max-time 5 -o "$BATS_TEST_TMPDIR/scrape" "http://127.0.0.1:$port/metrics" ||
 			fail "scrape $i (after $((SECONDS - t0)) s) failed while the hostile scraper holds $(tail -n 1 "$BATS_TEST_TMPDIR/hostile") connections"
