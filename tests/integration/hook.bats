@@ -523,21 +523,25 @@ set_layout() {
 	[ ! -e "$bpffs2" ] || fail "$bpffs2 left after gc --unload: $(find "$bpffs2")"
 }
 
-@test "bpffs_dir edited while a container runs: its poststop ends the run in the bpffs_dir it started it in (pins, map entries); nothing is made in the new one" {
-	requires runc
-	load reliability-helpers
-	local moved
-	moved=$(new_bpffs_dir)
+# net_container_monitored: $CID under runc with the net policy, monitored; sets cgid (the
+# caller's local) to its cgroup id.
+net_container_monitored() {
 	write_policy net "$BASE_POLICY"
 	set_policy net
 	set_cmd sleep 300
 	add_hooks
 	runc_run -d "$CID"
 	assert_success
-	local pid cgid
-	pid=$(runtime_state runc "$CID" pid)
-	assert_monitored "$CID" "$pid" net
+	assert_monitored "$CID" "$(runtime_state runc "$CID" pid)" net
 	cgid=$(cgid_of "$CID")
+}
+
+@test "bpffs_dir edited while a container runs: its poststop ends the run in the bpffs_dir it started it in (pins, map entries); nothing is made in the new one" {
+	requires runc
+	load reliability-helpers
+	local moved cgid
+	moved=$(new_bpffs_dir)
+	net_container_monitored
 	cgroup_map_has "$cgid" || fail "no entry of $cgid in ocibpf_cgroups"
 
 	# A careless operator edits bpffs_dir while it runs.
@@ -553,17 +557,8 @@ set_layout() {
 @test "state_dir edited while a container runs: its poststop ends the run recorded in the state_dir it was started with (found through bpffs_dir's marker)" {
 	requires runc
 	load reliability-helpers
-	local moved=$OCIBPF_TEST_ROOT/run-$BATS_TEST_NUMBER-moved
-	write_policy net "$BASE_POLICY"
-	set_policy net
-	set_cmd sleep 300
-	add_hooks
-	runc_run -d "$CID"
-	assert_success
-	local pid cgid
-	pid=$(runtime_state runc "$CID" pid)
-	assert_monitored "$CID" "$pid" net
-	cgid=$(cgid_of "$CID")
+	local moved=$OCIBPF_TEST_ROOT/run-$BATS_TEST_NUMBER-moved cgid
+	net_container_monitored
 
 	# A careless operator edits state_dir while it runs.
 	update_host_config '.state_dir = $d' --arg d "$moved"
