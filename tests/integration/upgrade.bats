@@ -122,6 +122,18 @@ poke() {
 		fail "round $2: policy not in force: $line"
 }
 
+# stop_long RUNTIME ID BUNDLE: a long_bundle container told to exit, deleted (poststop),
+# and checked stopped.
+stop_long() {
+	local srt=$1 sid=$2
+	touch "$3/rootfs/stop"
+	wait_for 200 0.1 eval '[ "$(runtime_state "$srt" "$sid" status)" = stopped ]' ||
+		fail "$sid did not stop: $(runtime_state "$srt" "$sid" status)"
+	"${srt}_cmd" delete "$sid"
+	assert_success
+	assert_stopped "$sid"
+}
+
 # passwd_opens ID: the container's openat records of /etc/passwd.
 passwd_opens() {
 	jq -s '[.[] | select(.type == "syscall" and .syscall == "openat"
@@ -175,20 +187,14 @@ upgrade_test() {
 	jq -e --arg id "$a" '.. | objects | select(.id? == $id or .container? == $id)' <<<"$output" >/dev/null ||
 		fail "ocibpf stats has no A: $output"
 
-	# B, started by the new package: on the new set, monitored, stopped cleanly.
-	local b=$CID-b
-	setup_busybox_bundle "$BATS_TEST_TMPDIR/b"
-	add_nettool
-	use_host_network
-	set_policy upg
-	set_cmd sh -c "cat /etc/passwd >/dev/null; nettool tcp 127.0.0.1 $((p + 1)) 2000"
-	add_hooks
-	"${rt}_run" "$b"
-	assert_output --regexp "EPERM [0-9]+ms"
-	assert_stopped "$b"
-	jq -e --arg v "$vto" 'select(.type == "start") | .set == $v or (has("set") | not)' \
-		"$(audit_log "$b")" >/dev/null || fail "B's start record names another set: $(head -n 1 "$(audit_log "$b")")"
-	[ "$(passwd_opens "$b")" -ge 1 ] || fail "B not audited: $(cat "$(audit_log "$b")")"
+	# B, started by the new package: on the new set, held to the policy, audited.
+	local b=$CID-b bbundle=$BATS_TEST_TMPDIR/b
+	long_bundle "$bbundle" "$p"
+	"${rt}_run" -d "$b"
+	assert_success
+	[ "$(jq -r .set "$(state_file "$b")")" = "$vto" ] || fail "B not on $vto: $(cat "$(state_file "$b")")"
+	poke "$bbundle" 1
+	wait_for 100 0.1 eval '[ "$(passwd_opens "$b")" -ge 1 ]' || fail "B not audited: $(cat "$(audit_log "$b")")"
 
 	# gc by the new package while A runs: the old set stays, A stays held.
 	run "$PKG_BIN/ocibpf" gc
@@ -199,12 +205,12 @@ upgrade_test() {
 	poke "$abundle" 4
 
 	# A stops; its poststop is the new package's hook.
-	touch "$abundle/rootfs/stop"
-	wait_for 200 0.1 eval '[ "$(runtime_state "$rt" "$a" status)" = stopped ]' ||
-		fail "A did not stop: $(runtime_state "$rt" "$a" status)"
-	"${rt}_cmd" delete -f "$a"
-	assert_success
-	assert_stopped "$a"
+	local acg
+	acg=$(cgid_of "$a")
+	stop_long "$rt" "$a" "$abundle"
+	! cgroup_map_has "$acg" || fail "A's entry left in the old set's ocibpf_cgroups"
+	[ "$(cgroup_links_of "$acg")" -eq 0 ] || fail "links left on A's cgroup: $(cgroup_links_of "$acg")"
+	stop_long "$rt" "$b" "$bbundle"
 	wait_for 100 0.1 eval '[ "$(passwd_opens "$a")" -ge 4 ]' ||
 		fail "A's log lacks records of the rounds after the upgrade: $(passwd_opens "$a") opens of 4"
 	jq -e -s '.[-1].stats.egress_denied >= 4' "$(audit_log "$a")" >/dev/null ||
