@@ -81,8 +81,11 @@ install_pkg() {
 	done
 }
 
-# unit_start: the systemd unit's start: load, then the supervised collector.
+# unit_start: the systemd unit's start: load, then the supervised collector. Without
+# the unit (UPGRADE_MODE=hook), nothing: the hooks load the set and start the collector,
+# which stays while a container runs (the old one serves the new package's containers).
 unit_start() {
+	[ "$UPGRADE_MODE" = unit ] || return 0
 	run "$PKG_BIN/ocibpf" load --no-collector
 	log_run
 	[ "$status" -eq 0 ] || fail "ocibpf load failed: $output"
@@ -140,8 +143,13 @@ passwd_opens() {
 		and .path == "/etc/passwd")] | length' "$(audit_log "$1")"
 }
 
-# upgrade_test RUNTIME FROM-BUILD TO-BUILD
+# upgrade_test [--hook] RUNTIME FROM-BUILD TO-BUILD
 upgrade_test() {
+	UPGRADE_MODE=unit
+	if [ "$1" = --hook ]; then
+		UPGRADE_MODE=hook
+		shift
+	fi
 	local rt=$1 from=$2 to=$3 vfrom vto
 	vfrom=$(set_version_of "$from")
 	vto=$(set_version_of "$to")
@@ -174,7 +182,7 @@ upgrade_test() {
 	install_pkg "$to"
 	unit_start
 	[ -d "$BPFFS_DIR/sets/$vfrom" ] || fail "the old set is gone after the load"
-	[ -d "$BPFFS_DIR/sets/$vto" ] || fail "the new set is not loaded"
+	[ "$UPGRADE_MODE" = hook ] || [ -d "$BPFFS_DIR/sets/$vto" ] || fail "the new set is not loaded"
 
 	# A: still held to its policy, still audited, its stats readable.
 	poke "$abundle" 2
@@ -193,6 +201,7 @@ upgrade_test() {
 	"${rt}_run" -d "$b"
 	assert_success
 	[ "$(jq -r .set "$(state_file "$b")")" = "$vto" ] || fail "B not on $vto: $(cat "$(state_file "$b")")"
+	[ -d "$BPFFS_DIR/sets/$vto" ] || fail "the new set is not loaded"
 	poke "$bbundle" 1
 	wait_for 100 0.1 eval '[ "$(passwd_opens "$b")" -ge 1 ]' || fail "B not audited: $(cat "$(audit_log "$b")")"
 
@@ -248,4 +257,12 @@ upgrade_test() {
 @test "downgrade under crun: the same, new package to old" {
 	requires crun
 	upgrade_test crun "$THIS_BUILD" "$OTHER_BUILD"
+}
+
+@test "upgrade without the unit under runc: the old collector, started by the old hook, serves the new package's containers" {
+	upgrade_test --hook runc "$OTHER_BUILD" "$THIS_BUILD"
+}
+
+@test "downgrade without the unit under runc: the same, new package to old" {
+	upgrade_test --hook runc "$THIS_BUILD" "$OTHER_BUILD"
 }
