@@ -204,6 +204,15 @@ upgrade_test() {
 	[ -d "$BPFFS_DIR/sets/$vto" ] || fail "the new set is not loaded"
 	poke "$bbundle" 1
 	wait_for 100 0.1 eval '[ "$(passwd_opens "$b")" -ge 1 ]' || fail "B not audited: $(cat "$(audit_log "$b")")"
+	# The new package's CLI on both: listed alive, A's log read.
+	run "$PKG_BIN/ocibpf" ps --json
+	log_run
+	assert_success
+	jq -e --arg a "$a" --arg b "$b" '[.[] | select((.id == $a or .id == $b) and .alive)] | length == 2' \
+		<<<"$output" >/dev/null || fail "ocibpf ps does not list A and B alive"
+	run "$PKG_BIN/ocibpf" audit "$a"
+	assert_success
+	assert_output --partial /etc/passwd
 
 	# gc by the new package while A runs: the old set stays, A stays held.
 	run "$PKG_BIN/ocibpf" gc
