@@ -164,6 +164,8 @@ upgrade_test() {
 	      { \"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\" } ] } },
 	  \"telemetry\": true
 	}"
+	# (a policy file younger than 2 s is not cached: policycache.c RACY_NS)
+	sleep 2.1
 
 	# The old package: A starts.
 	install_pkg "$from"
@@ -195,6 +197,12 @@ upgrade_test() {
 	jq -e --arg id "$a" '.. | objects | select(.id? == $id or .container? == $id)' <<<"$output" >/dev/null ||
 		fail "ocibpf stats has no A: $output"
 
+	# The policy cache A's start wrote (policycache.h): another build's, so the new
+	# package's hook must not take it (it reads the policy in full and stores its own).
+	local cache=$STATE_DIR/policies/upg.cache
+	[ -f "$cache" ] || fail "no policy cache after A's start: $(ls -la "$STATE_DIR/policies" 2>&1)"
+	cp "$cache" "$BATS_TEST_TMPDIR/old.cache"
+
 	# B, started by the new package: on the new set, held to the policy, audited.
 	local b=$CID-b bbundle=$BATS_TEST_TMPDIR/b
 	long_bundle "$bbundle" "$p"
@@ -203,6 +211,8 @@ upgrade_test() {
 	[ "$(jq -r .set "$(state_file "$b")")" = "$vto" ] || fail "B not on $vto: $(cat "$(state_file "$b")")"
 	[ -d "$BPFFS_DIR/sets/$vto" ] || fail "the new set is not loaded"
 	poke "$bbundle" 1
+	[ -f "$cache" ] && ! cmp -s "$cache" "$BATS_TEST_TMPDIR/old.cache" ||
+		fail "the new package's hook kept the old build's policy cache (taken for its own)"
 	wait_for 100 0.1 eval '[ "$(passwd_opens "$b")" -ge 1 ]' || fail "B not audited: $(cat "$(audit_log "$b")")"
 	# The new package's CLI on both: listed alive, A's log read.
 	run "$PKG_BIN/ocibpf" ps --json
