@@ -47,6 +47,10 @@ struct ctr {
 struct events {
 	const struct config *cfg;
 	struct bpfset **sets;
+	/* The per-syscall tracepoints held from each set other than the current one (NULL
+	 * until one of its containers needs one), by the index in sets: the containers an
+	 * earlier version started keep their audit after an upgrade (docs/fleet.md). */
+	struct tp_links **set_tp;
 	size_t n_sets;
 	struct ringbufs *rb;    /* over every set's events map, while mapped */
 	bool mapped;
@@ -70,6 +74,8 @@ struct events {
 
 /* ring.c */
 struct bpfset *ring_set_of(struct events *ev, const char *version);
+struct tp_links *ring_tp_of(struct events *ev, const struct bpfset *set);
+void ring_release_tp(struct events *ev);
 void ring_refresh_sets(struct events *ev);
 void ring_update(struct events *ev);
 void ring_consume(struct events *ev);

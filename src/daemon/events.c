@@ -50,8 +50,8 @@ static struct ctr *enter_run(struct events *ev, const struct container *rec)
 	if (!known)
 		losses_save(ev, c);
 	struct bpfset *set = ring_set_of(ev, c->set);
-	if (set && set == ring_set_of(ev, bpfset_current_version()))
-		audit_note_use(set, &ev->tp, c->cgid, c->flags);
+	if (set)
+		audit_note_use(set, ring_tp_of(ev, set), c->cgid, c->flags);
 	return c;
 }
 
@@ -201,10 +201,12 @@ void events_free(struct events *ev)
 	ring_close(ev);
 	runs_free(ev);
 	tp_links_release(&ev->tp);
+	ring_release_tp(ev);
 	free(ev->tp_publish);
 	for (size_t i = 0; i < ev->n_sets; i++)
 		bpfset_close(ev->sets[i]);
 	free(ev->sets);
+	free(ev->set_tp);
 	free(ev);
 }
 
@@ -227,14 +229,37 @@ void events_process(struct events *ev)
 	runs_flush_all(ev);
 }
 
-/* The tracepoints the containers need, attached; with linger_ns, the others detached. */
+/* Does a container of set `version` run (as far as we know)? */
+static bool runs_of_set(const struct events *ev, const char *version)
+{
+	for (size_t i = 0; i < ev->n_ctrs; i++)
+		if (ev->ctrs[i].set && strcmp(ev->ctrs[i].set, version) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The tracepoints the containers need, attached; with linger_ns, the others detached. In
+ * every pinned set: a container an earlier version started is audited by its set's
+ * programs, whose per-syscall tracepoints only a collector holds.
+ */
 static int hold_tracepoints(struct events *ev, uint64_t linger_ns, struct error *err)
 {
-	struct bpfset *cur = ring_set_of(ev, bpfset_current_version());
-	if (!cur)
-		return 0;   /* nothing pinned by this build yet: nothing to hold */
-	ev->tp.linger_ns = linger_ns;
-	return audit_sync(cur, &ev->tp, err);
+	int ret = 0;
+	for (size_t i = 0; i < ev->n_sets; i++) {
+		struct bpfset *set = ev->sets[i];
+		bool cur = strcmp(set->version, bpfset_current_version()) == 0;
+		/* Another version's set: only once a container of it runs (most of the time
+		 * there is none, and its maps need no look every sweep). */
+		if (!cur && !ev->set_tp[i] && !runs_of_set(ev, set->version))
+			continue;
+		struct tp_links *t = ring_tp_of(ev, set);
+		t->linger_ns = linger_ns;
+		int r = audit_sync(set, t, err);   /* (err keeps the first message) */
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
 }
 
 bool events_leave_idle(struct events *ev)
@@ -349,7 +374,7 @@ int events_sync_id(struct events *ev, const char *id, struct error *err)
 	ring_update(ev);
 	if (!set)
 		return err_msg(err, -ENOENT, "BPF set %s of container %s is not pinned", c->set, id);
-	return audit_hold(set, &ev->tp, cgid, flags, err);
+	return audit_hold(set, ring_tp_of(ev, set), cgid, flags, err);
 }
 
 int events_prime(struct events *ev, struct error *err)

@@ -22,6 +22,45 @@ struct bpfset *ring_set_of(struct events *ev, const char *version)
 	return NULL;
 }
 
+/*
+ * The tracepoint links held from a set: ev->tp for the current version's (published to
+ * the hooks, tp-held.h), one of their own (not published: their hooks ask by "sync ID")
+ * for a set an earlier or later version pinned, whose containers still run.
+ */
+struct tp_links *ring_tp_of(struct events *ev, const struct bpfset *set)
+{
+	if (strcmp(set->version, bpfset_current_version()) == 0)
+		return &ev->tp;
+	for (size_t i = 0; i < ev->n_sets; i++) {
+		if (ev->sets[i] != set)
+			continue;
+		if (!ev->set_tp[i]) {
+			ev->set_tp[i] = xcalloc(1, sizeof(*ev->set_tp[i]));
+			ev->set_tp[i]->publish = NULL;
+			tp_links_init(ev->set_tp[i]);
+		}
+		return ev->set_tp[i];
+	}
+	return NULL;
+}
+
+static void free_set_tp(struct tp_links *t)
+{
+	if (!t)
+		return;
+	tp_links_release(t);
+	free(t);
+}
+
+/* Every tracepoint held from the sets other than the current one, let go. */
+void ring_release_tp(struct events *ev)
+{
+	for (size_t i = 0; i < ev->n_sets; i++) {
+		free_set_tp(ev->set_tp[i]);
+		ev->set_tp[i] = NULL;
+	}
+}
+
 void ring_consume(struct events *ev)
 {
 	if (ev->rb)
@@ -45,7 +84,9 @@ static void drop_unpinned_sets(struct events *ev)
 	size_t w = 0;
 	for (size_t i = 0; i < ev->n_sets; i++) {
 		struct bpfset *s = ev->sets[i];
+		struct tp_links *t = ev->set_tp[i];
 		if (bpfset_still_pinned(s)) {
+			ev->set_tp[w] = t;
 			ev->sets[w++] = s;
 			continue;
 		}
@@ -54,6 +95,7 @@ static void drop_unpinned_sets(struct events *ev)
 			tp_links_release(&ev->tp);
 			tp_links_init(&ev->tp);
 		}
+		free_set_tp(t);
 		bpfset_close(s);
 		ev->sets_changed = true;
 	}
@@ -72,6 +114,8 @@ void ring_refresh_sets(struct events *ev)
 		if (bpfset_open(ev->cfg->bpffs_dir, *n, false, &s, NULL) < 0)
 			continue;
 		ev->sets = xrealloc(ev->sets, (ev->n_sets + 1) * sizeof(*ev->sets));
+		ev->set_tp = xrealloc(ev->set_tp, (ev->n_sets + 1) * sizeof(*ev->set_tp));
+		ev->set_tp[ev->n_sets] = NULL;
 		ev->sets[ev->n_sets++] = s;
 		ev->sets_changed = true;
 	}
