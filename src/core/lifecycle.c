@@ -409,13 +409,14 @@ int hook_poststop(const struct config *cfg, const struct run_request *rq, struct
 	 * marker names (a start under the edited configuration is refused while it runs). */
 	_cleanup_free_ char *other = NULL;
 	struct config started_with;
-	if (!container_recorded(cfg->state_dir, rq->id) && (other = dirshare_other_state(cfg)) &&
-	    container_recorded(other, rq->id)) {
+	bool recorded = container_recorded(cfg->state_dir, rq->id);
+	if (!recorded && (other = dirshare_other_state(cfg)) && container_recorded(other, rq->id)) {
 		started_with = *cfg;
 		started_with.state_dir = other;
 		cfg = &started_with;
+		recorded = true;
 	}
-	if (!container_recorded(cfg->state_dir, rq->id))
+	if (!recorded)
 		return 0;   /* not ours, or ended already: not even a lock file is made */
 	int lock = container_lock(cfg->state_dir, rq->id, err);
 	if (lock < 0)

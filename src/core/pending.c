@@ -59,11 +59,12 @@ static uint64_t lost_of(yajl_val v)
 	return v && json_get_int(v, "lost", &n) && n > 0 ? (uint64_t)n : 0;
 }
 
-/* The log_dir kept with what is pending (NULL: none, an older ocibpf's file). */
-static const char *log_dir_of(yajl_val v)
+/* The log_dir kept with what is pending, else FALLBACK (none kept: an older ocibpf's
+ * file, or a new one). */
+static const char *log_dir_of(yajl_val v, const char *fallback)
 {
 	const char *s = v ? json_get_string(v, "log_dir") : NULL;
-	return s && s[0] == '/' ? s : NULL;
+	return s && s[0] == '/' ? s : fallback;
 }
 
 /* Rewrite the locked file: log_dir, lost count and stop (a value, or NULL). */
@@ -107,7 +108,7 @@ int pending_add_lost(const char *state_dir, const char *id, const char *log_dir,
 	if (fd < 0)
 		return fd;
 	yajl_val stop = v ? json_get(v, "stop") : NULL;
-	return pending_write(fd, log_dir_of(v) ? log_dir_of(v) : log_dir, lost_of(v) + n,
+	return pending_write(fd, log_dir_of(v, log_dir), lost_of(v) + n,
 			     stop_ns_of(v), YAJL_IS_OBJECT(stop) ? stop : NULL, NULL, NULL);
 }
 
@@ -118,7 +119,7 @@ int pending_set_stop(const char *state_dir, const char *id, const char *log_dir,
 	_cleanup_close_ int fd = pending_lock(state_dir, id, true, &v);
 	if (fd < 0)
 		return fd;
-	return pending_write(fd, log_dir_of(v) ? log_dir_of(v) : log_dir, lost_of(v), realtime_ns,
+	return pending_write(fd, log_dir_of(v, log_dir), lost_of(v), realtime_ns,
 			     NULL, fields, ud);
 }
 
@@ -163,8 +164,7 @@ int pending_flush(const struct config *cfg, const char *id, uint64_t *ret_lost, 
 	yajl_val stop = v ? json_get(v, "stop") : NULL;
 	if (lost || YAJL_IS_OBJECT(stop)) {
 		_cleanup_auditlog_ struct auditlog *al = NULL;
-		const char *log_dir = log_dir_of(v);
-		int r = auditlog_open(log_dir ? log_dir : cfg->log_dir, id, &al, err);
+		int r = auditlog_open(log_dir_of(v, cfg->log_dir), id, &al, err);
 		if (r < 0)
 			return r;
 		r = auditlog_lock(al);

@@ -36,7 +36,6 @@ struct tp_links *ring_tp_of(struct events *ev, const struct bpfset *set)
 			continue;
 		if (!ev->set_tp[i]) {
 			ev->set_tp[i] = xcalloc(1, sizeof(*ev->set_tp[i]));
-			ev->set_tp[i]->publish = NULL;
 			tp_links_init(ev->set_tp[i]);
 		}
 		return ev->set_tp[i];

@@ -273,7 +273,10 @@ log_records_valid() {
 	cg=$(cgid_of "$CID")
 	ocibpf gc
 	assert_success
-	assert_output ""
+	# Nothing about the container. (The cache of base.json an earlier test of this file
+	# made is stale here, setup rewrote the file: gc may say it removed that.)
+	[ -z "$(grep -v '^removed policy-cache base (policy file changed)$' <<<"$output")" ] ||
+		fail "gc: $output"
 	# A stray poststop for another id, and a create for an id in use, change nothing.
 	run_hook poststop "$(jq -cn --arg id "$CID-other" --arg b "$BUNDLE" \
 		'{ociVersion: "1.0.2", id: $id, status: "stopped", bundle: $b}')"
