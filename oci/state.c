@@ -224,18 +224,27 @@ int oci_state_parse_text(const char *text, size_t len, bool need_pid, struct oci
 	return 0;
 }
 
-int oci_config_annotations(const char *text, size_t len, const char *what,
-			   struct annotation **ret, size_t *ret_n, struct error *err)
+/* An OCI config.json's text (named what in errors) parsed: a JSON object. */
+static int config_parse(const char *text, size_t len, const char *what, yajl_val *ret,
+			struct error *err)
 {
 	if (memchr(text, '\0', len))
 		return err_msg(err, -EINVAL, "%s: invalid JSON: NUL byte in file", what);
-
-	_cleanup_json_ yajl_val root = NULL;
-	int r = json_parse(text, what, &root, err);
+	int r = json_parse(text, what, ret, err);
 	if (r < 0)
 		return r;
-	if (!YAJL_IS_OBJECT(root))
+	if (!YAJL_IS_OBJECT(*ret))
 		return err_msg(err, -EINVAL, "%s: must be a JSON object", what);
+	return 0;
+}
+
+int oci_config_annotations(const char *text, size_t len, const char *what,
+			   struct annotation **ret, size_t *ret_n, struct error *err)
+{
+	_cleanup_json_ yajl_val root = NULL;
+	int r = config_parse(text, len, what, &root, err);
+	if (r < 0)
+		return r;
 	struct annotation *a;
 	size_t n;
 	r = take_annotations(json_get(root, "annotations"), what, &a, &n, err);
@@ -281,14 +290,10 @@ static bool caps_have(yajl_val caps, const char *cap)
 int oci_config_host_capability(const char *text, size_t len, const char *what, const char *cap,
 			       bool *ret, struct error *err)
 {
-	if (memchr(text, '\0', len))
-		return err_msg(err, -EINVAL, "%s: invalid JSON: NUL byte in file", what);
 	_cleanup_json_ yajl_val root = NULL;
-	int r = json_parse(text, what, &root, err);
+	int r = config_parse(text, len, what, &root, err);
 	if (r < 0)
 		return r;
-	if (!YAJL_IS_OBJECT(root))
-		return err_msg(err, -EINVAL, "%s: must be a JSON object", what);
 	/* In a user namespace of its own, its capabilities are not the host's. */
 	yajl_val ns = json_get(json_get(root, "linux"), "namespaces");
 	for (size_t i = 0; YAJL_IS_ARRAY(ns) && i < ns->u.array.len; i++) {
