@@ -77,7 +77,8 @@ assert_log_valid() {
 	assert_success
 	refute_line --regexp '^FORGED'
 	[[ "$output" != *$'\e'* ]] || fail "an ESC byte reached the table"
-	assert_line --regexp ' exec +/bin/true: true a\\xff \\nFORGED 1 2 3 \\e\[2J$'
+	# (/bin/true is a link to busybox: the file run is shown after the name)
+	assert_line --regexp ' exec +/bin/true \[exe /bin/busybox\]: true a\\xff \\nFORGED 1 2 3 \\e\[2J$'
 	# --json gives the records as they are.
 	ocibpf audit --json --type exec "$CID"
 	assert_success
@@ -288,7 +289,7 @@ no_host_dir() {
 	for id in "$CID-runc" "$CID-crun"; do
 		assert_log_valid
 		records "$id" syscall | jq -e -s 'any(.[]; .path == "passwd" and .dir == "/etc"
-			and .dir_truncated == false and .ret >= 0 and .args[0] > 4294967295)' ||
+			and .dir_truncated == false and .ret >= 0 and .args[0] >= 4294967196)' ||
 			fail "$id: no openat(AT_FDCWD, \"passwd\") with dir /etc"
 		records "$id" syscall | jq -e -s 'all(.[] | select(.path? // "" | startswith("/")); has("dir") | not)
 			and any(.[]; .path == "/etc/group")' ||
