@@ -106,10 +106,15 @@ static __always_inline void count_lost(const struct container_info *c)
  * in registers: read back from the map, each step's values are unknown to the verifier,
  * so the paths through a step meet again at the next (kept in registers, every path's
  * exact offsets differed and the loop's paths multiplied past the verifier's limit).
+ *
+ * Each struct a CO-RE read starts from costs `ocibpf load` a walk of the kernel's BTF
+ * whenever its slot in the kernel's candidate cache holds another name
+ * (tests/bench/core-cands.py): the vfsmount is read through its struct mount, the
+ * fdtable through files_struct's own, so neither is a root of its own.
  */
 struct walk_buf {
 	char b[2 * EV_PATH_MAX];
-	__u64 d, vm, m;		/* dentry, its vfsmount, that vfsmount's struct mount */
+	__u64 d, vm, m;		/* dentry, its vfsmount, and the struct mount that holds it */
 	__u32 off, flags;	/* where the string starts; PW_* */
 	__u32 leaf;		/* no component kept yet */
 	__u32 done;
@@ -128,14 +133,13 @@ struct {
 static __always_inline void walk_step(struct walk_buf *w, __u64 root_d, __u64 root_m)
 {
 	struct dentry *d = (struct dentry *)w->d;
-	struct vfsmount *vm = (struct vfsmount *)w->vm;
 	struct mount *m = (struct mount *)w->m;
 	if (w->d == root_d && w->vm == root_m) {
 		w->done = 1;
 		return;
 	}
 	struct dentry *parent = BPF_CORE_READ(d, d_parent);
-	if (d == BPF_CORE_READ(vm, mnt_root)) {
+	if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
 		/* The top of a mount: on to where it is mounted. */
 		struct mount *pm = BPF_CORE_READ(m, mnt_parent);
 		if (pm == m) {
@@ -250,12 +254,21 @@ static __always_inline void remember_dir(struct pending *p, __s8 da)
 		dentry = (__u64)BPF_CORE_READ(task, fs, pwd.dentry);
 		mnt = (__u64)BPF_CORE_READ(task, fs, pwd.mnt);
 	} else {
-		struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+		/* fdt->max_fds and fdt->fd at their offsets in files->fdtab (the same type):
+		 * relocations rooted at files_struct, none at fdtable (see struct walk_buf). */
+		struct files_struct *files = BPF_CORE_READ(task, files);
+		__u64 fdt = (__u64)BPF_CORE_READ(files, fdt);
+		__u64 tab = bpf_core_field_offset(files->fdtab);
+		__u32 max = 0;
+		__u64 fds = 0;
 		struct file *f = NULL;
-		if (fd < 0 || !fdt || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
-			return;
-		struct file **fds = BPF_CORE_READ(fdt, fd);
-		if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) < 0 || !f)
+		if (fd < 0 || !fdt ||
+		    bpf_probe_read_kernel(&max, sizeof(max),
+					  (void *)(fdt + bpf_core_field_offset(files->fdtab.max_fds) - tab)) < 0 ||
+		    (__u32)fd >= max ||
+		    bpf_probe_read_kernel(&fds, sizeof(fds),
+					  (void *)(fdt + bpf_core_field_offset(files->fdtab.fd) - tab)) < 0 ||
+		    bpf_probe_read_kernel(&f, sizeof(f), (void *)(fds + (__u64)fd * sizeof(f))) < 0 || !f)
 			return;
 		dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
 		mnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
