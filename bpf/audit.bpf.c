@@ -393,7 +393,14 @@ static __always_inline void emit_syscall(const struct container_info *c, __s64 r
 	struct pending *p = pending_get();
 	if (!p)
 		return;
-	struct ev_syscall *e = event_reserve(c, EV_SYSCALL, sizeof(*e));
+	/* Only an event with a dir is the whole struct: an absolute path's takes no more of
+	 * the ring than before (the collector takes either size). */
+	bool dir = p->has_dir;
+	struct ev_syscall *e;
+	if (dir)
+		e = event_reserve(c, EV_SYSCALL, sizeof(*e));
+	else
+		e = event_reserve(c, EV_SYSCALL, EV_SYSCALL_V1_SIZE);
 	if (!e) {
 		pending_clear(p);
 		return;
@@ -408,18 +415,15 @@ static __always_inline void emit_syscall(const struct container_info *c, __s64 r
 	e->has_path = e->has_addr = e->family = e->path_truncated = 0;
 	e->port = 0;
 	e->path[0] = 0;
-	e->has_dir = e->dir_flags = 0;
-	e->dir[0] = 0;
 
 	__s8 pa = p->path_arg, sa = p->sockaddr_arg;
 	if (pa >= 0 && pa < 6 &&
-	    read_str_tail(e->path, (const char *)e->args[pa & 7], true, &e->path_truncated) > 0) {
+	    read_str_tail(e->path, (const char *)e->args[pa & 7], true, &e->path_truncated) > 0)
 		e->has_path = 1;
-		if (p->has_dir) {
-			__builtin_memcpy(e->dir, p->dir, sizeof(e->dir));
-			e->has_dir = 1;
-			e->dir_flags = p->dir_flags;
-		}
+	if (dir) {
+		e->has_dir = e->has_path;
+		e->dir_flags = p->dir_flags;
+		__builtin_memcpy(e->dir, p->dir, sizeof(e->dir));
 	}
 	if (sa >= 0 && sa < 6)
 		decode_sockaddr(e, e->args[sa & 7]);

@@ -213,7 +213,10 @@ struct ev_syscall {
 	__u16 pad2;
 	__u8 addr[16];
 	char path[EV_PATH_MAX];
-	/* The collector takes events of sets built before these fields (shorter: none). */
+	/*
+	 * Only an event with a dir has these (the others end here, EV_SYSCALL_V1_SIZE, as
+	 * every event of a set built before them): the collector takes both sizes.
+	 */
 	__u8 has_dir;		/* path is relative: dir is where the kernel takes it from */
 	__u8 dir_flags;		/* PW_* */
 	__u8 pad3[6];

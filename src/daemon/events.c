@@ -149,7 +149,8 @@ void ring_handle_event(void *ctx, const void *data, size_t size)
 		return;
 	uint64_t ts = h->ts_boot_ns + ev->boot_to_real;
 	switch (h->type) {
-	/* A set built before exe and dir sends shorter events: taken without them. */
+	/* Shorter events, taken without exe and dir: a set built before them sends them, and
+	 * a syscall event without a dir ends before it (ocibpf.h). */
 	case EV_EXEC:
 		if (size >= sizeof(struct ev_exec)) {
 			record_exec(al, ts, data);
