@@ -135,11 +135,15 @@ static inline void sel_set(__u64 *bits, unsigned nr)
 }
 #endif
 
-/* ocibpf_argmap[nr]: where a syscall's decodable arguments are (-1: none). */
+/*
+ * ocibpf_argmap[nr]: where a syscall's decodable arguments are (-1: none). dirfd_arg: the
+ * directory fd a relative path_arg is taken from (-1: the cwd, as for open or stat).
+ */
 struct sys_argmap {
 	__s8 path_arg;
 	__s8 sockaddr_arg;
-	__u8 pad[2];
+	__s8 dirfd_arg;
+	__u8 pad;
 };
 
 /*
@@ -158,6 +162,18 @@ struct syscount_key {
 #define EV_PATH_MAX	256
 #define EV_ARGS_MAX	1024
 
+/*
+ * A path the kernel walked from a dentry up to the task's root (`fs->root`): what the
+ * container sees, bind mounts at their place in it. The directory a relative path is taken
+ * from (ev_syscall.dir, ev_exec.dir), the file an exec ran (ev_exec.exe). At most
+ * PW_DEPTH steps (a component or a mount crossed) and EV_PATH_MAX - 1 bytes: past either,
+ * the tail of whole components is kept and PW_TRUNCATED set.
+ */
+#define PW_DEPTH	32
+#define PW_TRUNCATED	(1U << 0)
+#define PW_UNREACHABLE	(1U << 1)	/* the walk ended at a root that is not the task's */
+#define PW_DELETED	(1U << 2)	/* the file (directory) itself is unlinked */
+
 struct ev_exec {
 	struct ev_hdr h;
 	__u32 pid;
@@ -169,7 +185,16 @@ struct ev_exec {
 	char comm[TASK_COMM_LEN_];
 	char filename[EV_PATH_MAX];
 	char args[EV_ARGS_MAX];
+	/* The collector takes events of sets built before these fields (shorter: none). */
+	__u8 has_exe;
+	__u8 exe_flags;		/* PW_* */
+	__u8 has_dir;		/* filename is relative: dir is the cwd it was taken from */
+	__u8 dir_flags;		/* PW_* */
+	__u8 pad[4];
+	char exe[EV_PATH_MAX];	/* the file the kernel ran (bprm->file) */
+	char dir[EV_PATH_MAX];
 };
+#define EV_EXEC_V1_SIZE	__builtin_offsetof(struct ev_exec, has_exe)
 
 struct ev_syscall {
 	struct ev_hdr h;
@@ -188,7 +213,16 @@ struct ev_syscall {
 	__u16 pad2;
 	__u8 addr[16];
 	char path[EV_PATH_MAX];
+	/*
+	 * Only an event with a dir has these (the others end here, EV_SYSCALL_V1_SIZE, as
+	 * every event of a set built before them): the collector takes both sizes.
+	 */
+	__u8 has_dir;		/* path is relative: dir is where the kernel takes it from */
+	__u8 dir_flags;		/* PW_* */
+	__u8 pad3[6];
+	char dir[EV_PATH_MAX];
 };
+#define EV_SYSCALL_V1_SIZE	__builtin_offsetof(struct ev_syscall, has_dir)
 
 /*
  * An io_uring operation that stands for an audited syscall (IORING_OP_OPENAT for openat),

@@ -7,7 +7,8 @@
  * sockaddr_in and __kernel_sockaddr_storage shared a slot with task_struct, io_uring_cqe
  * one with linux_binprm and pt_regs (and cgroup_subsys_state, see cgtrack.bpf.c, one with
  * io_open): 8 of the 11 walks of every load; pt_regs on x86-64 too: 2 are left
- * (tests/bench/core-cands.py).
+ * (tests/bench/core-cands.py). io_uring_sqe shares one with struct mount (the path walk
+ * in audit.bpf.c).
  */
 #ifndef OCIBPF_UAPI_BPF_H
 #define OCIBPF_UAPI_BPF_H
@@ -38,6 +39,23 @@ struct ob_io_uring_cqe {	/* struct io_uring_cqe, <linux/io_uring.h> */
 	__s32 res;
 	__u32 flags;
 };
+
+/* The head of struct io_uring_sqe, <linux/io_uring.h> (off and addr2 are one union). */
+struct ob_io_uring_sqe {
+	__u8 opcode;
+	__u8 flags;
+	__u16 ioprio;
+	__s32 fd;
+	__u64 off;		/* addr2 */
+	__u64 addr;
+	__u32 len;
+	__u32 rw_flags;		/* the op's flags */
+	__u64 user_data;
+};
+_Static_assert(__builtin_offsetof(struct ob_io_uring_sqe, user_data) ==
+	       __builtin_offsetof(struct io_uring_sqe, user_data) &&
+	       __builtin_offsetof(struct ob_io_uring_sqe, len) ==
+	       __builtin_offsetof(struct io_uring_sqe, len), "struct io_uring_sqe's layout");
 
 /*
  * x86-64's struct pt_regs is the ptrace ABI (struct user_regs_struct, <asm/ptrace.h>):

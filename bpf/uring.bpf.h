@@ -220,7 +220,7 @@ int BPF_PROG(uring_submit, struct io_kiocb *req)
 SEC("tp_btf/io_uring_req_failed")
 int BPF_PROG(uring_failed, const struct io_uring_sqe *sqe, struct io_kiocb *req, int error)
 {
-	struct io_uring_sqe q;
+	struct ob_io_uring_sqe q;	/* the ABI's layout: no relocation (uapi.bpf.h) */
 	if (bpf_probe_read_kernel(&q, sizeof(q), sqe) < 0)
 		return 0;
 	struct ev_uring *e = uring_begin(q.opcode, q.user_data);
@@ -237,7 +237,7 @@ int BPF_PROG(uring_failed, const struct io_uring_sqe *sqe, struct io_kiocb *req,
 		path = q.addr;
 		break;
 	case 38:	/* SYMLINKAT: the link made */
-		path = q.addr2;
+		path = q.off;	/* addr2 */
 		break;
 	}
 	if (path && bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)path) > 0)

@@ -163,13 +163,33 @@ static void print_addr(yajl_val rec)
 	printf(strchr(a, ':') ? "[%s]:%lld" : "%s:%lld", a, audit_get_int(rec, "port"));
 }
 
+/* A walked path (record.c gen_walked): "..." where its head was cut, its marks after it. */
+static char *walked(yajl_val rec, const char *key)
+{
+	_cleanup_free_ char *v = audit_esc_field(rec, key, NULL);
+	if (!v)
+		return NULL;
+	_cleanup_free_ char *t = xasprintf("%s_truncated", key), *u = xasprintf("%s_unreachable", key),
+			    *d = xasprintf("%s_deleted", key);
+	return xasprintf("%s%s%s%s", YAJL_IS_TRUE(json_get(rec, t)) ? "..." : "", v,
+			 YAJL_IS_TRUE(json_get(rec, d)) ? " (deleted)" : "",
+			 YAJL_IS_TRUE(json_get(rec, u)) ? " (unreachable)" : "");
+}
+
 void audit_print_detail(const struct record *r)
 {
 	yajl_val rec = r->v;
 	switch (r->type) {
 	case REC_EXEC: {
 		_cleanup_free_ char *fn = audit_esc_field(rec, "filename", "?");
-		printf("%s%s: ", YAJL_IS_TRUE(json_get(rec, "filename_truncated")) ? "..." : "", fn);
+		printf("%s%s", YAJL_IS_TRUE(json_get(rec, "filename_truncated")) ? "..." : "", fn);
+		/* Where a relative name was taken from, and the file run when it is not the name. */
+		_cleanup_free_ char *dir = walked(rec, "dir"), *exe = walked(rec, "exe");
+		bool show_exe = exe && strcmp(exe, fn) != 0;
+		if (dir || show_exe)
+			printf(" [%s%s%s%s%s]", dir ? "in " : "", dir ? dir : "",
+			       dir && show_exe ? ", " : "", show_exe ? "exe " : "", show_exe ? exe : "");
+		printf(": ");
 		print_argv(rec);
 		if (YAJL_IS_TRUE(json_get(rec, "argv_truncated")))
 			printf(" [truncated]");
@@ -179,12 +199,23 @@ void audit_print_detail(const struct record *r)
 		_cleanup_free_ char *name = audit_esc_field(rec, "syscall", "?");
 		_cleanup_free_ char *path = audit_esc_field(rec, "path", NULL);
 		printf("%s(", name);
+		/* A relative path after the directory it was taken from: "/etc/" "shadow". */
+		_cleanup_free_ char *dir = path ? audit_esc_field(rec, "dir", NULL) : NULL;
+		if (dir) {
+			size_t dl = strlen(dir);
+			printf("\"%s%s%s\" ", YAJL_IS_TRUE(json_get(rec, "dir_truncated")) ? "..." : "",
+			       dir, dl && dir[dl - 1] == '/' ? "" : "/");
+		}
 		if (path)
 			printf("\"%s%s\"", YAJL_IS_TRUE(json_get(rec, "path_truncated")) ? "..." : "", path);
 		else if (json_get_string(rec, "addr"))
 			print_addr(rec);
 		printf(") = ");
 		print_ret(rec);
+		if (dir && YAJL_IS_TRUE(json_get(rec, "dir_deleted")))
+			printf(" [dir deleted]");
+		if (dir && YAJL_IS_TRUE(json_get(rec, "dir_unreachable")))
+			printf(" [dir unreachable]");
 		if (YAJL_IS_TRUE(json_get(rec, "setup")))
 			printf(" [setup]");
 		break;

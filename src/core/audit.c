@@ -19,26 +19,35 @@
 #include "policy.h"
 #include "uring.h"
 
-/* Which argument of a syscall is a path or a socket address (for decoded fields). */
+/*
+ * Which argument of a syscall is a path or a socket address (for decoded fields), and the
+ * directory fd a relative path is taken from (-1: the cwd; inotify_add_watch's fd is no
+ * directory).
+ */
 static const struct {
 	const char *name;
-	int8_t path_arg, sockaddr_arg;
+	int8_t path_arg, sockaddr_arg, dirfd_arg;
 } argmap[] = {
-	{ "open", 0, -1 }, { "openat", 1, -1 }, { "openat2", 1, -1 }, { "creat", 0, -1 },
-	{ "execve", 0, -1 }, { "execveat", 1, -1 }, { "unlink", 0, -1 }, { "unlinkat", 1, -1 },
-	{ "rename", 0, -1 }, { "renameat", 1, -1 }, { "renameat2", 1, -1 }, { "mkdir", 0, -1 },
-	{ "mkdirat", 1, -1 }, { "rmdir", 0, -1 }, { "chmod", 0, -1 }, { "fchmodat", 1, -1 },
-	{ "chown", 0, -1 }, { "lchown", 0, -1 }, { "fchownat", 1, -1 }, { "truncate", 0, -1 },
-	{ "link", 0, -1 }, { "linkat", 1, -1 }, { "symlink", 1, -1 }, { "symlinkat", 2, -1 },
-	{ "mount", 1, -1 }, { "umount2", 0, -1 }, { "stat", 0, -1 }, { "lstat", 0, -1 },
-	{ "newfstatat", 1, -1 }, { "statx", 1, -1 }, { "access", 0, -1 }, { "faccessat", 1, -1 },
-	{ "faccessat2", 1, -1 }, { "chdir", 0, -1 }, { "chroot", 0, -1 }, { "readlink", 0, -1 },
-	{ "readlinkat", 1, -1 }, { "mknod", 0, -1 }, { "mknodat", 1, -1 }, { "utimensat", 1, -1 },
-	{ "pivot_root", 0, -1 }, { "swapon", 0, -1 }, { "swapoff", 0, -1 }, { "acct", 0, -1 },
-	{ "setxattr", 0, -1 }, { "lsetxattr", 0, -1 }, { "getxattr", 0, -1 },
-	{ "removexattr", 0, -1 }, { "inotify_add_watch", 1, -1 }, { "name_to_handle_at", 1, -1 },
-	{ "connect", -1, 1 }, { "bind", -1, 1 }, { "sendto", -1, 4 }, { "accept", -1, 1 },
-	{ "accept4", -1, 1 }, { "recvfrom", -1, 4 },
+	{ "open", 0, -1, -1 }, { "openat", 1, -1, 0 }, { "openat2", 1, -1, 0 },
+	{ "creat", 0, -1, -1 }, { "execve", 0, -1, -1 }, { "execveat", 1, -1, 0 },
+	{ "unlink", 0, -1, -1 }, { "unlinkat", 1, -1, 0 }, { "rename", 0, -1, -1 },
+	{ "renameat", 1, -1, 0 }, { "renameat2", 1, -1, 0 }, { "mkdir", 0, -1, -1 },
+	{ "mkdirat", 1, -1, 0 }, { "rmdir", 0, -1, -1 }, { "chmod", 0, -1, -1 },
+	{ "fchmodat", 1, -1, 0 }, { "fchmodat2", 1, -1, 0 }, { "chown", 0, -1, -1 },
+	{ "lchown", 0, -1, -1 }, { "fchownat", 1, -1, 0 }, { "truncate", 0, -1, -1 },
+	{ "link", 0, -1, -1 }, { "linkat", 1, -1, 0 }, { "symlink", 1, -1, -1 },
+	{ "symlinkat", 2, -1, 1 }, { "mount", 1, -1, -1 }, { "umount2", 0, -1, -1 },
+	{ "stat", 0, -1, -1 }, { "lstat", 0, -1, -1 }, { "newfstatat", 1, -1, 0 },
+	{ "statx", 1, -1, 0 }, { "access", 0, -1, -1 }, { "faccessat", 1, -1, 0 },
+	{ "faccessat2", 1, -1, 0 }, { "chdir", 0, -1, -1 }, { "chroot", 0, -1, -1 },
+	{ "readlink", 0, -1, -1 }, { "readlinkat", 1, -1, 0 }, { "mknod", 0, -1, -1 },
+	{ "mknodat", 1, -1, 0 }, { "utimensat", 1, -1, 0 }, { "pivot_root", 0, -1, -1 },
+	{ "swapon", 0, -1, -1 }, { "swapoff", 0, -1, -1 }, { "acct", 0, -1, -1 },
+	{ "setxattr", 0, -1, -1 }, { "lsetxattr", 0, -1, -1 }, { "getxattr", 0, -1, -1 },
+	{ "removexattr", 0, -1, -1 }, { "inotify_add_watch", 1, -1, -1 },
+	{ "name_to_handle_at", 1, -1, 0 }, { "connect", -1, 1, -1 }, { "bind", -1, 1, -1 },
+	{ "sendto", -1, 4, -1 }, { "accept", -1, 1, -1 }, { "accept4", -1, 1, -1 },
+	{ "recvfrom", -1, 4, -1 },
 };
 
 static int fill_argmap(int fd)
@@ -52,7 +61,8 @@ static int fill_argmap(int fd)
 			continue;   /* not on this architecture */
 		keys[n] = nr;
 		vals[n++] = (struct sys_argmap){ .path_arg = argmap[i].path_arg,
-						 .sockaddr_arg = argmap[i].sockaddr_arg };
+						 .sockaddr_arg = argmap[i].sockaddr_arg,
+						 .dirfd_arg = argmap[i].dirfd_arg };
 	}
 	return map_update_many(fd, keys, sizeof(keys[0]), vals, sizeof(vals[0]), n);
 }

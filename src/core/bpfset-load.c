@@ -39,7 +39,7 @@ static const struct {
 	L_MAP_(ocibpf_cgroups), L_MAP_(ocibpf_stats), L_MAP_(ocibpf_events),
 	L_MAP_(ocibpf_ring_produced), L_MAP_(ocibpf_ring_consumed), L_MAP_(ocibpf_audit_sel),
 	L_MAP_(ocibpf_argmap), L_MAP_(ocibpf_syscall_counts), L_MAP_(ocibpf_syscall_seen),
-	L_MAP_(ocibpf_pending_task),
+	L_MAP_(ocibpf_pending_task), L_MAP_(ocibpf_walk_buf),
 	L_MAP_(ocibpf_uring_ops), L_MAP_(ocibpf_uring_pending), L_MAP_(uring_scratch),
 	L_MAP_(ocibpf_net_policy), L_MAP_(ocibpf_net_registry), L_MAP_(ocibpf_net_meta),
 	L_MAP_(ocibpf_net_sk), L_MAP_(ocibpf_net_skflows), L_MAP_(ocibpf_net_flows),

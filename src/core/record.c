@@ -71,6 +71,24 @@ static void gen_path(yajl_gen g, const char *key, const char *tkey, const char *
 	jg_key_bool(g, tkey, truncated);
 }
 
+/*
+ * A path the kernel walked (PW_*): key, key_truncated (always with it), and
+ * key_unreachable / key_deleted when so. Its tail was kept when truncated.
+ */
+static void gen_walked(yajl_gen g, const char *key, const char *p, size_t cap, unsigned flags)
+{
+	_cleanup_free_ char *tkey = xasprintf("%s_truncated", key);
+	gen_path(g, key, tkey, p, cap, flags & PW_TRUNCATED);
+	if (flags & PW_UNREACHABLE) {
+		_cleanup_free_ char *k = xasprintf("%s_unreachable", key);
+		jg_key_bool(g, k, true);
+	}
+	if (flags & PW_DELETED) {
+		_cleanup_free_ char *k = xasprintf("%s_deleted", key);
+		jg_key_bool(g, k, true);
+	}
+}
+
 static void gen_addr(yajl_gen g, int family, const uint8_t *addr)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -139,6 +157,10 @@ void record_exec(struct auditlog *al, uint64_t ts_ns, const struct ev_exec *e)
 	gen_comm(g, e->comm);
 	gen_path(g, "filename", "filename_truncated", e->filename, sizeof(e->filename),
 		 e->filename_truncated);
+	if (e->has_exe)
+		gen_walked(g, "exe", e->exe, sizeof(e->exe), e->exe_flags);
+	if (e->has_dir)
+		gen_walked(g, "dir", e->dir, sizeof(e->dir), e->dir_flags);
 
 	/* The arguments: NUL-separated; the last one cut when argv was. */
 	size_t len = e->args_len < sizeof(e->args) ? e->args_len : sizeof(e->args);
@@ -206,6 +228,8 @@ void record_syscall(struct auditlog *al, uint64_t ts_ns, const struct ev_syscall
 	jg_key_int(g, "ret", e->ret);
 	if (e->has_path)
 		gen_path(g, "path", "path_truncated", e->path, sizeof(e->path), e->path_truncated);
+	if (e->has_dir)
+		gen_walked(g, "dir", e->dir, sizeof(e->dir), e->dir_flags);
 	if (e->has_addr) {
 		gen_addr(g, e->family, e->addr);
 		jg_key_int(g, "port", e->port);

@@ -149,15 +149,27 @@ void ring_handle_event(void *ctx, const void *data, size_t size)
 		return;
 	uint64_t ts = h->ts_boot_ns + ev->boot_to_real;
 	switch (h->type) {
+	/* Shorter events, taken without exe and dir: a set built before them sends them, and
+	 * a syscall event without a dir ends before it (ocibpf.h). */
 	case EV_EXEC:
 		if (size >= sizeof(struct ev_exec)) {
 			record_exec(al, ts, data);
 			c->entered = true;
+		} else if (size >= EV_EXEC_V1_SIZE) {
+			struct ev_exec e = {};
+			memcpy(&e, data, EV_EXEC_V1_SIZE);
+			record_exec(al, ts, &e);
+			c->entered = true;
 		}
 		break;
 	case EV_SYSCALL:
-		if (size >= sizeof(struct ev_syscall))
+		if (size >= sizeof(struct ev_syscall)) {
 			record_syscall(al, ts, data, !c->entered);
+		} else if (size >= EV_SYSCALL_V1_SIZE) {
+			struct ev_syscall e = {};
+			memcpy(&e, data, EV_SYSCALL_V1_SIZE);
+			record_syscall(al, ts, &e, !c->entered);
+		}
 		break;
 	case EV_NET:
 		if (size >= sizeof(struct ev_net))

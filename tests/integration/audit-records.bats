@@ -77,7 +77,8 @@ assert_log_valid() {
 	assert_success
 	refute_line --regexp '^FORGED'
 	[[ "$output" != *$'\e'* ]] || fail "an ESC byte reached the table"
-	assert_line --regexp ' exec +/bin/true: true a\\xff \\nFORGED 1 2 3 \\e\[2J$'
+	# (/bin/true is a link to busybox: the file run is shown after the name)
+	assert_line --regexp ' exec +/bin/true \[exe /bin/busybox\]: true a\\xff \\nFORGED 1 2 3 \\e\[2J$'
 	# --json gives the records as they are.
 	ocibpf audit --json --type exec "$CID"
 	assert_success
@@ -244,4 +245,163 @@ assert_log_valid() {
 	ocibpf ps
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"$OCIBPF_CONFIG: invalid JSON: key \"log_dir\" is given twice"* ]] || fail "stderr: $stderr"
+}
+
+# --- which file: a path relative to the cwd or to a directory fd --------------------------
+# `cd /etc && cat shadow` passes only "shadow" to openat: the record's `dir` is the
+# directory the kernel took it from (the cwd, or the dirfd's), as the container sees it;
+# `path` stays as passed. An exec's `exe` is the file the kernel ran.
+
+# run_both POLICY-JSON CMD...: run the container through runc (as $CID-runc) and then
+# crun (as $CID-crun), each to its stop record.
+run_both() {
+	local policy=$1 rt
+	shift
+	write_policy audited "$policy"
+	set_policy audited
+	use_host_network
+	set_cmd "$@"
+	for rt in runc crun; do
+		"${rt}_run" "$CID-$rt"
+		assert_success
+		assert_stopped "$CID-$rt"
+	done
+}
+
+# tmpfs_tmp: a fresh tmpfs at /tmp for each run (the rootfs is read-only), a mount the
+# walk crosses.
+tmpfs_tmp() {
+	update_config '.mounts += [{destination: "/tmp", type: "tmpfs", source: "tmpfs",
+		options: ["nosuid", "nodev"]}]'
+}
+
+# no_host_dir ID HOST-DIR: no record of ID past the runtime's setup names HOST-DIR.
+no_host_dir() {
+	jq -e -s --arg h "$2" 'all(.[] | select(.setup != true) | (.dir, .exe) // empty;
+		contains($h) | not)' "$(audit_log "$1")" >/dev/null ||
+		fail "$1: a record names the host's $2"
+}
+
+@test "a path relative to the cwd (cd /etc && cat passwd): dir is /etc, path as passed, absolute paths get no dir" {
+	requires crun
+	run_both '{"audit": {"syscalls": ["openat"]}}' sh -c 'cd /etc && cat passwd >/dev/null && cat /etc/group >/dev/null'
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		assert_log_valid
+		records "$id" syscall | jq -e -s 'any(.[]; .path == "passwd" and .dir == "/etc"
+			and .dir_truncated == false and .ret >= 0 and .args[0] >= 4294967196)' ||
+			fail "$id: no openat(AT_FDCWD, \"passwd\") with dir /etc"
+		records "$id" syscall | jq -e -s 'all(.[] | select(.path? // "" | startswith("/")); has("dir") | not)
+			and any(.[]; .path == "/etc/group")' ||
+			fail "$id: an absolute path got a dir"
+		no_host_dir "$id" "$BUNDLE/rootfs"
+		ocibpf audit "$id"
+		assert_success
+		assert_line --regexp ' syscall +openat\("/etc/" "passwd"\) = [0-9]+$'
+		assert_line --regexp ' syscall +openat\("/etc/group"\) = [0-9]+$'
+	done
+}
+
+@test "openat relative to a directory fd that is not the cwd: dir is the fd's directory" {
+	requires crun
+	run_both '{"audit": {"syscalls": ["openat"]}}' rectool openat "$(hex /etc)" "$(hex passwd)"
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		records "$id" syscall | jq -e -s 'any(.[]; .path == "passwd" and .dir == "/etc"
+			and .ret >= 0 and .args[0] < 1024)' ||
+			fail "$id: no openat(dirfd, \"passwd\") with dir /etc"
+		ocibpf audit "$id"
+		assert_success
+		assert_line --regexp ' syscall +openat\("/etc/" "passwd"\) = [0-9]+$'
+	done
+}
+
+@test "a relative path in a bind mount (a volume at /data): dir is the container's /data/..., never the host's" {
+	requires crun
+	local vol=$BATS_TEST_TMPDIR/vol-on-host
+	mkdir -p "$vol/sub"
+	echo hi >"$vol/sub/f"
+	update_config '.mounts += [{destination: "/data", type: "bind", source: $s, options: ["rbind", "rw"]}]' \
+		--arg s "$vol"
+	run_both '{"audit": {"syscalls": ["openat"]}}' sh -c 'cd /data/sub && cat f >/dev/null'
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		records "$id" syscall | jq -e -s 'any(.[]; .path == "f" and .dir == "/data/sub" and .ret >= 0)' ||
+			fail "$id: no openat(\"f\") with dir /data/sub"
+		no_host_dir "$id" "$vol"
+		no_host_dir "$id" "$BUNDLE/rootfs"
+	done
+}
+
+@test "a directory deeper than the walk goes, or longer than 255 bytes: dir_truncated, the tail kept" {
+	requires crun
+	local long
+	long=$(printf 'L%.0s' $(seq 100))
+	tmpfs_tmp
+	run_both '{"audit": {"syscalls": ["openat"]}}' sh -c '
+		d=/tmp/top; i=0; while [ $i -lt 40 ]; do d=$d/d; i=$((i + 1)); done
+		mkdir -p "$d" /tmp/top/d/d/d "/tmp/$1/$1/$1/end" &&
+		cd "$d" && cat deep 2>/dev/null; cd /tmp/top/d/d/d && cat short 2>/dev/null
+		cd "/tmp/$1/$1/$1/end" && cat long 2>/dev/null; true' sh "$long"
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		assert_log_valid
+		records "$id" syscall | jq -e -s 'any(.[]; .path == "deep" and .dir_truncated == true
+			and (.dir | test("^(/d)+$")) and (.dir | length) >= 40)' ||
+			fail "$id: the deep directory is not cut with its tail kept"
+		records "$id" syscall | jq -e -s 'any(.[]; .path == "short" and .dir == "/tmp/top/d/d/d"
+			and .dir_truncated == false)' || fail "$id: /tmp/top/d/d/d"
+		records "$id" syscall | jq -e -s --arg l "$long" 'any(.[]; .path == "long"
+			and .dir_truncated == true and (.dir | endswith("/" + $l + "/end"))
+			and (.dir | length) <= 255)' || fail "$id: the long directory is not cut with its tail kept"
+		ocibpf audit "$id"
+		assert_success
+		assert_line --regexp ' syscall +openat\("\.\.\.(/d)+/" "deep"\) = ENOENT$'
+	done
+}
+
+@test "directory names that are not UTF-8 or hold a newline: dir_hex, no forged row in the table" {
+	requires crun
+	tmpfs_tmp
+	run_both '{"audit": {"syscalls": ["openat"]}}' sh -c '
+		a=$(printf "/tmp/a\377b"); n=$(printf "/tmp/x\nFORGED 1 2 3")
+		mkdir "$a" "$n" && cd "$a" && cat f 2>/dev/null; cd "$n" && cat g 2>/dev/null; true'
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		assert_log_valid
+		records "$id" syscall | jq -e -s --arg h "$(hex $'/tmp/a\xffb')" 'any(.[]; .path == "f"
+			and .dir == "/tmp/a\ufffdb" and .dir_hex == $h)' || fail "$id: no dir_hex"
+		records "$id" syscall | jq -e -s 'any(.[]; .path == "g" and .dir == "/tmp/x\nFORGED 1 2 3"
+			and (has("dir_hex") | not))' || fail "$id: the newline"
+		ocibpf audit "$id"
+		assert_success
+		refute_line --regexp '^FORGED'
+		assert_line --partial 'openat("/tmp/a\xffb/" "f") = ENOENT'
+		assert_line --partial 'openat("/tmp/x\nFORGED 1 2 3/" "g") = ENOENT'
+	done
+}
+
+@test "exec of a relative filename and fileless execs from a memfd: exe is the file the kernel ran" {
+	requires crun
+	run_both '{"audit": {"syscalls": []}}' sh -c 'cd /bin && ./true && rectool memexec empty && rectool memexec proc'
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		assert_log_valid
+		records "$id" exec | jq -e -s 'any(.[]; .filename == "./true" and .dir == "/bin"
+			and .exe == "/bin/busybox" and .exe_truncated == false)' ||
+			fail "$id: ./true: no dir /bin and exe /bin/busybox"
+		records "$id" exec | jq -e -s 'any(.[]; .filename == "/bin/rectool" and .exe == "/bin/rectool"
+			and (has("dir") | not))' || fail "$id: /bin/rectool"
+		# execveat(fd, "", AT_EMPTY_PATH): the kernel names it /dev/fd/N.
+		records "$id" exec | jq -e -s 'any(.[]; (.filename | test("^/dev/fd/[0-9]+$"))
+			and .exe == "/memfd:evil" and .exe_deleted == true and .exe_unreachable == true
+			and .argv == ["rectool", "true"])' || fail "$id: execveat of a memfd"
+		records "$id" exec | jq -e -s 'any(.[]; (.filename | test("^/proc/self/fd/[0-9]+$"))
+			and .exe == "/memfd:evil" and .exe_deleted == true and .argv == ["rectool", "true"])' ||
+			fail "$id: execve of /proc/self/fd/N"
+		ocibpf audit "$id"
+		assert_success
+		assert_line --regexp ' exec +\./true \[in /bin, exe /bin/busybox\]: \./true$'
+		assert_line --regexp ' exec +/dev/fd/[0-9]+ \[exe /memfd:evil \(deleted\) \(unreachable\)\]: rectool true$'
+	done
 }

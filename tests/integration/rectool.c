@@ -10,12 +10,23 @@
  *   rectool open HEX             open the path made of the bytes (a failure is fine)
  *   rectool nosys FROM COUNT     syscall(n) for COUNT numbers from FROM, none of them a
  *                                syscall (ENOSYS): a flood of distinct syscall numbers
+ *   rectool openat DIR-HEX NAME-HEX  open the directory DIR, then openat(its fd, NAME):
+ *                                a path relative to a directory that is not the cwd
+ *   rectool memexec HOW          a fileless exec: copy this program into a memfd named
+ *                                "evil", then run it (as `rectool true`) through
+ *                                execveat(fd, "", AT_EMPTY_PATH) (HOW "empty") or
+ *                                execve("/proc/self/fd/N") (HOW "proc")
+ *   rectool true                 exit 0
  */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -67,6 +78,41 @@ int main(int argc, char **argv)
 			syscall(from + i);
 		return 0;
 	}
-	fprintf(stderr, "usage: rectool name HEX [PATH-HEX] | exec HEX... | open HEX | nosys FROM COUNT\n");
+	if (argc == 4 && strcmp(argv[1], "openat") == 0) {
+		int dfd = open(unhex(argv[2]), O_RDONLY | O_DIRECTORY);
+		if (dfd < 0) {
+			perror("open");
+			return 1;
+		}
+		int fd = openat(dfd, unhex(argv[3]), O_RDONLY);
+		if (fd < 0) {
+			perror("openat");
+			return 1;
+		}
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "memexec") == 0) {
+		int src = open("/proc/self/exe", O_RDONLY), fd = memfd_create("evil", 0);
+		struct stat st;
+		if (src < 0 || fd < 0 || fstat(src, &st) < 0 ||
+		    sendfile(fd, src, NULL, st.st_size) != st.st_size) {
+			perror("memfd");
+			return 1;
+		}
+		char *av[] = { "rectool", "true", NULL }, *env[] = { NULL };
+		if (strcmp(argv[2], "empty") == 0) {
+			syscall(SYS_execveat, fd, "", av, env, AT_EMPTY_PATH);
+		} else {
+			char p[64];
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+			execve(p, av, env);
+		}
+		perror("exec");
+		return 1;
+	}
+	if (argc == 2 && strcmp(argv[1], "true") == 0)
+		return 0;
+	fprintf(stderr, "usage: rectool name HEX [PATH-HEX] | exec HEX... | open HEX | nosys FROM COUNT"
+		" | openat DIR-HEX NAME-HEX | memexec empty|proc | true\n");
 	return 2;
 }
