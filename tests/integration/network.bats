@@ -642,6 +642,63 @@ agg_entries() {
 	assert_stopped "$CID"
 }
 
+# mptcp_peer: the test host reads MPTCP connections on port 7000 (every address) and advertises
+# $PEER4B and $PEER6B (ADD_ADDR); the container's namespace accepts the addresses a peer
+# advertises, so that the kernel's path manager opens subflows to them (as a container
+# with CAP_NET_ADMIN in its namespace can set up itself).
+mptcp_peer() {
+	[ "$(sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] || skip "test requires MPTCP"
+	ip -n "$NET_PEER" mptcp endpoint add "$PEER4B" signal
+	ip -n "$NET_PEER" mptcp endpoint add "$PEER6B" signal
+	ip -n "$NET_PEER" mptcp limits set subflows 4 add_addr_accepted 4
+	ip -n "$NET_CTR" mptcp limits set subflows 4 add_addr_accepted 4
+	local out=$BATS_TEST_TMPDIR/mptcp-sink.out
+	NETTOOL_MPTCP=1 ip netns exec "$NET_PEER" "$NETTOOL" sink :: 7000 >"$out" 2>&1 3>&- &
+	echo "$!" >>"$NET_PIDS"
+	wait_for 50 0.05 grep -q listening "$out" 2>/dev/null || fail "MPTCP sink: $(cat "$out")"
+}
+
+# mptcp_case RUNTIME: a container under RUNTIME makes MPTCP connections to the test host,
+# which advertises $PEER4B (denied) and $PEER6B (allowed).
+mptcp_case() {
+	requires netns
+	netns_pair
+	mptcp_peer
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"$PEER4B\"}]}}}"
+	set_cmd sh -c "export NETTOOL_MPTCP=1
+		echo \"direct $PEER4B: \$(nettool tcp $PEER4B 7000 300)\"
+		echo \"direct $PEER6B: \$(nettool tcp $PEER6B 7000 300)\"
+		echo \"v4: \$(NETTOOL_HOLD_MS=2000 nettool tcp $PEER4 7000 | tr '\n' ' ')\"
+		echo \"v6: \$(NETTOOL_HOLD_MS=2000 nettool tcp $PEER6 7000 | tr '\n' ' ')\""
+	"$1_run" "$CID"
+	assert_success
+	assert_result "direct $PEER4B" EPERM
+	assert_result "direct $PEER6B" ok
+	# established subflows: the first, and for v6 the one to PEER6B (which shows that the
+	# kernel does open the advertised subflows from the container); the SYNs of the v4 one
+	# to PEER4B (and of the v6 one's to ::ffff:PEER4B) never leave
+	assert_line --regexp "^v4: subflows 1 ok [0-9]+ms \$"
+	assert_line --regexp "^v6: subflows 2 ok [0-9]+ms \$"
+	assert_stopped "$CID"
+	# the direct connect (with its process) and the subflows' SYNs (a kernel worker's: no
+	# process) are denials to PEER4B; nothing else is
+	run jq -e -s --arg b "$PEER4B" '[.[] | select(.type == "net")] as $n
+		| ($n | all(.addr == $b and .direction == "egress" and .protocol == "tcp" and .port == 7000))
+		and ($n | any(.comm == "nettool")) and ($n | any(has("pid") | not))
+		and .[-1].stats.egress_denied >= 2' "$(audit_log "$CID")"
+	assert_success
+}
+
+@test "mptcp: connects are decided like tcp; the subflows the kernel opens to addresses the peer advertises are held to the policy" {
+	mptcp_case runc
+}
+
+@test "crun: mptcp subflows the kernel opens to addresses the peer advertises are held to the policy" {
+	requires crun
+	mptcp_case crun
+}
+
 @test "a hostile neighbour's datagrams to 40,000 destinations do not cost another container the answer it waits for" {
 	local p
 	p=$(free_ports 1)
