@@ -483,6 +483,97 @@ agg_entries() {
 	assert_stopped "$CID"
 }
 
+# take ID FROM tcp|udp PORT: in container ID, a client to 127.0.0.1:PORT on the socket that
+# `nettool give` hands out at /share/FROM.
+take() {
+	__runc exec "$1" env NETTOOL_FD_FROM="/share/$2" nettool "$3" 127.0.0.1 "$4" 1000
+}
+
+@test "a socket passed between containers (SCM_RIGHTS) is held to the policy of the container that made it, whoever connects or sends with it" {
+	local p share=$BATS_TEST_TMPDIR/share
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	host_listen udp 127.0.0.1 $((p + 1))
+	mkdir "$share"
+	write_policy strict "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"ports\": \"$((p + 1))\"}]}}}"
+	# (with ingress rules, the open container's sends make flow entries: sendmsg4/6)
+	write_policy open '{"network": {
+		"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "192.0.2.1/32"}]},
+		"ingress": {"default": "allow", "rules": [{"action": "deny", "cidr": "192.0.2.1/32"}]}}}'
+	use_host_network
+	update_config '.mounts += [{destination: "/share", type: "bind", source: $s, options: ["rbind", "rw"]}]' \
+		--arg s "$share"
+	local n
+	for n in strict open; do
+		set_policy "$n"
+		set_cmd sh -c "nettool give /share/$n tcp 0 & nettool give /share/$n-udp udp 0 & sleep 300"
+		runc_run -d "$CID-$n"
+		assert_success
+	done
+	wait_for 50 0.1 eval "[ -S $share/strict ] && [ -S $share/strict-udp ] && [ -S $share/open ] && [ -S $share/open-udp ]"
+
+	# the strict container's sockets in the open container's hands: still held to the
+	# strict policy (the packets never leave: the SYN is dropped, a datagram's drop is
+	# EPERM), as the open one's own are to its own
+	run take "$CID-open" strict tcp $((p + 1))
+	assert_output --regexp '^timeout '
+	run take "$CID-open" strict-udp udp $((p + 1))
+	assert_output --regexp '^EPERM '
+	run take "$CID-open" strict-udp udpc $((p + 1))
+	assert_output --regexp '^EPERM '
+	run take "$CID-open" strict tcp "$p"
+	assert_output --regexp '^ok '
+	run take "$CID-open" open tcp $((p + 1))
+	assert_output --regexp '^ok '
+	# the open container's sockets in the strict container's hands: the strict policy
+	# decides the connect and the send
+	run take "$CID-strict" open tcp $((p + 1))
+	assert_output --regexp '^EPERM '
+	run take "$CID-strict" open-udp udp $((p + 1))
+	assert_output --regexp '^EPERM '
+	run take "$CID-strict" open tcp "$p"
+	assert_output --regexp '^ok '
+	# ... and in a host process's hands
+	run env NETTOOL_FD_FROM="$share/strict" "$NETTOOL" tcp 127.0.0.1 $((p + 1)) 1000
+	assert_output --regexp '^timeout '
+	run env NETTOOL_FD_FROM="$share/strict-udp" "$NETTOOL" udp 127.0.0.1 $((p + 1)) 1000
+	assert_output --regexp '^EPERM '
+
+	# the strict container counted what its sockets were denied, without a process
+	[ "$(stat_of "$CID-strict" egress_denied)" -ge 7 ]
+	wait_net_record "$CID-strict" ".port == $((p + 1)) and .protocol == \"udp\" and (has(\"pid\") | not)"
+	wait_net_record "$CID-strict" ".port == $((p + 1)) and .protocol == \"tcp\" and (has(\"pid\") | not)"
+	for n in strict open; do
+		runc_cmd delete -f "$CID-$n"
+		assert_success
+		assert_stopped "$CID-$n"
+	done
+}
+
+@test "limit: a socket a host process made and passes into a container is not held to its policy" {
+	local p share=$BATS_TEST_TMPDIR/share
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	mkdir "$share"
+	"$NETTOOL" give "$share/host" tcp 0 >"$BATS_TEST_TMPDIR/give.out" 2>&1 3>&- &
+	echo "$!" >>"$NET_PIDS"
+	wait_for 50 0.05 grep -q listening "$BATS_TEST_TMPDIR/give.out"
+	net_policy strict "{\"network\": {\"egress\": {\"default\": \"deny\"}}}"
+	use_host_network
+	update_config '.mounts += [{destination: "/share", type: "bind", source: $s, options: ["rbind", "rw"]}]' \
+		--arg s "$share"
+	set_cmd sh -c "echo \"own: \$(nettool tcp 127.0.0.1 $p)\"
+		echo \"host's: \$(NETTOOL_FD_FROM=/share/host nettool tcp 127.0.0.1 $p)\""
+	runc_run "$CID"
+	assert_success
+	assert_result own EPERM
+	# docs/network-policy.md, Limits: its cgroup has no programs
+	assert_result "host's" ok
+	assert_stopped "$CID"
+}
+
 # --- own network namespace, test host in another ---------------------------------------
 
 @test "egress icmp: ping denied by destination at the packet hook; replies pass with ingress default deny" {
