@@ -574,6 +574,27 @@ take() {
 	assert_stopped "$CID"
 }
 
+@test "egress: a process that moves to a network namespace of its own (unshare -U -n) is still held to the policy" {
+	local p
+	p=$(free_ports 2)
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\"}]}}}"
+	use_host_network
+	# a new network namespace, owned by a new user namespace (no capability needed): its
+	# loopback is down, so the allowed connect is unreachable, the denied one EPERM
+	set_cmd unshare -U -n sh -c "readlink /proc/self/ns/net
+		echo \"$p: \$(nettool tcp 127.0.0.1 $p)\"; echo \"$((p + 1)): \$(nettool tcp 127.0.0.1 $((p + 1)))\""
+	runc_run "$CID"
+	assert_success
+	assert_line --regexp '^net:\[[0-9]+\]$'
+	[ "${lines[0]}" != "$(readlink /proc/self/ns/net)" ] || fail "still in the host's network namespace"
+	assert_result "$p" "Network is unreachable"
+	assert_result "$((p + 1))" EPERM
+	assert_stopped "$CID"
+	run jq -e -s '.[-1].stats.egress_denied == 1' "$(audit_log "$CID")"
+	assert_success
+}
+
 # --- own network namespace, test host in another ---------------------------------------
 
 @test "egress icmp: ping denied by destination at the packet hook; replies pass with ingress default deny" {
