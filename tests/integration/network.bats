@@ -779,8 +779,8 @@ mptcp_case() {
 	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
 		{\"action\": \"deny\", \"cidr\": \"$PEER4B\"}]}}}"
 	set_cmd sh -c "export NETTOOL_MPTCP=1
-		echo \"direct $PEER4B: \$(nettool tcp $PEER4B 7000 300)\"
-		echo \"direct $PEER6B: \$(nettool tcp $PEER6B 7000 300)\"
+		echo \"direct $PEER4B: \$(nettool tcp $PEER4B 7000)\"
+		echo \"direct $PEER6B: \$(nettool tcp $PEER6B 7000)\"
 		echo \"v4: \$(NETTOOL_HOLD_MS=2000 nettool tcp $PEER4 7000 | tr '\n' ' ')\"
 		echo \"v6: \$(NETTOOL_HOLD_MS=2000 nettool tcp $PEER6 7000 | tr '\n' ' ')\""
 	"$1_run" "$CID"
