@@ -94,14 +94,21 @@ struct {
 /* --- kernel-only state ----------------------------------------------------------- */
 
 /*
- * Per socket: what egress policy said about its connection. Set by connect4/6 (the
- * connection was checked), by the packet check (sockets from before the attach), and on
- * listeners by an accepted SYN; BPF_F_CLONE hands it to the accepted sockets.
+ * Per socket: what egress policy said about its connection, and whose policy it was. Set
+ * by connect4/6 (the connection was checked), by the packet check (sockets from before
+ * the attach), and on listeners by an accepted SYN; BPF_F_CLONE hands it to the accepted
+ * sockets.
+ *
+ * connect4/6 decide on the policy of the calling process's container, which is not the
+ * socket's when the socket was passed to another container (SCM_RIGHTS): the packet
+ * programs, which run for the socket's cgroup, take the verdict only from the socket's
+ * own container (sk_vouched), so such a socket is held to both policies.
  */
 enum { SKE_UNKNOWN = 0, SKE_ALLOWED = 1, SKE_DENIED = 2 };
 struct sk_net {
 	__u8 egress;
-	__u8 pad[3];
+	__u8 pad[7];
+	__u64 cgid;	/* container_cgid of the container whose policy said so */
 };
 
 struct {
@@ -110,6 +117,20 @@ struct {
 	__type(key, int);
 	__type(value, struct sk_net);
 } ocibpf_net_sk SEC(".maps");
+
+/* Did c's policy allow the socket's connection? (c: the container of the socket's cgroup) */
+static __always_inline bool sk_vouched(const struct sk_net *sn, const struct container_info *c)
+{
+	return sn && sn->egress == SKE_ALLOWED && sn->cgid == c->container_cgid;
+}
+
+static __always_inline void sk_vouch(struct sk_net *sn, __u8 egress, const struct container_info *c)
+{
+	if (sn->egress != egress || sn->cgid != c->container_cgid) {
+		sn->egress = egress;
+		sn->cgid = c->container_cgid;
+	}
+}
 
 /*
  * Datagrams a socket exchanged (UDP, ICMP), so that the answers pass: what a client sent
@@ -573,8 +594,8 @@ static __always_inline int sock_decide(struct bpf_sock_addr *ctx, bool v6, enum 
 		if (exact && (active(m, NET_EGRESS) || active(m, NET_INGRESS))) {
 			struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, ctx->sk, 0,
 							       BPF_SK_STORAGE_GET_F_CREATE);
-			if (sn && sn->egress != SKE_ALLOWED)
-				sn->egress = SKE_ALLOWED;
+			if (sn)
+				sk_vouch(sn, SKE_ALLOWED, c);
 		}
 	} else if (active(m, NET_INGRESS)) {
 		flow_record(ctx->sk, bpf_get_socket_cookie(ctx), &q);
@@ -815,6 +836,23 @@ static __always_inline bool egress_opaque(const struct container_info *c,
 	return false;
 }
 
+/*
+ * Is the process in whose context a datagram is sent (a UDP send runs the egress program
+ * in the sender's context) in another container than the socket's, or in none? One in a
+ * sub-cgroup of the socket's container that cgtrack entered is not (one it did not enter
+ * counts as foreign: the datagram is checked in full, on the same policy). Not
+ * current_container(): its walk up the ancestors made skb_egress's verification ~20%
+ * longer.
+ */
+static __always_inline bool foreign_sender(struct __sk_buff *skb, const struct container_info *c)
+{
+	__u64 leaf = bpf_get_current_cgroup_id();
+	if (leaf == bpf_skb_cgroup_id(skb))
+		return false;
+	struct container_info *cc = container_of_cgroup(leaf);
+	return !cc || cc->container_cgid != c->container_cgid;
+}
+
 static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct container_info *c)
 {
 	struct bpf_sock *sk = skb->sk;
@@ -826,7 +864,7 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 		/* a listener (SYN-ACKs are sent on its behalf) has no peer to compare with */
 		bool peer = sk->state == BPF_TCP_LISTEN || to_peer(skb, sk);
 		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
-		if (peer && sn && sn->egress == SKE_ALLOWED)
+		if (peer && sk_vouched(sn, c))
 			return true;	/* fast path: connect4/6 checked it, or accepted */
 		struct net_meta *m = meta_of(c);
 		if (m && !active(m, NET_EGRESS))
@@ -838,19 +876,26 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 			return ok;	/* says nothing about the connection's peer */
 		sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (sn)
-			sn->egress = ok ? SKE_ALLOWED : SKE_DENIED;
+			sk_vouch(sn, ok ? SKE_ALLOWED : SKE_DENIED, c);
 		return ok;
 	}
+	/*
+	 * A datagram sent by a process of another container than its socket's, or of none
+	 * (the socket was passed on): sendmsg4/6 decided it on the policy of the sender's
+	 * container, and made flow entries for it.
+	 */
+	bool foreign = false;
 	if (sk && is_udp(sk)) {
 		/* Unconnected sends all went through sendmsg4/6; connected ones through connect. */
-		if (sk->state != BPF_TCP_ESTABLISHED) {
-			if (plain_ip(skb))
-				return true;
-		} else {
+		bool connected = sk->state == BPF_TCP_ESTABLISHED;
+		if (connected) {
 			struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
-			if (sn && sn->egress == SKE_ALLOWED && to_peer(skb, sk))
+			if (sk_vouched(sn, c) && to_peer(skb, sk))
 				return true;
 		}
+		foreign = foreign_sender(skb, c);
+		if (!connected && !foreign && plain_ip(skb))
+			return true;
 	}
 
 	struct net_meta *m = meta_of(c);
@@ -862,7 +907,8 @@ static __always_inline bool egress_allowed(struct __sk_buff *skb, const struct c
 	if (!sk && q.slot == NP_TCP)
 		return true;
 	if (decide(c, m, &q) != NV_ALLOW) {
-		if (!sk || (q.slot != NP_UDP && q.slot != NP_ICMP) ||
+		/* (not on a flow entry that a foreign sender's sendmsg4/6 made) */
+		if (!sk || (q.slot != NP_UDP && q.slot != NP_ICMP) || foreign ||
 		    !flow_seen(sk, bpf_get_socket_cookie(skb), &q)) {
 			net_report_deny_skb(c, &q);
 			return false;
@@ -900,15 +946,15 @@ static __always_inline bool ingress_allowed(struct __sk_buff *skb, const struct 
 		if (m && active(m, NET_EGRESS)) {
 			struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0,
 							       BPF_SK_STORAGE_GET_F_CREATE);
-			if (sn && sn->egress != SKE_ALLOWED)
-				sn->egress = SKE_ALLOWED;
+			if (sn)
+				sk_vouch(sn, SKE_ALLOWED, c);
 		}
 		return true;
 	}
 	if (sk && is_udp(sk) && sk->state == BPF_TCP_ESTABLISHED) {
 		/* A connected socket receives from its peer only, which egress allowed. */
 		struct sk_net *sn = bpf_sk_storage_get(&ocibpf_net_sk, sk, 0, 0);
-		if (sn && sn->egress == SKE_ALLOWED)
+		if (sk_vouched(sn, c))
 			return true;
 	}
 

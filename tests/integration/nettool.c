@@ -33,6 +33,17 @@
  *                                           route through HOP (as `via`) and a segment
  *                                           carrying "PKT:late-via-HOP"; prints "late: WORD"
  *
+ *   nettool give PATH tcp|udp [N]           serve N clients (0: forever) on the unix socket PATH:
+ *                                           each gets a new IPv4 socket of the type, made
+ *                                           here (SCM_RIGHTS); prints "listening" once bound
+ *
+ * $NETTOOL_FD_FROM=PATH: the clients tcp, udp and udpc take their socket from `give` at
+ * PATH instead of making it.
+ * $NETTOOL_MPTCP set: the TCP client (tcp) and the listeners (listen-tcp, sink) use
+ * IPPROTO_MPTCP. $NETTOOL_HOLD_MS set: the TCP client, once connected, writes a byte every
+ * 20 ms for that long and then prints "subflows N" (how many of its subflows are
+ * established, the first one too: MPTCP_TCPINFO; -1 when not MPTCP) before its word.
+ *
  * ADDR with a ':' is IPv6 (so "::ffff:127.0.0.1" is an IPv4-mapped address on an IPv6
  * socket), else IPv4. Clients bind to the address in $NETTOOL_SRC when it is set. Listeners print "listening" once bound (stdout, flushed).
  * Clients print one word and exit with: 0 ok, 1 EPERM, 2 timeout, 3 refused, 4 other.
@@ -43,6 +54,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <linux/tcp.h>	/* struct tcp_info with tcpi_segs_out */
+#include <linux/mptcp.h>	/* struct mptcp_info */
 #include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
@@ -53,10 +65,25 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 enum { OK = 0, E_PERM = 1, E_TIMEOUT = 2, E_REFUSED = 3, E_OTHER = 4 };
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef SOL_MPTCP
+#define SOL_MPTCP 284
+#endif
+
+/* The protocol of TCP sockets: MPTCP when $NETTOOL_MPTCP is set. */
+static int stream_proto(void)
+{
+	const char *m = getenv("NETTOOL_MPTCP");
+	return m && *m ? IPPROTO_MPTCP : 0;
+}
 
 static int parse_addr(const char *addr, const char *port, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -142,6 +169,100 @@ static int wait_fd(int fd, short events, int timeout_ms)
 	return r == 0 ? ETIMEDOUT : 0;
 }
 
+static int unix_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+/* A new socket, or the one `give` at $NETTOOL_FD_FROM hands out (made in its cgroup). */
+static int client_socket(int family, int type, int proto)
+{
+	const char *from = getenv("NETTOOL_FD_FROM");
+	if (!from || !*from)
+		return socket(family, type, proto);
+	struct sockaddr_un sa;
+	int u = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (u < 0 || unix_addr(from, &sa) < 0 || connect(u, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	char b, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	if (recvmsg(u, &mh, 0) != 1)
+		return -1;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	close(u);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS) {
+		errno = EBADMSG;
+		return -1;
+	}
+	int fd;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	if (type & SOCK_NONBLOCK)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return fd;
+}
+
+static int cmd_give(const char *path, const char *what, long n)
+{
+	struct sockaddr_un sa;
+	int type = strcmp(what, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM;
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (l < 0 || unix_addr(path, &sa) < 0)
+		return E_OTHER;
+	unlink(path);
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 16) < 0) {
+		perror("nettool: give");
+		return E_OTHER;
+	}
+	printf("listening\n");
+	fflush(stdout);
+	for (long i = 0; n == 0 || i < n;) {
+		int c = accept(l, NULL, NULL);
+		if (c < 0)
+			continue;
+		int fd = socket(AF_INET, type, 0);
+		char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+		struct iovec iov = { .iov_base = "s", .iov_len = 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+		if (fd >= 0)
+			(void)!sendmsg(c, &mh, 0);
+		close(fd);
+		close(c);
+		i++;
+	}
+	return OK;
+}
+
+/* How many of an MPTCP socket's subflows are established (the first one too); -1: not MPTCP. */
+static int established_subflows(int fd)
+{
+	struct {
+		struct mptcp_subflow_data d;
+		struct tcp_info ti[8];
+	} b = { .d = { .size_subflow_data = sizeof(b.d), .size_user = sizeof(struct tcp_info) } };
+	socklen_t l = sizeof(b);
+	if (getsockopt(fd, SOL_MPTCP, MPTCP_TCPINFO, &b, &l) < 0)
+		return -1;
+	int n = 0;
+	for (unsigned i = 0; i < b.d.num_subflows && i < 8; i++)
+		n += b.ti[i].tcpi_state == 1;	/* TCP_ESTABLISHED */
+	return n;
+}
+
 static int cmd_tcp(const char *addr, const char *port, int timeout_ms)
 {
 	struct sockaddr_storage ss;
@@ -149,7 +270,7 @@ static int cmd_tcp(const char *addr, const char *port, int timeout_ms)
 	double t0 = now_ms();
 	if (parse_addr(addr, port, &ss, &len) < 0)
 		return report(EINVAL, t0);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int fd = client_socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, stream_proto());
 	if (fd < 0 || bind_src(fd, ss.ss_family) < 0)
 		return report(errno, t0);
 	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
@@ -163,10 +284,21 @@ static int cmd_tcp(const char *addr, const char *port, int timeout_ms)
 		if (e)
 			return report(e, t0);
 	}
-	/* the banner, when the server sends one */
-	char buf[64];
-	if (wait_fd(fd, POLLIN, timeout_ms) == 0)
-		(void)!read(fd, buf, sizeof(buf));
+	const char *hold = getenv("NETTOOL_HOLD_MS");
+	if (hold && *hold) {
+		/* keep the connection busy, then say how many subflows it has */
+		for (int ms = 0; ms < atoi(hold); ms += 20) {
+			if (send(fd, ".", 1, MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+				return report(errno, t0);
+			usleep(20 * 1000);
+		}
+		printf("subflows %d\n", established_subflows(fd));
+	} else {
+		/* the banner, when the server sends one */
+		char buf[64];
+		if (wait_fd(fd, POLLIN, timeout_ms) == 0)
+			(void)!read(fd, buf, sizeof(buf));
+	}
 	close(fd);
 	return report(0, t0);
 }
@@ -178,7 +310,7 @@ static int cmd_udp(const char *addr, const char *port, int timeout_ms, int conne
 	double t0 = now_ms();
 	if (parse_addr(addr, port, &ss, &len) < 0)
 		return report(EINVAL, t0);
-	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	int fd = client_socket(ss.ss_family, SOCK_DGRAM, 0);
 	if (fd < 0 || bind_src(fd, ss.ss_family) < 0)
 		return report(errno, t0);
 	static const char msg[] = "ping";
@@ -207,7 +339,8 @@ static int listener(const char *addr, const char *port, int type)
 		fprintf(stderr, "nettool: bad address %s\n", addr);
 		exit(E_OTHER);
 	}
-	int fd = socket(ss.ss_family, type, 0), one = 1, zero = 0;
+	int fd = socket(ss.ss_family, type, type == SOCK_STREAM ? stream_proto() : 0);
+	int one = 1, zero = 0;
 	if (fd < 0) {
 		perror("nettool: socket");
 		exit(E_OTHER);
@@ -618,6 +751,8 @@ int main(int argc, char **argv)
 		return cmd_via(addr, port, argv[4]);
 	if (strcmp(cmd, "late-via") == 0 && argc > 4)
 		return cmd_late_via(addr, port, argv[4]);
+	if (strcmp(cmd, "give") == 0)
+		return cmd_give(addr, port, arg < 0 ? 1 : arg);
 	if (strcmp(cmd, "tfo") == 0)
 		return cmd_tfo(addr, port, timeout_ms);
 	if (strcmp(cmd, "sendmmsg") == 0)

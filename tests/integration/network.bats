@@ -483,6 +483,118 @@ agg_entries() {
 	assert_stopped "$CID"
 }
 
+# take ID FROM tcp|udp PORT: in container ID, a client to 127.0.0.1:PORT on the socket that
+# `nettool give` hands out at /share/FROM.
+take() {
+	__runc exec "$1" env NETTOOL_FD_FROM="/share/$2" nettool "$3" 127.0.0.1 "$4" 1000
+}
+
+@test "a socket passed between containers (SCM_RIGHTS) is held to the policy of the container that made it, whoever connects or sends with it" {
+	local p share=$BATS_TEST_TMPDIR/share
+	p=$(free_ports 2)
+	host_listen tcp 127.0.0.1 "$p"
+	host_listen tcp 127.0.0.1 $((p + 1))
+	host_listen udp 127.0.0.1 $((p + 1))
+	mkdir "$share"
+	write_policy strict "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1/32\", \"ports\": \"$((p + 1))\"}]}}}"
+	# (with ingress rules, the open container's sends make flow entries: sendmsg4/6)
+	write_policy open '{"network": {
+		"egress": {"default": "allow", "rules": [{"action": "deny", "cidr": "192.0.2.1/32"}]},
+		"ingress": {"default": "allow", "rules": [{"action": "deny", "cidr": "192.0.2.1/32"}]}}}'
+	use_host_network
+	update_config '.mounts += [{destination: "/share", type: "bind", source: $s, options: ["rbind", "rw"]}]' \
+		--arg s "$share"
+	local n
+	for n in strict open; do
+		set_policy "$n"
+		set_cmd sh -c "nettool give /share/$n tcp 0 & nettool give /share/$n-udp udp 0 & sleep 300"
+		runc_run -d "$CID-$n"
+		assert_success
+	done
+	wait_for 50 0.1 eval "[ -S $share/strict ] && [ -S $share/strict-udp ] && [ -S $share/open ] && [ -S $share/open-udp ]"
+
+	# the strict container's sockets in the open container's hands: still held to the
+	# strict policy (the packets never leave: the SYN is dropped, a datagram's drop is
+	# EPERM), as the open one's own are to its own
+	run take "$CID-open" strict tcp $((p + 1))
+	assert_output --regexp '^timeout '
+	run take "$CID-open" strict-udp udp $((p + 1))
+	assert_output --regexp '^EPERM '
+	run take "$CID-open" strict-udp udpc $((p + 1))
+	assert_output --regexp '^EPERM '
+	run take "$CID-open" strict tcp "$p"
+	assert_output --regexp '^ok '
+	run take "$CID-open" open tcp $((p + 1))
+	assert_output --regexp '^ok '
+	# the open container's sockets in the strict container's hands: the strict policy
+	# decides the connect and the send
+	run take "$CID-strict" open tcp $((p + 1))
+	assert_output --regexp '^EPERM '
+	run take "$CID-strict" open-udp udp $((p + 1))
+	assert_output --regexp '^EPERM '
+	run take "$CID-strict" open tcp "$p"
+	assert_output --regexp '^ok '
+	# ... and in a host process's hands
+	run env NETTOOL_FD_FROM="$share/strict" "$NETTOOL" tcp 127.0.0.1 $((p + 1)) 1000
+	assert_output --regexp '^timeout '
+	run env NETTOOL_FD_FROM="$share/strict-udp" "$NETTOOL" udp 127.0.0.1 $((p + 1)) 1000
+	assert_output --regexp '^EPERM '
+
+	# the strict container counted what its sockets were denied, without a process
+	[ "$(stat_of "$CID-strict" egress_denied)" -ge 7 ]
+	wait_net_record "$CID-strict" ".port == $((p + 1)) and .protocol == \"udp\" and (has(\"pid\") | not)"
+	wait_net_record "$CID-strict" ".port == $((p + 1)) and .protocol == \"tcp\" and (has(\"pid\") | not)"
+	for n in strict open; do
+		runc_cmd delete -f "$CID-$n"
+		assert_success
+		assert_stopped "$CID-$n"
+	done
+}
+
+@test "limit: a socket a host process made and passes into a container is not held to its policy" {
+	local p share=$BATS_TEST_TMPDIR/share
+	p=$(free_ports 1)
+	host_listen tcp 127.0.0.1 "$p"
+	mkdir "$share"
+	"$NETTOOL" give "$share/host" tcp 0 >"$BATS_TEST_TMPDIR/give.out" 2>&1 3>&- &
+	echo "$!" >>"$NET_PIDS"
+	wait_for 50 0.05 grep -q listening "$BATS_TEST_TMPDIR/give.out"
+	net_policy strict "{\"network\": {\"egress\": {\"default\": \"deny\"}}}"
+	use_host_network
+	update_config '.mounts += [{destination: "/share", type: "bind", source: $s, options: ["rbind", "rw"]}]' \
+		--arg s "$share"
+	set_cmd sh -c "echo \"own: \$(nettool tcp 127.0.0.1 $p)\"
+		echo \"host's: \$(NETTOOL_FD_FROM=/share/host nettool tcp 127.0.0.1 $p)\""
+	runc_run "$CID"
+	assert_success
+	assert_result own EPERM
+	# docs/network-policy.md, Limits: its cgroup has no programs
+	assert_result "host's" ok
+	assert_stopped "$CID"
+}
+
+@test "egress: a process that moves to a network namespace of its own (unshare -U -n) is still held to the policy" {
+	local p
+	p=$(free_ports 2)
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"127.0.0.1\", \"protocol\": \"tcp\", \"ports\": \"$((p + 1))\"}]}}}"
+	use_host_network
+	# a new network namespace, owned by a new user namespace (no capability needed): its
+	# loopback is down, so the allowed connect is unreachable, the denied one EPERM
+	set_cmd unshare -U -n sh -c "readlink /proc/self/ns/net
+		echo \"$p: \$(nettool tcp 127.0.0.1 $p)\"; echo \"$((p + 1)): \$(nettool tcp 127.0.0.1 $((p + 1)))\""
+	runc_run "$CID"
+	assert_success
+	assert_line --regexp '^net:\[[0-9]+\]$'
+	[ "${lines[0]}" != "$(readlink /proc/self/ns/net)" ] || fail "still in the host's network namespace"
+	assert_result "$p" "Network is unreachable"
+	assert_result "$((p + 1))" EPERM
+	assert_stopped "$CID"
+	run jq -e -s '.[-1].stats.egress_denied == 1' "$(audit_log "$CID")"
+	assert_success
+}
+
 # --- own network namespace, test host in another ---------------------------------------
 
 @test "egress icmp: ping denied by destination at the packet hook; replies pass with ingress default deny" {
@@ -640,6 +752,63 @@ agg_entries() {
 	runc_cmd delete -f "$CID"
 	assert_success
 	assert_stopped "$CID"
+}
+
+# mptcp_peer: the test host reads MPTCP connections on port 7000 (every address) and advertises
+# $PEER4B and $PEER6B (ADD_ADDR); the container's namespace accepts the addresses a peer
+# advertises, so that the kernel's path manager opens subflows to them (as a container
+# with CAP_NET_ADMIN in its namespace can set up itself).
+mptcp_peer() {
+	[ "$(sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] || skip "test requires MPTCP"
+	ip -n "$NET_PEER" mptcp endpoint add "$PEER4B" signal
+	ip -n "$NET_PEER" mptcp endpoint add "$PEER6B" signal
+	ip -n "$NET_PEER" mptcp limits set subflows 4 add_addr_accepted 4
+	ip -n "$NET_CTR" mptcp limits set subflows 4 add_addr_accepted 4
+	local out=$BATS_TEST_TMPDIR/mptcp-sink.out
+	NETTOOL_MPTCP=1 ip netns exec "$NET_PEER" "$NETTOOL" sink :: 7000 >"$out" 2>&1 3>&- &
+	echo "$!" >>"$NET_PIDS"
+	wait_for 50 0.05 grep -q listening "$out" 2>/dev/null || fail "MPTCP sink: $(cat "$out")"
+}
+
+# mptcp_case RUNTIME: a container under RUNTIME makes MPTCP connections to the test host,
+# which advertises $PEER4B (denied) and $PEER6B (allowed).
+mptcp_case() {
+	requires netns
+	netns_pair
+	mptcp_peer
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"$PEER4B\"}]}}}"
+	set_cmd sh -c "export NETTOOL_MPTCP=1
+		echo \"direct $PEER4B: \$(nettool tcp $PEER4B 7000)\"
+		echo \"direct $PEER6B: \$(nettool tcp $PEER6B 7000)\"
+		echo \"v4: \$(NETTOOL_HOLD_MS=2000 nettool tcp $PEER4 7000 | tr '\n' ' ')\"
+		echo \"v6: \$(NETTOOL_HOLD_MS=2000 nettool tcp $PEER6 7000 | tr '\n' ' ')\""
+	"$1_run" "$CID"
+	assert_success
+	assert_result "direct $PEER4B" EPERM
+	assert_result "direct $PEER6B" ok
+	# established subflows: the first, and for v6 the one to PEER6B (which shows that the
+	# kernel does open the advertised subflows from the container); the SYNs of the v4 one
+	# to PEER4B (and of the v6 one's to ::ffff:PEER4B) never leave
+	assert_line --regexp "^v4: subflows 1 ok [0-9]+ms \$"
+	assert_line --regexp "^v6: subflows 2 ok [0-9]+ms \$"
+	assert_stopped "$CID"
+	# the direct connect (with its process) and the subflows' SYNs (a kernel worker's: no
+	# process) are denials to PEER4B; nothing else is
+	run jq -e -s --arg b "$PEER4B" '[.[] | select(.type == "net")] as $n
+		| ($n | all(.addr == $b and .direction == "egress" and .protocol == "tcp" and .port == 7000))
+		and ($n | any(.comm == "nettool")) and ($n | any(has("pid") | not))
+		and .[-1].stats.egress_denied >= 2' "$(audit_log "$CID")"
+	assert_success
+}
+
+@test "mptcp: connects are decided like tcp; the subflows the kernel opens to addresses the peer advertises are held to the policy" {
+	mptcp_case runc
+}
+
+@test "crun: mptcp subflows the kernel opens to addresses the peer advertises are held to the policy" {
+	requires crun
+	mptcp_case crun
 }
 
 @test "a hostile neighbour's datagrams to 40,000 destinations do not cost another container the answer it waits for" {
