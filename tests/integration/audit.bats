@@ -233,7 +233,8 @@ run_audited() {
 	assert_success
 	assert_line --regexp '^TIME +PID +COMM +TYPE +DETAIL$'
 	assert_line --regexp ' start +policy audited'
-	assert_line --regexp ' exec +/bin/sh: sh -c '
+	# (busybox behind the /bin/sh symlink: the file the kernel ran, exe)
+	assert_line --regexp ' exec +/bin/sh \[exe /bin/busybox\]: sh -c '
 	assert_line --regexp ' syscall +openat\("/etc/passwd"\) = [0-9]+$'
 	assert_line --regexp ' syscall +connect\(127\.0\.0\.1:9\) = ECONNREFUSED$'
 	assert_line --regexp ' stop +cpu '

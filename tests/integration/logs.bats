@@ -308,7 +308,7 @@ all_written() {
 	assert_success
 	# no header; time, container, type, who, gist
 	assert_line --regexp "^[0-9-]+ [0-9:.]+ +$CID-a +start +"
-	assert_line --regexp "^[0-9-]+ [0-9:.]+ +$CID-a +exec +echo\\[[0-9]+\\] /bin/echo: /bin/echo a\$"
+	assert_line --regexp "^[0-9-]+ [0-9:.]+ +$CID-a +exec +echo\\[[0-9]+\\] /bin/echo \\[exe /bin/busybox\\]: /bin/echo a\$"
 	assert_line --regexp "^[0-9-]+ [0-9:.]+ +$CID-b +stop +"
 	# merged by time: a's records all came before b's start
 	local la lb
