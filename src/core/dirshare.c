@@ -334,8 +334,14 @@ char *dirshare_other_state(const struct config *cfg)
 	char **e = dir_list(dir, entry);
 	char *other = e[0] && !e[1] ? decode(e[0]) : NULL;
 	strv_free(e);
+	/* The marker holds a canonical path: ours as written (the common case), no
+	 * realpath's readlinks. */
+	if (!other || strcmp(other, cfg->state_dir) == 0) {
+		free(other);
+		return NULL;
+	}
 	_cleanup_free_ char *state = realpath(cfg->state_dir, NULL);
-	if (other && (other[0] != '/' || (state && strcmp(state, other) == 0))) {
+	if (other[0] != '/' || (state && strcmp(state, other) == 0)) {
 		free(other);
 		other = NULL;
 	}

@@ -74,6 +74,8 @@ struct events {
 
 /* ring.c */
 struct bpfset *ring_set_of(struct events *ev, const char *version);
+/* The set's tracepoint links (ev->sets[i]'s: i; current: it is this version's). */
+struct tp_links *ring_tp_at(struct events *ev, size_t i, bool current);
 struct tp_links *ring_tp_of(struct events *ev, const struct bpfset *set);
 void ring_release_tp(struct events *ev);
 void ring_refresh_sets(struct events *ev);

@@ -265,7 +265,7 @@ static int hold_tracepoints(struct events *ev, uint64_t linger_ns, struct error 
 		 * there is none, and its maps need no look every sweep). */
 		if (!cur && !ev->set_tp[i] && !runs_of_set(ev, set->version))
 			continue;
-		struct tp_links *t = ring_tp_of(ev, set);
+		struct tp_links *t = ring_tp_at(ev, i, cur);
 		t->linger_ns = linger_ns;
 		int r = audit_sync(set, t, err);   /* (err keeps the first message) */
 		if (r < 0 && ret == 0)

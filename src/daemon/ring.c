@@ -27,20 +27,24 @@ struct bpfset *ring_set_of(struct events *ev, const char *version)
  * the hooks, tp-held.h), one of their own (not published: their hooks ask by "sync ID")
  * for a set an earlier or later version pinned, whose containers still run.
  */
+struct tp_links *ring_tp_at(struct events *ev, size_t i, bool current)
+{
+	if (current)
+		return &ev->tp;
+	if (!ev->set_tp[i]) {
+		ev->set_tp[i] = xcalloc(1, sizeof(*ev->set_tp[i]));
+		tp_links_init(ev->set_tp[i]);
+	}
+	return ev->set_tp[i];
+}
+
 struct tp_links *ring_tp_of(struct events *ev, const struct bpfset *set)
 {
-	if (strcmp(set->version, bpfset_current_version()) == 0)
-		return &ev->tp;
-	for (size_t i = 0; i < ev->n_sets; i++) {
-		if (ev->sets[i] != set)
-			continue;
-		if (!ev->set_tp[i]) {
-			ev->set_tp[i] = xcalloc(1, sizeof(*ev->set_tp[i]));
-			tp_links_init(ev->set_tp[i]);
-		}
-		return ev->set_tp[i];
-	}
-	return NULL;
+	bool current = strcmp(set->version, bpfset_current_version()) == 0;
+	for (size_t i = 0; i < ev->n_sets; i++)
+		if (ev->sets[i] == set)
+			return ring_tp_at(ev, i, current);
+	return current ? &ev->tp : NULL;
 }
 
 static void free_set_tp(struct tp_links *t)
