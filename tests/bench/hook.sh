@@ -279,11 +279,12 @@ MANY_PIDS=()
 MANY_CGS=()
 many_cleanup() {
 	set +e
-	local cg
+	local cg p
 	[ ${#MANY_PIDS[@]} -gt 0 ] && kill -9 "${MANY_PIDS[@]}" 2>/dev/null
 	wait "${MANY_PIDS[@]}" 2>/dev/null
 	OCIBPF_CONFIG=$MANY_CONFIG "$CLI" gc --unload >/dev/null 2>&1
-	[ -f "$MANY/run/ocibpfd.pid" ] && kill "$(cat "$MANY/run/ocibpfd.pid")" 2>/dev/null
+	# (a collector may be exiting: its pid file gone between a test and the read)
+	p=$(cat "$MANY/run/ocibpfd.pid" 2>/dev/null) && kill "$p" 2>/dev/null
 	for cg in "${MANY_CGS[@]}"; do rmdir "$cg" 2>/dev/null; done
 	rm -rf "$MANY_BPFFS"
 }

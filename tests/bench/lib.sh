@@ -39,7 +39,8 @@ bench_cleanup() {
 		runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1
 	done
 	"$CLI" gc --unload >/dev/null 2>&1 || echo "gc --unload failed: $("$CLI" gc --unload 2>&1)" >&2
-	[ -f "$BENCH_TMP/run/ocibpfd.pid" ] && kill "$(cat "$BENCH_TMP/run/ocibpfd.pid")" 2>/dev/null
+	local p
+	p=$(cat "$BENCH_TMP/run/ocibpfd.pid" 2>/dev/null) && kill "$p" 2>/dev/null
 	sleep 0.3
 	rm -rf "$BENCH_BPFFS"
 	# A collector still exiting keeps its log (state_dir/ocibpfd.log) open, and the tmpfs
