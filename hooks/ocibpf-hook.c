@@ -29,9 +29,15 @@ struct request_data {
 	char *conmon_name;
 };
 
-static int host_capability(const struct run_request *rq, const char *cap, bool *ret)
+static int powers(const struct run_request *rq, bool *host_sys_admin, bool *net_admin)
 {
-	return oci_bundle_host_capability(rq->bundle, cap, ret, NULL);
+	struct oci_powers p;
+	int r = oci_bundle_powers(rq->bundle, &p, NULL);
+	if (r < 0)
+		return r;
+	*host_sys_admin = p.host_sys_admin;
+	*net_admin = p.net_admin;
+	return 0;
 }
 
 /*
@@ -42,7 +48,7 @@ static int request_from_state(const struct oci_state *st, struct request_data *d
 			      struct run_request *rq, struct error *err)
 {
 	*rq = (struct run_request){ .id = st->id, .pid = st->pid, .bundle = st->bundle,
-				    .host_capability = host_capability };
+				    .powers = powers };
 	rq->policy = oci_state_annotation(st, POLICY_ANNOTATION);
 	if (!rq->policy && st->n_annotations == 0) {
 		int r = oci_bundle_annotations(st->bundle, &d->bundle_ann, &d->n_bundle_ann, err);

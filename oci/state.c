@@ -287,27 +287,30 @@ static bool caps_have(yajl_val caps, const char *cap)
 	return false;
 }
 
-int oci_config_host_capability(const char *text, size_t len, const char *what, const char *cap,
-			       bool *ret, struct error *err)
+int oci_config_powers(const char *text, size_t len, const char *what, struct oci_powers *ret,
+		      struct error *err)
 {
 	_cleanup_json_ yajl_val root = NULL;
 	int r = config_parse(text, len, what, &root, err);
 	if (r < 0)
 		return r;
-	/* In a user namespace of its own, its capabilities are not the host's. */
+	bool userns = false, netns = false;
 	yajl_val ns = json_get(json_get(root, "linux"), "namespaces");
 	for (size_t i = 0; YAJL_IS_ARRAY(ns) && i < ns->u.array.len; i++) {
 		const char *type = json_get_string(ns->u.array.values[i], "type");
-		if (type && strcmp(type, "user") == 0) {
-			*ret = false;
-			return 0;
-		}
+		userns |= type && strcmp(type, "user") == 0;
+		netns |= type && strcmp(type, "network") == 0;
 	}
-	*ret = caps_have(json_get(json_get(root, "process"), "capabilities"), cap);
+	yajl_val caps = json_get(json_get(root, "process"), "capabilities");
+	/* In a user namespace of its own, its capabilities are not the host's... */
+	ret->host_sys_admin = !userns && caps_have(caps, "CAP_SYS_ADMIN");
+	/* ...but they are over a network namespace it has with it (one it joins by path
+	 * too: its owner can't be told from here). */
+	ret->net_admin = (!userns || netns) && caps_have(caps, "CAP_NET_ADMIN");
 	return 0;
 }
 
-int oci_bundle_host_capability(const char *bundle, const char *cap, bool *ret, struct error *err)
+int oci_bundle_powers(const char *bundle, struct oci_powers *ret, struct error *err)
 {
 	_cleanup_free_ char *path = path_join(bundle, "config.json");
 	_cleanup_free_ char *text = NULL;
@@ -317,5 +320,5 @@ int oci_bundle_host_capability(const char *bundle, const char *cap, bool *ret, s
 		return err_msg(err, r, "%s is larger than 16 MiB", path);
 	if (r < 0)
 		return err_errno(err, r, "cannot read %s", path);
-	return oci_config_host_capability(text, len, path, cap, ret, err);
+	return oci_config_powers(text, len, path, ret, err);
 }

@@ -57,12 +57,19 @@ int oci_config_annotations(const char *text, size_t len, const char *what,
 			   struct annotation **ret, size_t *ret_n, struct error *err);
 
 /*
- * Does the config.json (text, or <bundle>/config.json) give its process the capability
- * cap ("CAP_SYS_ADMIN") in the host's user namespace: in any of its capability sets, and
- * no user namespace of its own?
+ * What the config.json (text, or <bundle>/config.json) lets its process undo a policy
+ * with. A capability in any of its sets counts (root regains the bounding set on exec).
  */
-int oci_config_host_capability(const char *text, size_t len, const char *what, const char *cap,
-			       bool *ret, struct error *err);
-int oci_bundle_host_capability(const char *bundle, const char *cap, bool *ret, struct error *err);
+struct oci_powers {
+	/* CAP_SYS_ADMIN in the host's user namespace (none of its own): bpf(2) on any
+	 * link or map */
+	bool host_sys_admin;
+	/* CAP_NET_ADMIN over its network namespace (no user namespace of its own, or a
+	 * network namespace with it): tunnel devices, whose packets the programs can't see */
+	bool net_admin;
+};
+int oci_config_powers(const char *text, size_t len, const char *what, struct oci_powers *ret,
+		      struct error *err);
+int oci_bundle_powers(const char *bundle, struct oci_powers *ret, struct error *err);
 
 #endif

@@ -367,12 +367,20 @@ int hook_create(const struct config *cfg, const struct run_request *rq, struct e
 	 * be held to a policy. (A bundle whose config.json can't be read is judged by the
 	 * state alone, as before.) Telemetry alone promises nothing it could break.
 	 */
-	bool admin = false;
-	if ((pol->network || pol->audit) && rq->host_capability &&
-	    rq->host_capability(rq, "CAP_SYS_ADMIN", &admin) == 0 && admin) {
-		r = err_msg(err, -EPERM,
-			    "the container has CAP_SYS_ADMIN in the host user namespace: it could detach its BPF programs and edit their maps (bpf(2)); give it a user namespace of its own, or drop CAP_SYS_ADMIN");
-		goto out;
+	bool admin = false, net_admin = false;
+	if ((pol->network || pol->audit) && rq->powers && rq->powers(rq, &admin, &net_admin) == 0) {
+		if (admin) {
+			r = err_msg(err, -EPERM,
+				    "the container has CAP_SYS_ADMIN in the host user namespace: it could detach its BPF programs and edit their maps (bpf(2)); give it a user namespace of its own, or drop CAP_SYS_ADMIN");
+			goto out;
+		}
+		/* A tunnel device's packets (vxlan: UDP from a kernel socket) pass the
+		 * container's cgroup without its programs seeing them, both ways. */
+		if (pol->network && net_admin) {
+			r = err_msg(err, -EPERM,
+				    "the container has CAP_NET_ADMIN over its network namespace: it could send and receive around its network policy through a tunnel device (vxlan), whose packets its BPF programs don't see; drop CAP_NET_ADMIN, or give it a policy without \"network\"");
+			goto out;
+		}
 	}
 	r = create_run(cfg, rq, name, pol, &src, err);
 out:

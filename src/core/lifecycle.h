@@ -24,10 +24,12 @@ struct run_request {
 	size_t n_annotations;
 	const char *name;           /* the engine's name when no annotation gives one, or NULL */
 	/*
-	 * Does the container's process hold cap in the host user namespace? Asked only for a
-	 * container with a policy that can be undone with it; -errno when it can't be told.
+	 * Could the container's process undo a policy: CAP_SYS_ADMIN in the host user
+	 * namespace (bpf(2) on any link or map), CAP_NET_ADMIN over its network namespace
+	 * (tunnels)? Asked only for a container with a policy that can be undone; -errno
+	 * when it can't be told.
 	 */
-	int (*host_capability)(const struct run_request *rq, const char *cap, bool *ret);
+	int (*powers)(const struct run_request *rq, bool *host_sys_admin, bool *net_admin);
 	void *opaque;
 };
 

@@ -2,7 +2,7 @@
 /*
  * A bundle's config.json, for its annotations (read when the state carries none):
  * oci_config_annotations(), the text half of oci_bundle_annotations(); and for the
- * capabilities of its process: oci_config_host_capability().
+ * capabilities of its process: oci_config_powers().
  */
 #include "fuzz.h"
 #include "state.h"
@@ -33,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err_clear(&err);
 
 	/* The capability check reads the same file. */
-	bool admin = true;
-	r = oci_config_host_capability(text, size, "/b/config.json", "CAP_SYS_ADMIN", &admin, &err);
+	struct oci_powers p;
+	r = oci_config_powers(text, size, "/b/config.json", &p, &err);
 	FUZZ_CHECK_RESULT(r, err);
 	err_clear(&err);
 	return 0;

@@ -67,6 +67,17 @@ add_nettool() {
 	cp "$NETTOOL" "$BUNDLE/rootfs/bin/nettool"
 }
 
+# add_host_binary PATH DEST: a dynamic binary of the host at DEST in the bundle's rootfs,
+# with the libraries it loads at their paths (e.g. iproute2's ip, which can make a vxlan).
+add_host_binary() {
+	local lib
+	cp "$1" "$BUNDLE/rootfs$2"
+	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
+		mkdir -p "$BUNDLE/rootfs$(dirname "$lib")"
+		cp -L "$lib" "$BUNDLE/rootfs$lib"
+	done
+}
+
 # add_cap CAP: give the container's process a capability (e.g. CAP_NET_RAW for ping).
 add_cap() {
 	update_config '.process.capabilities |= with_entries(.value += [$c])' --arg c "$1"

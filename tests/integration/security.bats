@@ -164,6 +164,69 @@ attack_cmd() {
 	assert_output --partial "CAP_SYS_ADMIN in the host user namespace"
 }
 
+# vxlan_peer: the test host ends a VXLAN tunnel from the container's namespace
+# (192.168.77.2 in it) and listens on it and on $PEER4, port 7777.
+vxlan_peer() {
+	local vb=on$$-${BATS_TEST_NUMBER}b
+	ip -n "$NET_PEER" link add vx0 type vxlan id 42 remote "$CTR4" dstport 4789 dev "$vb"
+	ip -n "$NET_PEER" addr add 192.168.77.2/24 dev vx0
+	ip -n "$NET_PEER" link set vx0 up
+	peer_listen tcp 192.168.77.2 7777
+	peer_listen tcp "$PEER4" 7777
+}
+
+# vxlan_received: packets the test host's end of the tunnel received.
+vxlan_received() {
+	ip -n "$NET_PEER" -s -j link show vx0 | jq '.[0].stats64.rx.packets'
+}
+
+@test "CAP_NET_ADMIN and a network policy: refused under runc and crun, it could tunnel around its programs (vxlan); an audit-only policy runs" {
+	requires netns crun
+	net_requires_nettool
+	netns_pair
+	vxlan_peer
+	add_nettool
+	add_host_binary "$(command -v ip)" /bin/ip2
+	add_cap CAP_NET_ADMIN
+	net_policy net "{\"network\": {\"egress\": {\"default\": \"allow\", \"rules\": [
+		{\"action\": \"deny\", \"cidr\": \"$PEER4/32\"}]}}}"
+	# The tunnel's packets to $PEER4 come from a kernel socket: the cgroup's programs
+	# see neither them nor what comes back.
+	set_cmd sh -c "echo CONTAINER-STARTED
+		echo \"direct: \$(nettool tcp $PEER4 7777)\"
+		ip2 link add vx0 type vxlan id 42 remote $PEER4 dstport 4789 dev on$$-${BATS_TEST_NUMBER}a
+		ip2 addr add 192.168.77.1/24 dev vx0 && ip2 link set vx0 up
+		echo \"tunnel: \$(nettool tcp 192.168.77.2 7777)\""
+	runc_run "$CID"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	assert_output --regexp "ocibpf-hook: $CID: .*CAP_NET_ADMIN over its network namespace"
+	assert_not_monitored "$CID"
+	update_config '.annotations["run.oci.hooks.stderr"] = $f' --arg f "$BATS_TEST_TMPDIR/hooks.stderr"
+	crun_run "$CID"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	grep -q "ocibpf-hook: $CID: .*CAP_NET_ADMIN over its network namespace" "$BATS_TEST_TMPDIR/hooks.stderr"
+	assert_not_monitored "$CID"
+	[ "$(vxlan_received)" = 0 ] || fail "the tunnel carried packets: $(vxlan_received)"
+	# in its bounding set only is the same (root regains it on exec)
+	update_config '.process.capabilities = {bounding: ["CAP_NET_ADMIN"]}'
+	runc_run "$CID"
+	assert_failure
+	assert_output --partial "CAP_NET_ADMIN over its network namespace"
+	# an audit-only policy promises nothing about the network: it runs, audited
+	update_config '.process.capabilities = {bounding: ["CAP_NET_ADMIN"], effective: ["CAP_NET_ADMIN"],
+		permitted: ["CAP_NET_ADMIN"]}'
+	write_policy audit '{"audit": {"syscalls": ["connect"]}}'
+	set_policy audit
+	runc_run "$CID"
+	assert_success
+	assert_output --partial CONTAINER-STARTED
+	assert_line --regexp '^tunnel: ok [0-9]+ms$'
+	assert_stopped "$CID"
+	records "$CID" syscall | jq -e -s 'any(.[]; .syscall == "connect" and .addr == "192.168.77.2")'
+}
+
 # --- a container that fills ocibpf_cgroups ------------------------------------------------------
 
 # A container that can write its cgroupfs (cgroupns and a writable mount, or systemd in

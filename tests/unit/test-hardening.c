@@ -13,12 +13,28 @@
 #include "state.h"
 #include "unit.h"
 
-static int cap(const char *json, bool *ret)
+static int powers(const char *json, struct oci_powers *ret)
 {
 	struct error err = { 0 };
-	*ret = false;
-	int r = oci_config_host_capability(json, strlen(json), "config.json", "CAP_SYS_ADMIN", ret, &err);
+	*ret = (struct oci_powers){ 0 };
+	int r = oci_config_powers(json, strlen(json), "config.json", ret, &err);
 	err_clear(&err);
+	return r;
+}
+
+static int cap(const char *json, bool *ret)
+{
+	struct oci_powers p;
+	int r = powers(json, &p);
+	*ret = p.host_sys_admin;
+	return r;
+}
+
+static int net_cap(const char *json, bool *ret)
+{
+	struct oci_powers p;
+	int r = powers(json, &p);
+	*ret = p.net_admin;
 	return r;
 }
 
@@ -48,6 +64,34 @@ TEST(host_capability)
 	CHECK(!admin);
 	CHECK_INT_EQ(cap("[]", &admin), -EINVAL);
 	CHECK_INT_EQ(cap("{", &admin), -EINVAL);
+}
+
+TEST(net_admin)
+{
+	bool net;
+	CHECK_INT_EQ(net_cap("{}", &net), 0);
+	CHECK(!net);
+	CHECK_INT_EQ(net_cap("{\"process\":{\"capabilities\":{\"bounding\":[\"CAP_NET_RAW\",\"CAP_SYS_ADMIN\"]}}}", &net), 0);
+	CHECK(!net);
+	/* any set counts, in the host's network namespace or one of its own */
+	CHECK_INT_EQ(net_cap("{\"process\":{\"capabilities\":{\"bounding\":[\"CAP_NET_ADMIN\"]}}}", &net), 0);
+	CHECK(net);
+	CHECK_INT_EQ(net_cap("{\"process\":{\"capabilities\":{\"effective\":[\"CAP_NET_ADMIN\"]}},"
+			     "\"linux\":{\"namespaces\":[{\"type\":\"network\"}]}}", &net), 0);
+	CHECK(net);
+	/* a user namespace of its own: over a network namespace with it (new or joined),
+	 * not over the host's */
+	CHECK_INT_EQ(net_cap("{\"process\":{\"capabilities\":{\"effective\":[\"CAP_NET_ADMIN\"]}},"
+			     "\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"network\"}]}}", &net), 0);
+	CHECK(net);
+	CHECK_INT_EQ(net_cap("{\"process\":{\"capabilities\":{\"effective\":[\"CAP_NET_ADMIN\"]}},"
+			     "\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"network\",\"path\":\"/run/netns/x\"}]}}", &net), 0);
+	CHECK(net);
+	CHECK_INT_EQ(net_cap("{\"process\":{\"capabilities\":{\"effective\":[\"CAP_NET_ADMIN\"]}},"
+			     "\"linux\":{\"namespaces\":[{\"type\":\"user\"}]}}", &net), 0);
+	CHECK(!net);
+	CHECK_INT_EQ(net_cap("{\"process\":{\"capabilities\":{\"effective\":\"CAP_NET_ADMIN\"}}}", &net), 0);
+	CHECK(!net);
 }
 
 TEST(read_file_nofollow)
