@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
 
+#include "auditgaps.h"
 #include "cli.h"
 #include "policy.h"
 
@@ -13,6 +14,7 @@ static int policy_check(struct cli *cli, const char *path)
 		err_clear(&err);
 		return 1;
 	}
+	char **gaps = audit_gaps(p);
 	if (cli->json) {
 		_cleanup_json_gen_ yajl_gen g = json_gen_new(false);
 		yajl_gen_map_open(g);
@@ -24,6 +26,11 @@ static int policy_check(struct cli *cli, const char *path)
 		jg_key_uint(g, "ingress_rules", p->ingress.n_rules);
 		jg_key_bool(g, "telemetry", p->telemetry);
 		jg_key_bool(g, "syscall_counting", p->telemetry_syscalls);
+		jg_key(g, "notes");
+		yajl_gen_array_open(g);
+		for (char **n = gaps; *n; n++)
+			jg_str(g, *n);
+		yajl_gen_array_close(g);
 		yajl_gen_map_close(g);
 		cli_print_json(g);
 	} else {
@@ -31,7 +38,10 @@ static int policy_check(struct cli *cli, const char *path)
 		       path, !p->audit ? "off" : p->audit_all ? "all syscalls" : "on",
 		       p->egress.n_rules, p->ingress.n_rules,
 		       !p->telemetry ? "off" : p->telemetry_syscalls ? "on, with syscalls" : "on");
+		for (char **n = gaps; *n; n++)
+			printf("  note: %s\n", *n);
 	}
+	strv_free(gaps);
 	return 0;
 }
 

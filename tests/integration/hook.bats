@@ -1067,6 +1067,29 @@ not_started() {
 	assert_not_monitored "$CID"
 }
 
+@test "ocibpf policy check: syscalls that do what an audited one does, not audited, are noted (text and --json)" {
+	local f=$BATS_TEST_TMPDIR/p.json
+	echo '{"audit": {"syscalls": ["execve", "openat", "connect", "unlink"]}}' >"$f"
+	ocibpf policy check "$f"
+	assert_success
+	assert_line --index 0 --partial "$f: valid"
+	assert_line "  note: openat is audited, but not open, openat2, creat, open_by_handle_at: a process can use those unaudited"
+	assert_line "  note: unlink is audited, but not unlinkat, rmdir: a process can use those unaudited"
+	[ "${#lines[@]}" -eq 3 ] || fail "want the valid line and two notes"
+	ocibpf policy check --json "$f"
+	assert_success
+	jq -e '.valid and (.notes | length == 2) and (.notes[0] | startswith("openat is audited, but not open,"))' <<<"$output"
+	# the whole family, or "all": nothing to note
+	echo '{"audit": {"syscalls": ["open", "openat", "openat2", "creat", "open_by_handle_at"]}}' >"$f"
+	ocibpf policy check "$f"
+	assert_success
+	refute_output --partial note
+	echo '{"audit": {"syscalls": ["all"]}}' >"$f"
+	ocibpf policy check --json "$f"
+	assert_success
+	jq -e '.notes == []' <<<"$output"
+}
+
 @test "ocibpf policy check" {
 	local f=$BATS_TEST_TMPDIR/p.json
 	echo "$FULL_POLICY" >"$f"

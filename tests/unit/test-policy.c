@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "auditgaps.h"
 #include "policy.h"
 #include "unit.h"
 
@@ -181,6 +182,24 @@ TEST(audit_duplicates_collapsed_and_sorted)
 			found |= p->audit_syscalls[j] == expect[i];
 		CHECK(found);
 	}
+}
+
+TEST(audit_gaps_by_family)
+{
+	_cleanup_policy_ struct policy *p = parse_ok("{\"audit\":{\"syscalls\":[\"openat\",\"creat\",\"renameat2\",\"connect\"]}}");
+	char **g = audit_gaps(p);
+	CHECK(g[0] && g[1] && !g[2]);
+	CHECK_STR_EQ(g[0], "openat is audited, but not open, openat2, open_by_handle_at: a process can use those unaudited");
+	CHECK_STR_EQ(g[1], "renameat2 is audited, but not rename, renameat: a process can use those unaudited");
+	strv_free(g);
+	_cleanup_policy_ struct policy *all = parse_ok("{\"audit\":{\"syscalls\":[\"all\"]}}");
+	g = audit_gaps(all);
+	CHECK(!g[0]);
+	strv_free(g);
+	_cleanup_policy_ struct policy *none = parse_ok("{\"telemetry\":true}");
+	g = audit_gaps(none);
+	CHECK(!g[0]);
+	strv_free(g);
 }
 
 TEST(telemetry_forms)
