@@ -150,7 +150,7 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 				return 2;
 			}
 			if (r < 0) {
-				fprintf(stderr, "ocibpf: invalid --since \"%s\" (RFC 3339 UTC or 30s, 10m, 2h, 1d)\n", optarg);
+				fprintf(stderr, "ocibpf: invalid --since \"%s\" (RFC 3339, e.g. 2026-11-24T15:30:00Z, or 30s, 10m, 2h, 1d)\n", optarg);
 				return 2;
 			}
 			break;
