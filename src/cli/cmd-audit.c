@@ -2,6 +2,7 @@
 /* ocibpf audit: review a container's audit log (audit-all.c: every container's). */
 #include <errno.h>
 #include <getopt.h>
+#include <seccomp.h>
 #include <string.h>
 
 #include "audit-view.h"
@@ -141,6 +142,13 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 			f.type = optarg;
 			break;
 		case 's':
+			/* Records name syscalls as libseccomp does (policies too): a name it
+			 * doesn't know could only ever show nothing. */
+			if (seccomp_syscall_resolve_name(optarg) < 0) {
+				_cleanup_free_ char *shown = resolve_printable(optarg);
+				fprintf(stderr, "ocibpf: unknown syscall \"%s\" (--syscall takes a name such as openat)\n", shown);
+				return 2;
+			}
 			f.syscall = optarg;
 			break;
 		case 'S':

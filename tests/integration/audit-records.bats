@@ -169,6 +169,23 @@ assert_log_valid() {
 	[ -z "$output" ] || fail "a record before --since shown: $output"
 }
 
+@test "ocibpf audit --syscall: a name that is no syscall is bad usage, not an empty review" {
+	run_audited '{"audit": {"syscalls": ["openat"]}}' cat /etc/passwd
+	assert_success
+	ocibpf audit --syscall openat "$CID"
+	assert_success
+	assert_line --partial '/etc/passwd'
+	local args
+	for args in "--syscall opneat $CID" "--json --syscall opneat $CID" "--syscall opneat --all" \
+		"--syscall OPENAT $CID" "--syscall opneat nosuchcontainer"; do
+		# shellcheck disable=SC2086
+		ocibpf audit $args
+		[ "$status" -eq 2 ] || fail "audit $args: status $status"
+		[ -z "$output" ] || fail "audit $args: printed $output"
+		[[ "$stderr" == *'unknown syscall "'* ]] || fail "audit $args: $stderr"
+	done
+}
+
 @test "ocibpf audit: errno names in the table, numbers in --json" {
 	run_audited '{"audit": {"syscalls": ["openat", "connect"]}}' \
 		sh -c 'cat /no/such/file 2>/dev/null; nc -w 1 127.0.0.1 9 </dev/null; true'
