@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,6 +203,22 @@ fail:
 	return r;
 }
 
+/*
+ * The file's text. Opened without blocking: a FIFO nobody writes to would hang every
+ * command, and every container start in the hook; once open, a FIFO or a pipe whose
+ * writer is there (OCIBPF_CONFIG=<(...)) is read to its end, one with none is empty.
+ */
+static int read_config_file(const char *path, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		return -errno;
+	return read_fd(fd, 1 << 20, ret, ret_len);
+}
+
 int config_load(const char *path, struct config **ret, struct error *err)
 {
 	bool named = true;
@@ -214,7 +231,7 @@ int config_load(const char *path, struct config **ret, struct error *err)
 		named = false;
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	int r = read_file(path, 1 << 20, &text, &len);
+	int r = read_config_file(path, &text, &len);
 	if (r == -ENOENT && !named)
 		return config_parse("{}", path, ret, err);
 	if (r < 0)

@@ -228,3 +228,39 @@ column_starts() {
 	runc_cmd delete -f "$a"
 	assert_success
 }
+
+@test "OCIBPF_CONFIG naming a FIFO nobody writes, a directory, /dev/zero or garbage: every command and the hook fail at once, naming the file; a pipe that carries a configuration is read" {
+	requires root cgroup2 bpf jq busybox runc
+	local bad=$BATS_TEST_TMPDIR/bad good=$OCIBPF_CONFIG cfg
+	mkfifo "$bad.fifo"
+	mkdir "$bad.dir"
+	printf '{"log_dir": "%s",' "$LOG_DIR" >"$bad.json"
+	for cfg in "$bad.fifo" "$bad.dir" /dev/zero "$bad.json"; do
+		for cmd in ps stats "audit x" metrics gc load "install podman --dry-run"; do
+			# shellcheck disable=SC2086
+			OCIBPF_CONFIG=$cfg ocibpf $cmd
+			[ "$status" -eq 1 ] || fail "$cmd with $cfg: status $status"
+			[[ "$stderr" == "ocibpf: "*"$cfg"* ]] || fail "$cmd with $cfg: the file is not named: $stderr"
+			[ "${#stderr_lines[@]}" -eq 1 ] || fail "$cmd with $cfg: $stderr"
+		done
+		# the hook a runtime runs: it refuses the start at once, naming the file
+		setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle-$(basename "$cfg")"
+		write_policy base "$BASE_POLICY"
+		set_policy base
+		OCIBPF_CONFIG=$cfg add_hooks
+		local t0=$SECONDS
+		runc_run "$CID"
+		assert_failure
+		[ $((SECONDS - t0)) -lt 10 ] || fail "the start with $cfg took $((SECONDS - t0)) s"
+		assert_output --partial "ocibpf-hook"
+		assert_output --partial "$cfg"
+		runc_cmd delete -f "$CID"
+	done
+	# process substitution: a pipe whose writer is there
+	OCIBPF_CONFIG=/dev/stdin run --separate-stderr timeout "$HOOK_TIMEOUT" "$OCIBPF_CLI" ps --json <"$good"
+	assert_success
+	[ "$output" = "[]" ] || fail "ps --json from a configuration on a pipe: $output"
+	run --separate-stderr timeout "$HOOK_TIMEOUT" bash -c 'cat "$2" | OCIBPF_CONFIG=/dev/stdin "$1" ps --json' bash "$OCIBPF_CLI" "$good"
+	assert_success
+	[ "$output" = "[]" ] || fail "ps --json from a configuration on a pipe: $output"
+}
