@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What every verb of `ocibpf` shares (main.c only dispatches). */
+#include <dirent.h>
+#include <errno.h>
 #include <string.h>
 
 #include "cli.h"
+#include "paths.h"
 
 struct config *cli_config(struct cli *cli)
 {
@@ -14,6 +17,23 @@ struct config *cli_config(struct cli *cli)
 		return NULL;
 	}
 	return cfg;
+}
+
+int cli_records_readable(const struct config *cfg)
+{
+	_cleanup_free_ char *dir = path_records_dir(cfg->state_dir);
+	DIR *d = opendir(dir);
+	if (d) {
+		closedir(d);
+		return 0;
+	}
+	/* None yet: no container was ever monitored under this state_dir. */
+	if (errno == ENOENT)
+		return 0;
+	int r = -errno;
+	log_error(NULL, "cannot read the monitored containers in %s: %s%s", dir, strerror(-r),
+		  r == -EACCES ? " (they are root's: run as root)" : "");
+	return r;
 }
 
 int cli_take_json(struct cli *cli, int argc, char **argv)

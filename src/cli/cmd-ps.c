@@ -67,7 +67,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		}
 	}
 	_cleanup_config_ struct config *cfg = cli_config(cli);
-	if (!cfg)
+	if (!cfg || cli_records_readable(cfg) < 0)
 		return 1;
 	char **ids;
 	if (optind < argc) {

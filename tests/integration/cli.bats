@@ -264,3 +264,34 @@ column_starts() {
 	assert_success
 	[ "$output" = "[]" ] || fail "ps --json from a configuration on a pipe: $output"
 }
+
+@test "a user who can't read state_dir (sudo forgotten): ps, stats and metrics say so (exit 1), never an empty list" {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	command -v setpriv >/dev/null || skip "test requires setpriv"
+	write_policy base "$BASE_POLICY"
+	start_named "$CID" base web
+	# the configuration readable by anyone; state_dir root's, 0700 as ocibpf makes it
+	local cfg
+	cfg=$(mktemp /tmp/ocibpf-cli-config.XXXXXX)
+	cp "$OCIBPF_CONFIG" "$cfg"
+	chmod 0644 "$cfg"
+	[ "$(stat -c %a "$STATE_DIR/containers")" = 700 ] || fail "state_dir/containers: $(stat -c %a "$STATE_DIR/containers")"
+	local cmd
+	for cmd in ps "ps --json" stats "stats --json" metrics; do
+		# shellcheck disable=SC2086
+		run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+			env OCIBPF_CONFIG="$cfg" timeout "$HOOK_TIMEOUT" "$OCIBPF_CLI" $cmd
+		log_run_stderr "ocibpf $cmd (as nobody)"
+		[ "$status" -eq 1 ] || { rm -f "$cfg"; fail "$cmd as nobody: status $status, output: $output"; }
+		[ -z "$output" ] || { rm -f "$cfg"; fail "$cmd as nobody: printed $output"; }
+		[[ "$stderr" == "ocibpf: "*"$STATE_DIR"*"Permission denied"* ]] || { rm -f "$cfg"; fail "$cmd: $stderr"; }
+	done
+	rm -f "$cfg"
+	# root sees it
+	ocibpf ps --json
+	assert_success
+	run jq -e --arg c "$CID" 'map(.id) == [$c]' <<<"$output"
+	assert_success
+	runc_cmd delete -f "$CID"
+	assert_success
+}
