@@ -19,21 +19,31 @@ struct config *cli_config(struct cli *cli)
 	return cfg;
 }
 
-int cli_records_readable(const struct config *cfg)
+/* 0 when dir can be listed or does not exist (nothing made there yet); else the error. */
+static int dir_readable(const char *dir, const char *what)
 {
-	_cleanup_free_ char *dir = path_records_dir(cfg->state_dir);
 	DIR *d = opendir(dir);
 	if (d) {
 		closedir(d);
 		return 0;
 	}
-	/* None yet: no container was ever monitored under this state_dir. */
 	if (errno == ENOENT)
 		return 0;
 	int r = -errno;
-	log_error(NULL, "cannot read the monitored containers in %s: %s%s", dir, strerror(-r),
+	log_error(NULL, "cannot read %s in %s: %s%s", what, dir, strerror(-r),
 		  r == -EACCES ? " (they are root's: run as root)" : "");
 	return r;
+}
+
+int cli_records_readable(const struct config *cfg)
+{
+	_cleanup_free_ char *dir = path_records_dir(cfg->state_dir);
+	return dir_readable(dir, "the monitored containers");
+}
+
+int cli_logs_readable(const struct config *cfg)
+{
+	return dir_readable(cfg->log_dir, "the audit logs");
 }
 
 int cli_take_json(struct cli *cli, int argc, char **argv)

@@ -265,7 +265,7 @@ column_starts() {
 	[ "$output" = "[]" ] || fail "ps --json from a configuration on a pipe: $output"
 }
 
-@test "a user who can't read state_dir (sudo forgotten): ps, stats and metrics say so (exit 1), never an empty list" {
+@test "a user who can't read state_dir (sudo forgotten): ps, stats and metrics say so (exit 1), never an empty list; audit and seccomp say why they found nothing" {
 	requires root cgroup2 bpf bpftool jq busybox runc
 	command -v setpriv >/dev/null || skip "test requires setpriv"
 	write_policy base "$BASE_POLICY"
@@ -285,6 +285,17 @@ column_starts() {
 		[ "$status" -eq 1 ] || { rm -f "$cfg"; fail "$cmd as nobody: status $status, output: $output"; }
 		[ -z "$output" ] || { rm -f "$cfg"; fail "$cmd as nobody: printed $output"; }
 		[[ "$stderr" == "ocibpf: "*"$STATE_DIR"*"Permission denied"* ]] || { rm -f "$cfg"; fail "$cmd: $stderr"; }
+	done
+	# audit --all lists log_dir; audit and seccomp by id or name say why they found nothing
+	for cmd in "audit --all" "audit --all --json" "audit $CID" "audit web" "seccomp ${CID:0:8}"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+			env OCIBPF_CONFIG="$cfg" timeout "$HOOK_TIMEOUT" "$OCIBPF_CLI" $cmd
+		log_run_stderr "ocibpf $cmd (as nobody)"
+		[ "$status" -eq 1 ] || { rm -f "$cfg"; fail "$cmd as nobody: status $status, output: $output"; }
+		[ -z "$output" ] || { rm -f "$cfg"; fail "$cmd as nobody: printed $output"; }
+		[[ "$stderr" == "ocibpf: "*"Permission denied"* ]] || { rm -f "$cfg"; fail "$cmd: $stderr"; }
+		[ "${#stderr_lines[@]}" -eq 1 ] || { rm -f "$cfg"; fail "$cmd: $stderr"; }
 	done
 	rm -f "$cfg"
 	# root sees it
