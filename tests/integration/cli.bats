@@ -306,3 +306,27 @@ column_starts() {
 	runc_cmd delete -f "$CID"
 	assert_success
 }
+
+@test "ps: a cgroup path with ESC and CR (the container's creator chooses it) reaches the terminal escaped, as in the audit table: no repainted or forged row" {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	write_policy base "$BASE_POLICY"
+	setup_busybox_bundle
+	set_policy base
+	# the kernel refuses a newline in a cgroup's name; ESC and CR it takes
+	update_config '.linux.cgroupsPath = $p' --arg p "/$CID-x"$'\e[2K\r'"$CID-forged   -   strict"
+	add_hooks
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	ocibpf ps --no-trunc
+	assert_success
+	[[ "$output" != *$'\e'* && "$output" != *$'\r'* ]] || fail "control bytes reach the terminal: $(cat -v <<<"$output")"
+	[ "${#lines[@]}" -eq 2 ] || fail "$output"
+	assert_line --index 1 --regexp "^$CID +- +base +[0-9]+ .* /$CID-x\\\\e\[2K\\\\r$CID-forged   -   strict\$"
+	# --json keeps the path as it is
+	ocibpf ps --json
+	run jq -e --arg p "/$CID-x"$'\e[2K\r'"$CID-forged   -   strict" '.[0].cgroup == $p' <<<"$output"
+	assert_success
+	runc_cmd delete -f "$CID"
+	assert_success
+}
