@@ -631,3 +631,28 @@ ingress"
 	runc_cmd delete -f "$CID-on"
 	assert_success
 }
+
+@test "ocibpf seccomp: the profile of a container run under crun is one crun enforces (the workload runs, a syscall it never made is refused)" {
+	requires crun
+	write_policy counted '{"telemetry": {"syscalls": true}}'
+	set_policy counted
+	use_host_network
+	add_hooks
+	set_cmd sh -c 'echo hi; cat /etc/passwd >/dev/null; trap "echo caught" USR1; kill -USR1 $$'
+	crun_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	ocibpf seccomp "$CID"
+	assert_success
+	local profile=$BATS_TEST_TMPDIR/profile.json
+	printf '%s\n' "$output" >"$profile"
+	update_config 'del(.hooks) | del(.annotations) | .linux.seccomp = $p[0]' --slurpfile p "$profile"
+	crun_run "$CID-again"
+	assert_success
+	assert_output --partial hi
+	assert_output --partial caught
+	set_cmd sh -c 'chroot / /bin/true; echo "chroot status $?"'
+	crun_run "$CID-again"
+	refute_output --partial "chroot status 0"
+	crun_cmd delete -f "$CID-again"
+}
