@@ -330,3 +330,30 @@ column_starts() {
 	runc_cmd delete -f "$CID"
 	assert_success
 }
+
+@test "a name two containers share (two pods' \"web\"): every command says it is ambiguous, lists both, does nothing; each is found by its id" {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	write_policy counted '{"telemetry": {"syscalls": true}}'
+	start_named "$CID-a" counted web
+	start_named "$CID-b" counted web
+	local cmd
+	for cmd in ps stats "stats --json" "audit" "audit --json" seccomp; do
+		# shellcheck disable=SC2086
+		ocibpf $cmd web
+		assert_failure 1
+		[ -z "$output" ] || fail "$cmd web: printed $output"
+		[[ "$stderr" == "ocibpf: web: ambiguous name: 2 containers match: $CID-a, $CID-b" ]] || fail "$cmd: $stderr"
+	done
+	ocibpf stats --json "$CID-a" "$CID-b"
+	assert_success
+	run jq -e --arg a "$CID-a" --arg b "$CID-b" 'map(.id) == [$a, $b]' <<<"$output"
+	assert_success
+	runc_cmd delete -f "$CID-a"
+	assert_success
+	# one gone: the name is the other's alone (names go with their containers)
+	ocibpf ps --no-trunc web
+	assert_success
+	assert_line --index 1 --regexp "^$CID-b +web "
+	runc_cmd delete -f "$CID-b"
+	assert_success
+}
