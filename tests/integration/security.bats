@@ -708,6 +708,30 @@ assert_victim_intact() {
 	rm "$(audit_log "$CID")"
 }
 
+@test "a log_dir that is a symbolic link (say, to a bigger disk) is refused saying so, not \"Not a directory\"" {
+	write_policy base "$BASE_POLICY"
+	local real=$BATS_TEST_TMPDIR/real-log link=$BATS_TEST_TMPDIR/log-link
+	mkdir -m 0750 "$real"
+	ln -s "$real" "$link"
+	update_host_config --arg l "$link" '.log_dir = $l'
+	set_policy base
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	runc_run "$CID"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	assert_output --partial "ocibpf-hook: $CID: log_dir $link is a symbolic link (not followed"
+	refute_output --partial "Not a directory"
+	assert_not_monitored "$CID"
+	[ -z "$(ls -A "$real")" ] || fail "written through the link: $(ls -A "$real")"
+	runc_cmd delete -f "$CID"
+	# the directory it points to, named as log_dir, is fine
+	update_host_config --arg l "$real" '.log_dir = $l'
+	runc_run "$CID"
+	assert_success
+	assert_output --partial CONTAINER-STARTED
+	[ -f "$real/$CID.jsonl" ] || fail "no log in $real"
+}
+
 @test "symlinks planted in state_dir are not followed (records, stats, lost counters, pid file)" {
 	plant_victim
 	mkdir -p "$STATE_DIR/containers" "$STATE_DIR/stats" "$STATE_DIR/lost"
