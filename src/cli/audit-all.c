@@ -147,7 +147,7 @@ static void show_all_merged(struct cli *cli, const struct filter *f, struct tail
 int audit_all(struct cli *cli, const struct filter *f, bool follow)
 {
 	_cleanup_config_ struct config *cfg = cli_config(cli);
-	if (!cfg)
+	if (!cfg || cli_logs_readable(cfg) < 0)
 		return 1;
 	struct tails t = { 0 };
 	struct unreadable u = { 0 };

@@ -9,14 +9,82 @@
 #include "paths.h"
 #include "utf8.h"
 
+/* n digits at s as a number, or -1. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
 /*
- * "2026-11-24T15:30:00Z", "2026-11-24T15:30:00.5Z", or relative "90s", "10m", "2h", "1d".
- * A negative duration, or a time before 1970, is refused (it would wrap to the future).
+ * RFC 3339 (section 5.6): "2026-11-24T15:30:00Z", with a fraction ("...00.5Z"), a
+ * numeric offset ("...00+01:00"), T and Z in either case; every field its width, a
+ * date and time that exist (no 31 February, no hour 24; a leap second counts as the
+ * next). The instant in ns since 1970, or -EINVAL; -ERANGE before 1970.
+ */
+static int parse_rfc3339(const char *s, long long *ret_s, unsigned long long *ret_frac)
+{
+	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+	    s[13] != ':' || s[16] != ':')
+		return -EINVAL;
+	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	int h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || sec < 0 || sec > 60)
+		return -EINVAL;
+	const char *rest = s + 19;
+	unsigned long long frac = 0;
+	if (*rest == '.') {
+		int n = 0;
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++, n++)
+			if (n < 9)
+				frac = frac * 10 + (*rest - '0');
+		if (n == 0)
+			return -EINVAL;
+		for (; n < 9; n++)
+			frac *= 10;
+	}
+	long long offset = 0;
+	if ((rest[0] == 'Z' || rest[0] == 'z') && !rest[1]) {
+		offset = 0;
+	} else if ((rest[0] == '+' || rest[0] == '-') && strlen(rest) == 6 && rest[3] == ':') {
+		int oh = digits(rest + 1, 2), om = digits(rest + 4, 2);
+		if (oh < 0 || oh > 23 || om < 0 || om > 59)
+			return -EINVAL;
+		offset = (rest[0] == '-' ? -1 : 1) * (oh * 3600LL + om * 60LL);
+	} else {
+		return -EINVAL;
+	}
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+			 .tm_hour = h, .tm_min = mi, .tm_sec = sec };
+	long long t = (long long)timegm(&tm) - offset;
+	if (t < 0)
+		return -ERANGE;
+	*ret_s = t;
+	*ret_frac = frac;
+	return 0;
+}
+
+/*
+ * --since: RFC 3339 (parse_rfc3339), or relative "90s", "10m", "2h", "1d". A negative
+ * duration, or a time before 1970, is refused (it would wrap to the future).
  */
 int audit_parse_since(const char *s, char ret[static 32])
 {
 	char *end;
-	if (s[0] >= '0' && s[0] <= '9') {
+	if (s[0] >= '0' && s[0] <= '9' && !strchr(s, '-')) {
 		errno = 0;
 		unsigned long long n = strtoull(s, &end, 10);
 		if (!errno && end != s && end[0] && !end[1] && strchr("smhd", end[0])) {
@@ -29,26 +97,16 @@ int audit_parse_since(const char *s, char ret[static 32])
 		}
 		if (errno == ERANGE)
 			return -ERANGE;
-	}
-	struct tm tm = { 0 };
-	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!rest)
 		return -EINVAL;
-	unsigned long long frac = 0;
-	if (*rest == '.') {
-		int digits = 0;
-		for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
-			if (digits < 9)
-				frac = frac * 10 + (*rest - '0');
-		for (; digits < 9; digits++)
-			frac *= 10;
 	}
-	if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0)
-		return -EINVAL;
-	time_t t = timegm(&tm);
-	if (t < 0 || (unsigned long long)t > UINT64_MAX / 1000000000ULL - 1)
+	long long t;
+	unsigned long long frac;
+	int r = parse_rfc3339(s, &t, &frac);
+	if (r < 0)
+		return r;
+	if ((unsigned long long)t > UINT64_MAX / 1000000000ULL - 1)
 		return -ERANGE;
-	format_rfc3339(t * 1000000000ULL + frac, ret);
+	format_rfc3339((unsigned long long)t * 1000000000ULL + frac, ret);
 	return 0;
 }
 

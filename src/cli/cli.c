@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What every verb of `ocibpf` shares (main.c only dispatches). */
+#include <dirent.h>
+#include <errno.h>
 #include <string.h>
 
 #include "cli.h"
+#include "paths.h"
 
 struct config *cli_config(struct cli *cli)
 {
@@ -14,6 +17,33 @@ struct config *cli_config(struct cli *cli)
 		return NULL;
 	}
 	return cfg;
+}
+
+/* 0 when dir can be listed or does not exist (nothing made there yet); else the error. */
+static int dir_readable(const char *dir, const char *what)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		closedir(d);
+		return 0;
+	}
+	if (errno == ENOENT)
+		return 0;
+	int r = -errno;
+	log_error(NULL, "cannot read %s in %s: %s%s", what, dir, strerror(-r),
+		  r == -EACCES ? " (they are root's: run as root)" : "");
+	return r;
+}
+
+int cli_records_readable(const struct config *cfg)
+{
+	_cleanup_free_ char *dir = path_records_dir(cfg->state_dir);
+	return dir_readable(dir, "the monitored containers");
+}
+
+int cli_logs_readable(const struct config *cfg)
+{
+	return dir_readable(cfg->log_dir, "the audit logs");
 }
 
 int cli_take_json(struct cli *cli, int argc, char **argv)

@@ -22,6 +22,12 @@ struct cli_cmd {
 
 /* Load the configuration or print the error; NULL on failure. */
 struct config *cli_config(struct cli *cli);
+/* 0 when the monitored containers' records can be listed (or none was ever made);
+ * else print why and return the negative errno: an unreadable state_dir is no empty
+ * list. */
+int cli_records_readable(const struct config *cfg);
+/* The same for log_dir. */
+int cli_logs_readable(const struct config *cfg);
 /* Consume "--json" anywhere in argv (sets cli->json); returns the new argc. */
 int cli_take_json(struct cli *cli, int argc, char **argv);
 /* Print a generated JSON document with a newline. */

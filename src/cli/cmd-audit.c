@@ -2,6 +2,7 @@
 /* ocibpf audit: review a container's audit log (audit-all.c: every container's). */
 #include <errno.h>
 #include <getopt.h>
+#include <seccomp.h>
 #include <string.h>
 
 #include "audit-view.h"
@@ -141,6 +142,13 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 			f.type = optarg;
 			break;
 		case 's':
+			/* Records name syscalls as libseccomp does (policies too): a name it
+			 * doesn't know could only ever show nothing. */
+			if (seccomp_syscall_resolve_name(optarg) < 0) {
+				_cleanup_free_ char *shown = resolve_printable(optarg);
+				fprintf(stderr, "ocibpf: unknown syscall \"%s\" (--syscall takes a name such as openat)\n", shown);
+				return 2;
+			}
 			f.syscall = optarg;
 			break;
 		case 'S':
@@ -150,7 +158,7 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 				return 2;
 			}
 			if (r < 0) {
-				fprintf(stderr, "ocibpf: invalid --since \"%s\" (RFC 3339 UTC or 30s, 10m, 2h, 1d)\n", optarg);
+				fprintf(stderr, "ocibpf: invalid --since \"%s\" (RFC 3339, e.g. 2026-11-24T15:30:00Z, or 30s, 10m, 2h, 1d)\n", optarg);
 				return 2;
 			}
 			break;

@@ -14,7 +14,7 @@ int cmd_metrics(struct cli *cli, int argc, char **argv)
 		return help ? 0 : 2;
 	}
 	_cleanup_config_ struct config *cfg = cli_config(cli);
-	if (!cfg)
+	if (!cfg || cli_records_readable(cfg) < 0)
 		return 1;
 	_cleanup_free_ char *text = NULL;
 	size_t len;

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "audit-view.h"
 #include "bpfset.h"
 #include "cli.h"
 #include "container.h"
@@ -67,7 +68,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		}
 	}
 	_cleanup_config_ struct config *cfg = cli_config(cli);
-	if (!cfg)
+	if (!cfg || cli_records_readable(cfg) < 0)
 		return 1;
 	char **ids;
 	if (optind < argc) {
@@ -114,7 +115,11 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		row[PS_POLICY] = xstrdup(ct->policy ? ct->policy : "-");
 		row[PS_PID] = xasprintf("%d", (int)ct->pid);
 		row[PS_STARTED] = xstrdup(ts);
-		row[PS_CGROUP] = xasprintf("%s%s", ct->cgroup, container_running(ct) ? "" : " (gone)");
+		/* The runtime's cgroupsPath, which the container's creator chooses: escaped
+		 * as the audit table escapes it (ESC, CR: no repainted or forged row). */
+		_cleanup_free_ char *cg = audit_esc(ct->cgroup ? ct->cgroup : "",
+						    ct->cgroup ? strlen(ct->cgroup) : 0);
+		row[PS_CGROUP] = xasprintf("%s%s", cg, container_running(ct) ? "" : " (gone)");
 		for (int k = 0; k < PS__COUNT; k++)
 			if ((int)strlen(row[k]) > width[k])
 				width[k] = (int)strlen(row[k]);

@@ -241,7 +241,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	argv[w] = NULL;
 
 	_cleanup_config_ struct config *cfg = cli_config(cli);
-	if (!cfg)
+	if (!cfg || cli_records_readable(cfg) < 0)
 		return 1;
 	/* Every ID as people name it (id, name, prefix); those that name none are reported
 	 * (exit 1), the others shown; none left: the errors alone, no header. */

@@ -24,7 +24,7 @@ static const struct cli_cmd commands[] = {
 	  "  --setup        also the runtime's setup records (--all with an ID: the same)\n"
 	  "  --type TYPE    start, exec, syscall, net, lost or stop records only\n"
 	  "  --syscall NAME syscall records of that syscall only\n"
-	  "  --since TIME   records from TIME on: RFC 3339 UTC, or 30s, 10m, 2h, 1d ago\n" },
+	  "  --since TIME   records from TIME on: RFC 3339, or 30s, 10m, 2h, 1d ago\n" },
 	{ "policy", cmd_policy, "policy check FILE: validate a policy file",
 	  "usage: ocibpf policy check [--json] FILE\n"
 	  "  Exit 0 when FILE is a valid policy; 1 with the reason when not.\n" },

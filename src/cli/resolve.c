@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A container as people name it: id, name, or unique id prefix (resolve.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "container.h"
 #include "loggens.h"
+#include "paths.h"
 #include "resolve.h"
 
 #define CANDIDATES_SHOWN 8
@@ -25,6 +27,18 @@ static char *list_of(char **v, size_t n)
 		s = t;
 	}
 	return s;
+}
+
+/* 0 when dir can be listed, or is missing (nothing made there yet: nothing to find);
+ * else the negative errno. */
+static int dir_listable(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		closedir(d);
+		return 0;
+	}
+	return errno == ENOENT ? 0 : -errno;
 }
 
 /* One match among ids: 0 with *ret; -ENOENT none; -EEXIST several. */
@@ -121,10 +135,21 @@ int resolve_id(const struct config *cfg, const char *arg, enum resolve_scope sco
 	} else if (valid_id(arg)) {
 		r = by_prefix(ids, arg, "id prefix", ret_id, err);
 	}
-	if (r == -ENOENT)
-		r = err_msg(err, -ENOENT, "no such container: no %s has this id, id prefix or name",
-			    scope == RESOLVE_LOGS ? "monitored container or audit log" :
-						    "monitored container");
+	if (r == -ENOENT) {
+		/* Nothing found where nothing could be read (not root): say so. */
+		_cleanup_free_ char *records = path_records_dir(cfg->state_dir);
+		const char *unread = records;
+		int e = dir_listable(records);
+		if (e == 0 && scope == RESOLVE_LOGS)
+			e = dir_listable(unread = cfg->log_dir);
+		if (e < 0)
+			r = err_msg(err, e, "no such container found: cannot read %s: %s", unread,
+				    strerror(-e));
+		else
+			r = err_msg(err, -ENOENT, "no such container: no %s has this id, id prefix or name",
+				    scope == RESOLVE_LOGS ? "monitored container or audit log" :
+							    "monitored container");
+	}
 out:
 	strv_free(ids);
 	strv_free(logs);

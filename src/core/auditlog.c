@@ -53,8 +53,15 @@ int auditlog_open(const char *log_dir, const char *id, struct auditlog **ret, st
 	if (fresh)
 		chmod(log_dir, 0750);  /* umask may have narrowed it; never widen an existing one */
 	_cleanup_close_ int dfd = open(log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (dfd < 0)
-		return err_errno(err, -errno, "cannot open log_dir %s", log_dir);
+	if (dfd < 0) {
+		r = -errno;
+		/* O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR: say what it is. */
+		if ((r == -ENOTDIR || r == -ELOOP) && lstat(log_dir, &st) == 0 && S_ISLNK(st.st_mode))
+			return err_msg(err, -ELOOP,
+				       "log_dir %s is a symbolic link (not followed: set log_dir to the directory it points to)",
+				       log_dir);
+		return err_errno(err, r, "cannot open log_dir %s", log_dir);
+	}
 	_cleanup_free_ char *name = path_audit_log_name(id);
 	int fd = openat(dfd, name, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
 	if (fd < 0)

@@ -167,7 +167,9 @@ static int v1_u64(const char *controller, const char *path, const char *file, ui
  * The container's blkio path: the record keeps memory, cpuacct and pids; blkio comes from
  * its init's /proc/PID/cgroup while it is in the container's cgroup2 cgroup (not a
  * process that reused the pid), else from the common path when the runtime put every
- * controller at the same place (runc and crun do).
+ * controller at the same place (runc and crun do). A zombie init (exited, not reaped yet
+ * by its shim or subreaper) keeps its cgroup2 path but shows "/" for every v1 hierarchy:
+ * that is the host's blkio, never the container's.
  */
 static char *v1_blkio_path(const struct container *c)
 {
@@ -176,8 +178,11 @@ static char *v1_blkio_path(const struct container *c)
 	char *p = NULL;
 	if (c->pid > 0 && c->cgroup && read_file(proc, 1 << 20, &text, NULL) == 0 &&
 	    cgroup2_path_from_proc(text, &cg2) == 0 && strcmp(cg2, c->cgroup) == 0 &&
-	    cgroup1_path_from_proc(text, "blkio", &p) == 0)
-		return p;
+	    cgroup1_path_from_proc(text, "blkio", &p) == 0) {
+		if (strcmp(p, "/") != 0)
+			return p;
+		free(p);
+	}
 	if (c->cgroup_v1_memory && c->cgroup_v1_cpuacct &&
 	    strcmp(c->cgroup_v1_memory, c->cgroup_v1_cpuacct) == 0)
 		return xstrdup(c->cgroup_v1_memory);

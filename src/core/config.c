@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "json.h"
@@ -202,6 +205,34 @@ fail:
 	return r;
 }
 
+/*
+ * The file's text. Opened without blocking: a FIFO nobody writes to would hang every
+ * command, and every container start in the hook; once open, a FIFO or a pipe whose
+ * writer is there (OCIBPF_CONFIG=<(...)) is read to its end, one with none is empty.
+ */
+static int read_config_file(const char *path, char **ret, size_t *ret_len, struct error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	/*
+	 * Root acts on what it names (policy_dir, log_dir, default_policy, fail_open): like
+	 * a policy file, it must be root's and writable by nobody else. A user's own
+	 * commands (not root) read what they can.
+	 */
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (geteuid() == 0 && S_ISREG(st.st_mode) && st.st_uid != 0)
+		return err_msg(err, -EPERM, "%s: the configuration is not owned by root (root acts on it: it must be root's, as policies are)", path);
+	if (geteuid() == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return err_msg(err, -EPERM, "%s: the configuration is writable by group or others (root acts on it: it must be root's alone, as policies are)", path);
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		return -errno;
+	return read_fd(fd, 1 << 20, ret, ret_len);
+}
+
 int config_load(const char *path, struct config **ret, struct error *err)
 {
 	bool named = true;
@@ -214,9 +245,11 @@ int config_load(const char *path, struct config **ret, struct error *err)
 		named = false;
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	int r = read_file(path, 1 << 20, &text, &len);
+	int r = read_config_file(path, &text, &len, err);
 	if (r == -ENOENT && !named)
 		return config_parse("{}", path, ret, err);
+	if (r == -EPERM && err && err->msg)
+		return r;
 	if (r < 0)
 		return err_errno(err, r, "cannot read configuration %s", path);
 	return config_parse_text(text, len, path, ret, err);

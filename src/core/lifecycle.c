@@ -108,13 +108,19 @@ int run_end(const struct config *cfg, const struct container *c, const char *rea
 /*
  * A record left by an earlier run of the id (the id's lock is held): a live one refuses
  * the new run and is left exactly as it is; a stale one (its poststop never came) is
- * closed with a stop record, as `ocibpf gc` does.
+ * closed with a stop record, as `ocibpf gc` does. 1 when the record is this very run's,
+ * with this policy: the runtime calls the hook a second time for the same container
+ * (entries at both createRuntime and prestart), and it is monitored already.
  */
-static int clear_previous(const struct config *cfg, const char *id, uint64_t cgid, struct error *err)
+static int clear_previous(const struct config *cfg, const char *id, pid_t pid, uint64_t pid_start,
+			  uint64_t cgid, const char *policy, struct error *err)
 {
 	_cleanup_container_ struct container *old = NULL;
 	if (container_read(cfg->state_dir, id, &old, NULL) < 0)
 		return 0;
+	if (container_alive(old) && old->pid == pid && old->pid_start == pid_start &&
+	    old->cgroup_id == cgid && old->policy && strcmp(old->policy, policy) == 0 && old->started)
+		return 1;
 	if (container_alive(old))
 		return err_msg(err, -EEXIST, "a container with this id is already monitored (pid %d)",
 			       (int)old->pid);
@@ -216,9 +222,13 @@ static int create_run(const struct config *cfg, const struct run_request *rq,
 		r = err_msg(err, -EINVAL, "container process %d is in the root cgroup", (int)rq->pid);
 		goto out;
 	}
-	r = clear_previous(cfg, rq->id, cg.id, err);
+	r = clear_previous(cfg, rq->id, rq->pid, c.pid_start, cg.id, name, err);
 	if (r < 0)
 		goto out;
+	if (r > 0) {
+		r = 0;   /* hooked again: monitored already, nothing to do */
+		goto out;
+	}
 	/* What an earlier run's log owes (log_dir was full) goes before our start record. */
 	r = pending_flush_before_start(cfg, rq->id, err);
 	if (r < 0)

@@ -25,6 +25,10 @@ int listen_split(const char *what, const char *spec, char **ret_host, char **ret
 	}
 	if (!host)
 		abort();
+	if (!*host)
+		return err_msg(err, -EINVAL,
+			       "%s %s: want ADDR:PORT: no ADDR (0.0.0.0:9100 or [::]:9100 for every address)",
+			       what, spec);
 	char *end;
 	errno = 0;
 	unsigned long p = strtoul(port, &end, 10);

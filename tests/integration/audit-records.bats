@@ -139,6 +139,53 @@ assert_log_valid() {
 	[ "$status" -eq 1 ]   # a valid --since; no such log
 }
 
+@test "ocibpf audit --since: a date or time that does not exist, short fields, spaces or no zone are bad usage; an RFC 3339 offset means what it says" {
+	local when
+	for when in 2026-02-31T00:00:00Z 2026-02-29T00:00:00Z 2026-13-01T00:00:00Z 2026-12-02T24:00:00Z \
+		2026-12-02T02:60:00Z 2026-12-2T2:0:0Z " 2026-12-02T02:00:00Z" "2026-12-02T02:00:00Z " \
+		2026-12-02T02:00:00 2026-12-02T02:00Z 2026-12-02T02:00:00.Z 2026-12-02T02:00:00+1:00 \
+		2026-12-02T02:00:00+24:00 2026-12-02; do
+		ocibpf audit --since "$when" "$CID"
+		[ "$status" -eq 2 ] || fail "--since '$when': status $status"
+		[[ "$stderr" == *"invalid --since"* ]] || fail "--since '$when': $stderr"
+	done
+
+	run_audited '{"audit": {"syscalls": ["openat"]}}' cat /etc/passwd
+	assert_success
+	local ts secs
+	ts=$(jq -r 'select(.type == "start") | .ts' "$LOG_DIR/$CID.jsonl")
+	secs=$(date -u -d "${ts%.*}Z" +%s)
+	# the start record's second, written at +01:00, -05:30, in lower case: it is in
+	for when in "$(date -u -d "@$((secs + 3600))" +%Y-%m-%dT%H:%M:%S)+01:00" \
+		"$(date -u -d "@$((secs - 19800))" +%Y-%m-%dT%H:%M:%S)-05:30" \
+		"$(date -u -d "@$secs" +%Y-%m-%dt%H:%M:%Sz)" "$(date -u -d "@$secs" +%Y-%m-%dT%H:%M:%S)+00:00"; do
+		ocibpf audit --json --type start --since "$when" "$CID"
+		assert_success
+		[ "${#lines[@]}" -eq 1 ] || fail "--since $when (start at $ts): $output"
+	done
+	# the next second, at +01:00: it is not
+	ocibpf audit --json --type start --since "$(date -u -d "@$((secs + 3601))" +%Y-%m-%dT%H:%M:%S)+01:00" "$CID"
+	assert_success
+	[ -z "$output" ] || fail "a record before --since shown: $output"
+}
+
+@test "ocibpf audit --syscall: a name that is no syscall is bad usage, not an empty review" {
+	run_audited '{"audit": {"syscalls": ["openat"]}}' cat /etc/passwd
+	assert_success
+	ocibpf audit --syscall openat "$CID"
+	assert_success
+	assert_line --partial '/etc/passwd'
+	local args
+	for args in "--syscall opneat $CID" "--json --syscall opneat $CID" "--syscall opneat --all" \
+		"--syscall OPENAT $CID" "--syscall opneat nosuchcontainer"; do
+		# shellcheck disable=SC2086
+		ocibpf audit $args
+		[ "$status" -eq 2 ] || fail "audit $args: status $status"
+		[ -z "$output" ] || fail "audit $args: printed $output"
+		[[ "$stderr" == *'unknown syscall "'* ]] || fail "audit $args: $stderr"
+	done
+}
+
 @test "ocibpf audit: errno names in the table, numbers in --json" {
 	run_audited '{"audit": {"syscalls": ["openat", "connect"]}}' \
 		sh -c 'cat /no/such/file 2>/dev/null; nc -w 1 127.0.0.1 9 </dev/null; true'

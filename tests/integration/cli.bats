@@ -228,3 +228,132 @@ column_starts() {
 	runc_cmd delete -f "$a"
 	assert_success
 }
+
+@test "OCIBPF_CONFIG naming a FIFO nobody writes, a directory, /dev/zero or garbage: every command and the hook fail at once, naming the file; a pipe that carries a configuration is read" {
+	requires root cgroup2 bpf jq busybox runc
+	local bad=$BATS_TEST_TMPDIR/bad good=$OCIBPF_CONFIG cfg
+	mkfifo "$bad.fifo"
+	mkdir "$bad.dir"
+	printf '{"log_dir": "%s",' "$LOG_DIR" >"$bad.json"
+	for cfg in "$bad.fifo" "$bad.dir" /dev/zero "$bad.json"; do
+		for cmd in ps stats "audit x" metrics gc load "install podman --dry-run"; do
+			# shellcheck disable=SC2086
+			OCIBPF_CONFIG=$cfg ocibpf $cmd
+			[ "$status" -eq 1 ] || fail "$cmd with $cfg: status $status"
+			[[ "$stderr" == "ocibpf: "*"$cfg"* ]] || fail "$cmd with $cfg: the file is not named: $stderr"
+			[ "${#stderr_lines[@]}" -eq 1 ] || fail "$cmd with $cfg: $stderr"
+		done
+		# the hook a runtime runs: it refuses the start at once, naming the file
+		setup_busybox_bundle "$BATS_TEST_TMPDIR/bundle-$(basename "$cfg")"
+		write_policy base "$BASE_POLICY"
+		set_policy base
+		OCIBPF_CONFIG=$cfg add_hooks
+		local t0=$SECONDS
+		runc_run "$CID"
+		assert_failure
+		[ $((SECONDS - t0)) -lt 10 ] || fail "the start with $cfg took $((SECONDS - t0)) s"
+		assert_output --partial "ocibpf-hook"
+		assert_output --partial "$cfg"
+		runc_cmd delete -f "$CID"
+	done
+	# process substitution: a pipe whose writer is there
+	OCIBPF_CONFIG=/dev/stdin run --separate-stderr timeout "$HOOK_TIMEOUT" "$OCIBPF_CLI" ps --json <"$good"
+	assert_success
+	[ "$output" = "[]" ] || fail "ps --json from a configuration on a pipe: $output"
+	run --separate-stderr timeout "$HOOK_TIMEOUT" bash -c 'cat "$2" | OCIBPF_CONFIG=/dev/stdin "$1" ps --json' bash "$OCIBPF_CLI" "$good"
+	assert_success
+	[ "$output" = "[]" ] || fail "ps --json from a configuration on a pipe: $output"
+}
+
+@test "a user who can't read state_dir (sudo forgotten): ps, stats and metrics say so (exit 1), never an empty list; audit and seccomp say why they found nothing" {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	command -v setpriv >/dev/null || skip "test requires setpriv"
+	write_policy base "$BASE_POLICY"
+	start_named "$CID" base web
+	# the configuration readable by anyone; state_dir root's, 0700 as ocibpf makes it
+	local cfg
+	cfg=$(mktemp /tmp/ocibpf-cli-config.XXXXXX)
+	cp "$OCIBPF_CONFIG" "$cfg"
+	chmod 0644 "$cfg"
+	[ "$(stat -c %a "$STATE_DIR/containers")" = 700 ] || fail "state_dir/containers: $(stat -c %a "$STATE_DIR/containers")"
+	local cmd
+	for cmd in ps "ps --json" stats "stats --json" metrics; do
+		# shellcheck disable=SC2086
+		run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+			env OCIBPF_CONFIG="$cfg" timeout "$HOOK_TIMEOUT" "$OCIBPF_CLI" $cmd
+		log_run_stderr "ocibpf $cmd (as nobody)"
+		[ "$status" -eq 1 ] || { rm -f "$cfg"; fail "$cmd as nobody: status $status, output: $output"; }
+		[ -z "$output" ] || { rm -f "$cfg"; fail "$cmd as nobody: printed $output"; }
+		[[ "$stderr" == "ocibpf: "*"$STATE_DIR"*"Permission denied"* ]] || { rm -f "$cfg"; fail "$cmd: $stderr"; }
+	done
+	# audit --all lists log_dir; audit and seccomp by id or name say why they found nothing
+	for cmd in "audit --all" "audit --all --json" "audit $CID" "audit web" "seccomp ${CID:0:8}"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+			env OCIBPF_CONFIG="$cfg" timeout "$HOOK_TIMEOUT" "$OCIBPF_CLI" $cmd
+		log_run_stderr "ocibpf $cmd (as nobody)"
+		[ "$status" -eq 1 ] || { rm -f "$cfg"; fail "$cmd as nobody: status $status, output: $output"; }
+		[ -z "$output" ] || { rm -f "$cfg"; fail "$cmd as nobody: printed $output"; }
+		[[ "$stderr" == "ocibpf: "*"Permission denied"* ]] || { rm -f "$cfg"; fail "$cmd: $stderr"; }
+		[ "${#stderr_lines[@]}" -eq 1 ] || { rm -f "$cfg"; fail "$cmd: $stderr"; }
+	done
+	rm -f "$cfg"
+	# root sees it
+	ocibpf ps --json
+	assert_success
+	run jq -e --arg c "$CID" 'map(.id) == [$c]' <<<"$output"
+	assert_success
+	runc_cmd delete -f "$CID"
+	assert_success
+}
+
+@test "ps: a cgroup path with ESC and CR (the container's creator chooses it) reaches the terminal escaped, as in the audit table: no repainted or forged row" {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	write_policy base "$BASE_POLICY"
+	setup_busybox_bundle
+	set_policy base
+	# the kernel refuses a newline in a cgroup's name; ESC and CR it takes
+	update_config '.linux.cgroupsPath = $p' --arg p "/$CID-x"$'\e[2K\r'"$CID-forged   -   strict"
+	add_hooks
+	set_cmd sleep 300
+	runc_run -d "$CID"
+	assert_success
+	ocibpf ps --no-trunc
+	assert_success
+	[[ "$output" != *$'\e'* && "$output" != *$'\r'* ]] || fail "control bytes reach the terminal: $(cat -v <<<"$output")"
+	[ "${#lines[@]}" -eq 2 ] || fail "$output"
+	assert_line --index 1 --regexp "^$CID +- +base +[0-9]+ .* /$CID-x\\\\e\[2K\\\\r$CID-forged   -   strict\$"
+	# --json keeps the path as it is
+	ocibpf ps --json
+	run jq -e --arg p "/$CID-x"$'\e[2K\r'"$CID-forged   -   strict" '.[0].cgroup == $p' <<<"$output"
+	assert_success
+	runc_cmd delete -f "$CID"
+	assert_success
+}
+
+@test "a name two containers share (two pods' \"web\"): every command says it is ambiguous, lists both, does nothing; each is found by its id" {
+	requires root cgroup2 bpf bpftool jq busybox runc
+	write_policy counted '{"telemetry": {"syscalls": true}}'
+	start_named "$CID-a" counted web
+	start_named "$CID-b" counted web
+	local cmd
+	for cmd in ps stats "stats --json" "audit" "audit --json" seccomp; do
+		# shellcheck disable=SC2086
+		ocibpf $cmd web
+		assert_failure 1
+		[ -z "$output" ] || fail "$cmd web: printed $output"
+		[[ "$stderr" == "ocibpf: web: ambiguous name: 2 containers match: $CID-a, $CID-b" ]] || fail "$cmd: $stderr"
+	done
+	ocibpf stats --json "$CID-a" "$CID-b"
+	assert_success
+	run jq -e --arg a "$CID-a" --arg b "$CID-b" 'map(.id) == [$a, $b]' <<<"$output"
+	assert_success
+	runc_cmd delete -f "$CID-a"
+	assert_success
+	# one gone: the name is the other's alone (names go with their containers)
+	ocibpf ps --no-trunc web
+	assert_success
+	assert_line --index 1 --regexp "^$CID-b +web "
+	runc_cmd delete -f "$CID-b"
+	assert_success
+}

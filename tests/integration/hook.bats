@@ -108,6 +108,36 @@ monitored_lifecycle() {
 	monitored_lifecycle crun prestart
 }
 
+# hooked_twice RT: the hook at createRuntime and at prestart (an older setup's prestart
+# entry kept when ocibpf-runtime or a hooks.d file adds createRuntime): the second call
+# is for the same container, which is monitored once.
+hooked_twice() {
+	local rt=$1 pid
+	set_policy base
+	set_cmd sleep 300
+	add_hooks createRuntime prestart poststop
+	"${rt}_run" -d "$CID"
+	assert_success
+	pid=$(runtime_state "$rt" "$CID" pid)
+	[ -n "$pid" ] && [ "$pid" -gt 0 ]
+	assert_monitored "$CID" "$pid" base
+	[ "$(records "$CID" start | wc -l)" -eq 1 ] || fail "start records: $(records "$CID" start)"
+	"${rt}_cmd" delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	[ "$(records "$CID" stop | wc -l)" -eq 1 ] || fail "stop records: $(records "$CID" stop)"
+}
+
+@test "runc: the hook at both createRuntime and prestart monitors the container once" {
+	requires runc
+	hooked_twice runc
+}
+
+@test "crun: the hook at both createRuntime and prestart monitors the container once" {
+	requires crun
+	hooked_twice crun
+}
+
 @test "runc: a policy using every section (audit, network, telemetry)" {
 	requires runc
 	set_policy full

@@ -129,6 +129,17 @@ audited_reading() {
 		fail "not said: $(cat "$STATE_DIR/ocibpfd.log" 2>/dev/null)"
 }
 
+@test "metrics_listen \":9100\" (node_exporter's spelling) or \"[]:9100\": refused saying the address is missing, not the port" {
+	local bad
+	for bad in ':9100' '[]:9100'; do
+		update_host_config --arg l "$bad" '.metrics_listen = $l'
+		run --separate-stderr "$OCIBPF_CLI" ps
+		[ "$status" -eq 1 ] || fail "metrics_listen $bad: status $status"
+		[[ "$stderr" == *'"metrics_listen"'*"no ADDR"*"0.0.0.0:9100"* ]] || fail "metrics_listen $bad: $stderr"
+		[[ "$stderr" != *"port 1-65535"* ]] || fail "metrics_listen $bad: blames the port: $stderr"
+	done
+}
+
 @test "the collector loads libmicrohttpd only to serve metrics; where it is missing it says so and collects" {
 	# A collector starts whenever a container needs one: without metrics_listen it loads
 	# no HTTP or TLS library (libmicrohttpd brings gnutls and ten more, ~10 ms of CPU).

@@ -771,6 +771,30 @@ assert_victim_intact() {
 	rm "$(audit_log "$CID")"
 }
 
+@test "a log_dir that is a symbolic link (say, to a bigger disk) is refused saying so, not \"Not a directory\"" {
+	write_policy base "$BASE_POLICY"
+	local real=$BATS_TEST_TMPDIR/real-log link=$BATS_TEST_TMPDIR/log-link
+	mkdir -m 0750 "$real"
+	ln -s "$real" "$link"
+	update_host_config --arg l "$link" '.log_dir = $l'
+	set_policy base
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	runc_run "$CID"
+	assert_failure
+	refute_output --partial CONTAINER-STARTED
+	assert_output --partial "ocibpf-hook: $CID: log_dir $link is a symbolic link (not followed"
+	refute_output --partial "Not a directory"
+	assert_not_monitored "$CID"
+	[ -z "$(ls -A "$real")" ] || fail "written through the link: $(ls -A "$real")"
+	runc_cmd delete -f "$CID"
+	# the directory it points to, named as log_dir, is fine
+	update_host_config --arg l "$real" '.log_dir = $l'
+	runc_run "$CID"
+	assert_success
+	assert_output --partial CONTAINER-STARTED
+	[ -f "$real/$CID.jsonl" ] || fail "no log in $real"
+}
+
 @test "symlinks planted in state_dir are not followed (records, stats, lost counters, pid file)" {
 	plant_victim
 	mkdir -p "$STATE_DIR/containers" "$STATE_DIR/stats" "$STATE_DIR/lost"
@@ -878,6 +902,42 @@ assert_victim_intact() {
 }
 
 # --- ids and annotation values ---------------------------------------------------------------------
+
+@test "a host configuration that is group- or world-writable, or not root's, is refused like a policy file (it names policy_dir, log_dir, default_policy)" {
+	set_cmd sh -c 'echo CONTAINER-STARTED'
+	write_policy base "$BASE_POLICY"
+	set_policy base
+	local mode
+	for mode in 0664 0646 notroot; do
+		if [ "$mode" = notroot ]; then
+			chmod 0644 "$OCIBPF_CONFIG"
+			chown 65534:65534 "$OCIBPF_CONFIG"
+		else
+			chmod "$mode" "$OCIBPF_CONFIG"
+		fi
+		runc_run "$CID"
+		assert_failure
+		refute_output --partial CONTAINER-STARTED
+		assert_output --partial "ocibpf-hook: $CID: "
+		assert_output --partial "$OCIBPF_CONFIG"
+		case $mode in
+		notroot) assert_output --partial "not owned by root" ;;
+		*) assert_output --partial "writable by group or others" ;;
+		esac
+		assert_not_monitored "$CID"
+		runc_cmd delete -f "$CID"
+		# root's commands refuse it too (gc acts on the directories it names)
+		ocibpf gc
+		assert_failure 1
+		[[ "$stderr" == "ocibpf: $OCIBPF_CONFIG"* ]] || fail "gc: $stderr"
+	done
+	chown 0:0 "$OCIBPF_CONFIG"
+	chmod 0644 "$OCIBPF_CONFIG"
+	runc_run "$CID"
+	assert_success
+	assert_output --partial CONTAINER-STARTED
+	assert_stopped "$CID"
+}
 
 @test "container ids with path traversal or shell metacharacters are refused, nothing is written" {
 	spawn_sandbox

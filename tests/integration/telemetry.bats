@@ -292,6 +292,49 @@ policed_transfer_test() {
 		--argjson peak "$v1_peak"
 }
 
+@test "hybrid: a container whose init exited but is not reaped yet (a zombie: its v1 paths read /) never gets the host's block I/O" {
+	requires runc cgroup2_hybrid
+	command -v python3 >/dev/null || skip "test requires python3 (a subreaper that does not reap)"
+	write_policy telemetry "$TELEMETRY_POLICY"
+	set_policy telemetry
+	set_cmd sleep 300
+	add_hooks
+	# runc run -d under a child subreaper that never reaps: the container's init, once
+	# killed, stays a zombie, as under a shim or conmon that has not got to it yet.
+	python3 -c 'import ctypes, os, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1)   # PR_SET_CHILD_SUBREAPER
+subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
+open(os.environ["BATS_TEST_TMPDIR"] + "/started", "w").close()
+time.sleep(600)' timeout 60 "$RUNC" --root "$RUNC_ROOT" run -d -b "$BUNDLE" "$CID" 3>&- &
+	track_pid $!
+	wait_for 300 0.05 test -e "$BATS_TEST_TMPDIR/started" || fail "runc run -d did not start $CID"
+	local pid blkio
+	pid=$(runtime_state runc "$CID" pid)
+	blkio=$(v1_dir blkio "$pid")
+	[ -d "$blkio" ] && [ "$blkio" != "$(v1_dir blkio $$)" ] || fail "no blkio cgroup of its own: $blkio"
+	# the host's totals, which the container's must never be taken for
+	local host_read
+	host_read=$(awk '$2 == "Read" { n += $3 } END { printf "%d\n", n }' \
+		"$(v1_dir blkio 1)/blkio.throttle.io_service_bytes_recursive" 2>/dev/null || echo 0)
+	[ "${host_read:-0}" -gt 1048576 ] || skip "the root blkio cgroup counts no reads (nothing to mistake)"
+
+	__runc kill "$CID" KILL
+	wait_for 100 0.05 sh -c "grep -q '^State:.*Z' /proc/$pid/status" ||
+		fail "$pid is not a zombie: $(grep ^State /proc/$pid/status)"
+	# the zombie's v1 paths are the root's; its cgroup2 path is still the container's
+	grep -q '^[0-9]*:blkio:/$' "/proc/$pid/cgroup" || fail "$(cat /proc/$pid/cgroup)"
+	local s
+	s=$(stats_json "$CID")
+	echo "stats of the zombie's container: $s (host read $host_read)" >&2
+	check_stats "$s" '.io_read_bytes < 1048576 and .io_write_bytes < 1048576'
+
+	telemetry_teardown   # the subreaper: the zombie goes to init, which reaps it
+	runc_cmd delete -f "$CID"
+	assert_success
+	assert_stopped "$CID"
+	check_stats "$(stop_stats "$CID")" '.io_read_bytes < 1048576 and .io_write_bytes < 1048576'
+}
+
 @test "ocibpf stats --watch refreshes every second until interrupted" {
 	requires runc
 	write_policy telemetry "$TELEMETRY_POLICY"
@@ -587,4 +630,29 @@ $body"
 ingress"
 	runc_cmd delete -f "$CID-on"
 	assert_success
+}
+
+@test "ocibpf seccomp: the profile of a container run under crun is one crun enforces (the workload runs, a syscall it never made is refused)" {
+	requires crun
+	write_policy counted '{"telemetry": {"syscalls": true}}'
+	set_policy counted
+	use_host_network
+	add_hooks
+	set_cmd sh -c 'echo hi; cat /etc/passwd >/dev/null; trap "echo caught" USR1; kill -USR1 $$'
+	crun_run "$CID"
+	assert_success
+	assert_stopped "$CID"
+	ocibpf seccomp "$CID"
+	assert_success
+	local profile=$BATS_TEST_TMPDIR/profile.json
+	printf '%s\n' "$output" >"$profile"
+	update_config 'del(.hooks) | del(.annotations) | .linux.seccomp = $p[0]' --slurpfile p "$profile"
+	crun_run "$CID-again"
+	assert_success
+	assert_output --partial hi
+	assert_output --partial caught
+	set_cmd sh -c 'chroot / /bin/true; echo "chroot status $?"'
+	crun_run "$CID-again"
+	refute_output --partial "chroot status 0"
+	crun_cmd delete -f "$CID-again"
 }
