@@ -244,7 +244,7 @@ TEST(metrics_listen)
 	CHECK_BAD("{'metrics_listen': '127.0.0.1:0'}", "a port 1-65535");
 	CHECK_BAD("{'metrics_listen': '127.0.0.1:70000'}", "a port 1-65535");
 	CHECK_BAD("{'metrics_listen': '127.0.0.1:+80'}", "a port 1-65535");
-	CHECK_BAD("{'metrics_listen': ':9100'}", "a port 1-65535");
+	CHECK_BAD("{'metrics_listen': ':9100'}", "no ADDR (0.0.0.0:9100 or [::]:9100 for every address)");
 }
 
 /* Input others wrote: a NUL and whatever follows it, or a key given twice, is refused. */
