@@ -478,7 +478,7 @@ no_file_where() {
 	tmpfs_tmp
 	update_config '.process.capabilities |= with_entries(.value += ["CAP_DAC_READ_SEARCH"])'
 	run_both '{"audit": {"syscalls": ["all"]}}' sh -c "
-		rectool handle $(hex /etc/passwd) && ln -s /etc/group /tmp/x && cat /tmp/x >/dev/null"
+		rectool handle $(hex /etc/passwd) && ln -s /etc/group /tmp/x && cat /tmp/x /etc/group >/dev/null"
 	local id
 	for id in "$CID-runc" "$CID-crun"; do
 		assert_log_valid
