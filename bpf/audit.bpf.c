@@ -470,33 +470,33 @@ static __always_inline void emit_syscall(const struct container_info *c, __s64 r
 		return;
 	__s8 pa = p->path_arg, sa = p->sockaddr_arg;
 	/*
-	 * An open's new fd: the file it is, walked now. Its path is read once, into the walk's
-	 * scratch, compared, and copied into the record: the record shows the bytes compared.
-	 * Only an event with a file is the whole struct, one with a dir ends before the file,
-	 * the others at has_dir, as a set built before both sends them (the collector takes
-	 * the three sizes): an absolute path that names its file takes no more of the ring.
+	 * The path is read once, into the walk's scratch (one read_str_tail to verify), and
+	 * copied into the record: an open's record shows the bytes compared with its file.
+	 * An open's new fd: the file it is, walked now. Only an event with a file is the
+	 * whole struct, one with a dir ends before the file, the others at has_dir, as a set
+	 * built before both sends them (the collector takes the three sizes): an absolute
+	 * path that names its file takes no more of the ring.
 	 */
-	struct walk_buf *w = NULL;
-	bool dir = p->has_dir, file = false, scratch = false;
+	__u32 zero = 0;
+	struct walk_buf *w = bpf_map_lookup_elem(&ocibpf_walk_buf, &zero);
+	if (!w) {
+		pending_clear(p);
+		return;
+	}
+	bool dir = p->has_dir, file = false;
 	int r = -1;
 	long pn = 0;
 	__u8 ptrunc = 0;
+	if (pa >= 0 && pa < 6)
+		pn = read_str_tail(&w->x[EV_PATH_MAX], (const char *)p->args[pa & 7], true, &ptrunc);
 	if (p->ret_fd && ret >= 0) {
 		struct file *f = fd_file(bpf_get_current_task_btf(), (int)ret);
 		if (f)
 			r = ocibpf_path_walk((__u64)BPF_CORE_READ(f, f_path.dentry),
 					     (__u64)BPF_CORE_READ(f, f_path.mnt));
-		__u32 zero = 0;
+		/* no path to compare with (open_by_handle_at): always */
 		if (r >= 0)
-			w = bpf_map_lookup_elem(&ocibpf_walk_buf, &zero);
-	}
-	if (w) {
-		file = true;	/* no path to compare with: open_by_handle_at */
-		if (pa >= 0 && pa < 6) {
-			scratch = true;
-			pn = read_str_tail(&w->x[EV_PATH_MAX], (const char *)p->args[pa & 7], true, &ptrunc);
-			file = pn <= 0 || ptrunc || !walk_is_path(w, p, r, pn);
-		}
+			file = pa < 0 || pn <= 0 || ptrunc || !walk_is_path(w, p, r, pn);
 	}
 	struct ev_syscall *e;
 	if (file)
@@ -520,14 +520,9 @@ static __always_inline void emit_syscall(const struct container_info *c, __s64 r
 	e->port = 0;
 	e->path[0] = 0;
 
-	if (scratch && w) {
-		if (pn > 0) {
-			__builtin_memcpy(e->path, &w->x[EV_PATH_MAX], EV_PATH_MAX);
-			e->path_truncated = ptrunc;
-			e->has_path = 1;
-		}
-	} else if (pa >= 0 && pa < 6 &&
-		   read_str_tail(e->path, (const char *)e->args[pa & 7], true, &e->path_truncated) > 0) {
+	if (pn > 0) {
+		__builtin_memcpy(e->path, &w->x[EV_PATH_MAX], EV_PATH_MAX);
+		e->path_truncated = ptrunc;
 		e->has_path = 1;
 	}
 	if (dir) {
@@ -537,7 +532,7 @@ static __always_inline void emit_syscall(const struct container_info *c, __s64 r
 	} else if (file) {
 		e->has_dir = e->dir_flags = 0;
 	}
-	if (file && w) {
+	if (file) {
 		e->file_flags = (r >> 16) & 0xff;
 		e->has_file = bpf_probe_read_kernel_str(e->file, EV_PATH_MAX, &w->b[r & PW_MASK]) > 0;
 	}
