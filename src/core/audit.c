@@ -55,20 +55,24 @@ static const struct {
 
 static int fill_argmap(int fd)
 {
-	uint32_t keys[ARRAY_SIZE(argmap)];
-	struct sys_argmap vals[ARRAY_SIZE(argmap)];
-	uint32_t n = 0;
+	/* Every entry: an array map's others read as zeros, path_arg 0 (audit "all" logged
+	 * the first argument of mprotect or set_tid_address as a path). */
+	uint32_t keys[MAX_SYSCALLS];
+	struct sys_argmap vals[MAX_SYSCALLS];
+	for (uint32_t nr = 0; nr < MAX_SYSCALLS; nr++) {
+		keys[nr] = nr;
+		vals[nr] = (struct sys_argmap){ .path_arg = -1, .sockaddr_arg = -1, .dirfd_arg = -1 };
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(argmap); i++) {
 		int nr = seccomp_syscall_resolve_name(argmap[i].name);
 		if (nr < 0 || nr >= MAX_SYSCALLS)
 			continue;   /* not on this architecture */
-		keys[n] = nr;
-		vals[n++] = (struct sys_argmap){ .path_arg = argmap[i].path_arg,
-						 .sockaddr_arg = argmap[i].sockaddr_arg,
-						 .dirfd_arg = argmap[i].dirfd_arg,
-						 .flags = argmap[i].flags };
+		vals[nr] = (struct sys_argmap){ .path_arg = argmap[i].path_arg,
+						.sockaddr_arg = argmap[i].sockaddr_arg,
+						.dirfd_arg = argmap[i].dirfd_arg,
+						.flags = argmap[i].flags };
 	}
-	return map_update_many(fd, keys, sizeof(keys[0]), vals, sizeof(vals[0]), n);
+	return map_update_many(fd, keys, sizeof(keys[0]), vals, sizeof(vals[0]), MAX_SYSCALLS);
 }
 
 /* Which argument of a syscall is a path or a sockaddr: filled once per loaded set. */

@@ -516,3 +516,18 @@ no_file_where() {
 		assert_line --partial 'openat("/tmp/m" -> /tmp/x\nFORGED 1 2 3) = '
 	done
 }
+
+@test "audit \"all\": a syscall that takes no path or address has neither (its first argument is no string)" {
+	requires crun
+	run_both '{"audit": {"syscalls": ["all"]}}' sh -c 'cat /etc/passwd >/dev/null'
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		records "$id" syscall | jq -e -s '[.[] | select(.syscall == "mprotect" or .syscall == "set_tid_address"
+			or .syscall == "set_robust_list" or .syscall == "rseq" or .syscall == "getrandom")] |
+			length > 0 and all(.[]; (has("path") or has("addr") or has("dir") or has("file")) | not)' ||
+			fail "$id: a syscall without a path argument has a path: $(records "$id" syscall |
+				jq -c 'select(.syscall == "mprotect" or .syscall == "set_tid_address") | .path' | head -n 3)"
+		records "$id" syscall | jq -e -s 'any(.[]; .syscall == "openat" and .path == "/etc/passwd" and .ret >= 0)' ||
+			fail "$id: no openat(\"/etc/passwd\")"
+	done
+}
