@@ -116,8 +116,9 @@ static __always_inline void count_lost(const struct container_info *c)
  */
 struct walk_buf {
 	char b[2 * EV_PATH_MAX];
-	/* An open's path as passed at x[EV_PATH_MAX], a relative one's dir and '/' just
-	 * before it: what the walk of the fd it returned is compared with (emit_syscall). */
+	/* A syscall's path as passed at x[EV_PATH_MAX] (copied into its event), and an
+	 * open's relative path's dir and '/' just before it: what the walk of the fd the
+	 * open returned is compared with (emit_syscall). */
 	char x[2 * EV_PATH_MAX];
 	__u64 d, vm, m;		/* dentry, its vfsmount, and the struct mount that holds it */
 	__u32 off, flags;	/* where the string starts; PW_* */
