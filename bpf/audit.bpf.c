@@ -69,7 +69,9 @@ struct pending {
 	__u32 live;	/* an enter waits for its exit */
 	__s8 path_arg, sockaddr_arg;	/* the syscall's sys_argmap */
 	__u8 has_dir, dir_flags;	/* a relative path's directory, walked at enter */
-	__u32 pad;
+	__u8 ret_fd;		/* ARGMAP_RET_FD: the file of the fd it returns, at exit */
+	__u8 pad;
+	__u16 dir_len;		/* strlen(dir) */
 	char dir[EV_PATH_MAX];
 };
 
@@ -114,6 +116,10 @@ static __always_inline void count_lost(const struct container_info *c)
  */
 struct walk_buf {
 	char b[2 * EV_PATH_MAX];
+	/* A syscall's path as passed at x[EV_PATH_MAX] (copied into its event), and an
+	 * open's relative path's dir and '/' just before it: what the walk of the fd the
+	 * open returned is compared with (emit_syscall). */
+	char x[2 * EV_PATH_MAX];
 	__u64 d, vm, m;		/* dentry, its vfsmount, and the struct mount that holds it */
 	__u32 off, flags;	/* where the string starts; PW_* */
 	__u32 leaf;		/* no component kept yet */
@@ -229,7 +235,7 @@ __noinline int ocibpf_path_walk(__u64 dentry, __u64 vfsmnt)
 }
 
 /* The path of (dentry, vfsmnt) into dst[EV_PATH_MAX]; its PW_* flags, or -1. */
-static __always_inline int path_walk(char *dst, __u64 dentry, __u64 vfsmnt)
+static __always_inline int path_walk(char *dst, __u64 dentry, __u64 vfsmnt, __u16 *len)
 {
 	int r = ocibpf_path_walk(dentry, vfsmnt);
 	if (r < 0)
@@ -238,7 +244,65 @@ static __always_inline int path_walk(char *dst, __u64 dentry, __u64 vfsmnt)
 	struct walk_buf *w = bpf_map_lookup_elem(&ocibpf_walk_buf, &zero);
 	if (!w || bpf_probe_read_kernel_str(dst, EV_PATH_MAX, &w->b[r & PW_MASK]) <= 0)
 		return -1;
+	if (len)
+		*len = EV_PATH_MAX - 1 - (r & PW_MASK);
 	return (r >> 16) & 0xff;
+}
+
+struct same_ctx {
+	struct walk_buf *w;
+	__u32 off, start, len;
+	int same;
+};
+
+static long same_cb(__u64 i, void *ctx)
+{
+	struct same_ctx *c = ctx;
+	if (i >= c->len)
+		return 1;
+	if (c->w->b[(c->off + i) & (2 * EV_PATH_MAX - 1)] !=
+	    c->w->x[(c->start + i) & (2 * EV_PATH_MAX - 1)]) {
+		c->same = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the len bytes of the walk's string at b[off] (ocibpf_path_walk) are those at
+ * x[start]. Global, its steps a bpf_loop: verified once, a few dozen instructions.
+ */
+__noinline int ocibpf_path_same(__u32 off, __u32 start, __u32 len)
+{
+	__u32 zero = 0;
+	struct walk_buf *w = bpf_map_lookup_elem(&ocibpf_walk_buf, &zero);
+	if (!w)
+		return 0;
+	struct same_ctx c = { .w = w, .off = off, .start = start, .len = len, .same = 1 };
+	bpf_loop(EV_PATH_MAX, same_cb, &c, 0);
+	return c.same;
+}
+
+/* The file of the task's fd (NULL: none). */
+static __always_inline struct file *fd_file(struct task_struct *task, int fd)
+{
+	/* fdt->max_fds and fdt->fd at their offsets in files->fdtab (the same type):
+	 * relocations rooted at files_struct, none at fdtable (see struct walk_buf). */
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	__u64 fdt = (__u64)BPF_CORE_READ(files, fdt);
+	__u64 tab = bpf_core_field_offset(files->fdtab);
+	__u32 max = 0;
+	__u64 fds = 0;
+	struct file *f = NULL;
+	if (fd < 0 || !fdt ||
+	    bpf_probe_read_kernel(&max, sizeof(max),
+				  (void *)(fdt + bpf_core_field_offset(files->fdtab.max_fds) - tab)) < 0 ||
+	    (__u32)fd >= max ||
+	    bpf_probe_read_kernel(&fds, sizeof(fds),
+				  (void *)(fdt + bpf_core_field_offset(files->fdtab.fd) - tab)) < 0 ||
+	    bpf_probe_read_kernel(&f, sizeof(f), (void *)(fds + (__u64)fd * sizeof(f))) < 0)
+		return NULL;
+	return f;
 }
 
 /*
@@ -254,26 +318,13 @@ static __always_inline void remember_dir(struct pending *p, __s8 da)
 		dentry = (__u64)BPF_CORE_READ(task, fs, pwd.dentry);
 		mnt = (__u64)BPF_CORE_READ(task, fs, pwd.mnt);
 	} else {
-		/* fdt->max_fds and fdt->fd at their offsets in files->fdtab (the same type):
-		 * relocations rooted at files_struct, none at fdtable (see struct walk_buf). */
-		struct files_struct *files = BPF_CORE_READ(task, files);
-		__u64 fdt = (__u64)BPF_CORE_READ(files, fdt);
-		__u64 tab = bpf_core_field_offset(files->fdtab);
-		__u32 max = 0;
-		__u64 fds = 0;
-		struct file *f = NULL;
-		if (fd < 0 || !fdt ||
-		    bpf_probe_read_kernel(&max, sizeof(max),
-					  (void *)(fdt + bpf_core_field_offset(files->fdtab.max_fds) - tab)) < 0 ||
-		    (__u32)fd >= max ||
-		    bpf_probe_read_kernel(&fds, sizeof(fds),
-					  (void *)(fdt + bpf_core_field_offset(files->fdtab.fd) - tab)) < 0 ||
-		    bpf_probe_read_kernel(&f, sizeof(f), (void *)(fds + (__u64)fd * sizeof(f))) < 0 || !f)
+		struct file *f = fd_file(task, fd);
+		if (!f)
 			return;
 		dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
 		mnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
 	}
-	int flags = path_walk(p->dir, dentry, mnt);
+	int flags = path_walk(p->dir, dentry, mnt, &p->dir_len);
 	if (flags < 0)
 		return;
 	p->has_dir = 1;
@@ -294,7 +345,7 @@ static __always_inline void remember(const struct container_info *c, __s32 nr, c
 	p->live = 1;
 	__builtin_memcpy(p->args, args, sizeof(p->args));
 	p->path_arg = p->sockaddr_arg = -1;
-	p->has_dir = 0;
+	p->has_dir = p->ret_fd = 0;
 	__u32 n = (__u32)nr;
 	struct sys_argmap *am = bpf_map_lookup_elem(&ocibpf_argmap, &n);
 	if (!am)
@@ -302,6 +353,7 @@ static __always_inline void remember(const struct container_info *c, __s32 nr, c
 	__s8 pa = am->path_arg;
 	p->path_arg = pa;
 	p->sockaddr_arg = am->sockaddr_arg;
+	p->ret_fd = am->flags & ARGMAP_RET_FD;
 	/* An absolute path pays one byte read: no walk. */
 	char first = 0;
 	if (pa >= 0 && pa < 6 &&
@@ -386,6 +438,30 @@ static __always_inline long read_str_tail(char *buf, const char *src, bool user,
 	return read_str(buf, src + len - (EV_PATH_MAX - 1), user);
 }
 
+/*
+ * Whether the walk of an open's fd (ocibpf_path_walk's r, its string in w->b) is the path
+ * passed (its pn bytes read into w->x[EV_PATH_MAX]), or dir + "/" + path for a relative
+ * one: the dir is put just before the path. Lengths first: most differ there.
+ */
+static __always_inline bool walk_is_path(struct walk_buf *w, const struct pending *p, int r, long pn)
+{
+	__u32 off = r & PW_MASK, wlen = EV_PATH_MAX - 1 - off, start = EV_PATH_MAX;
+	if (p->has_dir) {
+		__u32 dl = p->dir_len;
+		if (p->dir_flags || dl == 0 || dl > EV_PATH_MAX - 1)
+			return false;
+		start = EV_PATH_MAX - 1;
+		w->x[EV_PATH_MAX - 1] = '/';
+		if (dl > 1) {	/* not "/" */
+			start -= dl;
+			bpf_probe_read_kernel(&w->x[start & PW_MASK], dl & PW_MASK, p->dir);
+		}
+	}
+	if (EV_PATH_MAX - start + (__u32)pn - 1 != wlen)
+		return false;
+	return ocibpf_path_same(off, start, wlen);
+}
+
 static __always_inline void emit_syscall(const struct container_info *c, __s64 ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -393,12 +469,41 @@ static __always_inline void emit_syscall(const struct container_info *c, __s64 r
 	struct pending *p = pending_get();
 	if (!p)
 		return;
-	/* Only an event with a dir is the whole struct: an absolute path's takes no more of
-	 * the ring than before (the collector takes either size). */
-	bool dir = p->has_dir;
+	__s8 pa = p->path_arg, sa = p->sockaddr_arg;
+	/*
+	 * The path is read once, into the walk's scratch (one read_str_tail to verify), and
+	 * copied into the record: an open's record shows the bytes compared with its file.
+	 * An open's new fd: the file it is, walked now. Only an event with a file is the
+	 * whole struct, one with a dir ends before the file, the others at has_dir, as a set
+	 * built before both sends them (the collector takes the three sizes): an absolute
+	 * path that names its file takes no more of the ring.
+	 */
+	__u32 zero = 0;
+	struct walk_buf *w = bpf_map_lookup_elem(&ocibpf_walk_buf, &zero);
+	if (!w) {
+		pending_clear(p);
+		return;
+	}
+	bool dir = p->has_dir, file = false;
+	int r = -1;
+	long pn = 0;
+	__u8 ptrunc = 0;
+	if (pa >= 0 && pa < 6)
+		pn = read_str_tail(&w->x[EV_PATH_MAX], (const char *)p->args[pa & 7], true, &ptrunc);
+	if (p->ret_fd && ret >= 0) {
+		struct file *f = fd_file(bpf_get_current_task_btf(), (int)ret);
+		if (f)
+			r = ocibpf_path_walk((__u64)BPF_CORE_READ(f, f_path.dentry),
+					     (__u64)BPF_CORE_READ(f, f_path.mnt));
+		/* no path to compare with (open_by_handle_at): always */
+		if (r >= 0)
+			file = pa < 0 || pn <= 0 || ptrunc || !walk_is_path(w, p, r, pn);
+	}
 	struct ev_syscall *e;
-	if (dir)
+	if (file)
 		e = event_reserve(c, EV_SYSCALL, sizeof(*e));
+	else if (dir)
+		e = event_reserve(c, EV_SYSCALL, EV_SYSCALL_V2_SIZE);
 	else
 		e = event_reserve(c, EV_SYSCALL, EV_SYSCALL_V1_SIZE);
 	if (!e) {
@@ -416,14 +521,21 @@ static __always_inline void emit_syscall(const struct container_info *c, __s64 r
 	e->port = 0;
 	e->path[0] = 0;
 
-	__s8 pa = p->path_arg, sa = p->sockaddr_arg;
-	if (pa >= 0 && pa < 6 &&
-	    read_str_tail(e->path, (const char *)e->args[pa & 7], true, &e->path_truncated) > 0)
+	if (pn > 0) {
+		__builtin_memcpy(e->path, &w->x[EV_PATH_MAX], EV_PATH_MAX);
+		e->path_truncated = ptrunc;
 		e->has_path = 1;
+	}
 	if (dir) {
 		e->has_dir = e->has_path;
 		e->dir_flags = p->dir_flags;
 		__builtin_memcpy(e->dir, p->dir, sizeof(e->dir));
+	} else if (file) {
+		e->has_dir = e->dir_flags = 0;
+	}
+	if (file) {
+		e->file_flags = (r >> 16) & 0xff;
+		e->has_file = bpf_probe_read_kernel_str(e->file, EV_PATH_MAX, &w->b[r & PW_MASK]) > 0;
 	}
 	if (sa >= 0 && sa < 6)
 		decode_sockaddr(e, e->args[sa & 7]);
@@ -584,13 +696,13 @@ int BPF_PROG(exec_audit, struct task_struct *p, pid_t old_pid, struct linux_binp
 	/* The file the kernel ran (a symlink's target, a memfd), and a relative name's cwd. */
 	struct file *f = BPF_CORE_READ(bprm, file);
 	int fl = path_walk(e->exe, (__u64)BPF_CORE_READ(f, f_path.dentry),
-			   (__u64)BPF_CORE_READ(f, f_path.mnt));
+			   (__u64)BPF_CORE_READ(f, f_path.mnt), NULL);
 	e->has_exe = fl >= 0;
 	e->exe_flags = fl >= 0 ? fl : 0;
 	e->has_dir = e->dir_flags = 0;
 	if (!e->filename_truncated && e->filename[0] != '/') {
 		fl = path_walk(e->dir, (__u64)BPF_CORE_READ(task, fs, pwd.dentry),
-			       (__u64)BPF_CORE_READ(task, fs, pwd.mnt));
+			       (__u64)BPF_CORE_READ(task, fs, pwd.mnt), NULL);
 		e->has_dir = fl >= 0;
 		e->dir_flags = fl >= 0 ? fl : 0;
 	}

@@ -143,8 +143,10 @@ struct sys_argmap {
 	__s8 path_arg;
 	__s8 sockaddr_arg;
 	__s8 dirfd_arg;
-	__u8 pad;
+	__u8 flags;		/* ARGMAP_* (a set built before them reads none: it was pad) */
 };
+/* It returns a new fd (open, openat, open_by_handle_at): its file is walked at exit. */
+#define ARGMAP_RET_FD	(1U << 0)
 
 /*
  * ocibpf_syscall_counts (per-CPU): by container and syscall, for syscalls 0 to
@@ -214,15 +216,24 @@ struct ev_syscall {
 	__u8 addr[16];
 	char path[EV_PATH_MAX];
 	/*
-	 * Only an event with a dir has these (the others end here, EV_SYSCALL_V1_SIZE, as
-	 * every event of a set built before them): the collector takes both sizes.
+	 * Only an event with a dir or a file has these (the others end here,
+	 * EV_SYSCALL_V1_SIZE, as every event of a set built before them), only one with a
+	 * file the last ones (the others end at has_file, EV_SYSCALL_V2_SIZE): the collector
+	 * takes the three sizes.
 	 */
 	__u8 has_dir;		/* path is relative: dir is where the kernel takes it from */
 	__u8 dir_flags;		/* PW_* */
 	__u8 pad3[6];
 	char dir[EV_PATH_MAX];
+	/* The file a returned fd is (ARGMAP_RET_FD), when it is not the path passed (with
+	 * dir when relative) or there is no path: a symlink's target, a file handle's file. */
+	__u8 has_file;
+	__u8 file_flags;	/* PW_* */
+	__u8 pad4[6];
+	char file[EV_PATH_MAX];
 };
 #define EV_SYSCALL_V1_SIZE	__builtin_offsetof(struct ev_syscall, has_dir)
+#define EV_SYSCALL_V2_SIZE	__builtin_offsetof(struct ev_syscall, has_file)
 
 /*
  * An io_uring operation that stands for an audited syscall (IORING_OP_OPENAT for openat),

@@ -268,6 +268,10 @@ void audit_print_detail(const struct record *r)
 			printf("\"%s%s\"", YAJL_IS_TRUE(json_get(rec, "path_truncated")) ? "..." : "", path);
 		else if (json_get_string(rec, "addr"))
 			print_addr(rec);
+		/* The file an open opened when it is not the path: "/tmp/x" -> /etc/shadow. */
+		_cleanup_free_ char *file = walked(rec, "file");
+		if (file)
+			printf("%s-> %s", path ? " " : "", file);
 		printf(") = ");
 		print_ret(rec);
 		if (dir && YAJL_IS_TRUE(json_get(rec, "dir_deleted")))

@@ -20,51 +20,59 @@
 #include "uring.h"
 
 /*
- * Which argument of a syscall is a path or a socket address (for decoded fields), and the
+ * Which argument of a syscall is a path or a socket address (for decoded fields), the
  * directory fd a relative path is taken from (-1: the cwd; inotify_add_watch's fd is no
- * directory).
+ * directory), and whether it returns a new fd whose file the record names (ARGMAP_RET_FD).
  */
 static const struct {
 	const char *name;
 	int8_t path_arg, sockaddr_arg, dirfd_arg;
+	uint8_t flags;   /* ARGMAP_* */
 } argmap[] = {
-	{ "open", 0, -1, -1 }, { "openat", 1, -1, 0 }, { "openat2", 1, -1, 0 },
-	{ "creat", 0, -1, -1 }, { "execve", 0, -1, -1 }, { "execveat", 1, -1, 0 },
-	{ "unlink", 0, -1, -1 }, { "unlinkat", 1, -1, 0 }, { "rename", 0, -1, -1 },
-	{ "renameat", 1, -1, 0 }, { "renameat2", 1, -1, 0 }, { "mkdir", 0, -1, -1 },
-	{ "mkdirat", 1, -1, 0 }, { "rmdir", 0, -1, -1 }, { "chmod", 0, -1, -1 },
-	{ "fchmodat", 1, -1, 0 }, { "fchmodat2", 1, -1, 0 }, { "chown", 0, -1, -1 },
-	{ "lchown", 0, -1, -1 }, { "fchownat", 1, -1, 0 }, { "truncate", 0, -1, -1 },
-	{ "link", 0, -1, -1 }, { "linkat", 1, -1, 0 }, { "symlink", 1, -1, -1 },
-	{ "symlinkat", 2, -1, 1 }, { "mount", 1, -1, -1 }, { "umount2", 0, -1, -1 },
-	{ "stat", 0, -1, -1 }, { "lstat", 0, -1, -1 }, { "newfstatat", 1, -1, 0 },
-	{ "statx", 1, -1, 0 }, { "access", 0, -1, -1 }, { "faccessat", 1, -1, 0 },
-	{ "faccessat2", 1, -1, 0 }, { "chdir", 0, -1, -1 }, { "chroot", 0, -1, -1 },
-	{ "readlink", 0, -1, -1 }, { "readlinkat", 1, -1, 0 }, { "mknod", 0, -1, -1 },
-	{ "mknodat", 1, -1, 0 }, { "utimensat", 1, -1, 0 }, { "pivot_root", 0, -1, -1 },
-	{ "swapon", 0, -1, -1 }, { "swapoff", 0, -1, -1 }, { "acct", 0, -1, -1 },
-	{ "setxattr", 0, -1, -1 }, { "lsetxattr", 0, -1, -1 }, { "getxattr", 0, -1, -1 },
-	{ "removexattr", 0, -1, -1 }, { "inotify_add_watch", 1, -1, -1 },
-	{ "name_to_handle_at", 1, -1, 0 }, { "connect", -1, 1, -1 }, { "bind", -1, 1, -1 },
-	{ "sendto", -1, 4, -1 }, { "accept", -1, 1, -1 }, { "accept4", -1, 1, -1 },
-	{ "recvfrom", -1, 4, -1 },
+	{ "open", 0, -1, -1, ARGMAP_RET_FD }, { "openat", 1, -1, 0, ARGMAP_RET_FD },
+	{ "openat2", 1, -1, 0, ARGMAP_RET_FD }, { "creat", 0, -1, -1, ARGMAP_RET_FD },
+	{ "open_by_handle_at", -1, -1, -1, ARGMAP_RET_FD },
+	{ "execve", 0, -1, -1, 0 }, { "execveat", 1, -1, 0, 0 },
+	{ "unlink", 0, -1, -1, 0 }, { "unlinkat", 1, -1, 0, 0 }, { "rename", 0, -1, -1, 0 },
+	{ "renameat", 1, -1, 0, 0 }, { "renameat2", 1, -1, 0, 0 }, { "mkdir", 0, -1, -1, 0 },
+	{ "mkdirat", 1, -1, 0, 0 }, { "rmdir", 0, -1, -1, 0 }, { "chmod", 0, -1, -1, 0 },
+	{ "fchmodat", 1, -1, 0, 0 }, { "fchmodat2", 1, -1, 0, 0 }, { "chown", 0, -1, -1, 0 },
+	{ "lchown", 0, -1, -1, 0 }, { "fchownat", 1, -1, 0, 0 }, { "truncate", 0, -1, -1, 0 },
+	{ "link", 0, -1, -1, 0 }, { "linkat", 1, -1, 0, 0 }, { "symlink", 1, -1, -1, 0 },
+	{ "symlinkat", 2, -1, 1, 0 }, { "mount", 1, -1, -1, 0 }, { "umount2", 0, -1, -1, 0 },
+	{ "stat", 0, -1, -1, 0 }, { "lstat", 0, -1, -1, 0 }, { "newfstatat", 1, -1, 0, 0 },
+	{ "statx", 1, -1, 0, 0 }, { "access", 0, -1, -1, 0 }, { "faccessat", 1, -1, 0, 0 },
+	{ "faccessat2", 1, -1, 0, 0 }, { "chdir", 0, -1, -1, 0 }, { "chroot", 0, -1, -1, 0 },
+	{ "readlink", 0, -1, -1, 0 }, { "readlinkat", 1, -1, 0, 0 }, { "mknod", 0, -1, -1, 0 },
+	{ "mknodat", 1, -1, 0, 0 }, { "utimensat", 1, -1, 0, 0 }, { "pivot_root", 0, -1, -1, 0 },
+	{ "swapon", 0, -1, -1, 0 }, { "swapoff", 0, -1, -1, 0 }, { "acct", 0, -1, -1, 0 },
+	{ "setxattr", 0, -1, -1, 0 }, { "lsetxattr", 0, -1, -1, 0 }, { "getxattr", 0, -1, -1, 0 },
+	{ "removexattr", 0, -1, -1, 0 }, { "inotify_add_watch", 1, -1, -1, 0 },
+	{ "name_to_handle_at", 1, -1, 0, 0 }, { "connect", -1, 1, -1, 0 }, { "bind", -1, 1, -1, 0 },
+	{ "sendto", -1, 4, -1, 0 }, { "accept", -1, 1, -1, 0 }, { "accept4", -1, 1, -1, 0 },
+	{ "recvfrom", -1, 4, -1, 0 },
 };
 
 static int fill_argmap(int fd)
 {
-	uint32_t keys[ARRAY_SIZE(argmap)];
-	struct sys_argmap vals[ARRAY_SIZE(argmap)];
-	uint32_t n = 0;
+	/* Every entry: an array map's others read as zeros, path_arg 0 (audit "all" logged
+	 * the first argument of mprotect or set_tid_address as a path). */
+	uint32_t keys[MAX_SYSCALLS];
+	struct sys_argmap vals[MAX_SYSCALLS];
+	for (uint32_t nr = 0; nr < MAX_SYSCALLS; nr++) {
+		keys[nr] = nr;
+		vals[nr] = (struct sys_argmap){ .path_arg = -1, .sockaddr_arg = -1, .dirfd_arg = -1 };
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(argmap); i++) {
 		int nr = seccomp_syscall_resolve_name(argmap[i].name);
 		if (nr < 0 || nr >= MAX_SYSCALLS)
 			continue;   /* not on this architecture */
-		keys[n] = nr;
-		vals[n++] = (struct sys_argmap){ .path_arg = argmap[i].path_arg,
-						 .sockaddr_arg = argmap[i].sockaddr_arg,
-						 .dirfd_arg = argmap[i].dirfd_arg };
+		vals[nr] = (struct sys_argmap){ .path_arg = argmap[i].path_arg,
+						.sockaddr_arg = argmap[i].sockaddr_arg,
+						.dirfd_arg = argmap[i].dirfd_arg,
+						.flags = argmap[i].flags };
 	}
-	return map_update_many(fd, keys, sizeof(keys[0]), vals, sizeof(vals[0]), n);
+	return map_update_many(fd, keys, sizeof(keys[0]), vals, sizeof(vals[0]), MAX_SYSCALLS);
 }
 
 /* Which argument of a syscall is a path or a sockaddr: filled once per loaded set. */

@@ -230,6 +230,8 @@ void record_syscall(struct auditlog *al, uint64_t ts_ns, const struct ev_syscall
 		gen_path(g, "path", "path_truncated", e->path, sizeof(e->path), e->path_truncated);
 	if (e->has_dir)
 		gen_walked(g, "dir", e->dir, sizeof(e->dir), e->dir_flags);
+	if (e->has_file)
+		gen_walked(g, "file", e->file, sizeof(e->file), e->file_flags);
 	if (e->has_addr) {
 		gen_addr(g, e->family, e->addr);
 		jg_key_int(g, "port", e->port);

@@ -149,8 +149,8 @@ void ring_handle_event(void *ctx, const void *data, size_t size)
 		return;
 	uint64_t ts = h->ts_boot_ns + ev->boot_to_real;
 	switch (h->type) {
-	/* Shorter events, taken without exe and dir: a set built before them sends them, and
-	 * a syscall event without a dir ends before it (ocibpf.h). */
+	/* Shorter events, taken without exe, dir and file: a set built before them sends them,
+	 * and a syscall event without a dir or a file ends before it (ocibpf.h). */
 	case EV_EXEC:
 		if (size >= sizeof(struct ev_exec)) {
 			record_exec(al, ts, data);
@@ -166,8 +166,9 @@ void ring_handle_event(void *ctx, const void *data, size_t size)
 		if (size >= sizeof(struct ev_syscall)) {
 			record_syscall(al, ts, data, !c->entered);
 		} else if (size >= EV_SYSCALL_V1_SIZE) {
+			/* without a file (V2: a dir), or without both (V1) */
 			struct ev_syscall e = {};
-			memcpy(&e, data, EV_SYSCALL_V1_SIZE);
+			memcpy(&e, data, size >= EV_SYSCALL_V2_SIZE ? EV_SYSCALL_V2_SIZE : EV_SYSCALL_V1_SIZE);
 			record_syscall(al, ts, &e, !c->entered);
 		}
 		break;

@@ -93,11 +93,12 @@ assert_log_valid() {
 	assert_success
 	assert_stopped "$CID"
 	records "$CID" syscall | jq -e -s 'any(.[]; .path_truncated == true and (.path | length) == 255
-		and (.path | endswith("/./././etc/passwd")) and .ret >= 0)'
+		and (.path | endswith("/./././etc/passwd")) and .ret >= 0 and .file == "/etc/passwd")'
 	records "$CID" syscall | jq -e -s 'any(.[]; .path == "/etc/group" and .path_truncated == false)'
 	ocibpf audit "$CID"
 	assert_success
-	assert_line --regexp 'openat\("\.\.\.(/\.)+/etc/passwd"\) = [0-9]+$'
+	# a cut path is not compared with the file opened: the file is shown
+	assert_line --regexp 'openat\("\.\.\.(/\.)+/etc/passwd" -> /etc/passwd\) = [0-9]+$'
 }
 
 @test "a long path of multi-byte characters: the kept tail starts on a character" {
@@ -450,5 +451,130 @@ no_host_dir() {
 		assert_success
 		assert_line --regexp ' exec +\./true \[in /bin, exe /bin/busybox\]: \./true$'
 		assert_line --regexp ' exec +/dev/fd/[0-9]+ \[exe /memfd:evil \(deleted\) \(unreachable\)\]: rectool true$'
+	done
+}
+
+# --- which file: the file an open opened ----------------------------------------------------
+# `ln -s /etc/passwd /tmp/x; cat /tmp/x` passes only "/tmp/x": the record of an open that
+# returned a fd has `file`, the file the fd is (walked at exit), when it is not the path
+# (with dir for a relative path) or when there is no path (open_by_handle_at).
+
+# no_file_where ID JQ-FILTER WHAT: no record of ID that FILTER selects has a file.
+no_file_where() {
+	records "$1" syscall | jq -e -s "[.[] | select($2)] | length > 0 and all(.[]; has(\"file\") | not)" \
+		>/dev/null || fail "$1: $3"
+}
+
+@test "an open through a symlink (final, in the middle, relative), a magic link or ..: file is the file opened" {
+	requires crun
+	tmpfs_tmp
+	run_both '{"audit": {"syscalls": ["openat"]}}' sh -c '
+		ln -s /etc/passwd /tmp/x && cat /tmp/x >/dev/null
+		ln -s /etc /tmp/d && cat /tmp/d/group >/dev/null
+		cd /tmp && ln -s ../etc/passwd rel && cat rel >/dev/null
+		cd /etc && cat /proc/self/cwd/group >/dev/null
+		exec 3</etc && cat /proc/self/fd/3/passwd >/dev/null
+		cat /tmp/../etc/group >/dev/null
+		cd /tmp && cat ../etc/passwd >/dev/null'
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		assert_log_valid
+		local p f
+		for p in /tmp/x:/etc/passwd /tmp/d/group:/etc/group /proc/self/cwd/group:/etc/group \
+			/proc/self/fd/3/passwd:/etc/passwd /tmp/../etc/group:/etc/group; do
+			f=${p#*:} p=${p%%:*}
+			records "$id" syscall | jq -e -s --arg p "$p" --arg f "$f" 'any(.[]; .path == $p
+				and .file == $f and .file_truncated == false and .ret >= 0 and (has("dir") | not))' ||
+				fail "$id: openat(\"$p\") has no file $f"
+		done
+		records "$id" syscall | jq -e -s 'any(.[]; .path == "rel" and .dir == "/tmp"
+			and .file == "/etc/passwd" and .ret >= 0)' || fail "$id: openat(\"rel\") in /tmp: no file"
+		records "$id" syscall | jq -e -s 'any(.[]; .path == "../etc/passwd" and .dir == "/tmp"
+			and .file == "/etc/passwd" and .ret >= 0)' || fail "$id: openat(\"../etc/passwd\") in /tmp: no file"
+		no_host_dir "$id" "$BUNDLE/rootfs"
+		ocibpf audit "$id"
+		assert_success
+		assert_line --regexp ' syscall +openat\("/tmp/x" -> /etc/passwd\) = [0-9]+$'
+		assert_line --regexp ' syscall +openat\("/tmp/" "rel" -> /etc/passwd\) = [0-9]+$'
+		assert_line --regexp ' syscall +openat\("/proc/self/cwd/group" -> /etc/group\) = [0-9]+$'
+	done
+}
+
+@test "an open of the path it names, a failed open, a relative path that is dir/path: no file, records as before" {
+	requires crun
+	tmpfs_tmp
+	run_both '{"audit": {"syscalls": ["openat"]}}' sh -c '
+		cat /etc/group >/dev/null; cd /etc && cat passwd >/dev/null
+		cat /nonexistent 2>/dev/null; ln -s /nonexistent /tmp/dangling && cat /tmp/dangling 2>/dev/null
+		true'
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		no_file_where "$id" '.path == "/etc/group" and .ret >= 0' "openat(\"/etc/group\") has a file"
+		no_file_where "$id" '.path == "passwd" and .dir == "/etc" and .ret >= 0' "openat(\"passwd\") in /etc has a file"
+		no_file_where "$id" '.path == "/tmp/dangling" and .ret == -2' "a failed openat(\"/tmp/dangling\") has a file"
+		no_file_where "$id" '.ret < 0' "a failed open has a file"
+		ocibpf audit "$id"
+		assert_success
+		assert_line --regexp ' syscall +openat\("/etc/group"\) = [0-9]+$'
+		assert_line --regexp ' syscall +openat\("/etc/" "passwd"\) = [0-9]+$'
+		assert_line --regexp ' syscall +openat\("/tmp/dangling"\) = ENOENT$'
+	done
+}
+
+@test "open_by_handle_at (no path at all) and audit \"all\" (the raw tracepoints): file is the file opened" {
+	requires crun
+	tmpfs_tmp
+	update_config '.process.capabilities |= with_entries(.value += ["CAP_DAC_READ_SEARCH"])'
+	run_both '{"audit": {"syscalls": ["all"]}}' sh -c "
+		rectool handle $(hex /etc/passwd) && ln -s /etc/group /tmp/x && cat /tmp/x /etc/group >/dev/null"
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		assert_log_valid
+		records "$id" syscall | jq -e -s 'any(.[]; .syscall == "open_by_handle_at" and .ret >= 0
+			and .file == "/etc/passwd" and .file_truncated == false and (has("path") | not))' ||
+			fail "$id: open_by_handle_at has no file /etc/passwd"
+		records "$id" syscall | jq -e -s 'any(.[]; .syscall == "openat" and .path == "/tmp/x"
+			and .file == "/etc/group")' || fail "$id: audit all: openat(\"/tmp/x\") has no file"
+		no_file_where "$id" '.syscall == "openat" and .path == "/etc/group"' "openat(\"/etc/group\") has a file"
+		ocibpf audit "$id"
+		assert_success
+		assert_line --regexp ' syscall +open_by_handle_at\(-> /etc/passwd\) = [0-9]+$'
+	done
+}
+
+@test "a symlink to a name that is not UTF-8 or holds a newline: file_hex, no forged row in the table" {
+	requires crun
+	tmpfs_tmp
+	run_both '{"audit": {"syscalls": ["openat"]}}' sh -c '
+		a=$(printf "/tmp/a\377b"); n=$(printf "/tmp/x\nFORGED 1 2 3")
+		echo hi >"$a" && echo hi >"$n" && ln -s "$a" /tmp/l && ln -s "$n" /tmp/m &&
+		cat /tmp/l /tmp/m >/dev/null'
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		assert_log_valid
+		records "$id" syscall | jq -e -s --arg h "$(hex $'/tmp/a\xffb')" 'any(.[]; .path == "/tmp/l"
+			and .file == "/tmp/a\ufffdb" and .file_hex == $h)' || fail "$id: no file_hex"
+		records "$id" syscall | jq -e -s 'any(.[]; .path == "/tmp/m" and .file == "/tmp/x\nFORGED 1 2 3"
+			and (has("file_hex") | not))' || fail "$id: the newline"
+		ocibpf audit "$id"
+		assert_success
+		refute_line --regexp '^FORGED'
+		assert_line --partial 'openat("/tmp/l" -> /tmp/a\xffb) = '
+		assert_line --partial 'openat("/tmp/m" -> /tmp/x\nFORGED 1 2 3) = '
+	done
+}
+
+@test "audit \"all\": a syscall that takes no path or address has neither (its first argument is no string)" {
+	requires crun
+	run_both '{"audit": {"syscalls": ["all"]}}' sh -c 'cat /etc/passwd >/dev/null'
+	local id
+	for id in "$CID-runc" "$CID-crun"; do
+		records "$id" syscall | jq -e -s '[.[] | select(.syscall == "mprotect" or .syscall == "set_tid_address"
+			or .syscall == "set_robust_list" or .syscall == "rseq" or .syscall == "getrandom")] |
+			length > 0 and all(.[]; (has("path") or has("addr") or has("dir") or has("file")) | not)' ||
+			fail "$id: a syscall without a path argument has a path: $(records "$id" syscall |
+				jq -c 'select(.syscall == "mprotect" or .syscall == "set_tid_address") | .path' | head -n 3)"
+		records "$id" syscall | jq -e -s 'any(.[]; .syscall == "openat" and .path == "/etc/passwd" and .ret >= 0)' ||
+			fail "$id: no openat(\"/etc/passwd\")"
 	done
 }

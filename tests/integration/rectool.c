@@ -16,6 +16,9 @@
  *                                "evil", then run it (as `rectool true`) through
  *                                execveat(fd, "", AT_EMPTY_PATH) (HOW "empty") or
  *                                execve("/proc/self/fd/N") (HOW "proc")
+ *   rectool handle PATH-HEX      name_to_handle_at(PATH), then open_by_handle_at(a fd of
+ *                                "/", the handle) and read it: a file opened with no
+ *                                path (needs CAP_DAC_READ_SEARCH)
  *   rectool true                 exit 0
  */
 #define _GNU_SOURCE
@@ -110,9 +113,29 @@ int main(int argc, char **argv)
 		perror("exec");
 		return 1;
 	}
+	if (argc == 3 && strcmp(argv[1], "handle") == 0) {
+		struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+		int mount_id, mfd = open("/", O_RDONLY | O_DIRECTORY);
+		char buf[64];
+		if (!h || mfd < 0) {
+			perror("open /");
+			return 1;
+		}
+		h->handle_bytes = MAX_HANDLE_SZ;
+		if (name_to_handle_at(AT_FDCWD, unhex(argv[2]), h, &mount_id, 0) < 0) {
+			perror("name_to_handle_at");
+			return 1;
+		}
+		int fd = open_by_handle_at(mfd, h, O_RDONLY);
+		if (fd < 0 || read(fd, buf, sizeof(buf)) < 0) {
+			perror("open_by_handle_at");
+			return 1;
+		}
+		return 0;
+	}
 	if (argc == 2 && strcmp(argv[1], "true") == 0)
 		return 0;
 	fprintf(stderr, "usage: rectool name HEX [PATH-HEX] | exec HEX... | open HEX | nosys FROM COUNT"
-		" | openat DIR-HEX NAME-HEX | memexec empty|proc | true\n");
+		" | openat DIR-HEX NAME-HEX | memexec empty|proc | handle PATH-HEX | true\n");
 	return 2;
 }
