@@ -6,7 +6,10 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <linux/capability.h>
 
 #include "json.h"
 #include "state.h"
@@ -271,8 +274,29 @@ int oci_bundle_annotations(const char *bundle, struct annotation **ret, size_t *
 	return oci_config_annotations(text, len, path, ret, ret_n, err);
 }
 
+/*
+ * The capability a config.json's entry gives, read as the runtimes read it: runc takes
+ * "CAP_NET_ADMIN" only, crun (libcap's cap_from_name) also "cap_net_admin" in any case,
+ * a name followed by anything ("CAP_NET_ADMIN ", "cap_net_admin,x"), and a number
+ * ("12", "0xc"). -1 when it is none of ours.
+ */
+static int cap_value(const char *s)
+{
+	if (s[0] >= '0' && s[0] <= '9') {
+		errno = 0;
+		unsigned long n = strtoul(s, NULL, 0);
+		return errno || n >= 64 ? -1 : (int)n;
+	}
+	size_t len = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_");
+	if (len == strlen("CAP_SYS_ADMIN") && strncasecmp(s, "CAP_SYS_ADMIN", len) == 0)
+		return CAP_SYS_ADMIN;
+	if (len == strlen("CAP_NET_ADMIN") && strncasecmp(s, "CAP_NET_ADMIN", len) == 0)
+		return CAP_NET_ADMIN;
+	return -1;
+}
+
 /* Is cap in a capability list of the config's process ("bounding", "effective", ...)? */
-static bool caps_have(yajl_val caps, const char *cap)
+static bool caps_have(yajl_val caps, int cap)
 {
 	static const char *const sets[] = { "bounding", "effective", "permitted", "inheritable",
 					    "ambient" };
@@ -280,7 +304,7 @@ static bool caps_have(yajl_val caps, const char *cap)
 		yajl_val list = json_get(caps, sets[i]);
 		for (size_t j = 0; YAJL_IS_ARRAY(list) && j < list->u.array.len; j++) {
 			const char *c = YAJL_GET_STRING(list->u.array.values[j]);
-			if (c && strcmp(c, cap) == 0)
+			if (c && cap_value(c) == cap)
 				return true;
 		}
 	}
@@ -303,10 +327,10 @@ int oci_config_powers(const char *text, size_t len, const char *what, struct oci
 	}
 	yajl_val caps = json_get(json_get(root, "process"), "capabilities");
 	/* In a user namespace of its own, its capabilities are not the host's... */
-	ret->host_sys_admin = !userns && caps_have(caps, "CAP_SYS_ADMIN");
+	ret->host_sys_admin = !userns && caps_have(caps, CAP_SYS_ADMIN);
 	/* ...but they are over a network namespace it has with it (one it joins by path
 	 * too: its owner can't be told from here). */
-	ret->net_admin = (!userns || netns) && caps_have(caps, "CAP_NET_ADMIN");
+	ret->net_admin = (!userns || netns) && caps_have(caps, CAP_NET_ADMIN);
 	return 0;
 }
 

@@ -164,6 +164,37 @@ attack_cmd() {
 	assert_output --partial "CAP_SYS_ADMIN in the host user namespace"
 }
 
+@test "crun reads capability names as libcap does (cap_sys_admin, 21, Cap_Net_Admin, 0xc): such a container is refused the same" {
+	requires crun
+	set_policy base
+	update_config '.annotations["run.oci.hooks.stderr"] = $f' --arg f "$BATS_TEST_TMPDIR/hooks.stderr"
+	local spelled want
+	while read -r spelled want; do
+		update_config '.process.capabilities = {bounding: [$c], effective: [$c], permitted: [$c]}
+			| .process.args = ["sh", "-c", "grep CapEff /proc/self/status"]' --arg c "$spelled"
+		rm -f "$BATS_TEST_TMPDIR/hooks.stderr"
+		crun_run "$CID"
+		assert_failure
+		refute_output --partial CapEff
+		grep -q "ocibpf-hook: $CID: the container has $want" "$BATS_TEST_TMPDIR/hooks.stderr" ||
+			fail "$spelled: not refused for $want: $(cat "$BATS_TEST_TMPDIR/hooks.stderr" 2>/dev/null)"
+		assert_not_monitored "$CID"
+	done <<'CAPS'
+cap_sys_admin CAP_SYS_ADMIN
+21 CAP_SYS_ADMIN
+Cap_Net_Admin CAP_NET_ADMIN
+0xc CAP_NET_ADMIN
+CAPS
+	# crun does give them (so the refusal is not for nothing): a telemetry-only policy
+	# runs it, and the kernel says it has CAP_NET_ADMIN (bit 12)
+	write_policy telemetry '{"telemetry": true}'
+	set_policy telemetry
+	crun_run "$CID"
+	assert_success
+	assert_output --regexp 'CapEff:[[:space:]]+0*1000$'
+	assert_stopped "$CID"
+}
+
 # vxlan_peer: the test host ends a VXLAN tunnel from the container's namespace
 # (192.168.77.2 in it) and listens on it and on $PEER4, port 7777.
 vxlan_peer() {

@@ -57,6 +57,23 @@ TEST(host_capability)
 	CHECK_INT_EQ(cap("{\"process\":{\"capabilities\":{\"effective\":[\"CAP_SYS_ADMIN\"]}},"
 			 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"}]}}", &admin), 0);
 	CHECK(admin);
+	/* as crun (libcap) reads it: any case, a number, a name followed by anything */
+	static const char *const spelled[] = { "cap_sys_admin", "Cap_Sys_Admin", "21", "0x15",
+					       "025", "CAP_SYS_ADMIN ", "cap_sys_admin,cap_chown" };
+	for (size_t i = 0; i < ARRAY_SIZE(spelled); i++) {
+		_cleanup_free_ char *j = xasprintf("{\"process\":{\"capabilities\":{\"bounding\":[\"%s\"]}}}",
+						   spelled[i]);
+		CHECK_INT_EQ(cap(j, &admin), 0);
+		CHECK(admin);
+	}
+	static const char *const others[] = { "SYS_ADMIN", "sys_admin", "cap_sys_admi", "cap_sys_adminx",
+					      " cap_sys_admin", "12", "64", "99999999999999999999" };
+	for (size_t i = 0; i < ARRAY_SIZE(others); i++) {
+		_cleanup_free_ char *j = xasprintf("{\"process\":{\"capabilities\":{\"bounding\":[\"%s\"]}}}",
+						   others[i]);
+		CHECK_INT_EQ(cap(j, &admin), 0);
+		CHECK(!admin);
+	}
 	/* odd shapes are no capability, bad JSON an error */
 	CHECK_INT_EQ(cap("{\"process\":{\"capabilities\":{\"effective\":\"CAP_SYS_ADMIN\"}}}", &admin), 0);
 	CHECK(!admin);
@@ -92,6 +109,10 @@ TEST(net_admin)
 	CHECK(!net);
 	CHECK_INT_EQ(net_cap("{\"process\":{\"capabilities\":{\"effective\":\"CAP_NET_ADMIN\"}}}", &net), 0);
 	CHECK(!net);
+	CHECK_INT_EQ(net_cap("{\"process\":{\"capabilities\":{\"effective\":[\"cap_net_admin\"]}}}", &net), 0);
+	CHECK(net);
+	CHECK_INT_EQ(net_cap("{\"process\":{\"capabilities\":{\"effective\":[\"12\"]}}}", &net), 0);
+	CHECK(net);
 }
 
 TEST(read_file_nofollow)
